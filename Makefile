@@ -1,0 +1,51 @@
+# Thin wrappers around uv; `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: install sysdeps run test test-unit test-e2e bench lint fmt migrate clean
+
+$(UV):
+	python3 -m venv .tools && .tools/bin/pip install -q uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+# Debian packages the browser tests and PDF checks need (chromium, CJK fonts, pdftoppm).
+sysdeps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
+	  else echo "need root to apt-get install chromium fonts-noto-cjk poppler-utils" >&2; exit 1; fi; \
+	fi
+
+run: install
+	$(UV) run duban dev
+
+test: install sysdeps
+	$(UV) run pytest $(PYTEST_ARGS)
+	$(UV) run pytest -m e2e $(PYTEST_ARGS)
+
+test-unit: install
+	$(UV) run pytest $(PYTEST_ARGS)
+
+test-e2e: install sysdeps
+	$(UV) run pytest -m e2e $(PYTEST_ARGS)
+
+bench: install
+	$(UV) run python -m bench
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy .
+
+fmt: install
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+migrate: install
+	$(UV) run alembic upgrade head
+
+clean:
+	rm -rf .tools var .pytest_cache

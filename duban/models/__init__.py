@@ -1,0 +1,27 @@
+"""The read model: every table, imported here so metadata is complete."""
+
+from duban.models.assignment import Assignment, AssignmentPeriod, Escalation, Extension
+from duban.models.audit import AuditEvent
+from duban.models.department import Department
+from duban.models.evidence import Evidence
+from duban.models.notification import Notification
+from duban.models.policy import Policy, PolicyItem, PolicyVersion
+from duban.models.submission import Submission, submission_evidence
+from duban.models.user import User
+
+__all__ = [
+    "Assignment",
+    "AssignmentPeriod",
+    "AuditEvent",
+    "Department",
+    "Escalation",
+    "Evidence",
+    "Extension",
+    "Notification",
+    "Policy",
+    "PolicyItem",
+    "PolicyVersion",
+    "Submission",
+    "User",
+    "submission_evidence",
+]

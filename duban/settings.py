@@ -1,0 +1,67 @@
+"""Runtime configuration read from the environment (DESIGN.md, "Configuration")."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of duban; built once per process and passed into factories."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default=Path("var"), validation_alias=AliasChoices("DUBAN_DATA_DIR", "data_dir"))
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address")
+    )
+    temporal_namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "temporal_namespace")
+    )
+    task_queue: str = Field(default="duban", validation_alias=AliasChoices("DUBAN_TASK_QUEUE", "task_queue"))
+    admin_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_ADMIN_PASSWORD", "admin_password")
+    )
+    escalation_offsets: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_ESCALATION_OFFSETS", "escalation_offsets")
+    )
+    reminder_offsets: str = Field(
+        default="P7D,P1D", validation_alias=AliasChoices("DUBAN_REMINDER_OFFSETS", "reminder_offsets")
+    )
+    smtp_url: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_URL", "smtp_url"))
+    mail_from: str = Field(
+        default="duban@localhost", validation_alias=AliasChoices("DUBAN_MAIL_FROM", "mail_from")
+    )
+    secret_key: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(32),
+        validation_alias=AliasChoices("DUBAN_SECRET_KEY", "secret_key"),
+    )
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes")
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
+    )
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Return the folder of content-addressed evidence files."""
+        return self.data_dir / "evidence"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Return DATABASE_URL, or a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'duban.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment once."""
+    return Settings()

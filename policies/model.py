@@ -1,0 +1,132 @@
+"""The parsed shape of a policy document: what `duban policy parse --json` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+UnitRole = Literal["lead", "co"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A responsible unit of an item: canonical `name`, the text as written, its role."""
+
+    name: str
+    as_written: str
+    role: UnitRole
+    known: bool = True
+    code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the unit."""
+        out: dict[str, Any] = {"name": self.name, "as_written": self.as_written, "role": self.role}
+        if not self.known:
+            out["unknown"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline phrase of the text and the ISO date it means."""
+
+    text: str
+    date: date
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the deadline."""
+        return {"text": self.text, "date": self.date.isoformat()}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section 一、二、…."""
+
+    number: int
+    title: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the section."""
+        return {"number": self.number, "title": self.title}
+
+
+@dataclass(frozen=True)
+class Item:
+    """A numbered item; it is a task when it carries responsible units."""
+
+    number: int
+    section: int
+    title: str
+    body: str
+    units: tuple[Unit, ...] = ()
+    open_ended: bool = False
+    deadlines: tuple[Deadline, ...] = ()
+
+    @property
+    def is_task(self) -> bool:
+        """Return whether the item names responsible units."""
+        return bool(self.units)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the item."""
+        return {
+            "number": self.number,
+            "section": self.section,
+            "title": self.title,
+            "body": self.body,
+            "units": [u.to_json() for u in self.units],
+            "open_ended": self.open_ended,
+            "deadlines": [d.to_json() for d in self.deadlines],
+        }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment (附件) list, such as the key counties."""
+
+    title: str
+    entries: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the attachment."""
+        return {"title": self.title, "entries": list(self.entries)}
+
+
+@dataclass(frozen=True)
+class ParsedPolicy:
+    """A whole parsed document (DESIGN.md, `duban policy parse --json`)."""
+
+    title: str
+    issued: date | None
+    sections: tuple[Section, ...]
+    items: tuple[Item, ...]
+    attachments: tuple[Attachment, ...] = ()
+    horizon: date | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def tasks(self) -> tuple[Item, ...]:
+        """Return the items that carry responsible units."""
+        return tuple(i for i in self.items if i.is_task)
+
+    @property
+    def unknown_units(self) -> tuple[str, ...]:
+        """Return the unit names not found in the registry, sorted, once each."""
+        return tuple(sorted({u.as_written for i in self.items for u in i.units if not u.known}))
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the whole document."""
+        return {
+            "title": self.title,
+            "issued": self.issued.isoformat() if self.issued else None,
+            "horizon": self.horizon.isoformat() if self.horizon else None,
+            "sections": [s.to_json() for s in self.sections],
+            "items": [i.to_json() for i in self.items],
+            "attachments": [a.to_json() for a in self.attachments],
+            "unknown_units": list(self.unknown_units),
+        }
+
+
+class PolicyParseError(ValueError):
+    """The document cannot be parsed; the message is one line for a person."""
