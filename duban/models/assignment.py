@@ -33,6 +33,8 @@ class Assignment(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when a later version of the policy no longer lists this task x department; kept, not deleted.
+    removed_in_version: Mapped[int | None] = mapped_column(default=None)
 
     policy: Mapped[Policy] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")
