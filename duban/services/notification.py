@@ -1,0 +1,113 @@
+"""In-app notifications: the bell, marking read, and the rows of a daily digest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session
+
+from duban.models import Notification, User
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One person's unsent notifications, to go out as one mail."""
+
+    user_id: int
+    email: str
+    name: str
+    notification_ids: tuple[int, ...]
+    lines: tuple[str, ...]
+
+
+def list_for_user(
+    *, session: Session, user_id: int, unread_only: bool = False, limit: int = 20
+) -> Sequence[Notification]:
+    """Return a user's newest notifications."""
+    stmt = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)).all()
+
+
+def unread_count(*, session: Session, user_id: int) -> int:
+    """Return how many notifications the user has not read."""
+    stmt = select(func.count()).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def mark_read(
+    *, session: Session, user_id: int, at: datetime, ids: Sequence[int] | None = None
+) -> int:
+    """Mark the user's notifications (all, or `ids`) read; another user's ids are ignored."""
+    stmt = update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(list(ids)))
+    result: CursorResult[tuple[()]] = session.execute(stmt.values(read_at=at))  # type: ignore[assignment]
+    return result.rowcount or 0
+
+
+def pending_digests(*, session: Session) -> list[Digest]:
+    """Return one digest per active user with an e-mail address, digest on, and unsent rows."""
+    rows = session.execute(
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(
+            Notification.emailed_at.is_(None),
+            User.is_active.is_(True),
+            User.digest_email.is_(True),
+            User.email.is_not(None),
+        )
+        .order_by(User.id, Notification.id)
+    ).all()
+    grouped: dict[int, list[tuple[Notification, User]]] = defaultdict(list)
+    for note, user in rows:
+        grouped[user.id].append((note, user))
+    return [_digest(pairs) for pairs in grouped.values()]
+
+
+def _digest(pairs: list[tuple[Notification, User]]) -> Digest:
+    user = pairs[0][1]
+    return Digest(
+        user_id=user.id,
+        email=user.email or "",
+        name=user.display_name or user.username,
+        notification_ids=tuple(n.id for n, _ in pairs),
+        lines=tuple(f"· {n.title}" + (f"\n  {n.body}" if n.body else "") for n, _ in pairs),
+    )
+
+
+def mark_emailed(*, session: Session, ids: Sequence[int], at: datetime) -> int:
+    """Record that these notifications went out in a digest."""
+    stmt = update(Notification).where(
+        Notification.id.in_(list(ids)), Notification.emailed_at.is_(None)
+    )
+    result: CursorResult[tuple[()]] = session.execute(stmt.values(emailed_at=at))  # type: ignore[assignment]
+    return result.rowcount or 0
+
+
+def render_digest(digest: Digest, *, base_url: str) -> tuple[str, str]:
+    """Return the subject and plain-text body of a digest mail."""
+    subject = f"【督办】您有 {len(digest.notification_ids)} 条新通知"
+    body = "\n".join(
+        [
+            f"{digest.name}，您好：",
+            "",
+            "以下是自上次摘要以来的督办通知：",
+            "",
+            *digest.lines,
+            "",
+            f"请登录督办系统查看：{base_url}",
+            "",
+            "（本邮件由系统每日汇总发送，可在个人设置中关闭。）",
+        ]
+    )
+    return subject, body
