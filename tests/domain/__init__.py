@@ -1,0 +1,1 @@
+"""Pure domain tests: scoring, deadlines, ids."""
