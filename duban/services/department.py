@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from duban.models import Department
 
+
 class DepartmentRegistry(Protocol):
     """What the importer needs of `policies.units` registry: canonical (code, name) pairs."""
 
