@@ -302,7 +302,16 @@ def _ranked(
         rank = rows[-1].rank if rows and rows[-1].score == score else position
         name, lines, count = groups[key]
         rows.append(
-            ScoreRow(by, key, name, score + 0.0, rank, _breakdown(lines), tuple(lines), count[0])
+            ScoreRow(
+                by,
+                key,
+                name,
+                score + 0.0,  # turns a rounded -0.0 into 0.0
+                rank,
+                _breakdown(lines),
+                tuple(lines),
+                count[0],
+            )
         )
     return rows
 
