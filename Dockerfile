@@ -1,0 +1,32 @@
+# The duban image: one image for the `web`, `worker` and `migrate` services of docker-compose.yml.
+FROM python:3.11-slim
+
+COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /uvx /bin/
+
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    PYTHONUNBUFFERED=1 \
+    DUBAN_DATA_DIR=/data
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY README.md alembic.ini ./
+COPY duban ./duban
+COPY policies ./policies
+COPY workflows ./workflows
+COPY activities ./activities
+COPY web ./web
+RUN uv sync --frozen --no-dev
+
+ENV PATH="/app/.venv/bin:$PATH"
+RUN useradd --system --uid 10001 --home-dir /data duban && mkdir -p /data && chown duban /data
+USER duban
+VOLUME ["/data"]
+EXPOSE 8000
+
+CMD ["duban", "web", "--host", "0.0.0.0", "--port", "8000"]
