@@ -22,6 +22,8 @@ class Unit:
     def to_json(self) -> dict[str, Any]:
         """Return the contract JSON of the unit."""
         out: dict[str, Any] = {"name": self.name, "as_written": self.as_written, "role": self.role}
+        if self.code is not None:
+            out["code"] = self.code
         if not self.known:
             out["unknown"] = True
         return out
@@ -62,6 +64,9 @@ class Item:
     units: tuple[Unit, ...] = ()
     open_ended: bool = False
     deadlines: tuple[Deadline, ...] = ()
+    ordinal: int = 0
+    label: str = ""
+    group: str = ""
 
     @property
     def is_task(self) -> bool:
@@ -78,6 +83,9 @@ class Item:
             "units": [u.to_json() for u in self.units],
             "open_ended": self.open_ended,
             "deadlines": [d.to_json() for d in self.deadlines],
+            "ordinal": self.ordinal,
+            "label": self.label,
+            "group": self.group,
         }
 
 

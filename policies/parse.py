@@ -1,0 +1,155 @@
+"""Parse a policy text into a ParsedPolicy: title, date, sections, items, units, deadlines, attachments."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from policies.attachments import read_attachments, split_attachments
+from policies.deadlines import find_deadlines, transition_years
+from policies.lines import DATE_LINE_RE, Line, split_lines
+from policies.model import Item, ParsedPolicy, PolicyParseError, Unit
+from policies.structure import RawItem, blocks_of, heading, outline
+from policies.unitlists import RawUnit, read_brackets
+from policies.units import Registry, load_registry
+
+_DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
+NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
+
+
+def parse_file(path: str | Path, *, max_bytes: int = 10 * 1024 * 1024) -> ParsedPolicy:
+    """Parse a policy file (UTF-8 with or without BOM, or GB18030); raise PolicyParseError."""
+    from policies.decode import read_policy_file
+
+    return parse_text(read_policy_file(path, max_bytes=max_bytes))
+
+
+def parse_text(text: str) -> ParsedPolicy:
+    """Parse a policy text in Simplified or Traditional script; raise PolicyParseError."""
+    try:
+        return _parse(text)
+    except PolicyParseError:
+        raise
+    except (ValueError, IndexError, KeyError, OverflowError) as exc:
+        raise PolicyParseError(f"无法解析文档 / cannot parse the document: {exc}") from exc
+
+
+def _parse(text: str) -> ParsedPolicy:
+    registry = load_registry()
+    lines = split_lines(text)
+    body, attachment_lines = split_attachments(lines)
+    sections, raw_items = outline(blocks_of(body), registry)
+    if not raw_items:
+        raise PolicyParseError(NO_ITEMS)
+    issued = issue_date(lines)
+    year = issued.year if issued else _year_of(lines)
+    folded = "\n".join(ln.text for ln in body)
+    transition = transition_years(folded)
+    items = _items(raw_items, registry, year, transition)
+    deadlines = find_deadlines(folded, year=year, transition=transition)
+    return ParsedPolicy(
+        title=title_of(lines),
+        issued=issued,
+        sections=tuple(sections),
+        items=tuple(items),
+        attachments=tuple(read_attachments(attachment_lines)),
+        horizon=max((d.date for d in deadlines), default=None),
+    )
+
+
+def title_of(lines: list[Line]) -> str:
+    """Return the title: the short leading lines before the date, document number or addressee."""
+    parts: list[str] = []
+    for line in lines:
+        text = line.text
+        if line.is_date or line.marker or _DOC_NUMBER_RE.search(text) or text.endswith(("：", ":")):
+            break
+        if len(text) > 60 or "。" in text or (parts and len("".join(parts)) + len(text) > 80):
+            break
+        parts.append(text)
+    return "".join(parts) or (lines[0].text[:60] if lines else "")
+
+
+def issue_date(lines: list[Line]) -> date | None:
+    """Return the issue date: the first line that is only a date, (2021年4月2日) or 2018年12月6日."""
+    for line in lines:
+        m = DATE_LINE_RE.match(line.text)
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                continue
+    return None
+
+
+def _year_of(lines: list[Line]) -> int | None:
+    for line in lines[:10]:
+        m = _DOC_NUMBER_RE.search(line.text)
+        if m:
+            return int(m[1])
+    return None
+
+
+def _items(
+    raw_items: list[RawItem], registry: Registry, year: int | None, transition: int | None
+) -> list[Item]:
+    """Build the items: their units (with units declared once for the rest of a section) and deadlines."""
+    out: list[Item] = []
+    carried: list[Unit] = []
+    section = None
+    for ordinal, raw in enumerate(raw_items, start=1):
+        if raw.section != section:
+            carried, section = [], raw.section
+        units, open_ended, declared = _units(raw, registry)
+        for unit in carried:
+            if all(u.name != unit.name for u in units):
+                units.append(unit)
+        carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
+        title, rest = heading(raw.block.text)
+        body = "\n".join([rest, *raw.text.split("\n")[1:]]).strip()
+        out.append(
+            Item(
+                number=raw.block.number,
+                section=raw.section,
+                title=title,
+                body=body,
+                units=tuple(units),
+                open_ended=open_ended,
+                deadlines=tuple(find_deadlines(raw.text, year=year, transition=transition)),
+                ordinal=ordinal,
+                label=raw.block.label,
+                group=raw.group,
+            )
+        )
+    return out
+
+
+def _units(raw: RawItem, registry: Registry) -> tuple[list[Unit], bool, list[Unit]]:
+    """Return the union of an item's unit brackets, whether open (等), and units declared onward."""
+    text, original = raw.text, raw.raw
+    units: list[Unit] = []
+    declared: list[Unit] = []
+    open_ended = False
+    for bracket in read_brackets(text, registry):
+        open_ended = open_ended or bracket.open_ended
+        for found in bracket.units:
+            _merge(units, _unit(found, original, registry))
+        declared.extend(_unit(found, original, registry) for found in bracket.declared)
+    return units, open_ended, declared
+
+
+def _unit(found: RawUnit, original: str, registry: Registry) -> Unit:
+    as_written = original[found.start : found.end]
+    resolved = registry.resolve(as_written)
+    return Unit(resolved.name, as_written, found.role, resolved.known, resolved.code)
+
+
+def _merge(units: list[Unit], unit: Unit) -> None:
+    """Add a unit once, in order; a unit that is lead anywhere in the item stays lead."""
+    for i, seen in enumerate(units):
+        if seen.name == unit.name:
+            if unit.role == "lead" and seen.role != "lead":
+                units[i] = Unit(seen.name, seen.as_written, "lead", seen.known, seen.code)
+            return
+    units.append(unit)
