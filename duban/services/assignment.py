@@ -1,0 +1,282 @@
+"""The department workspace read side: status lights, the inbox and the assignment detail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from duban.domain import DEPARTMENT_ROLES, AssignmentState, UserRole
+from duban.errors import Forbidden, NotFound
+from duban.models import (
+    Assignment,
+    AssignmentPeriod,
+    AuditEvent,
+    Department,
+    Evidence,
+    Extension,
+    Policy,
+    PolicyItem,
+    PolicyVersion,
+    Submission,
+    User,
+)
+
+AMBER_WINDOW = timedelta(days=7)
+DONE_STATES = frozenset({AssignmentState.COMPLETED, AssignmentState.APPROVED})
+MAX_QUERY_CHARS = 100
+
+
+class Light(StrEnum):
+    """The inbox status light."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+ItemSelect = Select[Assignment, PolicyItem]
+LIGHT_RANK = {Light.RED: 0, Light.AMBER: 1, Light.GREEN: 2}
+
+
+@dataclass(frozen=True)
+class StatusLight:
+    """A light with the reason it shows, in Chinese."""
+
+    color: Light
+    reason: str
+
+
+def status_light(*, due_at: datetime | None, now: datetime, state: str) -> StatusLight:
+    """Return red when overdue, amber when due within 7 days, otherwise green (with why)."""
+    if state in DONE_STATES:
+        return StatusLight(Light.GREEN, "已完成")
+    if state == AssignmentState.SUBMITTED:
+        return StatusLight(Light.GREEN, "已报送，待审核")
+    if due_at is None:
+        return StatusLight(Light.GREEN, "暂无截止时间")
+    if due_at <= now:
+        days = (now - due_at).days
+        return StatusLight(Light.RED, f"已逾期 {days} 天" if days else "今日已到期")
+    if due_at - now <= AMBER_WINDOW:
+        days = (due_at - now).days
+        return StatusLight(Light.AMBER, f"{days} 天内到期" if days else "今日到期")
+    return StatusLight(Light.GREEN, "进度正常")
+
+
+def urgency_key(light: StatusLight, due_at: datetime | None, state: str) -> tuple[int, int, float]:
+    """Sort key: red before amber before green, finished last, earlier due first."""
+    finished = 1 if state in DONE_STATES else 0
+    stamp = due_at.timestamp() if due_at is not None else float("inf")
+    return (finished, LIGHT_RANK[light.color], stamp)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox is narrowed to; empty values mean no filter."""
+
+    light: Light | None = None
+    state: str | None = None
+    role: str | None = None
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One assignment as the inbox shows it."""
+
+    assignment: Assignment
+    title: str
+    light: StatusLight
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """The rows shown, sorted by urgency, and the counts of every light before filtering."""
+
+    rows: list[InboxRow]
+    counts: dict[Light, int] = field(default_factory=dict)
+    total: int = 0
+
+
+def _with_item() -> ItemSelect:
+    """Select assignments with the item of their policy's current version."""
+    item_join = and_(
+        PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
+    )
+    version_join = and_(
+        PolicyVersion.policy_id == Assignment.policy_id,
+        PolicyVersion.version == Policy.current_version,
+    )
+    return (
+        select(Assignment, PolicyItem)
+        .join(Policy, Policy.id == Assignment.policy_id)
+        .join(Department, Department.id == Assignment.department_id)
+        .outerjoin(PolicyVersion, version_join)
+        .outerjoin(PolicyItem, item_join)
+    )
+
+
+def _search(stmt: ItemSelect, q: str) -> ItemSelect:
+    """Narrow by free text: an item number, or words in the title, body, policy or unit."""
+    q = q.strip()[:MAX_QUERY_CHARS]
+    if not q:
+        return stmt
+    if q.isdigit():
+        return stmt.where(Assignment.item_number == int(q))
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return stmt.where(
+        or_(
+            PolicyItem.title.ilike(pattern, escape="\\"),
+            PolicyItem.body.ilike(pattern, escape="\\"),
+            Policy.title.ilike(pattern, escape="\\"),
+            Department.name.ilike(pattern, escape="\\"),
+        )
+    )
+
+
+def item_title(assignment: Assignment, item: PolicyItem | None) -> str:
+    """Return the title an assignment is known by."""
+    return item.title if item is not None else f"第 {assignment.item_number} 项"
+
+
+def inbox(
+    *, session: Session, department_id: int | None, now: datetime, filters: InboxFilter
+) -> Inbox:
+    """Return a department's assignments (all when None) filtered, counted and sorted by urgency."""
+    stmt = _with_item()
+    if department_id is not None:
+        stmt = stmt.where(Assignment.department_id == department_id)
+    all_rows = [
+        InboxRow(a, item_title(a, item), status_light(due_at=a.due_at, now=now, state=a.state))
+        for a, item in session.execute(stmt).unique()
+    ]
+    counts = dict.fromkeys(Light, 0)
+    for row in all_rows:
+        counts[row.light.color] += 1
+    matching_ids = {a.id for a, _ in session.execute(_search(_narrow(stmt, filters), filters.q))}
+    rows = [
+        r
+        for r in all_rows
+        if r.assignment.id in matching_ids and filters.light in (None, r.light.color)
+    ]
+    rows.sort(key=lambda r: urgency_key(r.light, r.assignment.due_at, r.assignment.state))
+    return Inbox(rows=rows, counts=counts, total=len(all_rows))
+
+
+def _narrow(stmt: ItemSelect, filters: InboxFilter) -> ItemSelect:
+    """Apply the state and role filters."""
+    if filters.state:
+        stmt = stmt.where(Assignment.state == filters.state)
+    if filters.role:
+        stmt = stmt.where(Assignment.role == filters.role)
+    return stmt
+
+
+def can_view(user: User, assignment: Assignment) -> bool:
+    """Return whether the user may see this assignment (own department, or an oversight role)."""
+    if user.role in DEPARTMENT_ROLES:
+        return user.department_id == assignment.department_id
+    return user.role in {UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN}
+
+
+def visible_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:
+    """Return the assignment if the user may see it; otherwise raise NotFound."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or not can_view(user, assignment):
+        raise NotFound("督办事项不存在，或不属于本单位。")
+    return assignment
+
+
+def owned_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:
+    """Return the assignment if the user's department may act on it; otherwise raise."""
+    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
+    if user.role not in DEPARTMENT_ROLES:
+        raise Forbidden("只有承办单位的工作人员可以办理此事项。")
+    return assignment
+
+
+def inbox_scope(user: User) -> int | None:
+    """Return the department whose inbox the user sees, or None for everything."""
+    if user.role in DEPARTMENT_ROLES:
+        if user.department_id is None:
+            raise Forbidden("您的账号尚未关联单位，请联系管理员。")
+        return user.department_id
+    return None
+
+
+@dataclass(frozen=True)
+class AssignmentDetail:
+    """Everything the assignment page shows."""
+
+    assignment: Assignment
+    item: PolicyItem | None
+    title: str
+    light: StatusLight
+    partners: list[Assignment]
+    periods: list[AssignmentPeriod]
+    submissions: list[Submission]
+    evidence: list[Evidence]
+    extensions: list[Extension]
+    timeline: list[AuditEvent]
+
+
+def assignment_detail(
+    *, session: Session, assignment: Assignment, now: datetime
+) -> AssignmentDetail:
+    """Return the item text, the other units, periods, submissions, evidence and the timeline."""
+    row = session.execute(_with_item().where(Assignment.id == assignment.id)).unique().one()
+    item = row[1]
+    partners = session.scalars(
+        select(Assignment)
+        .where(
+            Assignment.policy_id == assignment.policy_id,
+            Assignment.item_number == assignment.item_number,
+            Assignment.id != assignment.id,
+        )
+        .order_by(Assignment.role.desc(), Assignment.id)
+    ).unique()
+    aid = assignment.id
+    return AssignmentDetail(
+        assignment=assignment,
+        item=item,
+        title=item_title(assignment, item),
+        light=status_light(due_at=assignment.due_at, now=now, state=assignment.state),
+        partners=list(partners),
+        periods=list(
+            session.scalars(
+                select(AssignmentPeriod)
+                .where(AssignmentPeriod.assignment_id == aid)
+                .order_by(AssignmentPeriod.index)
+            )
+        ),
+        submissions=list(
+            session.scalars(
+                select(Submission)
+                .where(Submission.assignment_id == aid)
+                .order_by(Submission.submitted_at, Submission.id)
+            )
+        ),
+        evidence=list(
+            session.scalars(
+                select(Evidence).where(Evidence.assignment_id == aid).order_by(Evidence.id)
+            )
+        ),
+        extensions=list(
+            session.scalars(
+                select(Extension)
+                .where(Extension.assignment_id == aid)
+                .order_by(Extension.requested_at, Extension.id)
+            )
+        ),
+        timeline=list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.assignment_id == aid)
+                .order_by(AuditEvent.at, AuditEvent.id)
+            )
+        ),
+    )
