@@ -31,14 +31,9 @@ def policy_parse(
     as_json: Annotated[bool, typer.Option("--json", help="print the contract JSON")] = False,
 ) -> None:
     """Parse FILE and print it; changes nothing."""
-    from policies.model import PolicyParseError
-    from policies.parse import parse_file
+    from duban.importer import read_or_fail
 
-    try:
-        parsed = parse_file(file)
-    except PolicyParseError as exc:
-        fail(str(exc))
-        return
+    parsed, _text = read_or_fail(file, fail)
     if as_json:
         typer.echo(json.dumps(parsed.to_json(), ensure_ascii=False, indent=2))
         return
@@ -75,7 +70,6 @@ def web(
 ) -> None:
     """Serve the web app and the JSON API."""
     import uvicorn
-
     from web.app import create_app
 
     uvicorn.run(create_app(get_settings()), host=host, port=port)
@@ -93,7 +87,9 @@ def dev(
 
 def main() -> None:
     """Entry point of the console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         app()
     except KeyboardInterrupt:

@@ -237,3 +237,86 @@ def test_failure_midway_leaves_nothing(engine) -> None:
     with factory() as s:
         assert counts(s) == baseline
         assert s.scalar(select(Policy).where(Policy.key == "victim")) is None
+
+
+def jilin(script: str = "traditional") -> ParsedPolicy:
+    """Parse the bundled Jilin document, as published or folded to Simplified."""
+    from policies.parse import parse_text
+    from policies.script import fold
+
+    text = JILIN.read_text(encoding="utf-8")
+    return parse_text(fold(text) if script == "simplified" else text)
+
+
+def test_jilin_import_counts(session: Session) -> None:
+    result = import_policy(
+        session=session,
+        parsed=jilin(),
+        source_text=JILIN.read_text(encoding="utf-8"),
+        source_name=JILIN.name,
+    )
+    assert (result.tasks, result.assignments, result.departments) == (25, 132, 35)
+    assert result.items == 29
+    assert session.scalar(select(func.count()).select_from(Assignment)) == 132
+    assert session.scalar(select(func.count(func.distinct(Assignment.department_id)))) == 35
+    leads = session.scalar(
+        select(func.count()).select_from(Assignment).where(Assignment.role == "lead")
+    )
+    assert leads == 25
+
+
+def test_jilin_twice_changes_nothing(session: Session) -> None:
+    text = JILIN.read_text(encoding="utf-8")
+    import_policy(session=session, parsed=jilin(), source_text=text, source_name=JILIN.name)
+    before = counts(session)
+    again = import_policy(session=session, parsed=jilin(), source_text=text, source_name=JILIN.name)
+    assert (again.changed, again.version, again.assignments, again.departments) == (
+        False,
+        1,
+        132,
+        35,
+    )
+    assert counts(session) == before
+    assert session.scalar(select(func.count()).select_from(PolicyVersion)) == 1
+
+
+def test_simplified_and_traditional_copies_map_to_the_same_departments(session: Session) -> None:
+    def pairs(key: str) -> set[tuple[int, str, str]]:
+        rows = session.scalars(select(Assignment).join(Policy).where(Policy.key == key)).all()
+        return {(a.item_number, a.department.code, a.role) for a in rows}
+
+    text = JILIN.read_text(encoding="utf-8")
+    import_policy(
+        session=session, parsed=jilin(), source_text=text, source_name="t.txt", key="jl-trad"
+    )
+    import_policy(
+        session=session,
+        parsed=jilin("simplified"),
+        source_text="简体",
+        source_name="s.txt",
+        key="jl-simp",
+    )
+    assert pairs("jl-trad") == pairs("jl-simp")
+    assert len(pairs("jl-trad")) == 132
+    assert session.scalar(select(func.count()).select_from(Department)) == 35
+
+
+def test_changed_jilin_document_becomes_version_2(session: Session) -> None:
+    from policies.parse import parse_text
+
+    text = JILIN.read_text(encoding="utf-8")
+    import_policy(session=session, parsed=jilin(), source_text=text, source_name=JILIN.name)
+    changed = text.replace("結合吉林實際", "結合吉林省實際", 1)
+    assert changed != text
+    result = import_policy(
+        session=session, parsed=parse_text(changed), source_text=changed, source_name=JILIN.name
+    )
+    assert (result.changed, result.version, result.assignments) == (True, 2, 132)
+    assert (result.added_assignments, result.removed_assignments) == (0, 0)
+    per_version = session.execute(
+        select(PolicyVersion.version, func.count(PolicyItem.id))
+        .join(PolicyItem)
+        .group_by(PolicyVersion.version)
+    ).all()
+    assert sorted(per_version) == [(1, 29), (2, 29)]
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
