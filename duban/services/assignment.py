@@ -102,7 +102,7 @@ class Inbox:
     total: int = 0
 
 
-def _with_item() -> ItemSelect:
+def select_with_item() -> ItemSelect:
     """Select assignments with the item of their policy's current version."""
     item_join = and_(
         PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
@@ -147,7 +147,7 @@ def inbox(
     *, session: Session, department_id: int | None, now: datetime, filters: InboxFilter
 ) -> Inbox:
     """Return a department's assignments (all when None) filtered, counted and sorted by urgency."""
-    stmt = _with_item()
+    stmt = select_with_item()
     if department_id is not None:
         stmt = stmt.where(Assignment.department_id == department_id)
     all_rows = [
@@ -228,7 +228,7 @@ def assignment_detail(
     *, session: Session, assignment: Assignment, now: datetime
 ) -> AssignmentDetail:
     """Return the item text, the other units, periods, submissions, evidence and the timeline."""
-    row = session.execute(_with_item().where(Assignment.id == assignment.id)).unique().one()
+    row = session.execute(select_with_item().where(Assignment.id == assignment.id)).unique().one()
     item = row[1]
     partners = session.scalars(
         select(Assignment)
