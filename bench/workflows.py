@@ -1,0 +1,40 @@
+"""Bare Temporal workflows: the baselines duban's own workflows are measured against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import workflow
+
+
+@dataclass(frozen=True)
+class BareInput:
+    """How many signals or updates the bare workflow waits for before it completes."""
+
+    expect: int = 1
+
+
+@workflow.defn
+class BareWorkflow:
+    """Starts, then waits for `expect` signals or updates; no activities, no state beyond a count."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    @workflow.run
+    async def run(self, params: BareInput) -> int:
+        """Wait until enough messages arrived and return their count."""
+        await workflow.wait_condition(lambda: self.seen >= params.expect)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.seen
+
+    @workflow.signal
+    def poke(self, key: str) -> None:
+        """Count one signal."""
+        self.seen += 1
+
+    @workflow.update
+    def bump(self, key: str) -> int:
+        """Count one update and return the count."""
+        self.seen += 1
+        return self.seen

@@ -1,0 +1,167 @@
+"""Periodic jobs (APScheduler 3.x) run by exactly one process: the worker or `duban dev`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+
+from activities.read_model import ReadModelActivities, RecordInput, Snapshot
+from duban.db import utcnow
+from duban.domain import AssignmentState
+from duban.errors import NotFound
+from duban.models import Assignment
+from duban.settings import Settings
+from duban.temporal import query_state
+
+log = logging.getLogger(__name__)
+
+RECONCILE_JOB_ID = "reconcile-read-model"
+RECONCILE_EVERY = timedelta(minutes=15)
+RECONCILE_CONCURRENCY = 16
+COMPARED = ("state", "period_index", "due_at", "original_due_at", "escalation_level")
+
+
+class WorkflowStatus(Protocol):
+    """The part of the AssignmentWorkflow `state` query the read model mirrors."""
+
+    state: str
+    period_index: int
+    due_at: datetime | None
+    original_due_at: datetime | None
+    escalation_level: int
+
+
+@dataclass(frozen=True)
+class MirrorRow:
+    """An assignment row as the read model holds it."""
+
+    id: int
+    workflow_id: str
+    state: str
+    period_index: int
+    due_at: datetime | None
+    original_due_at: datetime | None
+    escalation_level: int
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What one reconciliation pass saw and did."""
+
+    checked: int = 0
+    drifted: int = 0
+    fixed: int = 0
+    missing: int = 0
+
+
+def drift(row: MirrorRow, status: WorkflowStatus) -> dict[str, tuple[Any, Any]]:
+    """Return the mirrored fields that differ, as {name: (read model, workflow)}."""
+    return {
+        name: (getattr(row, name), getattr(status, name))
+        for name in COMPARED
+        if getattr(row, name) != getattr(status, name)
+    }
+
+
+def open_rows(session_factory: sessionmaker[Session]) -> list[MirrorRow]:
+    """Return the assignments whose workflow should still be running."""
+    with session_factory() as session:
+        found = session.execute(
+            select(
+                Assignment.id,
+                Assignment.workflow_id,
+                Assignment.state,
+                Assignment.period_index,
+                Assignment.due_at,
+                Assignment.original_due_at,
+                Assignment.escalation_level,
+            )
+            .where(Assignment.state != AssignmentState.COMPLETED)
+            .order_by(Assignment.id)
+        ).all()
+    return [MirrorRow(*r) for r in found]
+
+
+def correction(row: MirrorRow, status: WorkflowStatus, at: datetime) -> RecordInput:
+    """Return the read-model step that sets `row` to the workflow's state, keyed by the drift."""
+    diff = drift(row, status)
+    fingerprint = ",".join(f"{k}={old}>{new}" for k, (old, new) in sorted(diff.items()))
+    return RecordInput(
+        key=f"reconcile:{row.workflow_id}:{fingerprint}",
+        assignment_id=row.id,
+        kind="reconciled",
+        at=at,
+        snapshot=Snapshot(
+            state=status.state,
+            period_index=status.period_index,
+            due_at=status.due_at,
+            original_due_at=status.original_due_at,
+            escalation_level=status.escalation_level,
+        ),
+        actor="系统对账",
+        data={k: [str(old), str(new)] for k, (old, new) in diff.items()},
+    )
+
+
+async def _check(
+    client: Client, activities: ReadModelActivities, row: MirrorRow, gate: asyncio.Semaphore
+) -> str:
+    async with gate:
+        try:
+            status = await query_state(client, row.workflow_id)
+        except NotFound:
+            return "missing"
+    if not drift(row, status):
+        return "ok"
+    log.warning("read model drift on %s: %s", row.workflow_id, drift(row, status))
+    fixed = await asyncio.to_thread(activities.record, correction(row, status, utcnow()))
+    return "fixed" if fixed else "drifted"
+
+
+async def reconcile(
+    client: Client,
+    session_factory: sessionmaker[Session],
+    *,
+    concurrency: int = RECONCILE_CONCURRENCY,
+) -> ReconcileReport:
+    """Query every open assignment's workflow and rewrite rows that drifted from it."""
+    rows = await asyncio.to_thread(open_rows, session_factory)
+    activities = ReadModelActivities(session_factory)
+    gate = asyncio.Semaphore(concurrency)
+    outcomes = await asyncio.gather(*(_check(client, activities, r, gate) for r in rows))
+    report = ReconcileReport(
+        checked=len(rows),
+        drifted=sum(o in {"fixed", "drifted"} for o in outcomes),
+        fixed=outcomes.count("fixed"),
+        missing=outcomes.count("missing"),
+    )
+    log.info("reconciliation: %s", report)
+    return report
+
+
+def build_scheduler(
+    *, client: Client, settings: Settings, session_factory: sessionmaker[Session]
+) -> AsyncIOScheduler:
+    """Return the (not yet started) scheduler with duban's periodic jobs."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        reconcile,
+        "interval",
+        seconds=RECONCILE_EVERY.total_seconds(),
+        args=(client, session_factory),
+        id=RECONCILE_JOB_ID,
+        name="read-model reconciliation",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=utcnow() + timedelta(minutes=1),
+    )
+    return scheduler

@@ -1,0 +1,120 @@
+"""The worker process: workflows, activities and the periodic-job scheduler against TEMPORAL_ADDRESS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+from workflows.policy_task import PolicyTaskWorkflow
+
+from activities.notify import NotifyActivities
+from activities.read_model import ReadModelActivities
+from duban.db import make_engine, make_session_factory
+from duban.jobs import build_scheduler
+from duban.mailer import Mailer
+from duban.migrate import upgrade
+from duban.settings import Settings
+from duban.temporal import connect
+from workflows.assignment import AssignmentWorkflow
+
+log = logging.getLogger(__name__)
+
+ACTIVITY_THREADS = 16
+WORKFLOWS: tuple[type, ...] = (PolicyTaskWorkflow, AssignmentWorkflow)
+
+
+def activity_methods(*instances: object) -> list[Callable[..., Any]]:
+    """Return the bound `@activity.defn` methods of each instance, in a stable order."""
+    found: list[Callable[..., Any]] = []
+    for instance in instances:
+        for name in sorted(dir(type(instance))):
+            attr = getattr(instance, name, None)
+            if callable(attr) and hasattr(attr, "__temporal_activity_definition"):
+                found.append(attr)
+    return found
+
+
+def make_mailer(settings: Settings) -> Mailer | None:
+    """Return the SMTP mailer, or None when SMTP_URL is unset (mail stays in-app)."""
+    return Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    """Return a worker on `settings.task_queue` with duban's workflows and activity classes."""
+    activities = activity_methods(
+        ReadModelActivities(session_factory),
+        NotifyActivities(session_factory, make_mailer(settings)),
+    )
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities,
+        activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity"),
+        max_concurrent_activities=ACTIVITY_THREADS,
+    )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    scheduler: bool = True,
+) -> AsyncIterator[Worker]:
+    """Run the worker (and the scheduler) for the block, then shut both down cleanly."""
+    with ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity") as executor:
+        worker = build_worker(client, settings, session_factory, executor=executor)
+        jobs = build_scheduler(client=client, settings=settings, session_factory=session_factory)
+        async with worker:
+            if scheduler:
+                jobs.start()
+            try:
+                yield worker
+            finally:
+                if jobs.running:
+                    jobs.shutdown(wait=False)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set `stop` on SIGINT or SIGTERM, so shutdown runs on the loop instead of a traceback."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Migrate the database, connect to Temporal and run the worker until `stop` (or a signal)."""
+    if stop is None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+    engine = make_engine(settings.sqlalchemy_url)
+    await asyncio.to_thread(upgrade, engine)
+    client = await connect(settings)
+    log.info("worker on %s, task queue %s", settings.temporal_address, settings.task_queue)
+    try:
+        async with running_worker(client, settings, make_session_factory(engine)):
+            await stop.wait()
+    finally:
+        engine.dispose()
+    log.info("worker stopped")
+
+
+def main(settings: Settings) -> None:
+    """Run the worker process (`duban worker`)."""
+    asyncio.run(run_worker(settings))
