@@ -10,7 +10,7 @@ from policies.model import Section
 from policies.unitlists import read_brackets
 from policies.units import Registry
 
-_STOPS = "。：:"
+_STOPS = "。：:\n"
 
 
 @dataclass
@@ -112,4 +112,14 @@ def outline(blocks: list[Block], registry: Registry) -> tuple[list[Section], lis
             items.append(RawItem(block, section, group))
         elif items:
             items[-1].extra.append(block)
+    _drop_closing_text(items)
     return sections, items
+
+
+def _drop_closing_text(items: list[RawItem]) -> None:
+    """Drop the paragraphs after the last item when every other item is a single paragraph.
+
+    In such documents the unnumbered paragraphs at the end are the closing text, not the item.
+    """
+    if len(items) >= 3 and not any(i.block.rest or i.extra for i in items[:-1]):
+        items[-1].block.rest.clear()
