@@ -8,7 +8,7 @@ from pathlib import Path
 from policies.model import PolicyParseError
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def read_policy_file(path: str | Path, *, max_bytes: int) -> str:

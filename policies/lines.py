@@ -52,7 +52,7 @@ class Line:
 
 def split_lines(text: str) -> list[Line]:
     """Return the non-empty lines of a text (any line ends), without repeated page headers."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     lines = [Line(raw, fold(raw)) for raw in (r.strip(_SPACES) for r in text.split("\n")) if raw]
     return _drop_repeated([ln for ln in lines if not NOTE_LINE_RE.match(ln.text)])
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
+from policies.decode import read_policy_file
 from policies.lines import DATE_LINE_RE, Line, split_lines
 from policies.model import Item, ParsedPolicy, PolicyParseError, Unit
 from policies.structure import RawItem, blocks_of, heading, outline
@@ -20,8 +21,6 @@ NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
 
 def parse_file(path: str | Path, *, max_bytes: int = 10 * 1024 * 1024) -> ParsedPolicy:
     """Parse a policy file (UTF-8 with or without BOM, or GB18030); raise PolicyParseError."""
-    from policies.decode import read_policy_file
-
     return parse_text(read_policy_file(path, max_bytes=max_bytes))
 
 
