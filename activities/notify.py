@@ -1,0 +1,102 @@
+"""Notification activities: in-app messages to the right people, mailed at once when urgent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from duban.db import utcnow
+from duban.domain import UserRole
+from duban.mailer import Mailer
+from duban.models import Assignment, Notification, User
+
+log = logging.getLogger(__name__)
+
+AUDIENCES = {
+    "department": (UserRole.STAFF, UserRole.HEAD),
+    "head": (UserRole.HEAD,),
+    "supervisors": (UserRole.SUPERVISOR,),
+}
+URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
+
+
+@dataclass(frozen=True)
+class NotifyInput:
+    """A message about one assignment to an audience (`department`, `head` or `supervisors`)."""
+
+    key: str
+    assignment_id: int
+    kind: str
+    audience: str
+    title: str
+    body: str = ""
+
+
+class NotifyActivities:
+    """Write notifications (one row per recipient, idempotent by key) and mail urgent ones."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], mailer: Mailer | None = None
+    ) -> None:
+        self.session_factory = session_factory
+        self.mailer = mailer
+
+    @activity.defn
+    def notify(self, inp: NotifyInput) -> int:
+        """Notify every active user of the audience; return how many rows were added."""
+        with self.session_factory.begin() as session:
+            assignment = session.get_one(Assignment, inp.assignment_id)
+            added = [
+                note
+                for user in _audience(session, assignment, inp.audience)
+                if (note := _add_once(session, inp, user)) is not None
+            ]
+            session.flush()
+            ids = [n.id for n in added]
+        if self.mailer is not None and inp.kind in URGENT_KINDS and ids:
+            self._mail(ids)
+        return len(ids)
+
+    def _mail(self, ids: list[int]) -> None:
+        """Send urgent notifications now and mark them so the digest skips them."""
+        assert self.mailer is not None
+        with self.session_factory.begin() as session:
+            rows = session.execute(
+                select(Notification, User)
+                .join(User, User.id == Notification.user_id)
+                .where(Notification.id.in_(ids), User.email.is_not(None))
+            ).all()
+            for note, user in rows:
+                # A worker thread has no running loop, so one short-lived loop per mail is fine.
+                asyncio.run(self.mailer.send(user.email or "", f"【督办】{note.title}", note.body))
+                note.emailed_at = utcnow()
+
+
+def _audience(session: Session, assignment: Assignment, audience: str) -> list[User]:
+    roles = [str(r) for r in AUDIENCES[audience]]
+    stmt = select(User).where(User.is_active.is_(True), User.role.in_(roles))
+    if audience != "supervisors":
+        stmt = stmt.where(User.department_id == assignment.department_id)
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def _add_once(session: Session, inp: NotifyInput, user: User) -> Notification | None:
+    key = f"{inp.key}:{user.id}"
+    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+        return None
+    note = Notification(
+        key=key,
+        user_id=user.id,
+        kind=inp.kind,
+        title=inp.title,
+        body=inp.body,
+        link=f"/assignments/{inp.assignment_id}",
+        assignment_id=inp.assignment_id,
+    )
+    session.add(note)
+    return note

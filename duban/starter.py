@@ -1,0 +1,172 @@
+"""Start (or revise) the task workflows of an imported policy from the read model."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from duban.domain import AssignmentRole, task_workflow_id
+from duban.errors import NotFound
+from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
+from duban.schedule import DEFAULT_REMINDERS, LOCAL_TZ, parse_offsets, plan_periods
+from duban.settings import Settings
+from workflows.assignment import AssignmentInput, PeriodSpec
+from workflows.policy_task import PolicyRevisionInput, PolicyTaskInput, PolicyTaskWorkflow
+
+MEMO_VERSION = "policy_version"
+
+
+@dataclass(frozen=True)
+class StartReport:
+    """What starting a policy did: new tasks, tasks already running, tasks told of a new version."""
+
+    started: int = 0
+    already_running: int = 0
+    signalled: int = 0
+
+
+@dataclass(frozen=True)
+class Offsets:
+    """The reminder and escalation offsets every assignment of a run gets."""
+
+    reminders: list[timedelta]
+    ladder: list[timedelta]
+
+
+def build_task_inputs(
+    session: Session, policy_key: str, offsets: Offsets, cadence: str | None = None
+) -> list[PolicyTaskInput]:
+    """Read a policy's current version and assignments and build one input per task."""
+    policy = session.scalar(select(Policy).where(Policy.key == policy_key))
+    if policy is None:
+        raise NotFound(f"政策 {policy_key} 不存在")
+    version = session.scalars(
+        select(PolicyVersion).where(
+            PolicyVersion.policy_id == policy.id, PolicyVersion.version == policy.current_version
+        )
+    ).one()
+    items = {
+        i.number: i
+        for i in session.scalars(
+            select(PolicyItem).where(PolicyItem.version_id == version.id, PolicyItem.is_task)
+        )
+    }
+    by_item: dict[int, list[Assignment]] = defaultdict(list)
+    for a in session.scalars(
+        select(Assignment)
+        .where(Assignment.policy_id == policy.id, Assignment.removed_in_version.is_(None))
+        .order_by(Assignment.item_number, Assignment.id)
+    ):
+        if a.item_number in items:
+            by_item[a.item_number].append(a)
+    start = policy.created_at.astimezone(LOCAL_TZ).date()
+    parsed = version.parsed or {}
+    horizon = date.fromisoformat(parsed["horizon"]) if parsed.get("horizon") else None
+    chosen = cadence or str(parsed.get("cadence") or "quarterly")
+    return [
+        _task_input(policy, version.version, items[n], rows, offsets, start, horizon, chosen)
+        for n, rows in sorted(by_item.items())
+    ]
+
+
+def _task_input(
+    policy: Policy,
+    version: int,
+    item: PolicyItem,
+    rows: list[Assignment],
+    offsets: Offsets,
+    start: date,
+    horizon: date | None,
+    cadence: str,
+) -> PolicyTaskInput:
+    deadlines = [(d["text"], date.fromisoformat(d["date"])) for d in item.deadlines or []]
+    planned = plan_periods(start=start, horizon=horizon, deadlines=deadlines, cadence=cadence)
+    periods = [PeriodSpec(p.index, p.due_at, p.label, p.source, p.historic) for p in planned]
+    lead = next((a for a in rows if a.role == AssignmentRole.LEAD), rows[0])
+    assignments = [
+        AssignmentInput(
+            policy_key=policy.key,
+            item_number=item.number,
+            department_code=a.department.code,
+            assignment_id=a.id,
+            role=a.role,
+            periods=periods,
+            reminder_offsets=offsets.reminders,
+            escalation_offsets=offsets.ladder,
+            co_department_codes=[b.department.code for b in rows if b is not a]
+            if a is lead
+            else [],
+            policy_version=version,
+            lead_department_code="" if a is lead else lead.department.code,
+        )
+        for a in rows
+    ]
+    return PolicyTaskInput(policy.key, item.number, item.title, version, assignments)
+
+
+def settings_offsets(settings: Settings) -> Offsets:
+    """Parse the configured reminder and escalation offsets (ISO 8601)."""
+    return Offsets(
+        reminders=parse_offsets(settings.reminder_offsets, DEFAULT_REMINDERS),
+        ladder=parse_offsets(settings.escalation_offsets),
+    )
+
+
+async def start_policy(
+    client: Client,
+    *,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    policy_key: str,
+    cadence: str | None = None,
+) -> StartReport:
+    """Start every task workflow of the policy; running ones of an older version get `revise`."""
+    with session_factory() as session:
+        tasks = build_task_inputs(session, policy_key, settings_offsets(settings), cadence)
+    started = running = signalled = 0
+    for task in tasks:
+        outcome = await _start_task(client, settings.task_queue, task)
+        started += outcome == "started"
+        running += outcome == "running"
+        signalled += outcome == "signalled"
+    return StartReport(started=started, already_running=running, signalled=signalled)
+
+
+async def _start_task(client: Client, task_queue: str, task: PolicyTaskInput) -> str:
+    wf_id = task_workflow_id(task.policy_key, task.item_number)
+    try:
+        await client.start_workflow(
+            PolicyTaskWorkflow.run,
+            task,
+            id=wf_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={MEMO_VERSION: task.policy_version},
+        )
+        return "started"
+    except WorkflowAlreadyStartedError:
+        handle: WorkflowHandle[PolicyTaskWorkflow, object] = client.get_workflow_handle_for(
+            PolicyTaskWorkflow.run, wf_id
+        )
+        return await _revise_if_older(handle, task)
+
+
+async def _revise_if_older(
+    handle: WorkflowHandle[PolicyTaskWorkflow, object], task: PolicyTaskInput
+) -> str:
+    desc = await handle.describe()
+    if desc.status != WorkflowExecutionStatus.RUNNING:
+        return "running"
+    running_version = await desc.memo_value(MEMO_VERSION, 0, type_hint=int)
+    if running_version >= task.policy_version:
+        return "running"
+    revision = PolicyRevisionInput(task.policy_version, task.title, task.assignments)
+    await handle.signal(PolicyTaskWorkflow.revise, revision)
+    return "signalled"

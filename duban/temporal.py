@@ -1,0 +1,109 @@
+"""Temporal client and the typed helpers the web uses to act on assignment workflows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from duban.errors import Conflict, DomainError, Invalid, NotFound
+from duban.settings import Settings
+from workflows.assignment import (
+    ActionInput,
+    ActionResult,
+    AssignmentStatus,
+    AssignmentWorkflow,
+    ExtensionDecisionInput,
+    ExtensionRequestInput,
+    ReviewInput,
+    SetDueInput,
+    SubmitInput,
+    UrgeInput,
+)
+
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+T = TypeVar("T")
+
+
+async def connect(settings: Settings) -> Client:
+    """Connect to TEMPORAL_ADDRESS (or the local default) in the configured namespace."""
+    return await Client.connect(
+        settings.temporal_address or DEFAULT_ADDRESS, namespace=settings.temporal_namespace
+    )
+
+
+def domain_error(exc: BaseException) -> DomainError:
+    """Turn a Temporal failure into the DomainError the web shows, keeping the Chinese message."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    if isinstance(cause, ApplicationError):
+        if cause.type == "invalid":
+            return Invalid(cause.message)
+        return Conflict(cause.message, code=cause.type or "conflict")
+    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+        return NotFound("督办任务不存在或已结束")
+    return Conflict("操作未能完成，请稍后重试")
+
+
+async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        raise domain_error(exc) from exc
+
+
+async def _update(client: Client, workflow_id: str, update: Any, arg: Any) -> ActionResult:
+    handle = client.get_workflow_handle_for(AssignmentWorkflow.run, workflow_id)
+    result: ActionResult = await _guarded(lambda: handle.execute_update(update, arg, id=arg.key))
+    return result
+
+
+async def acknowledge(client: Client, workflow_id: str, inp: ActionInput) -> ActionResult:
+    """签收 an assignment."""
+    return await _update(client, workflow_id, AssignmentWorkflow.acknowledge, inp)
+
+
+async def submit(client: Client, workflow_id: str, inp: SubmitInput) -> ActionResult:
+    """Submit a progress report for the current period."""
+    return await _update(client, workflow_id, AssignmentWorkflow.submit, inp)
+
+
+async def review(client: Client, workflow_id: str, inp: ReviewInput) -> ActionResult:
+    """Approve or return the pending submission."""
+    return await _update(client, workflow_id, AssignmentWorkflow.review, inp)
+
+
+async def request_extension(
+    client: Client, workflow_id: str, inp: ExtensionRequestInput
+) -> ActionResult:
+    """Ask for a later due date."""
+    return await _update(client, workflow_id, AssignmentWorkflow.request_extension, inp)
+
+
+async def decide_extension(
+    client: Client, workflow_id: str, inp: ExtensionDecisionInput
+) -> ActionResult:
+    """Grant or refuse a pending extension request."""
+    return await _update(client, workflow_id, AssignmentWorkflow.decide_extension, inp)
+
+
+async def set_due(client: Client, workflow_id: str, inp: SetDueInput) -> ActionResult:
+    """Move the current due date."""
+    return await _update(client, workflow_id, AssignmentWorkflow.set_due, inp)
+
+
+async def urge(client: Client, workflow_id: str, inp: UrgeInput) -> None:
+    """催办: signal the assignment to remind its department now."""
+    handle = client.get_workflow_handle_for(AssignmentWorkflow.run, workflow_id)
+    await _guarded(lambda: handle.signal(AssignmentWorkflow.urge, inp))
+
+
+async def query_state(client: Client, workflow_id: str) -> AssignmentStatus:
+    """Return the assignment's current state from its workflow."""
+    handle = client.get_workflow_handle_for(AssignmentWorkflow.run, workflow_id)
+    status: AssignmentStatus = await _guarded(lambda: handle.query(AssignmentWorkflow.state))
+    return status

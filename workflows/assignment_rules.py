@@ -1,0 +1,144 @@
+"""Pure rules of AssignmentWorkflow: which action is allowed now, and when the next alarm rings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from duban.domain import AssignmentState
+from temporalio.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from workflows.assignment import AssignmentCarry
+
+S = AssignmentState
+# States in which the department still owes a report: reminders and the ladder run.
+WAITING = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED})
+LADDER_AUDIENCE = {1: ("head", "escalation_l1"), 2: ("supervisors", "escalation_l2")}
+LADDER_TOP = ("supervisors", "escalation_l3")
+MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """The next timer of a period: a reminder (n = offset index) or a ladder rung (n = level)."""
+
+    at: datetime
+    kind: str
+    n: int
+
+
+def reject(code: str, message: str) -> NoReturn:
+    """Refuse an action with a stable code and a Chinese message."""
+    raise ApplicationError(message, type=code, non_retryable=True)
+
+
+def scoped_key(*parts: object) -> str:
+    """Join parts into an idempotency key that fits the read model's 255-char columns."""
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= MAX_KEY:
+        return key
+    return key[:120] + ":" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def next_alarm(
+    s: AssignmentCarry, reminders: list[timedelta], ladder: list[timedelta]
+) -> Alarm | None:
+    """Return the earliest pending reminder or rung, or None when nothing is owed."""
+    if s.state not in WAITING or s.due_at is None:
+        return None
+    alarms = [
+        Alarm(s.due_at - off, "reminder", i)
+        for i, off in enumerate(reminders)
+        if i not in s.reminders_sent and (s.due_set_at is None or s.due_at - off >= s.due_set_at)
+    ]
+    if s.escalation_level < len(ladder):
+        level = s.escalation_level + 1
+        alarms.append(Alarm(s.due_at + ladder[level - 1], "escalation", level))
+    return min(alarms, key=lambda a: (a.at, a.kind)) if alarms else None
+
+
+def ladder_audience(level: int) -> tuple[str, str]:
+    """Return (audience, notification kind) of a rung: head, supervisors, then leadership."""
+    return LADDER_AUDIENCE.get(level, LADDER_TOP)
+
+
+def _aware(value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        reject("invalid", "时间须包含时区")
+
+
+def _open(s: AssignmentCarry) -> None:
+    if s.state == S.COMPLETED:
+        reject("conflict", "该任务已全部办结")
+    if not s.period_begun:
+        reject("conflict", "本期已结束，下一期正在开启，请稍后再试")
+
+
+def check_acknowledge(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow 签收 only of a newly assigned task."""
+    _open(s)
+    if s.state != S.ASSIGNED:
+        reject("conflict", "该任务已签收")
+
+
+def check_submit(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow a report while one is owed, with some text."""
+    _open(s)
+    if s.state not in WAITING:
+        reject("conflict", "本期已报送，请等待审核结果")
+    if not inp.report.strip():
+        reject("invalid", "请填写工作进展")
+
+
+def check_review(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow a verdict on a pending submission: a rating 1–5, or a reason to return."""
+    _open(s)
+    _aware(inp.new_due_at)
+    if s.state != S.SUBMITTED:
+        reject("conflict", "没有待审核的报送")
+    if inp.decision == "approve":
+        if inp.rating is None or not 1 <= inp.rating <= 5:
+            reject("invalid", "评分须为 1 至 5 分")
+    elif inp.decision == "return":
+        if not inp.comment.strip():
+            reject("invalid", "退回时须说明理由")
+        if inp.new_due_at is not None and inp.new_due_at <= now:
+            reject("invalid", "新的期限须晚于当前时间")
+    else:
+        reject("invalid", "审核结论只能是通过或退回")
+
+
+def check_extension_request(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow an extension request while a report is owed, for a later date, with a reason."""
+    _open(s)
+    _aware(inp.requested_due_at)
+    if s.state not in WAITING:
+        reject("conflict", "本期已报送，无需申请延期")
+    if not inp.reason.strip():
+        reject("invalid", "请说明延期理由")
+    if inp.requested_due_at <= now or (s.due_at and inp.requested_due_at <= s.due_at):
+        reject("invalid", "申请的期限须晚于当前期限")
+
+
+def check_extension_decision(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow a decision on a pending request; a granted date must lie ahead."""
+    _open(s)
+    _aware(inp.due_at)
+    if inp.request_key not in s.pending_extensions:
+        reject("conflict", "没有待审批的该项延期申请")
+    due = inp.due_at or s.pending_extensions[inp.request_key]
+    if inp.grant and due <= now:
+        reject("invalid", "批准的期限须晚于当前时间")
+
+
+def check_set_due(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow moving the due date of an unfinished period to a time ahead."""
+    _open(s)
+    _aware(inp.due_at)
+    if s.state == S.APPROVED:
+        reject("conflict", "本期已审核通过，不能调整期限")
+    if inp.due_at <= now:
+        reject("invalid", "新的期限须晚于当前时间")

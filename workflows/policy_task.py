@@ -1,0 +1,120 @@
+"""PolicyTaskWorkflow: one numbered task, a child AssignmentWorkflow per responsible department."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from temporalio import workflow
+from temporalio.exceptions import TemporalError
+from temporalio.workflow import ChildWorkflowHandle
+
+from workflows.assignment import (
+    AssignmentInput,
+    AssignmentRevision,
+    AssignmentStatus,
+    AssignmentWorkflow,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from duban.domain import AssignmentRole, assignment_workflow_id
+
+
+@dataclass(frozen=True)
+class PolicyTaskInput:
+    """One task of a policy version and its assignments."""
+
+    policy_key: str
+    item_number: int
+    title: str
+    policy_version: int
+    assignments: list[AssignmentInput]
+
+
+@dataclass(frozen=True)
+class PolicyRevisionInput:
+    """A newer version of the policy: new departments get assignments, running ones are told."""
+
+    policy_version: int
+    title: str = ""
+    assignments: list[AssignmentInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PolicyTaskStatus:
+    """The Query result: version and how many assignments have completed."""
+
+    policy_version: int
+    title: str
+    departments: list[str]
+    completed: list[str]
+
+
+@workflow.defn
+class PolicyTaskWorkflow:
+    """Start an AssignmentWorkflow per department and complete when all have."""
+
+    @workflow.init
+    def __init__(self, inp: PolicyTaskInput) -> None:
+        self.version = inp.policy_version
+        self.title = inp.title
+        self.pending: list[AssignmentInput] = list(inp.assignments)
+        self.children: dict[str, ChildWorkflowHandle[AssignmentWorkflow, AssignmentStatus]] = {}
+
+    @workflow.run
+    async def run(self, inp: PolicyTaskInput) -> PolicyTaskStatus:
+        """Start children (leads first, so co-organizers can report to them) and wait for all."""
+        while True:
+            await self._start_pending()
+            await workflow.wait_condition(lambda: bool(self.pending) or self._all_done())
+            if not self.pending and self._all_done():
+                break
+        for code, handle in self.children.items():
+            try:
+                await handle
+            except TemporalError:
+                workflow.logger.warning("assignment %s of task %s failed", code, inp.item_number)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    def _all_done(self) -> bool:
+        return all(h.done() for h in self.children.values())
+
+    async def _start_pending(self) -> None:
+        batch, self.pending = self.pending, []
+        batch.sort(key=lambda a: a.role != AssignmentRole.LEAD)
+        for assignment in batch:
+            if assignment.department_code in self.children:
+                continue
+            wf_id = assignment_workflow_id(
+                assignment.policy_key, assignment.item_number, assignment.department_code
+            )
+            self.children[assignment.department_code] = await workflow.start_child_workflow(
+                AssignmentWorkflow.run, assignment, id=wf_id
+            )
+
+    @workflow.signal
+    async def revise(self, inp: PolicyRevisionInput) -> None:
+        """Adopt a newer policy version: tell running assignments, start new ones."""
+        if inp.policy_version <= self.version:
+            return
+        self.version = inp.policy_version
+        self.title = inp.title or self.title
+        self.pending.extend(inp.assignments)
+        workflow.upsert_memo({"policy_version": self.version})
+        for code, handle in self.children.items():
+            if handle.done():
+                continue
+            try:
+                await handle.signal(AssignmentWorkflow.revise, AssignmentRevision(self.version))
+            except TemporalError:
+                workflow.logger.warning("assignment %s did not take the revision", code)
+
+    @workflow.query
+    def status(self) -> PolicyTaskStatus:
+        """Return the version and which departments have completed."""
+        return PolicyTaskStatus(
+            policy_version=self.version,
+            title=self.title,
+            departments=sorted(self.children),
+            completed=sorted(code for code, h in self.children.items() if h.done()),
+        )
