@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from duban.db import make_engine, make_session_factory
 from duban.errors import DomainError
-from duban.migrate import upgrade
 from duban.services.department import sync_departments
 from duban.services.policy import ImportResult, ItemCallback, import_policy
 from duban.settings import Settings
 from policies.model import ParsedPolicy, PolicyParseError
+
+if TYPE_CHECKING:
+    from duban.starter import StartReport
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -115,6 +116,10 @@ def _db_message(exc: SQLAlchemyError) -> str:
 
 
 def _migrated_engine(settings: Settings) -> Engine:
+    # Alembic logs its plugin set-up at INFO on import; a CLI run keeps stderr for real problems.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from duban.migrate import upgrade
+
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sqlalchemy_url)
@@ -147,10 +152,14 @@ def import_command(
     engine: Engine | None = None
     try:
         engine = _migrated_engine(settings)
+        session_factory = make_session_factory(engine)
         with progress_bar(len(parsed.items)) as on_item:
             result = store_document(
-                make_session_factory(engine), parsed, text, path.name, key=key, on_item=on_item
+                session_factory, parsed, text, path.name, key=key, on_item=on_item
             )
+        typer.echo(summary(result))
+        if start:
+            _start(settings, session_factory, result, fail)
     except DomainError as exc:
         _fail_hard(fail, exc.message)
     except SQLAlchemyError as exc:
@@ -158,12 +167,11 @@ def import_command(
     finally:
         if engine is not None:
             engine.dispose()
-    typer.echo(summary(result))
-    if start:
-        _start(settings, result, fail)
 
 
-def _start(settings: Settings, result: ImportResult, fail: Fail) -> None:
+def _start(
+    settings: Settings, session_factory: sessionmaker[Session], result: ImportResult, fail: Fail
+) -> None:
     """Start the policy's workflows, or say clearly why they were not started."""
     if not settings.temporal_address:
         typer.echo(
@@ -171,15 +179,27 @@ def _start(settings: Settings, result: ImportResult, fail: Fail) -> None:
             " / workflows not started: TEMPORAL_ADDRESS is unset"
         )
         return
-    from duban.starter import start_policy
-
     try:
-        started = asyncio.run(start_policy(settings, policy_key=result.policy_key))
+        report = asyncio.run(_start_async(settings, session_factory, result.policy_key))
     except Exception as exc:
         log.debug("starting workflows failed", exc_info=True)
         _fail_hard(
             fail,
             f"政策已保存，但启动工作流失败 / stored, but starting workflows failed: {_first_line(exc)}",
         )
-    typer.echo(f"已启动工作流 {started} 个 / workflows started: {started}")
-    sys.stdout.flush()
+    typer.echo(
+        f"工作流：新启动 {report.started} 个，已在运行 {report.already_running} 个，"
+        f"通知新版本 {report.signalled} 个 / workflows started: {report.started}"
+    )
+
+
+async def _start_async(
+    settings: Settings, session_factory: sessionmaker[Session], policy_key: str
+) -> StartReport:
+    from duban.starter import start_policy
+    from duban.temporal import connect
+
+    client = await connect(settings)
+    return await start_policy(
+        client, session_factory=session_factory, settings=settings, policy_key=policy_key
+    )
