@@ -1,0 +1,43 @@
+"""`/api/v1/auth`: exchange credentials for a bearer token, read and adjust one's own account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from duban.services.user import UserChanges, set_locale, update_user
+from web.deps import CurrentUser, SessionDep
+from web.schemas import MeUpdate, TokenRead, TokenRequest, UserRead
+from web.security import TokenSigner
+from web.signin import verify_credentials
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=TokenRead)
+def issue_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenRead:
+    """Return a bearer token for good credentials (401 otherwise, 429 after repeated failures)."""
+    user = verify_credentials(request, session, body.username, body.password)
+    signer: TokenSigner = request.app.state.token_signer
+    token = signer.issue(user_id=user.id, password_hash=user.password_hash)
+    return TokenRead(access_token=token, expires_in=signer.ttl_seconds)
+
+
+@router.get("/me", response_model=UserRead)
+def read_me(user: CurrentUser) -> UserRead:
+    """Return the signed-in user."""
+    return UserRead.of(user)
+
+
+@router.patch("/me", response_model=UserRead)
+def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+    """Change one's own interface script or display name."""
+    if body.locale is not None:
+        set_locale(session=session, user=user, locale=body.locale)
+    if body.display_name is not None:
+        update_user(
+            session=session,
+            user_id=user.id,
+            changes=UserChanges(display_name=body.display_name),
+            acting_user_id=user.id,
+        )
+    return UserRead.of(user)

@@ -1,0 +1,42 @@
+"""`/api/v1/departments`: everyone may list them; the admin creates and renames them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from duban.services.department_admin import (
+    create_department,
+    get_department,
+    list_departments,
+    rename_department,
+)
+from web.deps import AdminUser, CurrentUser, SessionDep
+from web.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
+
+router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
+
+
+@router.get("", response_model=list[DepartmentRead])
+def list_all(user: CurrentUser, session: SessionDep) -> list[DepartmentRead]:
+    """List every department as `[{"code", "name"}]`."""
+    return [DepartmentRead.of(d) for d in list_departments(session=session)]
+
+
+@router.post("", response_model=DepartmentRead, status_code=201)
+def create(body: DepartmentCreate, admin: AdminUser, session: SessionDep) -> DepartmentRead:
+    """Create a department with a stable code."""
+    return DepartmentRead.of(create_department(session=session, code=body.code, name=body.name))
+
+
+@router.get("/{code}", response_model=DepartmentRead)
+def read(code: str, user: CurrentUser, session: SessionDep) -> DepartmentRead:
+    """Return one department."""
+    return DepartmentRead.of(get_department(session=session, code=code))
+
+
+@router.patch("/{code}", response_model=DepartmentRead)
+def rename(
+    code: str, body: DepartmentUpdate, admin: AdminUser, session: SessionDep
+) -> DepartmentRead:
+    """Change a department's name; the code stays."""
+    return DepartmentRead.of(rename_department(session=session, code=code, name=body.name))

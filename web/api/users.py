@@ -1,0 +1,54 @@
+"""`/api/v1/users`: the admin's management of accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
+from web.deps import AdminUser, SessionDep
+from web.schemas import UserCreate, UserRead, UserUpdate
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserRead])
+def list_all(admin: AdminUser, session: SessionDep) -> list[UserRead]:
+    """List every account."""
+    return [UserRead.of(u) for u in list_users(session=session)]
+
+
+@router.post("", response_model=UserRead, status_code=201)
+def create(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserRead:
+    """Create an account; staff and head need a department code."""
+    user = create_user(
+        session=session,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        department_code=body.department,
+        display_name=body.display_name,
+        email=body.email,
+    )
+    return UserRead.of(user)
+
+
+@router.get("/{user_id}", response_model=UserRead)
+def read(user_id: int, admin: AdminUser, session: SessionDep) -> UserRead:
+    """Return one account."""
+    return UserRead.of(get_user(session=session, user_id=user_id))
+
+
+@router.patch("/{user_id}", response_model=UserRead)
+def update(user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep) -> UserRead:
+    """Change an account: name, role, department, e-mail, password, locale, or deactivate it."""
+    changes = UserChanges(
+        display_name=body.display_name,
+        role=body.role,
+        department_code=body.department,
+        email=body.email,
+        is_active=body.is_active,
+        password=body.password,
+        locale=body.locale,
+    )
+    user = update_user(session=session, user_id=user_id, changes=changes, acting_user_id=admin.id)
+    return UserRead.of(user)

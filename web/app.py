@@ -1,0 +1,119 @@
+"""The web composition root: create_app(settings) wires DB, Temporal, sessions, CSRF, errors, routers."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+from temporalio.client import Client
+
+from duban.db import make_engine, make_session_factory
+from duban.services.user import ensure_admin
+from duban.settings import Settings
+from web.clients import LazyTemporal
+from web.deps import remember_lang, verify_csrf
+from web.errors import install_error_handlers
+from web.rendering import served_paths
+from web.security import SESSION_TTL_SECONDS, LoginThrottle, TokenSigner
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Every router of the web, in order; each module exposes `router`. Modules of areas that are
+# still being written may be missing: only a module's own absence is tolerated, never an
+# ImportError from inside it.
+ROUTER_MODULES: tuple[str, ...] = (
+    "web.api.auth",
+    "web.api.users",
+    "web.api.departments",
+    "web.api.assignments",
+    "web.api.escalations",
+    "web.api.assessment",
+    "web.api.policies",
+    "web.api.notifications",
+    "web.pages.auth",
+    "web.pages.home",
+    "web.pages.admin",
+    "web.pages.assignments",
+    "web.pages.board",
+    "web.pages.escalations",
+    "web.pages.assessment",
+    "web.pages.policies",
+    "web.pages.notifications",
+)
+
+
+def load_routers(names: tuple[str, ...] = ROUTER_MODULES) -> list[APIRouter]:
+    """Import each router module that exists and return its `router`."""
+    routers: list[APIRouter] = []
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            log.debug("router module %s not present yet", name)
+            continue
+        routers.append(module.router)
+    return routers
+
+
+def bootstrap_admin(session_factory: sessionmaker[Session], settings: Settings) -> None:
+    """Create user `admin` at first start; a generated password is logged exactly once."""
+    try:
+        with session_factory.begin() as session:
+            _user, generated = ensure_admin(session=session, password=settings.admin_password)
+    except SQLAlchemyError as exc:  # unmigrated DB, or another replica won the race
+        log.warning("could not ensure the admin account: %s", exc)
+        return
+    if generated:
+        log.warning("created user 'admin' with generated password: %s", generated)
+
+
+def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
+    """Build the ASGI app; `temporal_client` skips the lazy connection (tests, `duban dev`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.sqlalchemy_url)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        bootstrap_admin(app.state.session_factory, settings)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="督办 duban API",
+        version="1",
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf), Depends(remember_lang)],
+    )
+    app.state.settings = settings
+    app.state.temporal = LazyTemporal(settings, temporal_client)
+    app.state.token_signer = TokenSigner(settings.secret_key)
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="duban_session",
+        max_age=SESSION_TTL_SECONDS,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    routers = load_routers()
+    for router in routers:
+        app.include_router(router)
+    app.state.page_paths = served_paths(routers)
+    return app

@@ -1,0 +1,53 @@
+"""The web's Temporal client, connected on first use so the web starts while Temporal is down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from temporalio.client import Client
+
+from duban.settings import Settings
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+
+
+class TemporalUnavailable(Exception):
+    """Temporal could not be reached; the web answers 503 (the one allowed 5xx)."""
+
+
+async def _connect(settings: Settings) -> Client:
+    try:
+        from duban.temporal import connect  # written by the workflow engineer
+    except ImportError:
+        return await Client.connect(
+            settings.temporal_address or DEFAULT_ADDRESS, namespace=settings.temporal_namespace
+        )
+    return await connect(settings)
+
+
+class LazyTemporal:
+    """Hold one Temporal client per app, connecting (and reconnecting after failure) on demand."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        """Use `client` when given (tests, `duban dev`), else connect with `settings` on first use."""
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        """Return the client, connecting now if needed; raise TemporalUnavailable on failure."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(
+                        _connect(self._settings), CONNECT_TIMEOUT_SECONDS
+                    )
+                except (TimeoutError, RuntimeError, OSError) as exc:
+                    log.warning("Temporal unreachable: %s", exc)
+                    raise TemporalUnavailable(str(exc)) from exc
+            return self._client

@@ -1,0 +1,176 @@
+"""Request dependencies: settings, DB session, the signed-in user, role guards, Temporal, CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from duban.domain import UserRole
+from duban.errors import Forbidden
+from duban.models import User
+from duban.settings import Settings
+from web.clients import LazyTemporal
+from web.i18n import normalize_locale, t
+from web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    TokenSigner,
+    bearer_token,
+    csrf_matches,
+    password_fingerprint,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+SESSION_USER_KEY = "uid"
+SESSION_PASSWORD_KEY = "pw"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class SignInRequired(Exception):
+    """No valid session or token: 401 for the API, a redirect to sign-in for pages."""
+
+    def __init__(self, message: str) -> None:
+        """Carry the Chinese reason."""
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A plain snapshot of the signed-in user for templates and error pages (no ORM)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    department_code: str | None
+    department_name: str | None
+    locale: str | None
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """Yield a session in one transaction: committed on success, rolled back on error."""
+    with request.app.state.session_factory.begin() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def _user_from_token(request: Request, session: Session, token: str) -> User:
+    signer: TokenSigner = request.app.state.token_signer
+    claims = signer.read(token)
+    user = session.get(User, claims.user_id) if claims else None
+    if claims is None or user is None or not user.is_active:
+        raise SignInRequired(t("error.token"))
+    if password_fingerprint(user.password_hash) != claims.fingerprint:
+        raise SignInRequired(t("error.token"))
+    return user
+
+
+def _user_from_session(request: Request, session: Session) -> User | None:
+    uid = request.session.get(SESSION_USER_KEY)
+    user = session.get(User, uid) if isinstance(uid, int) else None
+    fingerprint = request.session.get(SESSION_PASSWORD_KEY)
+    if (
+        user is None
+        or not user.is_active
+        or password_fingerprint(user.password_hash) != fingerprint
+    ):
+        if uid is not None:
+            request.session.clear()
+        return None
+    return user
+
+
+def _remember(request: Request, user: User) -> None:
+    dept = user.department
+    request.state.user = Viewer(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name or user.username,
+        role=user.role,
+        department_code=dept.code if dept else None,
+        department_name=dept.name if dept else None,
+        locale=user.locale,
+    )
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """Return the user of the bearer token or the session cookie, or None when anonymous."""
+    token = bearer_token(request)
+    user = (
+        _user_from_token(request, session, token) if token else _user_from_session(request, session)
+    )
+    if user is not None:
+        _remember(request, user)
+    return user
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """Return the signed-in user or raise SignInRequired."""
+    if user is None:
+        raise SignInRequired(t("auth.required"))
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: UserRole) -> Callable[[User], User]:
+    """Return a dependency that lets only users with one of `roles` through (else 403)."""
+    allowed = frozenset(role.value for role in roles)
+
+    def guard(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(t("error.forbidden"))
+        return user
+
+    return guard
+
+
+AdminUser = Annotated[User, Depends(require_roles(UserRole.ADMIN))]
+
+
+async def get_temporal(request: Request) -> Client:
+    """Return the Temporal client, connecting lazily (TemporalUnavailable -> 503)."""
+    lazy: LazyTemporal = request.app.state.temporal
+    return await lazy.get()
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse an unsafe cookie-authenticated request without this session's CSRF token."""
+    if request.method in SAFE_METHODS or bearer_token(request):
+        return
+    if request.url.path.startswith("/api/") and SESSION_USER_KEY not in request.session:
+        return  # no cookie credentials, nothing to forge
+    submitted = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "")
+    if not submitted and content_type.startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not csrf_matches(request, submitted):
+        raise Forbidden(t("error.csrf"), code="csrf")
+
+
+def remember_lang(request: Request) -> None:
+    """Store a `?lang=zh-TW` / `?lang=zh-CN` switch in the session."""
+    locale = normalize_locale(request.query_params.get("lang"))
+    if locale:
+        request.session["lang"] = locale

@@ -1,0 +1,87 @@
+"""Error responses: JSON `{"detail"}` for the API and for non-browsers, an HTML page for browsers."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from duban.errors import DomainError
+from web.clients import TemporalUnavailable
+from web.deps import SignInRequired
+from web.i18n import t
+from web.rendering import is_htmx, render
+
+STATUS_MESSAGES = {404: "error.not_found", 405: "error.method", 403: "error.forbidden"}
+
+
+def wants_html(request: Request) -> bool:
+    """Tell whether a browser page (not the API) made the request."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "") or is_htmx(request)
+
+
+def error_response(request: Request, status: int, detail: str, **extra: object) -> Response:
+    """Return `{"detail"}` JSON, or the error page for browsers."""
+    if wants_html(request):
+        return render(
+            request, "error.html", {"status": status, "detail": detail}, status_code=status
+        )
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    """Map a DomainError to its 4xx."""
+    assert isinstance(exc, DomainError)
+    return error_response(request, exc.status, exc.message)
+
+
+async def on_sign_in_required(request: Request, exc: Exception) -> Response:
+    """Answer 401 to the API, send pages to the sign-in form."""
+    assert isinstance(exc, SignInRequired)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(
+            {"detail": exc.message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    target = "/login?next=" + quote(request.url.path, safe="/")
+    if is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def on_temporal_unavailable(request: Request, exc: Exception) -> Response:
+    """Answer 503 with a clear message when Temporal is down."""
+    return error_response(request, 503, t("error.temporal"))
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    """Answer 422 with a one-line Chinese detail and the field errors."""
+    assert isinstance(exc, RequestValidationError)
+    fields = [".".join(str(p) for p in err.get("loc", ())[1:]) for err in exc.errors()]
+    detail = t("error.invalid") + (f"：{'、'.join(f for f in fields if f)}" if fields else "")
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+    return error_response(request, 422, detail, errors=errors)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Translate Starlette's 404/405 and friends into Chinese."""
+    assert isinstance(exc, StarletteHTTPException)
+    key = STATUS_MESSAGES.get(exc.status_code)
+    detail = t(key) if key else str(exc.detail)
+    response = error_response(request, exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(SignInRequired, on_sign_in_required)
+    app.add_exception_handler(TemporalUnavailable, on_temporal_unavailable)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
