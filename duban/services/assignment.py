@@ -280,3 +280,39 @@ def assignment_detail(
             )
         ),
     )
+
+
+TIMELINE_LABELS = {
+    "policy_imported": "政策文件导入",
+    "assigned": "任务下达",
+    "started": "任务下达",
+    "period_opened": "进入新的报送周期",
+    "period_started": "进入新的报送周期",
+    "acknowledged": "签收",
+    "evidence_uploaded": "上传证据材料",
+    "submitted": "报送进展",
+    "approved": "审核通过",
+    "returned": "退回整改",
+    "reviewed": "审核",
+    "extension_requested": "申请延期",
+    "extension_granted": "同意延期",
+    "extension_refused": "不同意延期",
+    "extension_decided": "延期审批",
+    "due_set": "调整截止时间",
+    "due_changed": "调整截止时间",
+    "urged": "催办",
+    "reminded": "到期提醒",
+    "reminder": "到期提醒",
+    "due": "到期",
+    "overdue": "已逾期",
+    "escalated": "逾期升级",
+    "period_closed": "本期办结",
+    "completed": "任务办结",
+    "revised": "政策文件修订",
+    "reconciled": "数据核对",
+}
+
+
+def timeline_label(kind: str) -> str:
+    """Return the Chinese name of a timeline event kind (the kind itself when unknown)."""
+    return TIMELINE_LABELS.get(kind, kind)

@@ -21,6 +21,7 @@ from duban.errors import Conflict, Invalid, NotFound, TooLarge
 from duban.models import AuditEvent, Evidence
 
 CHUNK = 1024 * 1024
+MAX_EVIDENCE_PER_SUBMISSION = 50
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -269,3 +270,19 @@ def list_evidence(*, session: Session, assignment_id: int) -> list[Evidence]:
     """Return an assignment's evidence, oldest first."""
     stmt = select(Evidence).where(Evidence.assignment_id == assignment_id).order_by(Evidence.id)
     return list(session.scalars(stmt))
+
+
+def check_evidence_ids(
+    *, session: Session, assignment_id: int, evidence_ids: list[int]
+) -> list[int]:
+    """Return the ids deduplicated in order, or raise Invalid if one is not this assignment's."""
+    ids = list(dict.fromkeys(evidence_ids))
+    if len(ids) > MAX_EVIDENCE_PER_SUBMISSION:
+        raise Invalid(f"一次报送最多附 {MAX_EVIDENCE_PER_SUBMISSION} 个证据文件。")
+    if not ids:
+        return ids
+    stmt = select(Evidence.id).where(Evidence.assignment_id == assignment_id, Evidence.id.in_(ids))
+    found = set(session.scalars(stmt))
+    if missing := [i for i in ids if i not in found]:
+        raise Invalid(f"证据文件不属于本事项或不存在：{', '.join(map(str, missing))}。")
+    return ids

@@ -1,0 +1,149 @@
+"""`/api/v1/assignments`: the department workspace's JSON twin (inbox, detail, actions, evidence)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from duban.db import utcnow
+from duban.services.assignment import (
+    InboxFilter,
+    Light,
+    assignment_detail,
+    inbox,
+    inbox_scope,
+    visible_assignment,
+)
+from duban.services.evidence import EvidenceStore, get_evidence
+from web import assignment_actions as actions
+from web.assignment_schemas import (
+    ActionRequest,
+    ActionResultRead,
+    AssignmentRead,
+    AssignmentSummary,
+    EvidenceCreated,
+    ExtensionCreate,
+    SubmissionCreate,
+)
+from web.clients import LazyTemporal
+from web.deps import CurrentUser, SessionDep
+from web.evidence_http import download_response, evidence_store
+
+router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
+StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
+LazyTemporalDep = Annotated[LazyTemporal, Depends(actions.lazy_temporal)]
+
+
+@router.get("", response_model=list[AssignmentSummary])
+def list_assignments(
+    user: CurrentUser,
+    session: SessionDep,
+    light: Light | None = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    role: Annotated[str | None, Query(pattern="^(lead|co)$")] = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> list[AssignmentSummary]:
+    """List the own department's assignments (all for oversight roles), most urgent first."""
+    filters = InboxFilter(light=light, state=state or None, role=role, q=q)
+    box = inbox(session=session, department_id=inbox_scope(user), now=utcnow(), filters=filters)
+    return [AssignmentSummary.of(row) for row in box.rows]
+
+
+@router.get("/{assignment_id}", response_model=AssignmentRead)
+def read_assignment(assignment_id: int, user: CurrentUser, session: SessionDep) -> AssignmentRead:
+    """Return one assignment with periods, submissions, evidence and its timeline."""
+    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
+    return AssignmentRead.of_detail(
+        assignment_detail(session=session, assignment=assignment, now=utcnow())
+    )
+
+
+@router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead)
+async def acknowledge(
+    assignment_id: int,
+    body: ActionRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> ActionResultRead:
+    """签收 the assignment."""
+    outcome = await actions.acknowledge(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        key=body.key,
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.post("/{assignment_id}/submissions", response_model=ActionResultRead, status_code=201)
+async def submit(
+    assignment_id: int,
+    body: SubmissionCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> ActionResultRead:
+    """Submit a progress report with evidence ids of this assignment."""
+    outcome = await actions.submit(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        report=body.report,
+        evidence_ids=body.evidence_ids,
+        key=body.key,
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.post("/{assignment_id}/extensions", response_model=ActionResultRead, status_code=201)
+async def request_extension(
+    assignment_id: int,
+    body: ExtensionCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> ActionResultRead:
+    """Ask for a later due date."""
+    outcome = await actions.request_extension(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        requested_due_at=body.requested_due_at,
+        reason=body.reason,
+        key=body.key,
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.post("/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201)
+async def upload_evidence(
+    assignment_id: int, file: UploadFile, user: CurrentUser, session: SessionDep, store: StoreDep
+) -> EvidenceCreated:
+    """Store one evidence file (multipart `file`); the same file again returns the same id."""
+    evidence = await run_in_threadpool(
+        actions.upload_evidence,
+        session=session,
+        store=store,
+        user=user,
+        assignment_id=assignment_id,
+        filename=file.filename or "",
+        source=file.file,
+    )
+    return EvidenceCreated.of(evidence)
+
+
+@router.get("/{assignment_id}/evidence/{evidence_id}", response_class=StreamingResponse)
+def download_evidence(
+    assignment_id: int, evidence_id: int, user: CurrentUser, session: SessionDep, store: StoreDep
+) -> StreamingResponse:
+    """Download an evidence file after re-checking its SHA-256."""
+    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
+    evidence = get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
+    return download_response(store, evidence)

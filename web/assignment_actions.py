@@ -1,0 +1,171 @@
+"""The department's actions on an assignment, shared by its page and its API twin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from duban import temporal
+from duban.db import utcnow
+from duban.errors import Invalid
+from duban.models import Assignment, Evidence, User
+from duban.services.assignment import owned_assignment
+from duban.services.evidence import EvidenceStore, check_evidence_ids, record_evidence
+from web.clients import LazyTemporal
+from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
+
+REPORT_MAX_CHARS = 10_000
+REASON_MAX_CHARS = 2_000
+KEY_MAX_CHARS = 100
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What the workflow answered: the state after the action and a Chinese message."""
+
+    state: str
+    due_at: datetime | None
+    message: str
+
+
+def actor_label(user: User) -> str:
+    """Return how the user appears on the timeline."""
+    return user.display_name or user.username
+
+
+def action_key(assignment: Assignment, verb: str, key: str | None) -> str:
+    """Return the idempotency key: the client's (scoped to assignment and verb) or a new one."""
+    key = (key or "").strip()
+    if len(key) > KEY_MAX_CHARS:
+        raise Invalid("幂等键过长。")
+    return f"{verb}:{assignment.id}:{key or uuid.uuid4().hex}"
+
+
+async def _owned(session: Session, user: User, assignment_id: int) -> Assignment:
+    """Load the assignment off the event loop and check the department owns it."""
+    return await run_in_threadpool(
+        owned_assignment, session=session, assignment_id=assignment_id, user=user
+    )
+
+
+def lazy_temporal(request: Request) -> LazyTemporal:
+    """Return the app's Temporal client holder; it connects only when an action needs it."""
+    lazy: LazyTemporal = request.app.state.temporal
+    return lazy
+
+
+def _outcome(result: ActionResult) -> ActionOutcome:
+    """Turn a workflow ActionResult into an ActionOutcome."""
+    return ActionOutcome(state=result.state, due_at=result.due_at, message=result.message)
+
+
+async def acknowledge(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    key: str | None,
+) -> ActionOutcome:
+    """签收: acknowledge the assignment through its workflow."""
+    assignment = await _owned(session, user, assignment_id)
+    inp = ActionInput(
+        key=action_key(assignment, "ack", key), user_id=user.id, actor=actor_label(user)
+    )
+    client = await temporal_client.get()
+    return _outcome(await temporal.acknowledge(client, assignment.workflow_id, inp))
+
+
+def check_text(value: str, *, label: str, max_chars: int) -> str:
+    """Return the stripped text, or raise Invalid when empty or too long."""
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"请填写{label}。")
+    if len(value) > max_chars:
+        raise Invalid(f"{label}不能超过 {max_chars} 字（当前 {len(value)} 字）。")
+    return value
+
+
+async def submit(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    report: str,
+    evidence_ids: list[int],
+    key: str | None,
+) -> ActionOutcome:
+    """Submit a progress report with evidence of this assignment through its workflow."""
+    report = check_text(report, label="进展情况", max_chars=REPORT_MAX_CHARS)
+    assignment = await _owned(session, user, assignment_id)
+    ids = await run_in_threadpool(
+        check_evidence_ids, session=session, assignment_id=assignment.id, evidence_ids=evidence_ids
+    )
+    inp = SubmitInput(
+        key=action_key(assignment, "submit", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        report=report,
+        evidence_ids=ids,
+    )
+    client = await temporal_client.get()
+    return _outcome(await temporal.submit(client, assignment.workflow_id, inp))
+
+
+async def request_extension(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    requested_due_at: datetime,
+    reason: str,
+    key: str | None,
+) -> ActionOutcome:
+    """Ask for a later due date through the workflow."""
+    reason = check_text(reason, label="延期理由", max_chars=REASON_MAX_CHARS)
+    if requested_due_at.tzinfo is None:
+        raise Invalid("申请的截止时间须带时区。")
+    if requested_due_at <= utcnow():
+        raise Invalid("申请的截止时间必须晚于当前时间。")
+    assignment = await _owned(session, user, assignment_id)
+    if assignment.due_at is not None and requested_due_at <= assignment.due_at:
+        raise Invalid("申请的截止时间必须晚于当前截止时间。")
+    inp = ExtensionRequestInput(
+        key=action_key(assignment, "ext", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        requested_due_at=requested_due_at,
+        reason=reason,
+    )
+    client = await temporal_client.get()
+    return _outcome(await temporal.request_extension(client, assignment.workflow_id, inp))
+
+
+def upload_evidence(
+    *,
+    session: Session,
+    store: EvidenceStore,
+    user: User,
+    assignment_id: int,
+    filename: str,
+    source: BinaryIO,
+) -> Evidence:
+    """Store one evidence file of the user's own assignment (sync: run it in a thread)."""
+    assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
+    return record_evidence(
+        session=session,
+        store=store,
+        assignment_id=assignment.id,
+        user_id=user.id,
+        actor=actor_label(user),
+        filename=filename,
+        source=source,
+    )

@@ -1,0 +1,349 @@
+"""Department workspace pages: the inbox, the assignment page, its forms, evidence and the iCal feed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from duban.db import utcnow
+from duban.domain import DEPARTMENT_ROLES
+from duban.errors import Conflict, Invalid, TooLarge
+from duban.models import Evidence, User
+from duban.services.assignment import (
+    InboxFilter,
+    Light,
+    assignment_detail,
+    inbox,
+    inbox_scope,
+    timeline_label,
+    visible_assignment,
+)
+from duban.services.evidence import EvidenceStore, get_evidence
+from duban.services.ical import build_calendar, ensure_ical_token, user_for_token
+from web import assignment_actions as actions
+from web.clients import LazyTemporal
+from web.deps import CurrentUser, SessionDep, SettingsDep
+from web.evidence_http import download_response, evidence_store
+from web.i18n import SHANGHAI
+from web.rendering import is_htmx, render
+from web.schemas import FormModel
+
+router = APIRouter(include_in_schema=False)
+StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
+LazyTemporalDep = Annotated[LazyTemporal, Depends(actions.lazy_temporal)]
+MAX_FILES_PER_UPLOAD = 20
+STATES = (
+    "assigned",
+    "acknowledged",
+    "in_progress",
+    "submitted",
+    "returned",
+    "approved",
+    "completed",
+)
+
+
+class ActionForm(FormModel):
+    """签收 and other plain actions: the form's idempotency key."""
+
+    key: str = ""
+
+
+class SubmissionForm(ActionForm):
+    """A progress report and the evidence checked in the form."""
+
+    report: str = ""
+    evidence_ids: list[str] = Field(default_factory=list)
+
+
+class ExtensionForm(ActionForm):
+    """A requested new due date (a day, ending 23:59 Beijing time) and the reason."""
+
+    requested_due_date: str = ""
+    reason: str = ""
+
+
+def _inbox_context(session: Session, user: User, filters: InboxFilter) -> dict[str, Any]:
+    """Return what the inbox template needs."""
+    box = inbox(session=session, department_id=inbox_scope(user), now=utcnow(), filters=filters)
+    return {"box": box, "filters": filters, "states": STATES, "lights": list(Light), "user": user}
+
+
+@router.get("/assignments")
+def inbox_page(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    light: Annotated[str, Query(max_length=16)] = "",
+    state: Annotated[str, Query(max_length=16)] = "",
+    role: Annotated[str, Query(max_length=8)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Show the department's assignments with lights, counts, filters and search."""
+    filters = InboxFilter(
+        light=Light(light) if light in set(Light) else None,
+        state=state if state in STATES else None,
+        role=role if role in ("lead", "co") else None,
+        q=q,
+    )
+    ctx = _inbox_context(session, user, filters)
+    ctx["ical_url"] = _ical_url(request, user)
+    return render(request, "assignments/inbox.html", ctx, block="rows")
+
+
+def _ical_url(request: Request, user: User) -> str | None:
+    """Return the user's private feed URL, if they created one."""
+    if not user.ical_token:
+        return None
+    return str(request.url_for("ical_feed", token=user.ical_token))
+
+
+def _detail_context(
+    session: Session, user: User, assignment_id: int, **extra: Any
+) -> dict[str, Any]:
+    """Return what the assignment page needs; `extra` carries form errors and values."""
+    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
+    detail = assignment_detail(session=session, assignment=assignment, now=utcnow())
+    for submission in detail.submissions:
+        _ = submission.evidence  # load now, not while rendering
+    ctx: dict[str, Any] = {
+        "d": detail,
+        "a": assignment,
+        "can_act": user.role in DEPARTMENT_ROLES,
+        "form_key": uuid.uuid4().hex,
+        "label": timeline_label,
+        "error": None,
+        "values": {},
+    }
+    ctx.update(extra)
+    return ctx
+
+
+@router.get("/assignments/{assignment_id}")
+def detail_page(
+    request: Request, assignment_id: int, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Show the item text, other units, periods, submissions, evidence, actions and the timeline."""
+    ctx = _detail_context(session, user, assignment_id)
+    return render(request, "assignments/detail.html", ctx, block="workspace")
+
+
+def _done(request: Request, assignment_id: int) -> Response:
+    """Send the browser back to the assignment page (htmx: reload only the workspace)."""
+    url = str(request.url_for("detail_page", assignment_id=assignment_id))
+    if is_htmx(request):
+        return Response(
+            status_code=204, headers={"HX-Location": f'{{"path": "{url}", "target": "#workspace"}}'}
+        )
+    return RedirectResponse(url, status_code=303)
+
+
+async def _act(
+    request: Request,
+    session: Session,
+    user: User,
+    assignment_id: int,
+    action: Callable[[], Awaitable[object]],
+    values: dict[str, Any],
+) -> Response:
+    """Run an action; on a refusal re-render the page with the message and the typed values."""
+    try:
+        await action()
+    except (Invalid, Conflict) as exc:
+        ctx = await run_in_threadpool(
+            _detail_context, session, user, assignment_id, error=exc.message, values=values
+        )
+        return render(
+            request, "assignments/detail.html", ctx, block="workspace", status_code=exc.status
+        )
+    return _done(request, assignment_id)
+
+
+@router.post("/assignments/{assignment_id}/acknowledge")
+async def acknowledge_form(
+    request: Request,
+    assignment_id: int,
+    form: Annotated[ActionForm, Form()],
+    user: CurrentUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """签收 from the page."""
+    return await _act(
+        request,
+        session,
+        user,
+        assignment_id,
+        lambda: actions.acknowledge(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            key=form.key,
+        ),
+        {},
+    )
+
+
+def parse_ids(raw: list[str]) -> list[int]:
+    """Return evidence ids from form values, or raise Invalid."""
+    try:
+        return [int(v) for v in raw if v.strip()]
+    except ValueError as exc:
+        raise Invalid("证据编号无效。") from exc
+
+
+@router.post("/assignments/{assignment_id}/submissions")
+async def submit_form(
+    request: Request,
+    assignment_id: int,
+    form: Annotated[SubmissionForm, Form()],
+    user: CurrentUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """Submit a progress report from the page."""
+
+    async def run() -> object:
+        return await actions.submit(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            report=form.report,
+            evidence_ids=parse_ids(form.evidence_ids),
+            key=form.key,
+        )
+
+    return await _act(request, session, user, assignment_id, run, {"report": form.report})
+
+
+def parse_due_date(raw: str) -> datetime:
+    """Return the end of the given day in Beijing time as UTC, or raise Invalid."""
+    try:
+        day = datetime.strptime(raw.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 (a date, zone added below)
+    except ValueError as exc:
+        raise Invalid("请按 年-月-日 格式填写申请的截止日期。") from exc
+    return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(UTC)
+
+
+@router.post("/assignments/{assignment_id}/extensions")
+async def extension_form(
+    request: Request,
+    assignment_id: int,
+    form: Annotated[ExtensionForm, Form()],
+    user: CurrentUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """Ask for a later due date from the page."""
+
+    async def run() -> object:
+        return await actions.request_extension(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            requested_due_at=parse_due_date(form.requested_due_date),
+            reason=form.reason,
+            key=form.key,
+        )
+
+    values = {"requested_due_date": form.requested_due_date, "reason": form.reason}
+    return await _act(request, session, user, assignment_id, run, values)
+
+
+def wants_json(request: Request) -> bool:
+    """Tell whether the drag-and-drop uploader (not a plain form) sent the request."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _store_files(
+    session: Session, store: EvidenceStore, user: User, assignment_id: int, files: list[UploadFile]
+) -> list[Evidence]:
+    """Store every uploaded file of one form."""
+    if len(files) > MAX_FILES_PER_UPLOAD:
+        raise Invalid(f"一次最多上传 {MAX_FILES_PER_UPLOAD} 个文件。")
+    if not any(f.filename for f in files):
+        raise Invalid("请选择要上传的文件。")
+    return [
+        actions.upload_evidence(
+            session=session,
+            store=store,
+            user=user,
+            assignment_id=assignment_id,
+            filename=f.filename or "",
+            source=f.file,
+        )
+        for f in files
+        if f.filename
+    ]
+
+
+@router.post("/assignments/{assignment_id}/evidence")
+def upload_form(
+    request: Request,
+    assignment_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    store: StoreDep,
+    files: Annotated[list[UploadFile], File()],
+) -> Response:
+    """Store the uploaded files; JSON for the uploader script, else back to the page."""
+    try:
+        with session.begin_nested():  # all files or none
+            stored = _store_files(session, store, user, assignment_id, files)
+    except (Invalid, Conflict, TooLarge) as exc:
+        if wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        ctx = _detail_context(session, user, assignment_id, error=exc.message)
+        return render(
+            request, "assignments/detail.html", ctx, block="workspace", status_code=exc.status
+        )
+    if wants_json(request):
+        body = [
+            {"id": e.id, "sha256": e.sha256, "size": e.size, "filename": e.filename} for e in stored
+        ]
+        return JSONResponse(body, status_code=201)
+    return _done(request, assignment_id)
+
+
+@router.get("/assignments/{assignment_id}/evidence/{evidence_id}")
+def download_page(
+    assignment_id: int, evidence_id: int, user: CurrentUser, session: SessionDep, store: StoreDep
+) -> Response:
+    """Download an evidence file after re-checking its SHA-256."""
+    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
+    return download_response(
+        store, get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
+    )
+
+
+@router.post("/calendar/link")
+def rotate_calendar_link(
+    request: Request, form: Annotated[ActionForm, Form()], user: CurrentUser, session: SessionDep
+) -> Response:
+    """Create or replace the user's private calendar link."""
+    inbox_scope(user)
+    ensure_ical_token(session=session, user=user, rotate=True)
+    return RedirectResponse(str(request.url_for("inbox_page")) + "#calendar", status_code=303)
+
+
+@router.get("/calendar/{token}.ics", name="ical_feed")
+def ical_feed(token: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """Serve the private iCalendar feed of the token's owner (no sign-in: the token is the key)."""
+    user = user_for_token(session=session, token=token)
+    body = build_calendar(session=session, user=user, base_url=settings.base_url, now=utcnow())
+    headers = {
+        "Cache-Control": "private, max-age=300",
+        "Content-Disposition": 'inline; filename="duban.ics"',
+    }
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
