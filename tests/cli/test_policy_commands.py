@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.client import Client
 
 from duban.db import make_engine
+from duban.devserver import free_port, running_dev_server
+from duban.domain import task_workflow_id
 from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,10 +24,14 @@ DUBAN = Path(sys.executable).with_name("duban")
 JILIN = ROOT / "policies" / "jilin-2021-consolidation-revitalization.txt"
 
 
-def run(*args: str | Path, db_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    """Run the console script with DATABASE_URL set and no Temporal."""
+def run(
+    *args: str | Path, db_url: str, data_dir: Path, temporal: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the console script with DATABASE_URL set and Temporal only when given."""
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
     env.update(DATABASE_URL=db_url, DUBAN_DATA_DIR=str(data_dir), COLUMNS="200")
+    if temporal:
+        env["TEMPORAL_ADDRESS"] = temporal
     return subprocess.run(
         [str(DUBAN), *map(str, args)],
         env=env,
@@ -180,3 +188,52 @@ def test_bad_key_is_one_line_and_stores_nothing(tmp_path: Path) -> None:
         run("policy", "import", JILIN, "--key", "Not A Key", db_url=url, data_dir=tmp_path)
     )
     assert policy_rows(url) == (0, 0, 0, 0)
+
+
+async def test_import_starts_task_workflows_on_temporal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/t.sqlite3"
+    async with running_dev_server(db_file=tmp_path / "temporal.sqlite3", port=None) as server:
+        first = await asyncio.to_thread(
+            run,
+            "policy",
+            "import",
+            JILIN,
+            "--key",
+            "jl",
+            db_url=url,
+            data_dir=tmp_path,
+            temporal=server.address,
+        )
+        assert first.returncode == 0, first.stderr
+        assert "新启动 25 个" in first.stdout
+        second = await asyncio.to_thread(
+            run,
+            "policy",
+            "import",
+            JILIN,
+            "--key",
+            "jl",
+            db_url=url,
+            data_dir=tmp_path,
+            temporal=server.address,
+        )
+        assert second.returncode == 0, second.stderr
+        assert "未变化" in second.stdout and "已在运行 25 个" in second.stdout
+        client = await Client.connect(server.address)
+        description = await client.get_workflow_handle(task_workflow_id("jl", 5)).describe()
+        assert description.workflow_type == "PolicyTaskWorkflow"
+
+
+def test_unreachable_temporal_is_one_line_after_storing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/u.sqlite3"
+    proc = run(
+        "policy",
+        "import",
+        JILIN,
+        db_url=url,
+        data_dir=tmp_path,
+        temporal=f"127.0.0.1:{free_port()}",
+    )
+    assert_one_line_failure(proc)
+    assert "stored" in proc.stderr
+    assert policy_rows(url) == (1, 1, 29, 132)
