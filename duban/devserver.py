@@ -44,8 +44,9 @@ def find_temporal_binary() -> Path:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Return whether nothing listens on `host:port`."""
+    """Return whether nothing listens on `host:port` (TIME_WAIT leftovers count as free, as for Go)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from duban.errors import NotFound
 from duban.models import Assignment
 from duban.settings import Settings
 from duban.temporal import query_state
+from workflows.assignment import AssignmentStatus
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,6 @@ RECONCILE_JOB_ID = "reconcile-read-model"
 RECONCILE_EVERY = timedelta(minutes=15)
 RECONCILE_CONCURRENCY = 16
 COMPARED = ("state", "period_index", "due_at", "original_due_at", "escalation_level")
-
-
-class WorkflowStatus(Protocol):
-    """The part of the AssignmentWorkflow `state` query the read model mirrors."""
-
-    state: str
-    period_index: int
-    due_at: datetime | None
-    original_due_at: datetime | None
-    escalation_level: int
 
 
 @dataclass(frozen=True)
@@ -62,7 +53,7 @@ class ReconcileReport:
     missing: int = 0
 
 
-def drift(row: MirrorRow, status: WorkflowStatus) -> dict[str, tuple[Any, Any]]:
+def drift(row: MirrorRow, status: AssignmentStatus) -> dict[str, tuple[Any, Any]]:
     """Return the mirrored fields that differ, as {name: (read model, workflow)}."""
     return {
         name: (getattr(row, name), getattr(status, name))
@@ -90,7 +81,7 @@ def open_rows(session_factory: sessionmaker[Session]) -> list[MirrorRow]:
     return [MirrorRow(*r) for r in found]
 
 
-def correction(row: MirrorRow, status: WorkflowStatus, at: datetime) -> RecordInput:
+def correction(row: MirrorRow, status: AssignmentStatus, at: datetime) -> RecordInput:
     """Return the read-model step that sets `row` to the workflow's state, keyed by the drift."""
     diff = drift(row, status)
     fingerprint = ",".join(f"{k}={old}>{new}" for k, (old, new) in sorted(diff.items()))
