@@ -8,24 +8,14 @@ import logging
 from temporalio.client import Client
 
 from duban.settings import Settings
+from duban.temporal import connect
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5.0
-DEFAULT_ADDRESS = "127.0.0.1:7233"
 
 
 class TemporalUnavailable(Exception):
     """Temporal could not be reached; the web answers 503 (the one allowed 5xx)."""
-
-
-async def _connect(settings: Settings) -> Client:
-    try:
-        from duban.temporal import connect  # written by the workflow engineer
-    except ImportError:
-        return await Client.connect(
-            settings.temporal_address or DEFAULT_ADDRESS, namespace=settings.temporal_namespace
-        )
-    return await connect(settings)
 
 
 class LazyTemporal:
@@ -45,7 +35,7 @@ class LazyTemporal:
             if self._client is None:
                 try:
                     self._client = await asyncio.wait_for(
-                        _connect(self._settings), CONNECT_TIMEOUT_SECONDS
+                        connect(self._settings), CONNECT_TIMEOUT_SECONDS
                     )
                 except (TimeoutError, RuntimeError, OSError) as exc:
                     log.warning("Temporal unreachable: %s", exc)
