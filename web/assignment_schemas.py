@@ -151,7 +151,7 @@ class TimelineEntry(BaseModel):
             id=e.id,
             at=e.at,
             kind=e.kind,
-            label=timeline_label(e.kind),
+            label=timeline_label(e.kind, e.data),
             actor=e.actor_label,
             data=e.data,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -294,6 +295,7 @@ TIMELINE_LABELS = {
     "approved": "审核通过",
     "returned": "退回整改",
     "reviewed": "审核",
+    "co_reported": "配合单位已报送",
     "extension_requested": "申请延期",
     "extension_granted": "同意延期",
     "extension_refused": "不同意延期",
@@ -303,6 +305,10 @@ TIMELINE_LABELS = {
     "urged": "催办",
     "reminded": "到期提醒",
     "reminder": "到期提醒",
+    "escalation_l1": "逾期预警（一级：单位负责人）",
+    "escalation_l2": "逾期预警（二级：督查室）",
+    "escalation_l3": "逾期预警（三级：分管领导）",
+    "due_moved": "调整截止时间",
     "due": "到期",
     "overdue": "已逾期",
     "escalated": "逾期升级",
@@ -313,6 +319,11 @@ TIMELINE_LABELS = {
 }
 
 
-def timeline_label(kind: str) -> str:
-    """Return the Chinese name of a timeline event kind (the kind itself when unknown)."""
+REVIEW_LABELS = {"approve": "审核通过", "return": "退回整改"}
+
+
+def timeline_label(kind: str, data: dict[str, Any] | None = None) -> str:
+    """Return the Chinese name of a timeline event (the kind itself when unknown)."""
+    if kind == "reviewed" and data and data.get("decision") in REVIEW_LABELS:
+        return REVIEW_LABELS[data["decision"]]
     return TIMELINE_LABELS.get(kind, kind)

