@@ -70,6 +70,7 @@ def web(
 ) -> None:
     """Serve the web app and the JSON API."""
     import uvicorn
+
     from web.app import create_app
 
     uvicorn.run(create_app(get_settings()), host=host, port=port)

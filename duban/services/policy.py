@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -301,24 +301,15 @@ def _new_assignment(
 
 def _audit(session: Session, result: ImportResult, sha: str, source_name: str) -> None:
     """Record the import in the audit trail; the key makes a repeat insert nothing."""
+    data = {**asdict(result), "unknown_units": list(result.unknown_units)}
+    data.update(sha256=sha, source_name=source_name)
     session.add(
         AuditEvent(
             key=f"policy_imported:{result.policy_key}:{result.version}",
             kind="policy_imported",
             actor_label="cli",
             policy_id=result.policy_id,
-            data={
-                "version": result.version,
-                "sha256": sha,
-                "source_name": source_name,
-                "items": result.items,
-                "tasks": result.tasks,
-                "assignments": result.assignments,
-                "departments": result.departments,
-                "added_assignments": result.added_assignments,
-                "removed_assignments": result.removed_assignments,
-                "unknown_units": list(result.unknown_units),
-            },
+            data=data,
         )
     )
     session.flush()
