@@ -11,8 +11,8 @@ from pathlib import Path
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
-from web.app import create_app
 
 import policies
 from duban.db import make_engine, make_session_factory
@@ -24,6 +24,7 @@ from duban.settings import Settings
 from duban.starter import start_policy
 from duban.temporal import connect
 from duban.worker import running_worker, stop_on_signals
+from web.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +117,12 @@ async def serve(settings: Settings, options: DevOptions, stop: asyncio.Event) ->
             say(
                 options, f"工作流：新启动 {report.started} 个，已在运行 {report.already_running} 个"
             )
-        await run_web(settings, options, stop)
+        await run_web(create_app(settings, temporal_client=client), options, stop)
 
 
-async def run_web(settings: Settings, options: DevOptions, stop: asyncio.Event) -> None:
+async def run_web(app: FastAPI, options: DevOptions, stop: asyncio.Event) -> None:
     """Serve the web app until `stop` is set, then let in-flight requests finish."""
-    config = uvicorn.Config(
-        create_app(settings), host=options.host, port=options.port, log_level="info"
-    )
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="info")
     server = _EmbeddedServer(config)
     web = asyncio.create_task(server.serve())
     say(options, f"督办已启动：http://{options.host}:{options.port}  （Ctrl-C 退出）")

@@ -1,0 +1,75 @@
+"""`duban dev` brings up the whole stack on one data dir, and a second run reuses everything."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from duban.db import make_engine, make_session_factory
+from duban.dev import DevOptions, run
+from duban.devserver import free_port
+from duban.models import Assignment, Policy, PolicyVersion, User
+from duban.settings import Settings
+from duban.temporal import connect
+from tests.faults.stack import eventually
+
+JILIN_ASSIGNMENTS = 132
+
+
+async def _run_once(settings: Settings, options: DevOptions) -> tuple[int, int]:
+    """Run the stack until the web answers and every assignment workflow runs; return counts."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, options, stop))
+    try:
+        url = f"http://127.0.0.1:{options.port}/openapi.json"
+
+        async def web_up() -> bool:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(url)).status_code == 200
+
+        await eventually(web_up, within=120)
+        address = f"127.0.0.1:{options.temporal_port}"
+        client = await connect(settings.model_copy(update={"temporal_address": address}))
+        query = "WorkflowType = 'AssignmentWorkflow' AND ExecutionStatus = 'Running'"
+
+        async def all_running() -> int:
+            count = (await client.count_workflows(query)).count
+            return count if count >= JILIN_ASSIGNMENTS else 0
+
+        running = await eventually(all_running, within=120)
+        total = (await client.count_workflows("WorkflowType = 'AssignmentWorkflow'")).count
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+    return running, total
+
+
+async def test_dev_twice_on_one_data_dir(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "var", secret_key="dev-test")
+    first = DevOptions(port=free_port(), temporal_port=free_port(), ui_port=None)
+    running, total = await _run_once(settings, first)
+    assert running == total == JILIN_ASSIGNMENTS
+    assert any(m.startswith("首个管理员：admin / ") for m in first.messages)
+    assert any("已创建演示用户" in m and "duban-demo" in m for m in first.messages)
+    assert any("新启动 25 个" in m for m in first.messages), first.messages
+
+    second = DevOptions(port=free_port(), temporal_port=free_port(), ui_port=None)
+    running, total = await _run_once(settings, second)
+    assert (
+        running == total == JILIN_ASSIGNMENTS
+    )  # the same workflows, carried on from the SQLite file
+    assert not any("首个管理员" in m or "已创建演示用户" in m for m in second.messages)
+    assert any("未变化" in m for m in second.messages), second.messages
+    assert any("新启动 0 个" in m for m in second.messages), second.messages
+
+    engine = make_engine(settings.sqlalchemy_url)
+    with make_session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Policy)) == 1
+        assert session.scalar(select(func.count()).select_from(PolicyVersion)) == 1
+        assert session.scalar(select(func.count()).select_from(Assignment)) == JILIN_ASSIGNMENTS
+        assert session.scalar(select(func.count()).where(User.username == "admin")) == 1
+    engine.dispose()
+    assert (tmp_path / "var" / "temporal.sqlite3").stat().st_size > 0
