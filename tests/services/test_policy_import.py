@@ -320,3 +320,19 @@ def test_changed_jilin_document_becomes_version_2(session: Session) -> None:
     ).all()
     assert sorted(per_version) == [(1, 29), (2, 29)]
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+
+
+def test_import_path_stores_the_registry_and_the_document_in_one_go(engine) -> None:
+    from duban.importer import import_path, summary
+    from policies.units import load_registry
+
+    factory = make_session_factory(engine)
+    result = import_path(factory, JILIN)
+    assert result.policy_key == "jilin-2021-consolidation-revitalization"
+    assert "任务 25 项" in summary(result)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Department)) == len(
+            load_registry().departments
+        )
+        assert s.scalar(select(func.count()).select_from(Assignment)) == 132
+    assert "未变化" in summary(import_path(factory, JILIN))
