@@ -1,0 +1,31 @@
+"""The benchmark runs end to end at a tiny size and writes every section of its report."""
+
+from __future__ import annotations
+
+from bench.__main__ import chinese, run, synthetic_text
+from policies.parse import parse_text
+
+
+def test_synthetic_policy_has_the_asked_assignments():
+    parsed = parse_text(synthetic_text(120, per_item=50))
+    assert [len(item.units) for item in parsed.items] == [50, 50, 20]
+    assert [chinese(n) for n in (1, 10, 15, 101, 110, 200)] == [
+        "一",
+        "十",
+        "十五",
+        "一百零一",
+        "一百一十",
+        "二百",
+    ]
+
+
+async def test_bench_report_at_n_20():
+    lines = await run(20, 20, scoring=False)
+    text = "\n".join(lines)
+    assert "## (a) Import and workflow starts" in text
+    assert "## (b) Update round trips" in text
+    assert "| synthetic policy | 20/20 |" in text
+    assert "| bare Temporal workflow | 20/20 |" in text
+    assert "| duban `acknowledge` Update (validated, recorded) | 20 |" in text
+    assert "AssignmentWorkflow / bare workflow starts per second: **" in text
+    assert "Update / signal ratio: **" in text
