@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,13 +31,18 @@ from workflows.assignment import (
 )
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
+# Workflow inputs carry timedelta offsets, which the default JSON converter cannot encode;
+# every client, worker and replayer of duban must use this converter.
+DATA_CONVERTER = pydantic_data_converter
 T = TypeVar("T")
 
 
 async def connect(settings: Settings) -> Client:
     """Connect to TEMPORAL_ADDRESS (or the local default) in the configured namespace."""
     return await Client.connect(
-        settings.temporal_address or DEFAULT_ADDRESS, namespace=settings.temporal_namespace
+        settings.temporal_address or DEFAULT_ADDRESS,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
     )
 
 
@@ -52,7 +63,12 @@ def domain_error(exc: BaseException) -> DomainError:
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+    except (
+        WorkflowUpdateFailedError,
+        WorkflowQueryFailedError,
+        WorkflowQueryRejectedError,
+        RPCError,
+    ) as exc:
         raise domain_error(exc) from exc
 
 

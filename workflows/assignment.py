@@ -246,16 +246,23 @@ class AssignmentWorkflow:
         self.s = inp.carry or AssignmentCarry(policy_version=inp.policy_version)
         self._wake = 0
         self._lock = asyncio.Lock()
+        self._ready = inp.carry is not None
+        # Open the period before any handler runs, so an early Update sees it.
+        self._skip_history()
+        self._opened = self.s.period_index < len(inp.periods) and not self.s.period_begun
+        if self._opened:
+            self._open_period()
 
     @workflow.run
     async def run(self, inp: AssignmentInput) -> AssignmentStatus:
         """Run the current period, then continue-as-new into the next one."""
         if inp.carry is None:
             await self._start()
-        self._skip_history()
-        if self.s.period_index < len(inp.periods):
-            if not self.s.period_begun:
-                await self._begin_period()
+        if self._opened:
+            spec = inp.periods[self.s.period_index]
+            data = {"label": spec.label, "due_at": spec.due_at.isoformat()}
+            await self._record("period_opened", "open", data=data)
+        if self.s.period_begun:
             if not await self._watch_period():
                 await self._continue()
             await self._close_period()
@@ -280,6 +287,7 @@ class AssignmentWorkflow:
             RecordPeriodsInput(self.inp.assignment_id, rows),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
+        self._ready = True
         await self._record("assigned", "start", data={"role": self.inp.role})
         title = f"新督办任务：第{self.inp.item_number}项，请及时签收"
         await self._notify("assigned", "department", "start", title)
@@ -296,7 +304,7 @@ class AssignmentWorkflow:
             self.s.outcomes.append(PeriodOutcome(spec.index, "historic", spec.due_at, spec.due_at))
             self.s.period_index += 1
 
-    async def _begin_period(self) -> None:
+    def _open_period(self) -> None:
         s, spec = self.s, self.inp.periods[self.s.period_index]
         s.due_at = s.original_due_at = spec.due_at
         s.due_set_at = workflow.now()
@@ -304,9 +312,6 @@ class AssignmentWorkflow:
         s.submission_key, s.submitted_at, s.rating = None, None, None
         s.state = S.IN_PROGRESS if s.acknowledged_at else S.ASSIGNED
         s.period_begun = True
-        await self._record(
-            "period_opened", "open", data={"label": spec.label, "due_at": spec.due_at.isoformat()}
-        )
 
     async def _watch_period(self) -> bool:
         """Ring reminders and rungs until the period closes; False when history is long."""
@@ -403,6 +408,7 @@ class AssignmentWorkflow:
             **parts,
         )
         async with self._lock:
+            await workflow.wait_condition(lambda: self._ready)
             await workflow.execute_activity_method(
                 ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
             )
