@@ -1,0 +1,43 @@
+"""Pure i18n rules: Accept-Language parsing, script conversion, Shanghai time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from web.i18n import MESSAGES, from_accept_language, shanghai, t, to_script
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("zh-TW", "zh-TW"),
+        ("zh-Hant-HK,zh;q=0.5", "zh-TW"),
+        ("en-US,zh-HK;q=0.9,zh-CN;q=0.8", "zh-TW"),
+        ("zh-CN,zh-TW;q=0.4", "zh-CN"),
+        ("zh-TW;q=0.2,zh-CN;q=0.9", "zh-CN"),
+        ("en-US,fr", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_accept_language(header, expected):
+    assert from_accept_language(header) == expected
+
+
+def test_traditional_conversion_uses_taiwan_phrases():
+    assert to_script("用户管理", "zh-TW") == "使用者管理"
+    assert to_script("省扶贫办", "zh-TW") == "省扶貧辦"
+    assert to_script("省扶贫办", "zh-CN") == "省扶贫办"
+    assert t("error.throttled", "zh-TW", minutes=15) == "登入失敗次數過多，請 15 分鐘後再試"
+
+
+def test_every_message_converts():
+    assert all(t(key, "zh-TW") for key in MESSAGES)
+
+
+def test_shanghai_time():
+    assert shanghai(datetime(2024, 12, 31, 16, 30, tzinfo=UTC)) == "2025-01-01 00:30"
+    assert shanghai(date(2025, 1, 1)) == "2025-01-01"
+    assert shanghai(None) == "—"
