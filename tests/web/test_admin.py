@@ -184,3 +184,17 @@ async def test_non_admins_are_forbidden(role, login_as, client, db):
     assert (await client.get("/api/v1/users", headers=headers)).status_code == 403
     assert (await client.get("/api/v1/departments", headers=headers)).status_code == 200
     assert user_named(db, "sneaky") is None
+
+
+async def test_admin_changing_own_password_stays_signed_in(login_as, app):
+    admin = await login_as(UserRole.ADMIN)
+    form = {
+        "csrf_token": admin.csrf,
+        "username": admin.username,
+        "role": "admin",
+        "password": "brand-new-pw1",
+    }
+    assert (await admin.client.post(f"/admin/users/{admin.user_id}", data=form)).status_code == 303
+    assert (await admin.client.get("/admin/users")).status_code == 200
+    async with new_client(app) as c:
+        assert (await sign_in(c, admin.username, "brand-new-pw1")).status_code == 303

@@ -21,6 +21,7 @@ from duban.services.user import UserChanges, create_user, get_user, list_users, 
 from web.deps import AdminUser, SessionDep
 from web.rendering import is_htmx, render
 from web.schemas import FormModel
+from web.signin import start_session
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 USERS_URL = "/admin/users"
@@ -140,6 +141,8 @@ def update_user_page(
         form.username = user.username
         ctx = _user_form_ctx(session, form, user=user, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
+    if user.id == admin.id and form.password:
+        start_session(request, user)  # keep the admin signed in after changing their own password
     return done(request, USERS_URL)
 
 
