@@ -69,6 +69,11 @@ class Item:
     group: str = ""
 
     @property
+    def key(self) -> int:
+        """Return the item's number unique in its document (numbers may restart per section)."""
+        return self.ordinal or self.number
+
+    @property
     def is_task(self) -> bool:
         """Return whether the item names responsible units."""
         return bool(self.units)

@@ -61,6 +61,7 @@ class PolicyItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("policy_version.id"))
     number: Mapped[int]
+    label: Mapped[str] = mapped_column(String(32), default="")
     section_number: Mapped[int]
     section_title: Mapped[str] = mapped_column(String(500))
     title: Mapped[str] = mapped_column(String(1000))

@@ -223,7 +223,8 @@ def _add_items(
         session.add(
             PolicyItem(
                 version_id=version.id,
-                number=item.number,
+                number=item.key,
+                label=item.label[:32],
                 section_number=item.section,
                 section_title=sections.get(item.section, "")[:500],
                 title=item.title[:1000],
@@ -247,7 +248,7 @@ def _wanted_pairs(
     for item in parsed.tasks:
         for unit in item.units:
             department = departments[_unit_code(unit)]
-            wanted.setdefault((item.number, department.id), (unit, department))
+            wanted.setdefault((item.key, department.id), (unit, department))
     return wanted
 
 
