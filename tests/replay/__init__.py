@@ -1,0 +1,1 @@
+"""Replay of recorded workflow histories: a change that breaks running workflows fails here."""

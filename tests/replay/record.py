@@ -1,0 +1,191 @@
+"""Record representative histories into histories/*.json: `uv run python -m tests.replay.record`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from duban.db import make_engine, make_session_factory
+from duban.domain import task_workflow_id
+from duban.temporal import DATA_CONVERTER
+from tests.db import sqlite_url
+from tests.workflows.conftest import BIN, duban_worker
+from tests.workflows.seed import DAY, assignment_input, code_of, quarterly, seed
+from workflows.assignment import (
+    ActionInput,
+    AssignmentWorkflow,
+    ExtensionDecisionInput,
+    ExtensionRequestInput,
+    PeriodSpec,
+    ReviewInput,
+    SetDueInput,
+    SubmitInput,
+    UrgeInput,
+)
+from workflows.policy_task import PolicyTaskInput, PolicyTaskWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def _save(client: Client, wf_id: str, run_id: str | None, name: str) -> None:
+    history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
+    data = json.loads(history.to_json())
+    (HISTORIES / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+
+
+async def _calendar(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """Reminders, the ladder, a late submission, a return, approval, continue-as-new, completion."""
+    seeded = seed(factory)
+    now = await env.get_current_time()
+    inp = assignment_input(seeded, "fpb", quarterly(now, count=2, historic=1))
+    wf_id, staff, sup = (
+        seeded.workflow_id("fpb"),
+        seeded.users["fpb-staff"],
+        seeded.users["supervisor"],
+    )
+    async with duban_worker(env.client, factory) as worker:
+        first: WorkflowHandle = await env.client.start_workflow(  # type: ignore[type-arg]
+            AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
+        )
+        handle = env.client.get_workflow_handle_for(AssignmentWorkflow.run, wf_id)
+        await handle.execute_update(
+            AssignmentWorkflow.acknowledge, ActionInput("a1", staff, "张三"), id="a1"
+        )
+        await env.sleep(100 * DAY)
+        await handle.execute_update(
+            AssignmentWorkflow.submit, SubmitInput("s1", staff, "张三", "迟报"), id="s1"
+        )
+        back = ReviewInput(
+            "r1",
+            sup,
+            "督查室",
+            "return",
+            comment="补充材料",
+            new_due_at=await env.get_current_time() + 5 * DAY,
+        )
+        await handle.execute_update(AssignmentWorkflow.review, back, id="r1")
+        await env.sleep(2 * DAY)
+        await handle.execute_update(
+            AssignmentWorkflow.submit, SubmitInput("s2", staff, "张三", "补报"), id="s2"
+        )
+        await handle.execute_update(
+            AssignmentWorkflow.review, ReviewInput("r2", sup, "督查室", "approve", 4), id="r2"
+        )
+        await env.sleep(10 * DAY)
+        await handle.execute_update(
+            AssignmentWorkflow.submit, SubmitInput("s3", staff, "张三", "第二期"), id="s3"
+        )
+        await handle.execute_update(
+            AssignmentWorkflow.review, ReviewInput("r3", sup, "督查室", "approve", 5), id="r3"
+        )
+        await handle.result()
+        await _save(env.client, wf_id, first.result_run_id, "assignment_calendar_run1")
+        await _save(env.client, wf_id, None, "assignment_calendar_last_run")
+
+
+async def _extensions(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """An urge, an extension asked and granted, a supervisor's due-date move, one refusal."""
+    seeded = seed(factory)
+    now = await env.get_current_time()
+    inp = assignment_input(seeded, "fpb", quarterly(now, count=1))
+    wf_id, staff, sup = (
+        seeded.workflow_id("fpb"),
+        seeded.users["fpb-staff"],
+        seeded.users["supervisor"],
+    )
+    due = inp.periods[0].due_at
+    async with duban_worker(env.client, factory) as worker:
+        handle = await env.client.start_workflow(
+            AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
+        )
+        await handle.signal(AssignmentWorkflow.urge, UrgeInput("u1", sup, "督查室", "请加快进度"))
+        ask = ExtensionRequestInput("e1", staff, "张三", due + 20 * DAY, "资金未到位")
+        await handle.execute_update(AssignmentWorkflow.request_extension, ask, id="e1")
+        grant = ExtensionDecisionInput("d1", sup, "督查室", "e1", True, comment="同意")
+        await handle.execute_update(AssignmentWorkflow.decide_extension, grant, id="d1")
+        ask2 = ExtensionRequestInput("e2", staff, "张三", due + 60 * DAY, "再延")
+        await handle.execute_update(AssignmentWorkflow.request_extension, ask2, id="e2")
+        refuse = ExtensionDecisionInput("d2", sup, "督查室", "e2", False, comment="不同意")
+        await handle.execute_update(AssignmentWorkflow.decide_extension, refuse, id="d2")
+        move = SetDueInput("m1", sup, "督查室", due + 10 * DAY, "统一调整")
+        await handle.execute_update(AssignmentWorkflow.set_due, move, id="m1")
+        await env.sleep(110 * DAY)
+        await handle.execute_update(
+            AssignmentWorkflow.submit, SubmitInput("s1", staff, "张三", "报告"), id="s1"
+        )
+        await handle.execute_update(
+            AssignmentWorkflow.review, ReviewInput("r1", sup, "督查室", "approve", 3), id="r1"
+        )
+        await handle.result()
+        await _save(env.client, wf_id, None, "assignment_extensions")
+
+
+async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """A task with a lead and a co-organizer, one period each, to completion."""
+    seeded = seed(factory, ("fpb", "czt"))
+    now = await env.get_current_time()
+    periods = [PeriodSpec(0, now + 30 * DAY, "第1期")]
+    lead = assignment_input(seeded, "fpb", periods, cos=["czt"])
+    co = assignment_input(seeded, "czt", periods, lead="fpb")
+    task_id = task_workflow_id(seeded.policy_key, seeded.item)
+    sup = seeded.users["supervisor"]
+    async with duban_worker(env.client, factory) as worker:
+        task = await env.client.start_workflow(
+            PolicyTaskWorkflow.run,
+            PolicyTaskInput(seeded.policy_key, seeded.item, "任务", 1, [lead, co]),
+            id=task_id,
+            task_queue=worker.task_queue,
+        )
+        for code, rating in (("fpb", 5), ("czt", 4)):
+            wf = env.client.get_workflow_handle_for(
+                AssignmentWorkflow.run, seeded.workflow_id(code_of(seeded, code))
+            )
+            await _when_started(wf)
+            await wf.execute_update(
+                AssignmentWorkflow.submit,
+                SubmitInput(f"s-{code}", sup, "x", "报告"),
+                id=f"s-{code}",
+            )
+            await wf.execute_update(
+                AssignmentWorkflow.review,
+                ReviewInput(f"r-{code}", sup, "督查室", "approve", rating),
+                id=f"r-{code}",
+            )
+        await task.result()
+        await _save(env.client, task_id, None, "policy_task")
+        await _save(env.client, seeded.workflow_id(code_of(seeded, "fpb")), None, "assignment_lead")
+
+
+async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
+    for _ in range(200):
+        try:
+            await handle.describe()
+            return
+        except Exception:
+            await asyncio.sleep(0.05)
+
+
+async def main() -> None:
+    """Run every scenario on the time-skipping server and write its histories."""
+    HISTORIES.mkdir(exist_ok=True)
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=DATA_CONVERTER
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(sqlite_url(Path(tmp)))
+        factory = make_session_factory(engine)
+        try:
+            for scenario in (_calendar, _extensions, _task):
+                await scenario(env, factory)
+        finally:
+            engine.dispose()
+            await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
