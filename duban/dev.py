@@ -137,8 +137,10 @@ async def run(settings: Settings, options: DevOptions, stop: asyncio.Event | Non
     """Run the stack; SIGINT/SIGTERM stop it cleanly unless the caller passes its own `stop`."""
     if stop is None:
         stop = asyncio.Event()
-        stop_on_signals(stop)
-    await serve(settings, options, stop)
+        with stop_on_signals(stop):
+            await serve(settings, options, stop)
+    else:
+        await serve(settings, options, stop)
     log.info("duban dev stopped")
 
 

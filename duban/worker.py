@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
-from workflows.policy_task import PolicyTaskWorkflow
 
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
@@ -24,6 +23,7 @@ from duban.migrate import upgrade
 from duban.settings import Settings
 from duban.temporal import connect
 from workflows.assignment import AssignmentWorkflow
+from workflows.policy_task import PolicyTaskWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +91,26 @@ async def running_worker(
                     jobs.shutdown(wait=False)
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Set `stop` on SIGINT or SIGTERM, so shutdown runs on the loop instead of a traceback."""
+@contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Set `stop` on SIGINT or SIGTERM within the block, so shutdown runs on the loop."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Migrate the database, connect to Temporal and run the worker until `stop` (or a signal)."""
     if stop is None:
         stop = asyncio.Event()
-        stop_on_signals(stop)
+        with stop_on_signals(stop):
+            await run_worker(settings, stop=stop)
+        return
     engine = make_engine(settings.sqlalchemy_url)
     await asyncio.to_thread(upgrade, engine)
     client = await connect(settings)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -10,7 +13,7 @@ from sqlalchemy import func, select
 
 from duban.db import make_engine, make_session_factory
 from duban.dev import DevOptions, run
-from duban.devserver import free_port
+from duban.devserver import free_port, port_is_free
 from duban.models import Assignment, Policy, PolicyVersion, User
 from duban.settings import Settings
 from duban.temporal import connect
@@ -73,3 +76,42 @@ async def test_dev_twice_on_one_data_dir(tmp_path: Path):
         assert session.scalar(select(func.count()).where(User.username == "admin")) == 1
     engine.dispose()
     assert (tmp_path / "var" / "temporal.sqlite3").stat().st_size > 0
+
+
+DEV_SCRIPT = """
+import asyncio, logging, sys
+from pathlib import Path
+from duban.dev import DevOptions, run
+from duban.settings import Settings
+logging.basicConfig(level=logging.INFO)
+options = DevOptions(port=int(sys.argv[2]), temporal_port=int(sys.argv[3]), ui_port=None, policy=None)
+asyncio.run(run(Settings(data_dir=Path(sys.argv[1]), secret_key="x"), options))
+"""
+
+
+async def test_ctrl_c_stops_every_part(tmp_path: Path):
+    web_port, temporal_port = free_port(), free_port()
+    out = tmp_path / "dev.log"
+    args = [str(tmp_path / "var"), str(web_port), str(temporal_port)]
+    with out.open("wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", DEV_SCRIPT, *args, stdout=sink, stderr=subprocess.STDOUT
+        )
+        try:
+            await eventually(lambda: _contains(out, "督办已启动"), within=120)
+            assert not port_is_free(temporal_port)
+            proc.send_signal(signal.SIGINT)
+            code = await asyncio.wait_for(proc.wait(), 60)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = out.read_text()
+    assert code == 0, log
+    assert "Traceback" not in log
+    assert "duban dev stopped" in log
+    assert port_is_free(temporal_port) and port_is_free(web_port)
+
+
+async def _contains(path: Path, text: str) -> bool:
+    return text in await asyncio.to_thread(path.read_text, errors="replace")
