@@ -3,6 +3,7 @@
 from duban.models.assignment import Assignment, AssignmentPeriod, Escalation, Extension
 from duban.models.audit import AuditEvent
 from duban.models.department import Department
+from duban.models.evaluation import Evaluation, RubricVersion
 from duban.models.evidence import Evidence
 from duban.models.notification import Notification
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
@@ -15,12 +16,14 @@ __all__ = [
     "AuditEvent",
     "Department",
     "Escalation",
+    "Evaluation",
     "Evidence",
     "Extension",
     "Notification",
     "Policy",
     "PolicyItem",
     "PolicyVersion",
+    "RubricVersion",
     "Submission",
     "User",
     "submission_evidence",
