@@ -1,0 +1,45 @@
+"""The worker registers every workflow and every `@activity.defn` method of the activity classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from activities.notify import NotifyActivities
+from activities.read_model import ReadModelActivities
+from duban.db import make_engine, make_session_factory
+from duban.devserver import running_dev_server
+from duban.mailer import Mailer
+from duban.settings import Settings
+from duban.temporal import connect
+from duban.worker import WORKFLOWS, activity_methods, build_worker, make_mailer
+from workflows.assignment import AssignmentWorkflow
+from workflows.policy_task import PolicyTaskWorkflow
+
+
+def test_activity_methods_are_bound_and_complete(tmp_path: Path):
+    factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    read_model, notify = ReadModelActivities(factory), NotifyActivities(factory)
+    found = activity_methods(read_model, notify)
+    names = {fn.__name__ for fn in found}
+    assert {"record", "record_periods", "notify"} <= names
+    assert all(getattr(fn, "__self__", None) in (read_model, notify) for fn in found)
+    assert activity_methods(object()) == []
+
+
+def test_mailer_only_with_smtp_url():
+    assert make_mailer(Settings(secret_key="x")) is None
+    mailer = make_mailer(Settings(secret_key="x", smtp_url="smtp://127.0.0.1:2525"))
+    assert isinstance(mailer, Mailer) and mailer.target.port == 2525
+
+
+async def test_build_worker_on_the_task_queue(tmp_path: Path):
+    assert set(WORKFLOWS) == {PolicyTaskWorkflow, AssignmentWorkflow}
+    async with running_dev_server(db_file=tmp_path / "t.sqlite3", port=None) as server:
+        settings = Settings(
+            temporal_address=server.address, task_queue="q-worker-test", secret_key="x"
+        )
+        client = await connect(settings)
+        factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+        worker = build_worker(client, settings, factory)
+        assert worker.task_queue == "q-worker-test"
+        assert worker.client is client
