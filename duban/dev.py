@@ -33,6 +33,7 @@ BUNDLED_POLICY = (
 )
 TEMPORAL_DB_NAME = "temporal.sqlite3"
 UI_PORT = 8233
+DEMO_NAMES_SHOWN = 6
 
 
 @dataclass
@@ -78,8 +79,12 @@ def bootstrap(
     with factory.begin() as session:
         created = seed_demo_users(session=session)
     if created:
-        names = "、".join(name for name, _ in created)
-        say(options, f"已创建演示用户 {len(created)} 个（密码 duban-demo）：{names}")
+        # The office accounts first; department ones are `<code>-staff` and `<code>-head`.
+        names = sorted((name for name, _ in created), key=lambda name: "-" in name)
+        shown = "、".join(names[:DEMO_NAMES_SHOWN]) + (
+            "等" if len(names) > DEMO_NAMES_SHOWN else ""
+        )
+        say(options, f"已创建演示用户 {len(created)} 个（密码 duban-demo）：{shown}")
     return key
 
 
