@@ -11,7 +11,7 @@ from duban.domain import AssignmentState
 from temporalio.exceptions import ApplicationError
 
 if TYPE_CHECKING:
-    from workflows.assignment import AssignmentCarry
+    from workflows.assignment_messages import AssignmentCarry
 
 S = AssignmentState
 # States in which the department still owes a report: reminders and the ladder run.

@@ -1,0 +1,261 @@
+"""The period engine behind AssignmentWorkflow: timers, the ladder, closing periods, read-model writes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, NoReturn
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import NotifyActivities, NotifyInput
+    from activities.read_model import (
+        EscalationRecord,
+        PeriodPatch,
+        PeriodRow,
+        ReadModelActivities,
+        RecordInput,
+        RecordPeriodsInput,
+        Snapshot,
+    )
+    from duban.domain import AssignmentRole, AssignmentState
+
+from workflows.assignment_messages import (
+    ActionResult,
+    AssignmentCarry,
+    AssignmentInput,
+    AssignmentStatus,
+    PeriodOutcome,
+)
+from workflows.assignment_rules import ladder_audience, next_alarm, scoped_key
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+S = AssignmentState
+
+
+def local_time(at: datetime | None) -> str:
+    """Format a UTC time as Beijing time (UTC+8, no daylight saving) for messages."""
+    return (at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+class AssignmentEngine:
+    """State and steps of one assignment run; AssignmentWorkflow adds the message handlers."""
+
+    def _setup(self, inp: AssignmentInput) -> None:
+        self.inp = inp
+        self.s = inp.carry or AssignmentCarry(policy_version=inp.policy_version)
+        self._wake = 0
+        self._lock = asyncio.Lock()
+        self._ready = inp.carry is not None
+        # Open the period before any handler runs, so an early Update sees it.
+        self._skip_history()
+        self._opened = self.s.period_index < len(inp.periods) and not self.s.period_begun
+        if self._opened:
+            self._open_period()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def _continue(self) -> NoReturn:
+        """Carry the state into a fresh run once every handler has finished."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self.s.runs += 1
+        workflow.continue_as_new(replace(self.inp, carry=self.s))
+
+    async def _start(self) -> None:
+        rows = [
+            PeriodRow(p.index, p.due_at, p.label, p.source, p.historic) for p in self.inp.periods
+        ]
+        await workflow.execute_activity_method(
+            ReadModelActivities.record_periods,
+            RecordPeriodsInput(self.inp.assignment_id, rows),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
+        self._ready = True
+        await self._record("assigned", "start", data={"role": self.inp.role})
+        title = f"新督办任务：第{self.inp.item_number}项，请及时签收"
+        await self._notify("assigned", "department", "start", title)
+
+    def _skip_history(self) -> None:
+        """Keep deadlines already past at import as history: no reminders, no ladder."""
+        periods = self.inp.periods
+        while (
+            not self.s.period_begun
+            and self.s.period_index < len(periods)
+            and periods[self.s.period_index].historic
+        ):
+            spec = periods[self.s.period_index]
+            self.s.outcomes.append(PeriodOutcome(spec.index, "historic", spec.due_at, spec.due_at))
+            self.s.period_index += 1
+
+    def _open_period(self) -> None:
+        s, spec = self.s, self.inp.periods[self.s.period_index]
+        s.due_at = s.original_due_at = spec.due_at
+        s.due_set_at = workflow.now()
+        s.escalation_level, s.reminders_sent, s.pending_extensions = 0, [], {}
+        s.submission_key, s.submitted_at, s.rating = None, None, None
+        s.state = S.IN_PROGRESS if s.acknowledged_at else S.ASSIGNED
+        s.period_begun = True
+
+    async def _watch_period(self) -> bool:
+        """Ring reminders and rungs until the period closes; False when history is long."""
+        while not self._period_done():
+            if workflow.info().is_continue_as_new_suggested():
+                return False
+            alarm = next_alarm(self.s, self.inp.reminder_offsets, self.inp.escalation_offsets)
+            seen = self._wake
+            timeout = None if alarm is None else (alarm.at - workflow.now()).total_seconds()
+            if timeout is None or timeout > 0:
+                try:
+                    await workflow.wait_condition(partial(self._changed, seen), timeout=timeout)
+                    continue
+                except TimeoutError:
+                    pass
+            if alarm is not None:
+                await self._ring(alarm.kind, alarm.n)
+        return True
+
+    def _changed(self, seen: int) -> bool:
+        return self._wake != seen or self._period_done()
+
+    def _period_done(self) -> bool:
+        if self.s.state != S.APPROVED:
+            return False
+        if self.inp.role != AssignmentRole.LEAD:
+            return True
+        tags = {f"{self.s.period_index}:{code}" for code in self.inp.co_department_codes}
+        return tags <= set(self.s.co_reported)
+
+    async def _ring(self, kind: str, n: int) -> None:
+        s = self.s
+        if kind == "reminder":
+            s.reminders_sent.append(n)
+            step = scoped_key(n, s.due_at.isoformat() if s.due_at else "")
+            await self._record("reminder", step, data={"due_at": local_time(s.due_at)})
+            title = f"第{self.inp.item_number}项任务将于 {local_time(s.due_at)} 到期，请按时报送"
+            await self._notify("reminder", "department", step, title)
+            return
+        s.escalation_level = n
+        await self._record(f"escalation_l{n}", "ladder", escalation=EscalationRecord(level=n))
+        audience, note_kind = ladder_audience(n)
+        title = f"【{n}级督办】第{self.inp.item_number}项任务（{self.inp.department_code}）已逾期"
+        body = (
+            f"原定期限 {local_time(s.original_due_at)}，当前期限 {local_time(s.due_at)}，尚未报送。"
+        )
+        await self._notify(note_kind, audience, "ladder", title, body)
+
+    async def _close_period(self) -> None:
+        s, now = self.s, workflow.now()
+        on_time = bool(s.submitted_at and s.due_at and s.submitted_at <= s.due_at)
+        assert s.due_at is not None and s.original_due_at is not None
+        s.outcomes.append(
+            PeriodOutcome(
+                s.period_index, "approved", s.due_at, s.original_due_at, now, on_time, s.rating
+            )
+        )
+        patch = PeriodPatch(
+            s.period_index, state="approved", closed_at=now, on_time=on_time, rating=s.rating
+        )
+        await self._record("period_closed", "close", period=patch, data={"on_time": on_time})
+        s.period_index += 1
+        s.period_begun = False
+
+    async def _complete(self) -> AssignmentStatus:
+        self.s.state = S.COMPLETED
+        await self._record("completed", "done", snapshot=self._snapshot(workflow.now()))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status()
+
+    # -- writes ----------------------------------------------------------------------
+
+    def _snapshot(self, completed_at: datetime | None = None) -> Snapshot:
+        s = self.s
+        return Snapshot(
+            state=s.state,
+            period_index=s.period_index,
+            due_at=s.due_at,
+            original_due_at=s.original_due_at,
+            escalation_level=s.escalation_level,
+            acknowledged_at=s.acknowledged_at,
+            completed_at=completed_at,
+        )
+
+    def _key(self, kind: str, step: str) -> str:
+        return scoped_key(workflow.info().workflow_id, f"p{self.s.period_index}", kind, step)
+
+    async def _record(self, kind: str, step: str, **parts: Any) -> None:
+        """Write one step to the read model, in the order the steps happened."""
+        parts.setdefault("snapshot", self._snapshot())
+        inp = RecordInput(
+            key=self._key(kind, step),
+            assignment_id=self.inp.assignment_id,
+            kind=kind,
+            at=workflow.now(),
+            **parts,
+        )
+        async with self._lock:
+            await workflow.wait_condition(lambda: self._ready)
+            await workflow.execute_activity_method(
+                ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+            )
+
+    async def _notify(
+        self, kind: str, audience: str, step: str, title: str, body: str = ""
+    ) -> None:
+        inp = NotifyInput(
+            key=self._key(kind, step),
+            assignment_id=self.inp.assignment_id,
+            kind=kind,
+            audience=audience,
+            title=title,
+            body=body,
+        )
+        await workflow.execute_activity_method(
+            NotifyActivities.notify, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+
+    def _done(self, key: str, message: str) -> ActionResult:
+        """Remember an action's result under its key and wake the period loop."""
+        s = self.s
+        result = ActionResult(key, s.state, s.period_index, s.due_at, message)
+        s.results[key] = result
+        self._wake += 1
+        return result
+
+    def _move_due(self, due_at: datetime) -> PeriodPatch:
+        """Move the due date (the original stays) and re-arm the reminders."""
+        self.s.due_at, self.s.due_set_at, self.s.reminders_sent = due_at, workflow.now(), []
+        return PeriodPatch(self.s.period_index, due_at=due_at)
+
+    def _validate(self, check: Any, inp: Any) -> None:
+        if inp.key not in self.s.results:
+            check(self.s, inp, workflow.now())
+
+    def _who(self, inp: Any) -> dict[str, Any]:
+        return {"actor_id": inp.user_id, "actor": inp.actor}
+
+    def _status(self) -> AssignmentStatus:
+        """Return where the assignment stands now."""
+        s = self.s
+        current = [
+            PeriodOutcome(
+                p.index, s.state if p.index == s.period_index else "planned", p.due_at, p.due_at
+            )
+            for p in self.inp.periods[len(s.outcomes) :]
+        ]
+        if current and s.due_at and current[0].index == s.period_index:
+            current[0].due_at = s.due_at
+        return AssignmentStatus(
+            state=s.state,
+            period_index=s.period_index,
+            due_at=s.due_at,
+            original_due_at=s.original_due_at,
+            escalation_level=s.escalation_level,
+            pending_extensions=sorted(s.pending_extensions),
+            periods=[*s.outcomes, *current],
+            completed=s.state == S.COMPLETED,
+            policy_version=s.policy_version,
+            acknowledged_at=s.acknowledged_at,
+        )

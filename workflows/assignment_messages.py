@@ -1,0 +1,197 @@
+"""Messages and carried state of AssignmentWorkflow: inputs, results, the Query shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from duban.domain import AssignmentState
+
+
+@dataclass(frozen=True)
+class PeriodSpec:
+    """A reporting period as planned at import."""
+
+    index: int
+    due_at: datetime
+    label: str
+    source: str = "cadence"
+    historic: bool = False
+
+
+@dataclass(frozen=True)
+class ActionInput:
+    """A plain human action (签收); `key` is the idempotency key and Update id."""
+
+    key: str
+    user_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class SubmitInput:
+    """A progress report with evidence for the current period."""
+
+    key: str
+    user_id: int
+    actor: str
+    report: str
+    evidence_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """A supervisor's verdict: approve with a rating, or return with a reason."""
+
+    key: str
+    user_id: int
+    actor: str
+    decision: str
+    rating: int | None = None
+    comment: str = ""
+    new_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExtensionRequestInput:
+    """A department asks for a later due date."""
+
+    key: str
+    user_id: int
+    actor: str
+    requested_due_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExtensionDecisionInput:
+    """A supervisor grants (optionally with another date) or refuses a request."""
+
+    key: str
+    user_id: int
+    actor: str
+    request_key: str
+    grant: bool
+    due_at: datetime | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class SetDueInput:
+    """A supervisor moves the current due date; the original stays on record."""
+
+    key: str
+    user_id: int
+    actor: str
+    due_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UrgeInput:
+    """A supervisor's one-click 催办."""
+
+    key: str
+    user_id: int
+    actor: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CoReportInput:
+    """A co-organizer tells its lead that it reported for a period."""
+
+    department_code: str
+    period_index: int
+
+
+@dataclass(frozen=True)
+class AssignmentRevision:
+    """A new policy version reached a running assignment."""
+
+    policy_version: int
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an Update did; a repeated key returns the first result."""
+
+    key: str
+    state: str
+    period_index: int
+    due_at: datetime | None
+    message: str
+
+
+@dataclass
+class PeriodOutcome:
+    """How a closed period ended."""
+
+    index: int
+    state: str
+    due_at: datetime
+    original_due_at: datetime
+    closed_at: datetime | None = None
+    on_time: bool | None = None
+    rating: int | None = None
+
+
+@dataclass
+class AssignmentCarry:
+    """The live state of an assignment, carried into the next run by continue-as-new."""
+
+    period_index: int = 0
+    period_begun: bool = False
+    state: str = AssignmentState.ASSIGNED.value
+    due_at: datetime | None = None
+    original_due_at: datetime | None = None
+    due_set_at: datetime | None = None
+    escalation_level: int = 0
+    acknowledged_at: datetime | None = None
+    submission_key: str | None = None
+    submitted_at: datetime | None = None
+    rating: int | None = None
+    reminders_sent: list[int] = field(default_factory=list)
+    pending_extensions: dict[str, datetime] = field(default_factory=dict)
+    results: dict[str, ActionResult] = field(default_factory=dict)
+    co_reported: list[str] = field(default_factory=list)
+    outcomes: list[PeriodOutcome] = field(default_factory=list)
+    policy_version: int = 0
+    runs: int = 1
+
+
+@dataclass(frozen=True)
+class AssignmentInput:
+    """Everything an assignment needs, decided at import; `carry` is set by continue-as-new."""
+
+    policy_key: str
+    item_number: int
+    department_code: str
+    assignment_id: int
+    role: str
+    periods: list[PeriodSpec]
+    reminder_offsets: list[timedelta]
+    escalation_offsets: list[timedelta]
+    co_department_codes: list[str] = field(default_factory=list)
+    policy_version: int = 1
+    carry: AssignmentCarry | None = None
+    lead_department_code: str = ""
+
+
+@dataclass(frozen=True)
+class AssignmentStatus:
+    """The Query result: where the assignment stands now."""
+
+    state: str
+    period_index: int
+    due_at: datetime | None
+    original_due_at: datetime | None
+    escalation_level: int
+    pending_extensions: list[str]
+    periods: list[PeriodOutcome]
+    completed: bool
+    policy_version: int
+    acknowledged_at: datetime | None = None
