@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -16,13 +17,14 @@ from duban.db import utcnow
 from duban.errors import Invalid
 from duban.models import Assignment, Evidence, User
 from duban.services.assignment import owned_assignment
-from duban.services.evidence import EvidenceStore, check_evidence_ids, record_evidence
+from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
 from web.clients import LazyTemporal
 from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
 
 REPORT_MAX_CHARS = 10_000
 REASON_MAX_CHARS = 2_000
 KEY_MAX_CHARS = 100
+_EVIDENCE_WRITER = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -149,23 +151,40 @@ async def request_extension(
     return _outcome(await temporal.request_extension(client, assignment.workflow_id, inp))
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One file of an upload request: its name as sent and its bytes."""
+
+    filename: str
+    source: BinaryIO
+
+
 def upload_evidence(
     *,
     session: Session,
+    session_factory: sessionmaker[Session],
     store: EvidenceStore,
     user: User,
     assignment_id: int,
-    filename: str,
-    source: BinaryIO,
-) -> Evidence:
-    """Store one evidence file of the user's own assignment (sync: run it in a thread)."""
+    uploads: list[Upload],
+) -> list[Evidence]:
+    """Store files of the user's own assignment and index them all or none (sync: run in a thread).
+
+    The files are checked and stored first; the rows and audit events are then written in one
+    short transaction of their own, one writer at a time, so concurrent uploads never hold a
+    stale SQLite snapshot while they write.
+    """
     assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
-    return record_evidence(
-        session=session,
-        store=store,
-        assignment_id=assignment.id,
-        user_id=user.id,
-        actor=actor_label(user),
-        filename=filename,
-        source=source,
-    )
+    blobs = [(u.filename, store.put(u.source, filename=u.filename)) for u in uploads]
+    with _EVIDENCE_WRITER, session_factory.begin() as writer:
+        return [
+            index_evidence(
+                session=writer,
+                blob=blob,
+                assignment_id=assignment.id,
+                user_id=user.id,
+                actor=actor_label(user),
+                filename=name,
+            )
+            for name, blob in blobs
+        ]

