@@ -6,19 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from duban.models import (
-    Assignment,
-    AssignmentPeriod,
-    AuditEvent,
-    Escalation,
-    Evidence,
-    Extension,
-    Submission,
-)
+from activities import records
+from duban.models import Assignment, AssignmentPeriod, AuditEvent
 
 
 @dataclass(frozen=True)
@@ -172,19 +165,19 @@ class ReadModelActivities:
             if session.scalar(select(AuditEvent.id).where(AuditEvent.key == inp.key)) is not None:
                 return False
             assignment = session.get_one(Assignment, inp.assignment_id)
-            _apply_snapshot(assignment, inp.snapshot, inp.at)
+            records.apply_snapshot(assignment, inp.snapshot, inp.at)
             if inp.period is not None:
-                _patch_period(session, inp.assignment_id, inp.period)
+                records.patch_period(session, inp.assignment_id, inp.period)
             if inp.submission is not None:
-                _add_submission(session, inp)
+                records.add_submission(session, inp)
             if inp.review is not None:
-                _review_submission(session, inp)
+                records.review_submission(session, inp)
             if inp.extension is not None:
-                _add_extension(session, inp)
+                records.add_extension(session, inp)
             if inp.decision is not None:
-                _decide_extension(session, inp)
+                records.decide_extension(session, inp)
             if inp.escalation is not None:
-                _escalate(session, inp)
+                records.escalate(session, inp)
             session.add(
                 AuditEvent(
                     key=inp.key,
@@ -198,134 +191,3 @@ class ReadModelActivities:
                 )
             )
             return True
-
-
-def _apply_snapshot(assignment: Assignment, snap: Snapshot, at: datetime) -> None:
-    assignment.state = snap.state
-    assignment.period_index = snap.period_index
-    assignment.due_at = snap.due_at
-    assignment.original_due_at = snap.original_due_at
-    assignment.escalation_level = snap.escalation_level
-    if snap.acknowledged_at is not None:
-        assignment.acknowledged_at = snap.acknowledged_at
-    if snap.completed_at is not None:
-        assignment.completed_at = snap.completed_at
-    assignment.updated_at = at
-
-
-def _patch_period(session: Session, assignment_id: int, patch: PeriodPatch) -> None:
-    values = {
-        name: getattr(patch, name)
-        for name in ("due_at", "state", "closed_at", "on_time", "rating")
-        if getattr(patch, name) is not None
-    }
-    if values:
-        session.execute(
-            update(AssignmentPeriod)
-            .where(
-                AssignmentPeriod.assignment_id == assignment_id,
-                AssignmentPeriod.index == patch.index,
-            )
-            .values(**values)
-        )
-
-
-def _add_submission(session: Session, inp: RecordInput) -> None:
-    rec = inp.submission
-    assert rec is not None
-    if session.scalar(select(Submission.id).where(Submission.key == rec.key)) is not None:
-        return
-    evidence = session.scalars(
-        select(Evidence).where(
-            Evidence.id.in_(rec.evidence_ids), Evidence.assignment_id == inp.assignment_id
-        )
-    ).all()
-    session.add(
-        Submission(
-            key=rec.key,
-            assignment_id=inp.assignment_id,
-            period_index=inp.snapshot.period_index,
-            report=rec.report,
-            late=rec.late,
-            submitted_by_id=inp.actor_id,
-            submitted_at=inp.at,
-            evidence=list(evidence),
-        )
-    )
-
-
-def _review_submission(session: Session, inp: RecordInput) -> None:
-    rec = inp.review
-    assert rec is not None
-    sub = session.scalar(select(Submission).where(Submission.key == rec.submission_key))
-    if sub is None:
-        return
-    sub.state = "approved" if rec.decision == "approve" else "returned"
-    sub.rating = rec.rating
-    sub.review_comment = rec.comment
-    sub.reviewed_by_id = inp.actor_id
-    sub.reviewed_at = inp.at
-
-
-def _add_extension(session: Session, inp: RecordInput) -> None:
-    rec = inp.extension
-    assert rec is not None
-    if session.scalar(select(Extension.id).where(Extension.key == rec.key)) is not None:
-        return
-    session.add(
-        Extension(
-            key=rec.key,
-            assignment_id=inp.assignment_id,
-            period_index=inp.snapshot.period_index,
-            requested_due_at=rec.requested_due_at,
-            reason=rec.reason,
-            requested_by_id=inp.actor_id,
-            requested_at=inp.at,
-        )
-    )
-
-
-def _decide_extension(session: Session, inp: RecordInput) -> None:
-    rec = inp.decision
-    assert rec is not None
-    ext = session.scalar(select(Extension).where(Extension.key == rec.request_key))
-    if ext is None:
-        return
-    ext.state = "granted" if rec.grant else "refused"
-    ext.decided_by_id = inp.actor_id
-    ext.decided_at = inp.at
-    ext.granted_due_at = rec.due_at if rec.grant else None
-    ext.decision_comment = rec.comment
-
-
-def _escalate(session: Session, inp: RecordInput) -> None:
-    rec = inp.escalation
-    assert rec is not None
-    period = inp.snapshot.period_index
-    if rec.resolve:
-        session.execute(
-            update(Escalation)
-            .where(
-                Escalation.assignment_id == inp.assignment_id,
-                Escalation.period_index == period,
-                Escalation.resolved_at.is_(None),
-            )
-            .values(resolved_at=inp.at)
-        )
-        return
-    exists = session.scalar(
-        select(Escalation.id).where(
-            Escalation.assignment_id == inp.assignment_id,
-            Escalation.period_index == period,
-            Escalation.level == rec.level,
-        )
-    )
-    if exists is None:
-        session.add(
-            Escalation(
-                assignment_id=inp.assignment_id,
-                period_index=period,
-                level=rec.level,
-                reached_at=inp.at,
-            )
-        )

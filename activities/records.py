@@ -1,0 +1,159 @@
+"""Row-level writes of the read-model activities, one function per kind of step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from duban.models import (
+    Assignment,
+    AssignmentPeriod,
+    Escalation,
+    Evidence,
+    Extension,
+    Submission,
+)
+
+if TYPE_CHECKING:
+    from activities.read_model import PeriodPatch, RecordInput, Snapshot
+
+
+def apply_snapshot(assignment: Assignment, snap: Snapshot, at: datetime) -> None:
+    """Mirror the workflow state onto the assignment row."""
+    assignment.state = snap.state
+    assignment.period_index = snap.period_index
+    assignment.due_at = snap.due_at
+    assignment.original_due_at = snap.original_due_at
+    assignment.escalation_level = snap.escalation_level
+    if snap.acknowledged_at is not None:
+        assignment.acknowledged_at = snap.acknowledged_at
+    if snap.completed_at is not None:
+        assignment.completed_at = snap.completed_at
+    assignment.updated_at = at
+
+
+def patch_period(session: Session, assignment_id: int, patch: PeriodPatch) -> None:
+    """Apply the non-None columns of a patch to one period row."""
+    values = {
+        name: getattr(patch, name)
+        for name in ("due_at", "state", "closed_at", "on_time", "rating")
+        if getattr(patch, name) is not None
+    }
+    if values:
+        session.execute(
+            update(AssignmentPeriod)
+            .where(
+                AssignmentPeriod.assignment_id == assignment_id,
+                AssignmentPeriod.index == patch.index,
+            )
+            .values(**values)
+        )
+
+
+def add_submission(session: Session, inp: RecordInput) -> None:
+    """Insert the submission of a step unless its key is stored."""
+    rec = inp.submission
+    assert rec is not None
+    if session.scalar(select(Submission.id).where(Submission.key == rec.key)) is not None:
+        return
+    evidence = session.scalars(
+        select(Evidence).where(
+            Evidence.id.in_(rec.evidence_ids), Evidence.assignment_id == inp.assignment_id
+        )
+    ).all()
+    session.add(
+        Submission(
+            key=rec.key,
+            assignment_id=inp.assignment_id,
+            period_index=inp.snapshot.period_index,
+            report=rec.report,
+            late=rec.late,
+            submitted_by_id=inp.actor_id,
+            submitted_at=inp.at,
+            evidence=list(evidence),
+        )
+    )
+
+
+def review_submission(session: Session, inp: RecordInput) -> None:
+    """Record a verdict on the submission it names."""
+    rec = inp.review
+    assert rec is not None
+    sub = session.scalar(select(Submission).where(Submission.key == rec.submission_key))
+    if sub is None:
+        return
+    sub.state = "approved" if rec.decision == "approve" else "returned"
+    sub.rating = rec.rating
+    sub.review_comment = rec.comment
+    sub.reviewed_by_id = inp.actor_id
+    sub.reviewed_at = inp.at
+
+
+def add_extension(session: Session, inp: RecordInput) -> None:
+    """Insert an extension request unless its key is stored."""
+    rec = inp.extension
+    assert rec is not None
+    if session.scalar(select(Extension.id).where(Extension.key == rec.key)) is not None:
+        return
+    session.add(
+        Extension(
+            key=rec.key,
+            assignment_id=inp.assignment_id,
+            period_index=inp.snapshot.period_index,
+            requested_due_at=rec.requested_due_at,
+            reason=rec.reason,
+            requested_by_id=inp.actor_id,
+            requested_at=inp.at,
+        )
+    )
+
+
+def decide_extension(session: Session, inp: RecordInput) -> None:
+    """Record a decision on the extension request it names."""
+    rec = inp.decision
+    assert rec is not None
+    ext = session.scalar(select(Extension).where(Extension.key == rec.request_key))
+    if ext is None:
+        return
+    ext.state = "granted" if rec.grant else "refused"
+    ext.decided_by_id = inp.actor_id
+    ext.decided_at = inp.at
+    ext.granted_due_at = rec.due_at if rec.grant else None
+    ext.decision_comment = rec.comment
+
+
+def escalate(session: Session, inp: RecordInput) -> None:
+    """Insert a reached rung once, or resolve the period's open rungs."""
+    rec = inp.escalation
+    assert rec is not None
+    period = inp.snapshot.period_index
+    if rec.resolve:
+        session.execute(
+            update(Escalation)
+            .where(
+                Escalation.assignment_id == inp.assignment_id,
+                Escalation.period_index == period,
+                Escalation.resolved_at.is_(None),
+            )
+            .values(resolved_at=inp.at)
+        )
+        return
+    exists = session.scalar(
+        select(Escalation.id).where(
+            Escalation.assignment_id == inp.assignment_id,
+            Escalation.period_index == period,
+            Escalation.level == rec.level,
+        )
+    )
+    if exists is None:
+        session.add(
+            Escalation(
+                assignment_id=inp.assignment_id,
+                period_index=period,
+                level=rec.level,
+                reached_at=inp.at,
+            )
+        )
