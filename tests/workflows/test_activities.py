@@ -1,0 +1,55 @@
+"""Activities alone: each write is idempotent by its key (both backends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from activities.notify import NotifyActivities, NotifyInput
+from activities.read_model import (
+    EscalationRecord,
+    PeriodRow,
+    ReadModelActivities,
+    RecordInput,
+    RecordPeriodsInput,
+    Snapshot,
+    SubmissionRecord,
+)
+from duban.db import make_engine, make_session_factory
+from duban.models import AuditEvent, Escalation, Notification, Submission
+from tests.workflows.seed import seed
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _count(factory, model):
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_record_and_notify_are_idempotent(db_url):
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    seeded = seed(factory)
+    aid = seeded.assignment_ids["fpb"]
+    reads, notes = ReadModelActivities(factory), NotifyActivities(factory)
+    periods = RecordPeriodsInput(aid, [PeriodRow(0, T0 + timedelta(days=30), "第1期")])
+    assert (reads.record_periods(periods), reads.record_periods(periods)) == (1, 0)
+    snap = Snapshot("submitted", 0, T0, T0, 1)
+    step = RecordInput(
+        key="k:submitted",
+        assignment_id=aid,
+        kind="submitted",
+        at=T0,
+        snapshot=snap,
+        submission=SubmissionRecord("sub-1", "报告", [], late=True),
+        escalation=EscalationRecord(level=1),
+    )
+    assert (reads.record(step), reads.record(step)) == (True, False)
+    assert [_count(factory, m) for m in (AuditEvent, Submission, Escalation)] == [1, 1, 1]
+    note = NotifyInput("k:l1", aid, "escalation_l1", "head", "【1级督办】已逾期")
+    assert (notes.notify(note), notes.notify(note)) == (1, 0)
+    with factory() as s:
+        assert s.scalars(select(Notification.kind)).all() == ["escalation_l1"]
+    engine.dispose()
