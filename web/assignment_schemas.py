@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from duban.models import AuditEvent, Evidence, Submission
-from duban.services.assignment import AssignmentDetail, InboxRow, timeline_label
+from duban.services.assignment import AssignmentDetail, InboxRow
+from duban.services.timeline import timeline_label
 from web.assignment_actions import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS, ActionOutcome
 from web.schemas import DepartmentRead
 

@@ -12,13 +12,8 @@ from sqlalchemy import func, select
 
 from duban.errors import Invalid, NotFound, TooLarge
 from duban.models import AuditEvent, Evidence
-from duban.services.evidence import (
-    EvidenceCorrupt,
-    EvidenceStore,
-    neutralise_filename,
-    record_evidence,
-    sniff_content_type,
-)
+from duban.services.evidence import EvidenceCorrupt, EvidenceStore, record_evidence
+from duban.services.evidence_type import neutralise_filename, sniff_content_type
 from tests.workspace import make_assignment, make_department, make_policy, make_user
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

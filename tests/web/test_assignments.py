@@ -280,3 +280,11 @@ async def test_evidence_of_another_assignment_is_refused(login_as, world):
         data={"csrf_token": staff.csrf, "report": "进展", "surprise": "1"},
     )
     assert unknown.status_code == 422
+
+
+async def test_pages_follow_the_traditional_script_choice(login_as, world):
+    staff = await login_as(UserRole.STAFF, department=world["own"])
+    inbox = await staff.client.get("/assignments", params={"lang": "zh-TW"})
+    assert "任務收件箱" in inbox.text and "保持主要幫扶政策總體穩定" in inbox.text
+    detail = await staff.client.get(f"/assignments/{world['green']}")
+    assert "任務內容" in detail.text and "辦理記錄" in detail.text

@@ -23,20 +23,21 @@ from duban.services.assignment import (
     assignment_detail,
     inbox,
     inbox_scope,
-    timeline_label,
     visible_assignment,
 )
 from duban.services.evidence import EvidenceStore, get_evidence
-from duban.services.ical import build_calendar, ensure_ical_token, user_for_token
+from duban.services.timeline import timeline_label
 from web import assignment_actions as actions
 from web.clients import LazyTemporal
-from web.deps import CurrentUser, SessionDep, SettingsDep
+from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.i18n import SHANGHAI
+from web.pages.calendar import router as calendar_router
 from web.rendering import is_htmx, render
 from web.schemas import FormModel
 
 router = APIRouter(include_in_schema=False)
+router.include_router(calendar_router)
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
 LazyTemporalDep = Annotated[LazyTemporal, Depends(actions.lazy_temporal)]
 MAX_FILES_PER_UPLOAD = 20
@@ -326,25 +327,3 @@ def download_page(
     return download_response(
         store, get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
     )
-
-
-@router.post("/calendar/link")
-def rotate_calendar_link(
-    request: Request, form: Annotated[ActionForm, Form()], user: CurrentUser, session: SessionDep
-) -> Response:
-    """Create or replace the user's private calendar link."""
-    inbox_scope(user)
-    ensure_ical_token(session=session, user=user, rotate=True)
-    return RedirectResponse(str(request.url_for("inbox_page")) + "#calendar", status_code=303)
-
-
-@router.get("/calendar/{token}.ics", name="ical_feed")
-def ical_feed(token: str, session: SessionDep, settings: SettingsDep) -> Response:
-    """Serve the private iCalendar feed of the token's owner (no sign-in: the token is the key)."""
-    user = user_for_token(session=session, token=token)
-    body = build_calendar(session=session, user=user, base_url=settings.base_url, now=utcnow())
-    headers = {
-        "Cache-Control": "private, max-age=300",
-        "Content-Disposition": 'inline; filename="duban.ics"',
-    }
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)

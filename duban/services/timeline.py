@@ -1,0 +1,50 @@
+"""Names of timeline (audit) events as people read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TIMELINE_LABELS = {
+    "policy_imported": "政策文件导入",
+    "assigned": "任务下达",
+    "started": "任务下达",
+    "period_opened": "进入新的报送周期",
+    "period_started": "进入新的报送周期",
+    "acknowledged": "签收",
+    "evidence_uploaded": "上传证据材料",
+    "submitted": "报送进展",
+    "approved": "审核通过",
+    "returned": "退回整改",
+    "reviewed": "审核",
+    "co_reported": "配合单位已报送",
+    "extension_requested": "申请延期",
+    "extension_granted": "同意延期",
+    "extension_refused": "不同意延期",
+    "extension_decided": "延期审批",
+    "due_set": "调整截止时间",
+    "due_changed": "调整截止时间",
+    "urged": "催办",
+    "reminded": "到期提醒",
+    "reminder": "到期提醒",
+    "escalation_l1": "逾期预警（一级：单位负责人）",
+    "escalation_l2": "逾期预警（二级：督查室）",
+    "escalation_l3": "逾期预警（三级：分管领导）",
+    "due_moved": "调整截止时间",
+    "due": "到期",
+    "overdue": "已逾期",
+    "escalated": "逾期升级",
+    "period_closed": "本期办结",
+    "completed": "任务办结",
+    "revised": "政策文件修订",
+    "reconciled": "数据核对",
+}
+
+
+REVIEW_LABELS = {"approve": "审核通过", "return": "退回整改"}
+
+
+def timeline_label(kind: str, data: dict[str, Any] | None = None) -> str:
+    """Return the Chinese name of a timeline event (the kind itself when unknown)."""
+    if kind == "reviewed" and data and data.get("decision") in REVIEW_LABELS:
+        return REVIEW_LABELS[data["decision"]]
+    return TIMELINE_LABELS.get(kind, kind)
