@@ -39,6 +39,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.assessment",
     "web.api.policies",
     "web.api.notifications",
+    "web.api.board",
+    "web.api.reviews",
     "web.pages.auth",
     "web.pages.home",
     "web.pages.admin",
@@ -48,6 +50,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.assessment",
     "web.pages.policies",
     "web.pages.notifications",
+    "web.pages.reviews",
+    "web.pages.cockpit",
 )
 
 

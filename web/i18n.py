@@ -26,6 +26,8 @@ MESSAGES: dict[str, str] = {
     "nav.assignments": "任务收件箱",
     "nav.board": "逾期看板",
     "nav.escalations": "预警升级",
+    "nav.reviews": "审核与延期",
+    "nav.cockpit": "领导驾驶舱",
     "nav.assessment": "考核评价",
     "nav.policies": "政策文件",
     "nav.notifications": "消息通知",

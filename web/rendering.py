@@ -41,7 +41,9 @@ NAV: tuple[NavItem, ...] = (
         frozenset({UserRole.STAFF, UserRole.HEAD, UserRole.SUPERVISOR}),
     ),
     NavItem("nav.board", "/board", "◉", frozenset({UserRole.SUPERVISOR})),
+    NavItem("nav.reviews", "/reviews", "✔", frozenset({UserRole.SUPERVISOR})),
     NavItem("nav.escalations", "/escalations", "▲", frozenset({UserRole.SUPERVISOR})),
+    NavItem("nav.cockpit", "/cockpit", "▤", frozenset({UserRole.SUPERVISOR})),
     NavItem(
         "nav.assessment", "/assessment", "★", frozenset({UserRole.ASSESSOR, UserRole.SUPERVISOR})
     ),

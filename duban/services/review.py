@@ -1,0 +1,140 @@
+"""The supervisor's queues: submissions awaiting review, extension requests, open escalations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from duban.domain import AssignmentState, ExtensionState
+from duban.errors import Conflict, NotFound
+from duban.models import Assignment, Escalation, Extension, Submission
+from duban.services.assignment import item_title, select_with_item
+
+LEVELS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A submission awaiting review, with its assignment and task title."""
+
+    submission: Submission
+    assignment: Assignment
+    title: str
+
+
+@dataclass(frozen=True)
+class ExtensionRow:
+    """A pending extension request, with its assignment and task title."""
+
+    extension: Extension
+    assignment: Assignment
+    title: str
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    """An open rung of the ladder, with its assignment and task title."""
+
+    escalation: Escalation
+    assignment: Assignment
+    title: str
+
+
+def _titles(session: Session, ids: set[int]) -> dict[int, tuple[Assignment, str]]:
+    """Return each assignment with its task title."""
+    if not ids:
+        return {}
+    stmt = select_with_item().where(Assignment.id.in_(ids))
+    return {a.id: (a, item_title(a, item)) for a, item in session.execute(stmt).unique()}
+
+
+def review_queue(*, session: Session, department_id: int | None = None) -> list[ReviewRow]:
+    """Return the submissions whose assignment waits for a verdict, oldest first."""
+    stmt = (
+        select(Submission)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(
+            Submission.state == AssignmentState.SUBMITTED,
+            Assignment.state == AssignmentState.SUBMITTED,
+            Assignment.period_index == Submission.period_index,
+        )
+        .order_by(Submission.submitted_at, Submission.id)
+    )
+    if department_id is not None:
+        stmt = stmt.where(Assignment.department_id == department_id)
+    submissions = list(session.scalars(stmt))
+    known = _titles(session, {s.assignment_id for s in submissions})
+    return [ReviewRow(s, *known[s.assignment_id]) for s in submissions]
+
+
+def pending_submission(*, session: Session, submission_id: int) -> Submission:
+    """Return a submission that still awaits review, or raise NotFound/Conflict."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("报送记录不存在。")
+    ids = {row.submission.id for row in review_queue(session=session)}
+    if submission.id not in ids:
+        raise Conflict("该报送已审核或已被新的报送取代。")
+    return submission
+
+
+def extension_queue(*, session: Session) -> list[ExtensionRow]:
+    """Return pending extension requests, oldest first."""
+    stmt = (
+        select(Extension)
+        .where(Extension.state == ExtensionState.PENDING)
+        .order_by(Extension.requested_at, Extension.id)
+    )
+    extensions = list(session.scalars(stmt))
+    known = _titles(session, {x.assignment_id for x in extensions})
+    return [ExtensionRow(x, *known[x.assignment_id]) for x in extensions]
+
+
+def extension_of(*, session: Session, assignment_id: int, extension_id: int) -> Extension:
+    """Return an extension request of this assignment, or raise NotFound."""
+    extension = session.get(Extension, extension_id)
+    if extension is None or extension.assignment_id != assignment_id:
+        raise NotFound("延期申请不存在，或不属于该督办事项。")
+    return extension
+
+
+def escalation_inbox(
+    *, session: Session, level: int | None = None, open_only: bool = True
+) -> list[EscalationRow]:
+    """Return rungs reached (open ones by default), highest level and newest first."""
+    stmt = select(Escalation).order_by(
+        Escalation.level.desc(), Escalation.reached_at.desc(), Escalation.id.desc()
+    )
+    if level is not None:
+        stmt = stmt.where(Escalation.level == level)
+    if open_only:
+        stmt = stmt.where(Escalation.resolved_at.is_(None))
+    rows = list(session.scalars(stmt))
+    known = _titles(session, {e.assignment_id for e in rows})
+    return [EscalationRow(e, *known[e.assignment_id]) for e in rows]
+
+
+def escalation_counts(*, session: Session) -> dict[int, int]:
+    """Return how many open rungs each level holds."""
+    stmt = (
+        select(Escalation.level, func.count())
+        .where(Escalation.resolved_at.is_(None))
+        .group_by(Escalation.level)
+    )
+    found: dict[int, int] = {int(level): int(n) for level, n in session.execute(stmt)}
+    return {level: found.get(level, 0) for level in LEVELS}
+
+
+def waiting_days(since: datetime, now: datetime) -> int:
+    """Return whole days a queue entry has waited."""
+    return max(0, (now - since).days)
+
+
+def queue_counts(*, session: Session) -> dict[str, int]:
+    """Return the sizes of the review and extension queues."""
+    reviews: Sequence[ReviewRow] = review_queue(session=session)
+    return {"reviews": len(reviews), "extensions": len(extension_queue(session=session))}

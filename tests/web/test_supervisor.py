@@ -1,0 +1,181 @@
+"""Supervisor console without workflows: board, queues, escalations, cockpit; who may see them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from duban.db import utcnow
+from duban.domain import UserRole
+from duban.models import Escalation, Extension, Submission
+from tests.web.browser import add_user, api_token
+from tests.workspace import make_assignment, make_department, make_policy
+
+ITEMS = [
+    {"number": 5, "title": "保持主要帮扶政策总体稳定", "section": 2},
+    {"number": 6, "title": "健全防止返贫动态监测和帮扶机制", "section": 2},
+]
+PAGES = [
+    "/board",
+    "/board?view=heat",
+    "/reviews",
+    "/escalations",
+    "/escalations?level=3",
+    "/cockpit",
+]
+APIS = [
+    "/api/v1/board",
+    "/api/v1/reviews",
+    "/api/v1/extensions",
+    "/api/v1/escalations",
+    "/api/v1/cockpit",
+]
+
+
+@pytest.fixture
+def seeded(db):
+    """Two departments, two tasks: one overdue at level 3, one due soon, one submitted, one fine."""
+    now = utcnow()
+    with db.begin() as s:
+        policy = make_policy(s, items=ITEMS)
+        fpb, czt = make_department(s, "fpb", "省扶贫办"), make_department(s, "czt", "省财政厅")
+        late = make_assignment(
+            s, policy=policy, department=fpb, due_at=now - timedelta(days=20), escalation_level=3
+        )
+        soon = make_assignment(
+            s, policy=policy, department=czt, role="co", due_at=now + timedelta(days=3)
+        )
+        sent = make_assignment(
+            s, policy=policy, department=fpb, item_number=6, state="submitted", due_at=now
+        )
+        fine = make_assignment(s, policy=policy, department=czt, item_number=6)
+        s.add(Escalation(assignment_id=late.id, period_index=0, level=3, reached_at=now))
+        s.add(Submission(key="sub-1", assignment_id=sent.id, period_index=0, report="已完成。"))
+        s.add(
+            Extension(
+                key="ext-1",
+                assignment_id=soon.id,
+                period_index=0,
+                requested_due_at=now + timedelta(days=40),
+                reason="资金下达延迟",
+            )
+        )
+        ids = {"late": late.id, "soon": soon.id, "sent": sent.id, "fine": fine.id}
+        return {"policy": policy.key, **ids}
+
+
+async def test_board_sorts_by_lateness_and_counts_lights(login_as, seeded):
+    sup = await login_as(UserRole.SUPERVISOR)
+    response = await sup.client.get("/api/v1/board")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == 4
+    assert body["counts"] == {"red": 1, "amber": 1, "green": 2}
+    first = body["rows"][0]
+    assert first["assignment_id"] == seeded["late"]
+    assert first["days_late"] == 20 and first["escalation_level"] == 3
+    assert body["rows"][1]["assignment_id"] == seeded["soon"]
+
+
+async def test_board_filters_narrow_rows_and_keep_light_counts(login_as, seeded):
+    sup = await login_as(UserRole.SUPERVISOR)
+    red = (await sup.client.get("/api/v1/board", params={"light": "red"})).json()
+    assert [r["assignment_id"] for r in red["rows"]] == [seeded["late"]]
+    assert red["counts"]["green"] == 2  # counts ignore the light filter
+    dept = (await sup.client.get("/api/v1/board", params={"department": "czt"})).json()
+    assert {r["assignment_id"] for r in dept["rows"]} == {seeded["soon"], seeded["fine"]}
+    task = (await sup.client.get("/api/v1/board", params={"item": 6, "level": 0})).json()
+    assert {r["assignment_id"] for r in task["rows"]} == {seeded["sent"], seeded["fine"]}
+    bad = await sup.client.get("/api/v1/board", params={"period": "2026Q5"})
+    assert bad.status_code == 422 and "period" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize("view", ["list", "department", "task", "heat"])
+async def test_board_page_views_full_and_fragment(login_as, seeded, view):
+    sup = await login_as(UserRole.SUPERVISOR)
+    mine, theirs = (
+        ("department=fpb", "department=czt")
+        if view == "heat"
+        else (f'href="/assignments/{seeded["late"]}"', f'href="/assignments/{seeded["soon"]}"')
+    )
+    page = await sup.client.get("/board", params={"view": view})
+    assert page.status_code == 200
+    assert "逾期督办台" in page.text and "<html" in page.text
+    assert mine in page.text and theirs in page.text
+    fragment = await sup.client.get(
+        "/board", params={"view": view, "department": "fpb"}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert "HX-Request" in fragment.headers["vary"]
+    assert mine in fragment.text and theirs not in fragment.text
+
+
+async def test_review_and_extension_queues(login_as, seeded):
+    sup = await login_as(UserRole.SUPERVISOR)
+    reviews = (await sup.client.get("/api/v1/reviews")).json()
+    assert [r["assignment_id"] for r in reviews] == [seeded["sent"]]
+    assert reviews[0]["report"] == "已完成。"
+    extensions = (await sup.client.get("/api/v1/extensions")).json()
+    assert [(x["assignment_id"], x["reason"]) for x in extensions] == [
+        (seeded["soon"], "资金下达延迟")
+    ]
+    page = await sup.client.get("/reviews")
+    assert "资金下达延迟" in page.text and "已完成。" in page.text
+    fragment = await sup.client.get("/reviews", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and "资金下达延迟" in fragment.text
+
+
+async def test_escalations_by_level(login_as, seeded):
+    sup = await login_as(UserRole.SUPERVISOR)
+    rows = (await sup.client.get("/api/v1/escalations")).json()
+    assert [(r["assignment_id"], r["level"]) for r in rows] == [(seeded["late"], 3)]
+    assert set(rows[0]) >= {"assignment_id", "level", "reached_at"}
+    assert (await sup.client.get("/api/v1/escalations", params={"level": 1})).json() == []
+    leaders = await sup.client.get("/escalations", params={"level": 3})
+    assert "领导" in leaders.text and f"/assignments/{seeded['late']}" in leaders.text
+    frag = await sup.client.get("/escalations", headers={"HX-Request": "true"})
+    assert "<html" not in frag.text and f"/assignments/{seeded['late']}" in frag.text
+
+
+@pytest.mark.parametrize("role", [UserRole.STAFF, UserRole.HEAD, UserRole.ASSESSOR])
+async def test_other_roles_get_403_everywhere(login_as, seeded, role, client):
+    other = await login_as(role)
+    for path in PAGES + APIS:
+        response = await other.client.get(path)
+        assert response.status_code == 403, path
+    headers = await api_token(client, other.username)
+    for path in APIS:
+        assert (await client.get(path, headers=headers)).status_code == 403, path
+    posts = [
+        f"/assignments/{seeded['sent']}/review",
+        f"/assignments/{seeded['late']}/urge",
+        "/reviews/bulk-approve",
+    ]
+    for path in posts:
+        response = await other.client.post(path, data={"csrf_token": other.csrf})
+        assert response.status_code == 403, path
+    api_posts = [
+        (f"/api/v1/assignments/{seeded['sent']}/review", {"decision": "approve", "rating": 5}),
+        (f"/api/v1/assignments/{seeded['late']}/urge", {}),
+        ("/api/v1/reviews/bulk-approve", {"submission_ids": [1], "rating": 5}),
+    ]
+    for path, body in api_posts:
+        assert (await client.post(path, json=body, headers=headers)).status_code == 403, path
+
+
+async def test_anonymous_is_sent_to_sign_in(client, seeded):
+    for path in PAGES:
+        response = await client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    for path in APIS:
+        assert (await client.get(path)).status_code == 401, path
+
+
+async def test_supervisor_sees_console_nav(login_as, seeded, db):
+    sup = await login_as(UserRole.SUPERVISOR)
+    home = await sup.client.get("/")
+    for href in ("/board", "/reviews", "/escalations", "/cockpit"):
+        assert f'href="{href}"' in home.text
+    staff_id, _ = add_user(db, UserRole.STAFF)
+    assert staff_id  # a staff account exists without seeing any of it (checked above)

@@ -1,0 +1,23 @@
+"""`/api/v1/board`: the overdue board's JSON twin (supervisors)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from duban.db import utcnow
+from duban.services.board import board
+from web.deps import SessionDep
+from web.supervisor_schemas import BoardFilterDep, BoardRead, BoardRowRead, SupervisorUser
+
+router = APIRouter(prefix="/api/v1", tags=["supervision"])
+
+
+@router.get("/board", response_model=BoardRead)
+def read_board(user: SupervisorUser, session: SessionDep, filters: BoardFilterDep) -> BoardRead:
+    """Return every assignment matching the filters with its light, most overdue first."""
+    found = board(session=session, now=utcnow(), filters=filters)
+    return BoardRead(
+        total=found.total,
+        counts={light.value: n for light, n in found.counts.items()},
+        rows=[BoardRowRead.of(row) for row in found.rows],
+    )

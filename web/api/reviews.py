@@ -1,0 +1,149 @@
+"""`/api/v1/reviews` and the supervisor's assignment actions: review, due date, extensions, 催办."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from duban.services.review import extension_queue, review_queue
+from web import supervisor_actions as actions
+from web.assignment_actions import lazy_temporal
+from web.assignment_schemas import ActionResultRead
+from web.clients import LazyTemporal
+from web.deps import SessionDep
+from web.supervisor_schemas import (
+    BulkApproveCreate,
+    BulkResultRead,
+    DueUpdate,
+    ExtensionDecisionCreate,
+    PendingExtensionRead,
+    ReviewCreate,
+    ReviewRowRead,
+    SupervisorUser,
+    UrgeCreate,
+    UrgeRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["supervision"])
+LazyTemporalDep = Annotated[LazyTemporal, Depends(lazy_temporal)]
+
+
+@router.get("/reviews", response_model=list[ReviewRowRead])
+def list_reviews(user: SupervisorUser, session: SessionDep) -> list[ReviewRowRead]:
+    """Return the submissions awaiting review, oldest first."""
+    return [ReviewRowRead.of(row) for row in review_queue(session=session)]
+
+
+@router.post("/reviews/bulk-approve", response_model=list[BulkResultRead])
+async def bulk_approve(
+    body: BulkApproveCreate,
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> list[BulkResultRead]:
+    """Approve several submissions with one rating; each reports its own outcome."""
+    results = await actions.bulk_approve(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        submission_ids=body.submission_ids,
+        rating=body.rating,
+        comment=body.comment,
+    )
+    return [BulkResultRead.of(r) for r in results]
+
+
+@router.get("/extensions", response_model=list[PendingExtensionRead])
+def list_extensions(user: SupervisorUser, session: SessionDep) -> list[PendingExtensionRead]:
+    """Return the pending extension requests with their reasons, oldest first."""
+    return [PendingExtensionRead.of(row) for row in extension_queue(session=session)]
+
+
+@router.post("/assignments/{assignment_id}/review", response_model=ActionResultRead)
+async def review(
+    assignment_id: int,
+    body: ReviewCreate,
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> ActionResultRead:
+    """Approve the pending submission with a rating, or return it with a reason."""
+    verdict = actions.Verdict(body.decision, body.rating, body.comment, body.new_due_at)
+    outcome = await actions.review(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        verdict=verdict,
+        key=body.key,
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.post("/assignments/{assignment_id}/due", response_model=ActionResultRead)
+async def set_due(
+    assignment_id: int,
+    body: DueUpdate,
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> ActionResultRead:
+    """Move the current due date; the original stays on record."""
+    outcome = await actions.set_due(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        due_at=body.due_at,
+        reason=body.reason,
+        key=body.key,
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.post(
+    "/assignments/{assignment_id}/extensions/{extension_id}/decision",
+    response_model=ActionResultRead,
+)
+async def decide_extension(
+    assignment_id: int,
+    extension_id: int,
+    body: ExtensionDecisionCreate,
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> ActionResultRead:
+    """Grant or refuse an extension request of this assignment."""
+    outcome = await actions.decide_extension(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        extension_id=extension_id,
+        grant=body.grant,
+        due_at=body.due_at,
+        comment=body.comment,
+        key=body.key,
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.post("/assignments/{assignment_id}/urge", response_model=UrgeRead, status_code=202)
+async def urge(
+    assignment_id: int,
+    body: UrgeCreate,
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> UrgeRead:
+    """催办: remind the department now; recorded on the timeline."""
+    message = await actions.urge(
+        session=session,
+        temporal_client=temporal_client,
+        user=user,
+        assignment_id=assignment_id,
+        message=body.message,
+        key=body.key,
+    )
+    return UrgeRead(message=message)

@@ -1,0 +1,51 @@
+"""The overdue board (督办台): lights by department and by task, a heat map, filters, drill-down."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from duban.db import utcnow
+from duban.services.board import LIGHTS, BoardFilter, board, options, task_key
+from duban.services.review import escalation_counts, queue_counts
+from web.deps import SessionDep
+from web.rendering import render
+from web.supervisor_schemas import BoardFilterDep, SupervisorUser
+
+router = APIRouter(include_in_schema=False)
+VIEWS = ("list", "department", "task", "heat")
+
+
+def board_link(filters: BoardFilter, **changes: object) -> str:
+    """Return the board URL with the filters and `changes` (None drops a filter)."""
+    query = filters.query(**changes)
+    return "/board" + ("?" + urlencode(query) if query else "")
+
+
+@router.get("/board")
+def board_page(
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    filters: BoardFilterDep,
+    view: Annotated[str, Query(pattern="^(list|department|task|heat)?$")] = "",
+) -> Response:
+    """Show every assignment with its light, sorted by lateness, in the chosen view."""
+    found = board(session=session, now=utcnow(), filters=filters)
+    ctx: dict[str, Any] = {
+        "b": found,
+        "f": filters,
+        "opts": options(session=session),
+        "view": view or "list",
+        "views": VIEWS,
+        "lights": LIGHTS,
+        "link": board_link,
+        "task_key": task_key,
+        "queues": queue_counts(session=session),
+        "ladder": escalation_counts(session=session),
+        "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+    }
+    return render(request, "board/index.html", ctx, block="board")

@@ -1,0 +1,280 @@
+"""Review queue and extension requests (pages), and the supervisor's form actions on an assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from pydantic import Field
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from duban.db import utcnow
+from duban.errors import DomainError, Invalid
+from duban.services.review import extension_queue, review_queue, waiting_days
+from web import supervisor_actions as actions
+from web.assignment_actions import lazy_temporal
+from web.clients import LazyTemporal
+from web.deps import SessionDep
+from web.i18n import SHANGHAI
+from web.rendering import is_htmx, render
+from web.schemas import FormModel
+from web.supervisor_schemas import SupervisorUser
+
+router = APIRouter(include_in_schema=False)
+LazyTemporalDep = Annotated[LazyTemporal, Depends(lazy_temporal)]
+FLASH = "flash"
+
+
+class ActForm(FormModel):
+    """Every supervisor form: an idempotency key and where to go back to."""
+
+    key: str = ""
+    next: str = ""
+
+
+class ReviewForm(ActForm):
+    """Approve with a rating, or return with a reason and maybe a new due day."""
+
+    decision: str = ""
+    rating: str = ""
+    comment: str = ""
+    new_due_date: str = ""
+
+
+class BulkForm(ActForm):
+    """Approve the checked submissions with one rating."""
+
+    submission_ids: list[int] = Field(default_factory=list)
+    rating: str = ""
+
+
+class DueForm(ActForm):
+    """A new due day (ends 23:59 Beijing time) and the reason."""
+
+    due_date: str = ""
+    reason: str = ""
+
+
+class DecisionForm(ActForm):
+    """Grant (optionally another day) or refuse an extension request."""
+
+    grant: str = ""
+    due_date: str = ""
+    comment: str = ""
+
+
+class UrgeForm(ActForm):
+    """A 催办 with an optional message."""
+
+    message: str = ""
+
+
+def parse_day(value: str, *, label: str) -> datetime | None:
+    """Return 23:59 Beijing time of a YYYY-MM-DD day (None when empty), else raise Invalid."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(f"{label}格式应为 YYYY-MM-DD。") from exc
+    return datetime.combine(day, time(23, 59), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def parse_rating(value: str) -> int | None:
+    """Return the rating as a number (None when empty), else raise Invalid."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Invalid("评分须为 1 至 5 分。")
+    return int(value)
+
+
+def safe_next(value: str, default: str = "/reviews") -> str:
+    """Return a local path to go back to (never another site)."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def _queues(session: Session, **extra: Any) -> dict[str, Any]:
+    return {
+        "reviews": review_queue(session=session),
+        "extensions": extension_queue(session=session),
+        "now": utcnow(),
+        "waited": waiting_days,
+        **extra,
+    }
+
+
+@router.get("/reviews")
+def reviews_page(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
+    """Show the submissions awaiting review and the pending extension requests."""
+    flash = request.session.pop(FLASH, None)
+    return render(request, "reviews/index.html", _queues(session, flash=flash), block="queues")
+
+
+async def _act(
+    request: Request,
+    session: Session,
+    form: ActForm,
+    call: Callable[[], Awaitable[str]],
+) -> Response:
+    """Run an action: 303 back with a message, or the queues again with the error (4xx)."""
+    try:
+        message = await call()
+    except DomainError as exc:
+        ctx = _queues(session, error=exc.message)
+        return render(request, "reviews/index.html", ctx, block="queues", status_code=exc.status)
+    request.session[FLASH] = message
+    return RedirectResponse(safe_next(form.next), status_code=303)
+
+
+@router.post("/assignments/{assignment_id}/review")
+async def review(
+    request: Request,
+    assignment_id: int,
+    form: Annotated[ReviewForm, Form()],
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """Approve or return a submission from the queue."""
+
+    async def call() -> str:
+        verdict = actions.Verdict(
+            form.decision,
+            parse_rating(form.rating),
+            form.comment,
+            parse_day(form.new_due_date, label="新的截止日期"),
+        )
+        outcome = await actions.review(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            verdict=verdict,
+            key=form.key or None,
+        )
+        return outcome.message
+
+    return await _act(request, session, form, call)
+
+
+@router.post("/reviews/bulk-approve")
+async def bulk_approve(
+    request: Request,
+    form: Annotated[BulkForm, Form()],
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """Approve every checked submission with one rating."""
+
+    async def call() -> str:
+        rating = parse_rating(form.rating)
+        results = await actions.bulk_approve(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            submission_ids=form.submission_ids,
+            rating=rating if rating is not None else 0,
+        )
+        ok = sum(r.ok for r in results)
+        failed = [r.message for r in results if not r.ok]
+        return f"已批量通过 {ok} 条" + (
+            f"，{len(failed)} 条未通过：{failed[0]}" if failed else "。"
+        )
+
+    return await _act(request, session, form, call)
+
+
+@router.post("/assignments/{assignment_id}/due")
+async def set_due(
+    request: Request,
+    assignment_id: int,
+    form: Annotated[DueForm, Form()],
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """Move the current due date; the original stays on record."""
+
+    async def call() -> str:
+        outcome = await actions.set_due(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            due_at=parse_day(form.due_date, label="新的截止日期"),
+            reason=form.reason,
+            key=form.key or None,
+        )
+        return outcome.message
+
+    return await _act(request, session, form, call)
+
+
+@router.post("/assignments/{assignment_id}/extensions/{extension_id}/decision")
+async def decide_extension(
+    request: Request,
+    assignment_id: int,
+    extension_id: int,
+    form: Annotated[DecisionForm, Form()],
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """Grant or refuse an extension request."""
+
+    async def call() -> str:
+        if form.grant not in ("yes", "no"):
+            raise Invalid("请选择同意或不同意延期。")
+        outcome = await actions.decide_extension(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            extension_id=extension_id,
+            grant=form.grant == "yes",
+            due_at=parse_day(form.due_date, label="批准的截止日期"),
+            comment=form.comment,
+            key=form.key or None,
+        )
+        return outcome.message
+
+    return await _act(request, session, form, call)
+
+
+@router.post("/assignments/{assignment_id}/urge")
+async def urge(
+    request: Request,
+    assignment_id: int,
+    form: Annotated[UrgeForm, Form()],
+    user: SupervisorUser,
+    session: SessionDep,
+    temporal_client: LazyTemporalDep,
+) -> Response:
+    """催办 with one click: htmx gets the button's replacement, browsers go back."""
+    try:
+        message = await actions.urge(
+            session=session,
+            temporal_client=temporal_client,
+            user=user,
+            assignment_id=assignment_id,
+            message=form.message,
+            key=form.key or None,
+        )
+    except DomainError as exc:
+        if is_htmx(request):
+            ctx = {"message": exc.message, "ok": False}
+            return render(request, "board/_urged.html", ctx, status_code=422)
+        raise
+    if is_htmx(request):
+        return render(request, "board/_urged.html", {"message": message, "ok": True})
+    request.session[FLASH] = message
+    return RedirectResponse(safe_next(form.next, "/board"), status_code=303)

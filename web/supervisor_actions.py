@@ -1,0 +1,231 @@
+"""The supervisor's actions on an assignment (review, due date, extensions, 催办), shared by pages and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from duban import temporal
+from duban.db import utcnow
+from duban.domain import ExtensionState, ReviewDecision
+from duban.errors import Conflict, DomainError, Invalid, NotFound
+from duban.models import Assignment, User
+from duban.services.review import extension_of, pending_submission
+from web.assignment_actions import ActionOutcome, action_key, actor_label, check_text
+from web.clients import LazyTemporal
+from workflows.assignment import (
+    ActionResult,
+    ExtensionDecisionInput,
+    ReviewInput,
+    SetDueInput,
+    UrgeInput,
+)
+
+COMMENT_MAX_CHARS = 2_000
+URGE_DEFAULT = "请尽快办理并报送工作进展。"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A review: approve with a rating 1–5, or return with a reason (and maybe a new due date)."""
+
+    decision: str
+    rating: int | None = None
+    comment: str = ""
+    new_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk approval did to one submission."""
+
+    submission_id: int
+    assignment_id: int
+    ok: bool
+    message: str
+
+
+def _outcome(result: ActionResult) -> ActionOutcome:
+    return ActionOutcome(state=result.state, due_at=result.due_at, message=result.message)
+
+
+def _assignment(session: Session, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("督办事项不存在。")
+    return assignment
+
+
+def check_future(value: datetime | None, *, label: str) -> datetime:
+    """Return a zone-aware moment after now, or raise Invalid with a clear message."""
+    if value is None:
+        raise Invalid(f"请填写{label}。")
+    if value.tzinfo is None:
+        raise Invalid(f"{label}须带时区（ISO 8601，如 2027-03-31T23:59:00+08:00）。")
+    if value <= utcnow():
+        raise Invalid(f"{label}必须晚于当前时间。")
+    return value
+
+
+def check_verdict(verdict: Verdict) -> Verdict:
+    """Refuse a malformed verdict before it reaches the workflow."""
+    if verdict.decision not in set(ReviewDecision):
+        raise Invalid("审核结论只能是通过（approve）或退回（return）。")
+    comment = (verdict.comment or "").strip()
+    if len(comment) > COMMENT_MAX_CHARS:
+        raise Invalid(f"审核意见不能超过 {COMMENT_MAX_CHARS} 字。")
+    if verdict.decision == ReviewDecision.APPROVE:
+        if verdict.rating is None or not 1 <= verdict.rating <= 5:
+            raise Invalid("评分须为 1 至 5 分。")
+        return Verdict(verdict.decision, verdict.rating, comment)
+    comment = check_text(comment, label="退回理由", max_chars=COMMENT_MAX_CHARS)
+    due = verdict.new_due_at
+    if due is not None:
+        check_future(due, label="新的截止时间")
+    return Verdict(verdict.decision, None, comment, due)
+
+
+async def review(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    verdict: Verdict,
+    key: str | None,
+) -> ActionOutcome:
+    """Approve or return the assignment's pending submission through its workflow."""
+    verdict = check_verdict(verdict)
+    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    inp = ReviewInput(
+        key=action_key(assignment, "review", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        decision=verdict.decision,
+        rating=verdict.rating,
+        comment=verdict.comment,
+        new_due_at=verdict.new_due_at,
+    )
+    client = await temporal_client.get()
+    return _outcome(await temporal.review(client, assignment.workflow_id, inp))
+
+
+async def bulk_approve(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    submission_ids: list[int],
+    rating: int,
+    comment: str = "",
+) -> list[BulkResult]:
+    """Approve several pending submissions with one rating; each is keyed by its submission."""
+    check_verdict(Verdict(ReviewDecision.APPROVE, rating, comment))
+    if not submission_ids:
+        raise Invalid("请至少选择一条待审核的报送。")
+    results: list[BulkResult] = []
+    for sid in dict.fromkeys(submission_ids):
+        try:
+            sub = await run_in_threadpool(pending_submission, session=session, submission_id=sid)
+            outcome = await review(
+                session=session,
+                temporal_client=temporal_client,
+                user=user,
+                assignment_id=sub.assignment_id,
+                verdict=Verdict(ReviewDecision.APPROVE, rating, comment),
+                key=f"bulk-{sub.key}"[-100:],
+            )
+            results.append(BulkResult(sid, sub.assignment_id, True, outcome.message))
+        except DomainError as exc:
+            results.append(BulkResult(sid, 0, False, exc.message))
+    return results
+
+
+async def set_due(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    due_at: datetime | None,
+    reason: str,
+    key: str | None,
+) -> ActionOutcome:
+    """Move the current due date (the original stays on record)."""
+    due = check_future(due_at, label="新的截止时间")
+    reason = (reason or "").strip()[:COMMENT_MAX_CHARS]
+    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    inp = SetDueInput(
+        key=action_key(assignment, "due", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        due_at=due,
+        reason=reason,
+    )
+    client = await temporal_client.get()
+    return _outcome(await temporal.set_due(client, assignment.workflow_id, inp))
+
+
+async def decide_extension(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    extension_id: int,
+    grant: bool,
+    due_at: datetime | None,
+    comment: str,
+    key: str | None,
+) -> ActionOutcome:
+    """Grant (the requested or another date) or refuse a pending extension request."""
+    if due_at is not None and grant:
+        check_future(due_at, label="批准的截止时间")
+    comment = (comment or "").strip()
+    if not grant:
+        comment = check_text(comment, label="不予延期的理由", max_chars=COMMENT_MAX_CHARS)
+    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    ext = await run_in_threadpool(
+        extension_of, session=session, assignment_id=assignment.id, extension_id=extension_id
+    )
+    if ext.state != ExtensionState.PENDING:
+        raise Conflict("该延期申请已处理。")
+    inp = ExtensionDecisionInput(
+        key=action_key(assignment, "extdecide", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        request_key=ext.key,
+        grant=grant,
+        due_at=due_at if grant else None,
+        comment=comment,
+    )
+    client = await temporal_client.get()
+    return _outcome(await temporal.decide_extension(client, assignment.workflow_id, inp))
+
+
+async def urge(
+    *,
+    session: Session,
+    temporal_client: LazyTemporal,
+    user: User,
+    assignment_id: int,
+    message: str,
+    key: str | None,
+) -> str:
+    """催办: remind the department now; the workflow records it on the timeline."""
+    message = (message or "").strip()[:COMMENT_MAX_CHARS] or URGE_DEFAULT
+    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    if assignment.completed_at is not None or assignment.state == "completed":
+        raise Conflict("该任务已全部办结，无需催办。")
+    inp = UrgeInput(
+        key=action_key(assignment, "urge", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        message=message,
+    )
+    client = await temporal_client.get()
+    await temporal.urge(client, assignment.workflow_id, inp)
+    return "已催办，承办单位将收到提醒。"

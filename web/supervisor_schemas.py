@@ -1,0 +1,250 @@
+"""HTTP shapes of the supervisor console: the guard, board filters, queue rows and action bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from duban.domain import UserRole
+from duban.models import User
+from duban.services.assignment import Light
+from duban.services.board import BoardFilter, BoardRow
+from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
+from web.assignment_schemas import TaskRef
+from web.deps import require_roles
+from web.schemas import DepartmentRead
+from web.supervisor_actions import COMMENT_MAX_CHARS, BulkResult
+
+SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
+PERIOD_PATTERN = r"^(\d{4}(Q[1-4])?)?$"
+
+
+def board_filter(
+    policy: Annotated[str, Query(max_length=100)] = "",
+    section: Annotated[int | None, Query(ge=0, le=999)] = None,
+    item: Annotated[int | None, Query(ge=0, le=9999)] = None,
+    department: Annotated[str, Query(max_length=64)] = "",
+    level: Annotated[int | None, Query(ge=0, le=3)] = None,
+    period: Annotated[str, Query(pattern=PERIOD_PATTERN)] = "",
+    light: Light | None = None,
+) -> BoardFilter:
+    """Read the board's filters from the query string (bad values are a 422)."""
+    return BoardFilter(policy, section, item, department, level, period, light)
+
+
+BoardFilterDep = Annotated[BoardFilter, Depends(board_filter)]
+
+
+def task_ref(row: ReviewRow | ExtensionRow | EscalationRow | BoardRow) -> TaskRef:
+    """Return the task an entry belongs to."""
+    a = row.assignment
+    return TaskRef(
+        number=a.item_number, title=row.title, policy_key=a.policy.key, policy_title=a.policy.title
+    )
+
+
+class BoardRowRead(BaseModel):
+    """An assignment on the overdue board."""
+
+    assignment_id: int
+    task: TaskRef
+    section: int
+    department: DepartmentRead
+    role: str
+    state: str
+    light: str
+    light_reason: str
+    days_late: int
+    due_at: datetime | None
+    original_due_at: datetime | None
+    escalation_level: int
+
+    @classmethod
+    def of(cls, row: BoardRow) -> BoardRowRead:
+        """Build from a board row."""
+        a = row.assignment
+        return cls(
+            assignment_id=a.id,
+            task=task_ref(row),
+            section=row.section_number,
+            department=DepartmentRead.of(a.department),
+            role=a.role,
+            state=a.state,
+            light=row.light.color.value,
+            light_reason=row.light.reason,
+            days_late=row.days_late,
+            due_at=a.due_at,
+            original_due_at=a.original_due_at,
+            escalation_level=a.escalation_level,
+        )
+
+
+class BoardRead(BaseModel):
+    """The board: counts per light (before the light filter), the total and the rows."""
+
+    total: int
+    counts: dict[str, int]
+    rows: list[BoardRowRead]
+
+
+class ReviewRowRead(BaseModel):
+    """A submission awaiting review."""
+
+    submission_id: int
+    assignment_id: int
+    task: TaskRef
+    department: DepartmentRead
+    period_index: int
+    report: str
+    late: bool
+    submitted_at: datetime
+    evidence_ids: list[int]
+
+    @classmethod
+    def of(cls, row: ReviewRow) -> ReviewRowRead:
+        """Build from a queue row."""
+        s, a = row.submission, row.assignment
+        return cls(
+            submission_id=s.id,
+            assignment_id=a.id,
+            task=task_ref(row),
+            department=DepartmentRead.of(a.department),
+            period_index=s.period_index,
+            report=s.report,
+            late=s.late,
+            submitted_at=s.submitted_at,
+            evidence_ids=[e.id for e in s.evidence],
+        )
+
+
+class PendingExtensionRead(BaseModel):
+    """A pending extension request; the original due date stays on record."""
+
+    id: int
+    assignment_id: int
+    task: TaskRef
+    department: DepartmentRead
+    reason: str
+    requested_due_at: datetime
+    due_at: datetime | None
+    original_due_at: datetime | None
+    requested_at: datetime
+
+    @classmethod
+    def of(cls, row: ExtensionRow) -> PendingExtensionRead:
+        """Build from a queue row."""
+        x, a = row.extension, row.assignment
+        return cls(
+            id=x.id,
+            assignment_id=a.id,
+            task=task_ref(row),
+            department=DepartmentRead.of(a.department),
+            reason=x.reason,
+            requested_due_at=x.requested_due_at,
+            due_at=a.due_at,
+            original_due_at=a.original_due_at,
+            requested_at=x.requested_at,
+        )
+
+
+class EscalationRead(BaseModel):
+    """A rung reached on the ladder."""
+
+    id: int
+    assignment_id: int
+    level: int
+    reached_at: datetime
+    resolved_at: datetime | None
+    period_index: int
+    task: TaskRef
+    department: DepartmentRead
+    due_at: datetime | None
+
+    @classmethod
+    def of(cls, row: EscalationRow) -> EscalationRead:
+        """Build from an inbox row."""
+        e, a = row.escalation, row.assignment
+        return cls(
+            id=e.id,
+            assignment_id=a.id,
+            level=e.level,
+            reached_at=e.reached_at,
+            resolved_at=e.resolved_at,
+            period_index=e.period_index,
+            task=task_ref(row),
+            department=DepartmentRead.of(a.department),
+            due_at=a.due_at,
+        )
+
+
+class Keyed(BaseModel):
+    """A body with an optional idempotency key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = Field(default=None, max_length=100)
+
+
+class ReviewCreate(Keyed):
+    """A verdict: approve with a rating 1–5, or return with a reason (and maybe a new due date)."""
+
+    decision: Literal["approve", "return"]
+    rating: int | None = None
+    comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
+    new_due_at: datetime | None = None
+
+
+class DueUpdate(Keyed):
+    """A new due date (ISO 8601 with a zone) and why."""
+
+    due_at: datetime
+    reason: str = Field(default="", max_length=COMMENT_MAX_CHARS)
+
+
+class ExtensionDecisionCreate(Keyed):
+    """Grant (the requested date, or `due_at`) or refuse with a reason."""
+
+    grant: bool
+    due_at: datetime | None = None
+    comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
+
+
+class UrgeCreate(Keyed):
+    """A 催办 with an optional message to the department."""
+
+    message: str = Field(default="", max_length=COMMENT_MAX_CHARS)
+
+
+class BulkApproveCreate(BaseModel):
+    """Approve several pending submissions with one rating."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    submission_ids: list[int] = Field(min_length=1, max_length=500)
+    rating: int
+    comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
+
+
+class BulkResultRead(BaseModel):
+    """What happened to one submission of a bulk approval."""
+
+    submission_id: int
+    assignment_id: int
+    ok: bool
+    message: str
+
+    @classmethod
+    def of(cls, r: BulkResult) -> BulkResultRead:
+        """Build from the action's result."""
+        return cls(
+            submission_id=r.submission_id, assignment_id=r.assignment_id, ok=r.ok, message=r.message
+        )
+
+
+class UrgeRead(BaseModel):
+    """The 催办 was sent."""
+
+    message: str
