@@ -288,3 +288,43 @@ async def test_pages_follow_the_traditional_script_choice(login_as, world):
     assert "任務收件箱" in inbox.text and "保持主要幫扶政策總體穩定" in inbox.text
     detail = await staff.client.get(f"/assignments/{world['green']}")
     assert "任務內容" in detail.text and "辦理記錄" in detail.text
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "submissions", "extensions", "evidence"])
+async def test_forged_csrf_is_refused_on_every_form(login_as, world, db, action):
+    staff = await login_as(UserRole.STAFF, department=world["own"])
+    form = {
+        "csrf_token": "forged",
+        "report": "进展",
+        "reason": "理由",
+        "requested_due_date": "2099-01-01",
+    }
+    response = await staff.client.post(f"/assignments/{world['green']}/{action}", data=form)
+    assert response.status_code == 403
+    with db.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Evidence)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 1  # only the seeded event
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("submissions", {"report": ""}),
+        ("submissions", {"report": "x" * 10_001}),
+        ("submissions", {"report": "进展", "evidence_ids": ["abc"]}),
+        ("submissions", {"report": "进展", "evidence_ids": "1"}),
+        ("submissions", {"report": "进展", "surprise": True}),
+        ("extensions", {"requested_due_at": "tomorrow", "reason": "理由"}),
+        ("extensions", {"requested_due_at": "2099-01-01T00:00:00", "reason": "理由"}),
+        ("extensions", {"requested_due_at": "2099-01-01T00:00:00+08:00", "reason": ""}),
+        ("acknowledge", {"key": "k" * 101}),
+    ],
+)
+async def test_bad_api_input_gets_422_with_a_detail(client, login_as, world, path, body):
+    staff = await login_as(UserRole.STAFF, department=world["own"])
+    headers = await api_token(client, staff.username)
+    response = await client.post(
+        f"/api/v1/assignments/{world['green']}/{path}", json=body, headers=headers
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"]

@@ -153,3 +153,28 @@ def state_is(db, assignment_id: int, state: str):
 
 def _checkbox_values(html: str) -> list[str]:
     return re.findall(r'name="evidence_ids" value="(\d+)"', html)
+
+
+async def test_returned_submission_shows_its_reason(app, login_as, started, db):
+    from duban import temporal
+    from workflows.assignment import ReviewInput
+
+    staff = await login_as(UserRole.STAFF, department=started["own"])
+    aid = started["mine"]
+    form = {"csrf_token": staff.csrf, "key": "s1", "report": "初步完成摸底。"}
+    assert (
+        await staff.client.post(f"/assignments/{aid}/submissions", data=form)
+    ).status_code == 303
+    with db() as s:
+        workflow_id = s.get_one(Assignment, aid).workflow_id
+    verdict = ReviewInput(
+        key="r1", user_id=1, actor="督查室", decision="return", comment="缺少佐证材料，请补充台账"
+    )
+    await temporal.review(await app.state.temporal.get(), workflow_id, verdict)
+    assert await eventually(state_is(db, aid, "returned"))
+    page = await staff.client.get(f"/assignments/{aid}")
+    assert "退回理由：</strong>缺少佐证材料，请补充台账" in page.text
+    assert "退回整改" in page.text and 'action="/assignments/' in page.text  # the forms are back
+    body = (await staff.client.get(f"/api/v1/assignments/{aid}")).json()
+    assert body["submissions"][0]["review_comment"] == "缺少佐证材料，请补充台账"
+    assert body["timeline"][-1]["label"] == "退回整改"
