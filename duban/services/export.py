@@ -1,0 +1,182 @@
+"""Exports of compiled scores: an xlsx workbook (summary, one sheet per rule, ledger) and a PDF report."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib
+from fpdf import FPDF
+from matplotlib.figure import Figure
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
+
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+CJK_FACE_SC = 2  # face order in the Noto collection: JP, KR, SC, TC, HK
+CJK_FAMILY = "Noto Sans CJK SC"
+BY_LABEL = {"department": "单位", "official": "责任人"}
+CHART_ROWS = 30
+
+
+@dataclass(frozen=True)
+class ScoreSheet:
+    """What an export shows: the ranked rows of one period and how they were made."""
+
+    period: str
+    by: GroupBy
+    rubric_version: str
+    as_of: datetime
+    rows: list[ScoreRow]
+
+
+def _stamp(at: datetime) -> str:
+    """Return Beijing time as text."""
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _header(ws: Worksheet, names: list[str]) -> None:
+    """Write a bold header row and freeze it."""
+    ws.append(names)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+
+
+def _line_cells(row: ScoreRow, line: ScoreLine) -> list[object]:
+    """Return one ledger line as cells."""
+    events = ",".join(str(i) for i in line.event_ids)
+    rule = RULE_LABELS.get(line.rule, line.rule)
+    return [
+        row.key,
+        row.name,
+        line.assignment_id,
+        line.period_index + 1,
+        rule,
+        line.points,
+        line.reason,
+        events,
+    ]
+
+
+LINE_HEADER = ["代码", "名称", "任务编号(assignment)", "期次", "规则", "分值", "原因", "来源事件"]
+
+
+def scores_xlsx(sheet: ScoreSheet) -> bytes:
+    """Return a workbook: a summary row per department, a sheet per rule, and the full ledger."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "汇总"
+    rules = list(RULE_LABELS)
+    _header(ws, ["排名", "代码", BY_LABEL[sheet.by], "总分", "期次数", *RULE_LABELS.values()])
+    for row in sheet.rows:
+        per_rule = {t.rule: round(t.points, 2) for t in row.breakdown}
+        ws.append(
+            [
+                row.rank,
+                row.key,
+                row.name,
+                row.score,
+                row.periods,
+                *(per_rule.get(r, 0) for r in rules),
+            ]
+        )
+    for rule, label in RULE_LABELS.items():
+        rs = wb.create_sheet(label)
+        _header(rs, LINE_HEADER)
+        for row in sheet.rows:
+            for line in row.lines:
+                if line.rule == rule:
+                    rs.append(_line_cells(row, line))
+    ledger = wb.create_sheet("明细")
+    _header(ledger, LINE_HEADER)
+    for row in sheet.rows:
+        for line in row.lines:
+            ledger.append(_line_cells(row, line))
+    info = wb.create_sheet("说明")
+    for pair in (
+        ("考核周期", sheet.period),
+        ("评分细则版本", sheet.rubric_version),
+        ("计算时点（北京时间）", _stamp(sheet.as_of)),
+    ):
+        info.append(list(pair))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _chart(sheet: ScoreSheet) -> bytes:
+    """Return a PNG bar chart of the top rows' totals, with CJK labels."""
+    rows = sheet.rows[:CHART_ROWS]
+    # A bare Figure renders with Agg and touches no pyplot global state (safe in threads).
+    fig = Figure(figsize=(7.5, max(2.5, 0.32 * len(rows) + 1.2)), dpi=160)
+    ax = fig.add_subplot()
+    names = [f"{r.rank}. {r.name}" for r in rows][::-1]
+    values = [r.score for r in rows][::-1]
+    colors = ["#b23a3a" if v < 0 else "#2f6f9f" for v in values]
+    bars = ax.barh(names, values, color=colors)
+    ax.bar_label(bars, labels=[f"{v:g}" for v in values], padding=3, fontsize=8)
+    ax.axvline(0, color="#555", linewidth=0.8)
+    ax.set_xlabel("总分")
+    ax.set_title(f"{sheet.period} 考核得分（{BY_LABEL[sheet.by]}）")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.margins(x=0.15)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _font_setup() -> None:
+    """Point matplotlib at the CJK font (Debian's fonts-noto-cjk)."""
+    matplotlib.rcParams["font.family"] = [CJK_FAMILY, "sans-serif"]
+    matplotlib.rcParams["axes.unicode_minus"] = False
+
+
+def _table(pdf: FPDF, sheet: ScoreSheet) -> None:
+    """Write the ranking table with the points of each rule."""
+    rules = list(RULE_LABELS)
+    widths = [12, 48, 18] + [17] * len(rules)
+    pdf.set_font("cjk", size=9)
+    pdf.set_fill_color(230, 236, 242)
+    for w, text in zip(
+        widths, ["排名", BY_LABEL[sheet.by], "总分", *RULE_LABELS.values()], strict=True
+    ):
+        pdf.cell(w, 7, text, border=1, align="C", fill=True)
+    pdf.ln()
+    for row in sheet.rows:
+        per_rule = {t.rule: t.points for t in row.breakdown}
+        cells = [str(row.rank), row.name[:16], f"{row.score:g}"]
+        cells += [f"{per_rule[r]:g}" if r in per_rule else "—" for r in rules]
+        for w, text in zip(widths, cells, strict=True):
+            pdf.cell(w, 6.5, text, border=1, align="L" if w == 48 else "C")
+        pdf.ln()
+
+
+def report_pdf(sheet: ScoreSheet) -> bytes:
+    """Return the PDF report: title, rubric and time, a bar chart and the ranking table."""
+    _font_setup()
+    pdf = FPDF(format="A4")
+    pdf.add_font("cjk", fname=str(CJK_FONT), collection_font_number=CJK_FACE_SC)
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("cjk", size=18)
+    pdf.cell(
+        0, 12, f"{sheet.period} 政策任务督办考核报告", align="C", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.set_font("cjk", size=10)
+    meta = f"考核对象：{BY_LABEL[sheet.by]}　评分细则版本：{sheet.rubric_version}　计算时点：{_stamp(sheet.as_of)}（北京时间）"
+    pdf.cell(0, 8, meta, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    if sheet.rows:
+        pdf.image(io.BytesIO(_chart(sheet)), w=180)
+        pdf.ln(4)
+        _table(pdf, sheet)
+    else:
+        pdf.cell(0, 10, "本周期暂无可计分的期次。", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -1,0 +1,102 @@
+"""Exports: the xlsx opens with openpyxl with the expected sheets and rows; the PDF renders with pdftoppm."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from duban.domain import AssignmentRole
+from duban.scoring import RULE_LABELS, PeriodOutcome, compile_scores
+from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
+from policies.rubric import load_rubric
+
+DUE = datetime(2026, 11, 10, tzinfo=UTC)
+AS_OF = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def backend() -> str:
+    """Pure rendering: no database needed beyond the default."""
+    return "sqlite"
+
+
+def outcome(
+    code: str, name: str, *, late_days: int = 0, levels: tuple[int, ...] = (), n: int = 0
+) -> PeriodOutcome:
+    """Return one approved period of a department."""
+    return PeriodOutcome(
+        assignment_id=n,
+        department_code=code,
+        department_name=name,
+        official=f"head-{code}",
+        task_number=5 + n,
+        role=AssignmentRole.LEAD,
+        period_index=0,
+        period_label="第1期",
+        due_at=DUE,
+        original_due_at=DUE,
+        closed_at=DUE + timedelta(days=late_days) - timedelta(hours=1),
+        approved=True,
+        rating=4,
+        escalation_levels=levels,
+        returns=1 if levels else 0,
+        extensions_granted=0,
+        historic=False,
+        event_ids=(10 * n + 1, 10 * n + 2),
+    )
+
+
+def sheet() -> ScoreSheet:
+    """Return three ranked departments of 2026Q4."""
+    outcomes = [
+        outcome("fpb", "省乡村振兴局", n=1),
+        outcome("czt", "省财政厅", late_days=4, levels=(1,), n=2),
+        outcome("wjw", "省卫生健康委员会", late_days=12, levels=(1, 2, 3), n=3),
+    ]
+    rows = compile_scores(outcomes, load_rubric(), as_of=AS_OF, period="2026Q4")
+    return ScoreSheet("2026Q4", "department", "2026-11-28", AS_OF, rows)
+
+
+def test_xlsx_has_summary_rule_sheets_and_ledger():
+    wb = load_workbook(io.BytesIO(scores_xlsx(sheet())))
+    assert wb.sheetnames == ["汇总", *RULE_LABELS.values(), "明细", "说明"]
+    summary = list(wb["汇总"].iter_rows(values_only=True))
+    assert summary[0][:5] == ("排名", "代码", "单位", "总分", "期次数")
+    assert [(r[0], r[1], r[3]) for r in summary[1:]] == [
+        (1, "fpb", 11.0),
+        (2, "czt", 7.5),
+        (3, "wjw", -0.5),
+    ]
+    ladder = list(wb["督办升级"].iter_rows(values_only=True))[1:]
+    assert [(r[0], r[6]) for r in ladder][:2] == [
+        ("czt", "督办升级至第1级（部门负责人）"),
+        ("wjw", "督办升级至第1级（部门负责人）"),
+    ]
+    assert len(ladder) == 4
+    ledger = list(wb["明细"].iter_rows(values_only=True))[1:]
+    assert len(ledger) == sum(len(r.lines) for r in sheet().rows)
+    assert ledger[0][7] == "11,12"
+
+
+def test_pdf_renders_with_chinese_text_and_chart(tmp_path: Path):
+    pdf = report_pdf(sheet())
+    assert pdf.startswith(b"%PDF")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages and pages[0].stat().st_size > 10_000
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "2026Q4 政策任务督办考核报告" in text and "省卫生健康委员会" in text
+
+
+def test_pdf_of_an_empty_period():
+    empty = ScoreSheet("2025Q1", "official", "2026-11-28", AS_OF, [])
+    assert report_pdf(empty).startswith(b"%PDF")
