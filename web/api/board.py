@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from duban.db import utcnow
 from duban.services.board import board
+from duban.services.cockpit import cockpit, task_titles
 from web.deps import SessionDep
 from web.supervisor_schemas import BoardFilterDep, BoardRead, BoardRowRead, SupervisorUser
 
@@ -21,3 +22,15 @@ def read_board(user: SupervisorUser, session: SessionDep, filters: BoardFilterDe
         counts={light.value: n for light, n in found.counts.items()},
         rows=[BoardRowRead.of(row) for row in found.rows],
     )
+
+
+@router.get("/cockpit")
+def read_cockpit(user: SupervisorUser, session: SessionDep) -> dict[str, object]:
+    """Return completion, on-time and overdue rates overall, by department, by task and by quarter."""
+    figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
+    return {
+        "overall": figures.overall.to_json(),
+        "by_department": [r.to_json() for r in figures.by_department],
+        "by_task": [r.to_json() for r in figures.by_task],
+        "trend": [r.to_json() for r in figures.trend],
+    }

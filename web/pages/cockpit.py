@@ -1,0 +1,33 @@
+"""The leader cockpit: rates by department and task and their trend, as inline SVG charts."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from duban.db import utcnow
+from duban.services.cockpit import cockpit, task_titles
+from web.deps import SessionDep
+from web.rendering import render
+from web.supervisor_schemas import SupervisorUser
+
+router = APIRouter(include_in_schema=False)
+
+
+def board_url(**filters: object) -> str:
+    """Return the board URL narrowed to `filters` (a task key `policy#item` becomes two)."""
+    task = filters.pop("task", None)
+    if isinstance(task, str):
+        policy, _, item = task.rpartition("#")
+        filters.update(policy=policy, item=item)
+    query = {k: str(v) for k, v in filters.items() if v not in (None, "")}
+    return "/board" + ("?" + urlencode(query) if query else "")
+
+
+@router.get("/cockpit")
+def cockpit_page(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
+    """Show completion, on-time and overdue rates at a glance; every figure drills down."""
+    figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
+    return render(request, "cockpit/index.html", {"c": figures, "board_url": board_url})
