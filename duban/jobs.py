@@ -15,8 +15,10 @@ from temporalio.client import Client
 
 from activities.read_model import ReadModelActivities, RecordInput, Snapshot
 from duban.db import utcnow
+from duban.digest import send_digests
 from duban.domain import AssignmentState
 from duban.errors import NotFound
+from duban.mailer import Mailer
 from duban.models import Assignment
 from duban.settings import Settings
 from duban.temporal import query_state
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 RECONCILE_JOB_ID = "reconcile-read-model"
 RECONCILE_EVERY = timedelta(minutes=15)
 RECONCILE_CONCURRENCY = 16
+DIGEST_JOB_ID = "digest"
+DIGEST_HOUR = 8
+DIGEST_TIMEZONE = "Asia/Shanghai"
 COMPARED = ("state", "period_index", "due_at", "original_due_at", "escalation_level")
 
 
@@ -138,6 +143,17 @@ async def reconcile(
     return report
 
 
+async def run_digest(settings: Settings, session_factory: sessionmaker[Session]) -> int:
+    """Send each person's daily digest when SMTP_URL is set; return how many mails went out."""
+    if not settings.smtp_url:
+        log.info("digest skipped: SMTP_URL is not set, notifications stay in-app")
+        return 0
+    mailer = Mailer(settings.smtp_url, settings.mail_from)
+    sent = await send_digests(session_factory, mailer, base_url=settings.base_url)
+    log.info("digest: %d mails sent", sent)
+    return sent
+
+
 def build_scheduler(
     *, client: Client, settings: Settings, session_factory: sessionmaker[Session]
 ) -> AsyncIOScheduler:
@@ -154,5 +170,18 @@ def build_scheduler(
         coalesce=True,
         max_instances=1,
         next_run_time=utcnow() + timedelta(minutes=1),
+    )
+    scheduler.add_job(
+        run_digest,
+        "cron",
+        hour=DIGEST_HOUR,
+        minute=0,
+        timezone=DIGEST_TIMEZONE,
+        args=(settings, session_factory),
+        id=DIGEST_JOB_ID,
+        name="daily e-mail digest",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
     )
     return scheduler

@@ -75,6 +75,7 @@ class UserRead(BaseModel):
     email: str | None
     locale: str | None
     is_active: bool
+    digest_email: bool = True
 
     @classmethod
     def of(cls, user: User) -> UserRead:
@@ -88,6 +89,7 @@ class UserRead(BaseModel):
             email=user.email,
             locale=user.locale,
             is_active=user.is_active,
+            digest_email=user.digest_email,
         )
 
 
@@ -125,3 +127,5 @@ class MeUpdate(BaseModel):
 
     locale: Locale | None = None
     display_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    digest_email: bool | None = None

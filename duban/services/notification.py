@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from duban.errors import Invalid
 from duban.models import Notification, User
 
 
@@ -111,3 +113,21 @@ def render_digest(digest: Digest, *, base_url: str) -> tuple[str, str]:
         ]
     )
     return subject, body
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def set_preferences(
+    *, session: Session, user: User, email: str | None = None, digest_email: bool | None = None
+) -> User:
+    """Change one's own mail address ("" clears it) and daily-digest switch; None keeps a field."""
+    if email is not None:
+        address = email.strip()
+        if address and (len(address) > 254 or not EMAIL_RE.match(address)):
+            raise Invalid("电子邮箱格式不正确。")
+        user.email = address or None
+    if digest_email is not None:
+        user.digest_email = digest_email
+    session.flush()
+    return user

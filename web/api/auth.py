@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from duban.services.notification import set_preferences
 from duban.services.user import UserChanges, set_locale, update_user
 from web.deps import CurrentUser, SessionDep
 from web.schemas import MeUpdate, TokenRead, TokenRequest, UserRead
@@ -30,7 +31,7 @@ def read_me(user: CurrentUser) -> UserRead:
 
 @router.patch("/me", response_model=UserRead)
 def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
-    """Change one's own interface script or display name."""
+    """Change one's own interface script, display name, e-mail address or daily-digest switch."""
     if body.locale is not None:
         set_locale(session=session, user=user, locale=body.locale)
     if body.display_name is not None:
@@ -39,5 +40,9 @@ def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRea
             user_id=user.id,
             changes=UserChanges(display_name=body.display_name),
             acting_user_id=user.id,
+        )
+    if body.email is not None or body.digest_email is not None:
+        set_preferences(
+            session=session, user=user, email=body.email, digest_email=body.digest_email
         )
     return UserRead.of(user)
