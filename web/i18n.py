@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "nav.reviews": "审核与延期",
     "nav.cockpit": "领导驾驶舱",
     "nav.assessment": "考核评价",
+    "nav.my_score": "本单位考核",
     "nav.policies": "政策文件",
     "nav.notifications": "消息通知",
     "nav.users": "用户管理",

@@ -44,9 +44,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.reviews", "/reviews", "✔", frozenset({UserRole.SUPERVISOR})),
     NavItem("nav.escalations", "/escalations", "▲", frozenset({UserRole.SUPERVISOR})),
     NavItem("nav.cockpit", "/cockpit", "▤", frozenset({UserRole.SUPERVISOR})),
-    NavItem(
-        "nav.assessment", "/assessment", "★", frozenset({UserRole.ASSESSOR, UserRole.SUPERVISOR})
-    ),
+    NavItem("nav.assessment", "/assessment", "★", frozenset({UserRole.ASSESSOR})),
+    NavItem("nav.my_score", "/assessment/mine", "★", frozenset({UserRole.STAFF, UserRole.HEAD})),
     NavItem("nav.policies", "/policies", "❏", frozenset({UserRole.ADMIN, UserRole.SUPERVISOR})),
     NavItem("nav.notifications", "/notifications", "✦", ALL_ROLES),
     NavItem("nav.users", "/admin/users", "☺", frozenset({UserRole.ADMIN}), "nav.section.admin"),
