@@ -35,7 +35,7 @@ from duban.scoring import (
 )
 from policies.rubric import Rubric
 
-_PERIOD_KEY = re.compile(r"p(\d+):")
+_PERIOD_KEY = re.compile(r"p(\d+)")
 # Which recorded kinds stand behind each rule's lines (the rest of a period's events stay in event_ids).
 _RULE_KINDS: dict[str, frozenset[str]] = {
     "completion": frozenset({"submitted", "period_closed"}),
@@ -88,7 +88,6 @@ def _period_rows(
             AssignmentPeriod.historic,
             Assignment.item_number,
             Assignment.role,
-            Assignment.workflow_id,
             Assignment.removed_in_version,
             Department.id.label("department_id"),
             Department.code,
@@ -164,9 +163,16 @@ def _rules_of(kind: str, data: dict[str, Any]) -> list[str]:
     return rules
 
 
-def _events(
-    session: Session, workflow_ids: dict[int, str], as_of: datetime
-) -> dict[PeriodKey, _Events]:
+def period_of_key(key: str, kind: str) -> int | None:
+    """Return the period index of an event key `{workflow id}:p{n}:{kind}:{step}`, or None."""
+    at = key.find(f":{kind}:")
+    if at < 0:
+        return None
+    match = _PERIOD_KEY.fullmatch(key, key.rfind(":", 0, at) + 1, at)
+    return int(match[1]) if match else None
+
+
+def _events(session: Session, ids: set[int], as_of: datetime) -> dict[PeriodKey, _Events]:
     """Return the audit events recorded by `as_of` per period (the period is in the event key)."""
     out: dict[PeriodKey, _Events] = {}
     q = (
@@ -181,15 +187,11 @@ def _events(
         .order_by(AuditEvent.id)
     )
     for event_id, aid, key, kind, data in session.execute(q):
-        prefix = workflow_ids.get(aid)
-        if prefix is None or not key.startswith(prefix):
+        if aid not in ids or (index := period_of_key(key, kind)) is None:
             continue
-        match = _PERIOD_KEY.match(key, len(prefix) + 1)
-        if match is None:
-            continue
-        bucket = out.get((aid, int(match[1])))
+        bucket = out.get((aid, index))
         if bucket is None:
-            bucket = out[(aid, int(match[1]))] = _Events([], defaultdict(list))
+            bucket = out[(aid, index)] = _Events([], defaultdict(list))
         bucket.all.append(event_id)
         for rule in _rules_of(kind, data or {}):
             bucket.by_rule[rule].append(event_id)
@@ -208,7 +210,7 @@ def load_outcomes(
     ids = {r.assignment_id for r in rows}
     heads, levels = _heads(session), _levels(session, ids, as_of)
     returns, extensions = _returns(session, as_of), _extensions(session, as_of)
-    events = _events(session, {r.assignment_id: r.workflow_id for r in rows}, as_of)
+    events = _events(session, ids, as_of)
     none = _Events([], {})
     out: list[PeriodOutcome] = []
     for r in rows:
