@@ -153,14 +153,19 @@ def _extensions(session: Session, as_of: datetime) -> dict[PeriodKey, int]:
     )
 
 
-def _rules_of(kind: str, data: dict[str, Any]) -> list[str]:
+_KIND_RULES: dict[str, tuple[str, ...]] = {}
+_DATA_KINDS = ("reviewed", "extension_decided")  # the only kinds whose rules depend on their data
+
+
+def _rules_of(kind: str, data: dict[str, Any] | None) -> tuple[str, ...]:
     """Return the rules an event stands behind."""
-    rules = [rule for rule, kinds in _RULE_KINDS.items() if kind in kinds]
-    if kind == "reviewed":
-        rules += ["completion", "rating"] if data.get("decision") == "approve" else ["return"]
-    elif kind == "extension_decided" and data.get("grant"):
-        rules += ["extension", "lateness"]
-    return rules
+    if kind == "reviewed" and data is not None:
+        return ("completion", "rating") if data.get("decision") == "approve" else ("return",)
+    if kind == "extension_decided" and data is not None:
+        return ("extension", "lateness") if data.get("grant") else ()
+    if (hit := _KIND_RULES.get(kind)) is None:
+        hit = _KIND_RULES[kind] = tuple(r for r, kinds in _RULE_KINDS.items() if kind in kinds)
+    return hit
 
 
 def period_of_key(key: str, kind: str) -> int | None:
@@ -175,25 +180,21 @@ def period_of_key(key: str, kind: str) -> int | None:
 def _events(session: Session, ids: set[int], as_of: datetime) -> dict[PeriodKey, _Events]:
     """Return the audit events recorded by `as_of` per period (the period is in the event key)."""
     out: dict[PeriodKey, _Events] = {}
-    q = (
-        select(
-            AuditEvent.id,
-            AuditEvent.assignment_id,
-            AuditEvent.key,
-            AuditEvent.kind,
-            AuditEvent.data,
-        )
-        .where(AuditEvent.assignment_id.is_not(None), AuditEvent.at <= as_of)
-        .order_by(AuditEvent.id)
+    cut = (AuditEvent.assignment_id.is_not(None), AuditEvent.at <= as_of)
+    data: dict[int, dict[str, Any]] = dict(
+        session.execute(
+            select(AuditEvent.id, AuditEvent.data).where(*cut, AuditEvent.kind.in_(_DATA_KINDS))
+        ).all()
     )
-    for event_id, aid, key, kind, data in session.execute(q):
+    q = select(AuditEvent.id, AuditEvent.assignment_id, AuditEvent.key, AuditEvent.kind)
+    for event_id, aid, key, kind in session.execute(q.where(*cut).order_by(AuditEvent.id)):
         if aid not in ids or (index := period_of_key(key, kind)) is None:
             continue
         bucket = out.get((aid, index))
         if bucket is None:
             bucket = out[(aid, index)] = _Events([], defaultdict(list))
         bucket.all.append(event_id)
-        for rule in _rules_of(kind, data or {}):
+        for rule in _rules_of(kind, data.get(event_id)):
             bucket.by_rule[rule].append(event_id)
     return out
 
