@@ -21,6 +21,7 @@ from duban.settings import Settings
 from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
+from web.limits import BodyLimitMiddleware
 from web.rendering import served_paths
 from web.security import SESSION_TTL_SECONDS, LoginThrottle, TokenSigner
 
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = load_routers()
