@@ -178,7 +178,7 @@ async def start_bare(r: Rig, n: int) -> tuple[float, int]:
     return time.perf_counter() - started, seen
 
 
-def ready_assignments(factory: sessionmaker[Session], n: int) -> list[Row[tuple[int, str]]]:
+def ready_assignments(factory: sessionmaker[Session], n: int) -> list[Row[int, str]]:
     """Return up to `n` assignments whose first period has opened (so 签收 is allowed)."""
     opened = select(AuditEvent.assignment_id).where(AuditEvent.kind == "period_opened")
     with factory() as session:
