@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from duban.domain import AssignmentState
 from duban.models import Assignment, AssignmentPeriod, Department, Policy
 from duban.services.assignment import item_title, select_with_item
 from duban.services.board import quarter_of
@@ -97,7 +98,10 @@ def period_facts(*, session: Session, now: datetime) -> list[PeriodFact]:
     facts = []
     for period, code, name, policy_key, a in session.execute(stmt).unique():
         closed = period.closed_at is not None or period.state == "approved"
-        due_at = a.due_at if a.period_index == period.index and a.due_at else period.due_at
+        current = a.period_index == period.index
+        due_at = a.due_at if current and a.due_at else period.due_at
+        # A report awaiting review is not overdue: the department has done its part.
+        waiting = current and a.state == AssignmentState.SUBMITTED
         facts.append(
             PeriodFact(
                 department_code=code,
@@ -108,7 +112,7 @@ def period_facts(*, session: Session, now: datetime) -> list[PeriodFact]:
                 due=closed or due_at <= now,
                 completed=closed,
                 on_time=closed and bool(period.on_time),
-                overdue=not closed and due_at <= now,
+                overdue=not closed and not waiting and due_at <= now,
             )
         )
     return facts

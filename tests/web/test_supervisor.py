@@ -179,3 +179,18 @@ async def test_supervisor_sees_console_nav(login_as, seeded, db):
         assert f'href="{href}"' in home.text
     staff_id, _ = add_user(db, UserRole.STAFF)
     assert staff_id  # a staff account exists without seeing any of it (checked above)
+
+
+async def test_cockpit_figures_and_drill_down_links(login_as, seeded):
+    sup = await login_as(UserRole.SUPERVISOR)
+    body = (await sup.client.get("/api/v1/cockpit")).json()
+    overall = body["overall"]
+    assert (overall["periods"], overall["due"], overall["overdue"]) == (8, 2, 1)
+    assert overall["overdue_rate"] == 0.5  # the submitted one awaits review: not overdue
+    assert {r["key"] for r in body["by_department"]} == {"fpb", "czt"}
+    assert {r["key"] for r in body["by_task"]} == {f"{seeded['policy']}#5", f"{seeded['policy']}#6"}
+    page = await sup.client.get("/cockpit")
+    assert page.status_code == 200 and page.text.count("<svg") >= 3
+    assert 'href="/board?department=fpb"' in page.text
+    assert f'href="/board?policy={seeded["policy"]}&amp;item=5"' in page.text
+    assert 'href="/board?light=red&amp;department=fpb"' in page.text
