@@ -10,7 +10,7 @@ from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
 from policies.lines import DATE_LINE_RE, Line, split_lines
-from policies.model import Item, ParsedPolicy, PolicyParseError, Unit
+from policies.model import Deadline, Item, ParsedPolicy, PolicyParseError, Unit
 from policies.structure import RawItem, blocks_of, heading, outline
 from policies.unitlists import RawUnit, read_brackets
 from policies.units import Registry, load_registry
@@ -53,8 +53,17 @@ def _parse(text: str) -> ParsedPolicy:
         sections=tuple(sections),
         items=tuple(items),
         attachments=tuple(read_attachments(attachment_lines)),
-        horizon=max((d.date for d in deadlines), default=None),
+        horizon=_horizon(items, deadlines),
     )
+
+
+def _horizon(items: list[Item], deadlines: list[Deadline]) -> date | None:
+    """Return the latest deadline of the tasks; of the whole text when no task has one.
+
+    A vision in the general requirements (到2035年) is context, not a date anyone reports to.
+    """
+    task_dates = [d.date for item in items if item.is_task for d in item.deadlines]
+    return max(task_dates, default=None) or max((d.date for d in deadlines), default=None)
 
 
 def title_of(lines: list[Line]) -> str:

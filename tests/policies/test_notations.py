@@ -189,3 +189,15 @@ def test_item_deadlines_and_horizon():
     ]
     assert [d.date for d in policy.items[1].deadlines] == [date(2025, 12, 31), date(2021, 12, 31)]
     assert policy.horizon == date(2025, 12, 31)
+
+
+def test_horizon_comes_from_tasks_not_from_a_vision_in_the_general_part():
+    text = (
+        "关于推进某项工作的实施意见\n（2021年4月2日）\n一、总体要求\n"
+        "（一）目标任务。到2035年，基本实现现代化。\n"
+        "二、重点任务\n（二）完善制度。2023年底前完成。（责任单位：省财政厅）\n"
+    )
+    policy = parse_text(text)
+    assert policy.horizon == date(2023, 12, 31)
+    only_context = text.replace("2023年底前完成。", "")
+    assert parse_text(only_context).horizon == date(2035, 12, 31)
