@@ -8,7 +8,7 @@ import pytest
 
 from duban.db import utcnow
 from duban.domain import UserRole
-from duban.models import Escalation, Extension, Submission
+from duban.models import AuditEvent, Escalation, Extension, Submission
 from tests.web.browser import add_user, api_token
 from tests.workspace import make_assignment, make_department, make_policy
 
@@ -150,6 +150,8 @@ async def test_other_roles_get_403_everywhere(login_as, seeded, role, client):
     posts = [
         f"/assignments/{seeded['sent']}/review",
         f"/assignments/{seeded['late']}/urge",
+        f"/assignments/{seeded['late']}/due",
+        f"/assignments/{seeded['soon']}/extensions/1/decision",
         "/reviews/bulk-approve",
     ]
     for path in posts:
@@ -158,6 +160,8 @@ async def test_other_roles_get_403_everywhere(login_as, seeded, role, client):
     api_posts = [
         (f"/api/v1/assignments/{seeded['sent']}/review", {"decision": "approve", "rating": 5}),
         (f"/api/v1/assignments/{seeded['late']}/urge", {}),
+        (f"/api/v1/assignments/{seeded['late']}/due", {"due_at": "2099-01-01T00:00:00+08:00"}),
+        (f"/api/v1/assignments/{seeded['soon']}/extensions/1/decision", {"grant": True}),
         ("/api/v1/reviews/bulk-approve", {"submission_ids": [1], "rating": 5}),
     ]
     for path, body in api_posts:
@@ -194,3 +198,20 @@ async def test_cockpit_figures_and_drill_down_links(login_as, seeded):
     assert 'href="/board?department=fpb"' in page.text
     assert f'href="/board?policy={seeded["policy"]}&amp;item=5"' in page.text
     assert 'href="/board?light=red&amp;department=fpb"' in page.text
+
+
+async def test_due_date_form_refuses_past_and_malformed_days(login_as, seeded, db):
+    sup = await login_as(UserRole.SUPERVISOR)
+    page = await sup.client.get("/escalations")
+    assert f'action="/assignments/{seeded["late"]}/due"' in page.text
+    path = f"/assignments/{seeded['late']}/due"
+    past = await sup.client.post(path, data={"csrf_token": sup.csrf, "due_date": "2020-01-01"})
+    assert past.status_code == 422 and "晚于当前时间" in past.text
+    malformed = await sup.client.post(path, data={"csrf_token": sup.csrf, "due_date": "明天"})
+    assert malformed.status_code == 422 and "YYYY-MM-DD" in malformed.text
+    empty = await sup.client.post(path, data={"csrf_token": sup.csrf})
+    assert empty.status_code == 422 and "请填写新的截止时间" in empty.text
+    extra = await sup.client.post(path, data={"csrf_token": sup.csrf, "hack": "1"})
+    assert extra.status_code == 422
+    with db() as s:
+        assert s.query(AuditEvent).filter_by(kind="due_moved").count() == 0
