@@ -15,25 +15,35 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    data_dir: Path = Field(default=Path("var"), validation_alias=AliasChoices("DUBAN_DATA_DIR", "data_dir"))
-    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    data_dir: Path = Field(
+        default=Path("var"), validation_alias=AliasChoices("DUBAN_DATA_DIR", "data_dir")
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
     temporal_address: str | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address")
     )
     temporal_namespace: str = Field(
         default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "temporal_namespace")
     )
-    task_queue: str = Field(default="duban", validation_alias=AliasChoices("DUBAN_TASK_QUEUE", "task_queue"))
+    task_queue: str = Field(
+        default="duban", validation_alias=AliasChoices("DUBAN_TASK_QUEUE", "task_queue")
+    )
     admin_password: str | None = Field(
         default=None, validation_alias=AliasChoices("DUBAN_ADMIN_PASSWORD", "admin_password")
     )
     escalation_offsets: str | None = Field(
-        default=None, validation_alias=AliasChoices("DUBAN_ESCALATION_OFFSETS", "escalation_offsets")
+        default=None,
+        validation_alias=AliasChoices("DUBAN_ESCALATION_OFFSETS", "escalation_offsets"),
     )
     reminder_offsets: str = Field(
-        default="P7D,P1D", validation_alias=AliasChoices("DUBAN_REMINDER_OFFSETS", "reminder_offsets")
+        default="P7D,P1D",
+        validation_alias=AliasChoices("DUBAN_REMINDER_OFFSETS", "reminder_offsets"),
     )
-    smtp_url: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_URL", "smtp_url"))
+    smtp_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_URL", "smtp_url")
+    )
     mail_from: str = Field(
         default="duban@localhost", validation_alias=AliasChoices("DUBAN_MAIL_FROM", "mail_from")
     )
@@ -42,7 +52,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DUBAN_SECRET_KEY", "secret_key"),
     )
     max_upload_bytes: int = Field(
-        default=100 * 1024 * 1024, validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes")
+        default=100 * 1024 * 1024,
+        validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
     base_url: str = Field(
         default="http://127.0.0.1:8000", validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")

@@ -19,14 +19,23 @@ def _user(session, name, email=None, digest=True):
     dept = session.scalar(select(Department).where(Department.code == "jl-t")) or Department(
         code="jl-t", name="省测试厅"
     )
-    user = User(username=name, password_hash="x", role="staff", department=dept, email=email, digest_email=digest)
+    user = User(
+        username=name,
+        password_hash="x",
+        role="staff",
+        department=dept,
+        email=email,
+        digest_email=digest,
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def _note(session, user, key, title="省测试厅：任务（五）已到期"):
-    row = Notification(key=key, user_id=user.id, kind="reminder", title=title, body="请及时报送进展。")
+    row = Notification(
+        key=key, user_id=user.id, kind="reminder", title=title, body="请及时报送进展。"
+    )
     session.add(row)
     session.flush()
     return row
@@ -64,7 +73,13 @@ def test_pending_digests_group_per_person_and_respect_preferences(session):
 
 def test_smtp_url_parsing():
     t = parse_smtp_url("smtps://bot%40gov:p%40ss@mail.gov.cn")
-    assert (t.host, t.port, t.username, t.password, t.use_tls) == ("mail.gov.cn", 465, "bot@gov", "p@ss", True)
+    assert (t.host, t.port, t.username, t.password, t.use_tls) == (
+        "mail.gov.cn",
+        465,
+        "bot@gov",
+        "p@ss",
+        True,
+    )
     assert parse_smtp_url("smtp://relay:2525?starttls=1").start_tls is True
     with pytest.raises(ValueError, match="SMTP_URL"):
         parse_smtp_url("http://relay")
