@@ -13,7 +13,9 @@ from sqlalchemy import Engine, create_engine, text
 from duban.db import make_engine
 from duban.migrate import upgrade
 
-PG_ADMIN_URL = os.environ.get("DUBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "DUBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 BACKENDS = ("sqlite", "postgresql")
 
 
