@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import shutil
@@ -26,10 +27,18 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 7233
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+PR_SET_PDEATHSIG = 1
 
 
 class DevServerError(RuntimeError):
     """The dev server could not be found, started or reached."""
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM us when the parent dies, so a killed parent orphans nothing."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def find_temporal_binary() -> Path:
@@ -114,6 +123,7 @@ class DevServer:
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # the launching thread must outlive the server
         )
         log.info("started temporal dev server pid=%s at %s:%s", process.pid, host, port)
         return cls(process, host, port, db_file, log_file, ui_port, namespace, handle)
