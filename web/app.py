@@ -28,9 +28,8 @@ from web.security import SESSION_TTL_SECONDS, LoginThrottle, TokenSigner
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# Every router of the web, in order; each module exposes `router`. Modules of areas that are
-# still being written may be missing: only a module's own absence is tolerated, never an
-# ImportError from inside it.
+# Every router of the web, in order; each module exposes `router`. Imported strictly, so a
+# misspelt or missing module fails at start-up.
 ROUTER_MODULES: tuple[str, ...] = (
     "web.api.auth",
     "web.api.users",
@@ -38,7 +37,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.assignments",
     "web.api.escalations",
     "web.api.assessment",
-    "web.api.policies",
     "web.api.notifications",
     "web.api.board",
     "web.api.reviews",
@@ -49,7 +47,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.board",
     "web.pages.escalations",
     "web.pages.assessment",
-    "web.pages.policies",
     "web.pages.notifications",
     "web.pages.reviews",
     "web.pages.cockpit",
@@ -57,17 +54,13 @@ ROUTER_MODULES: tuple[str, ...] = (
 
 
 def load_routers(names: tuple[str, ...] = ROUTER_MODULES) -> list[APIRouter]:
-    """Import each router module that exists and return its `router`."""
+    """Import every router module and return its `router` (a missing one raises)."""
     routers: list[APIRouter] = []
     for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            log.debug("router module %s not present yet", name)
-            continue
-        routers.append(module.router)
+        router = importlib.import_module(name).router
+        if not isinstance(router, APIRouter):
+            raise TypeError(f"{name}.router is not an APIRouter")
+        routers.append(router)
     return routers
 
 

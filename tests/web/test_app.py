@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
 
+import pytest
+from fastapi import APIRouter, FastAPI
+
+import web
 from duban.domain import UserRole
 from duban.settings import Settings
 from tests.web.browser import new_client
-from web.app import create_app
+from web.app import ROUTER_MODULES, create_app, load_routers
 from web.deps import TemporalDep
 
 
@@ -107,3 +111,26 @@ async def test_temporal_down_is_a_503_with_a_chinese_detail(tmp_path, db_url):
         response = await c.get("/api/v1/probe-temporal")
     assert response.status_code == 503
     assert response.json() == {"detail": "工作流服务暂时不可用，请稍后重试"}
+
+
+def test_every_listed_router_module_loads():
+    routers = load_routers()
+    assert len(routers) == len(ROUTER_MODULES)
+    assert all(isinstance(r, APIRouter) and r.routes for r in routers)
+
+
+def test_every_router_module_is_listed_or_included():
+    web_dir = Path(web.__file__).parent
+    on_disk = {
+        f"web.{area}.{p.stem}"
+        for area in ("api", "pages")
+        for p in (web_dir / area).glob("*.py")
+        if p.stem != "__init__"
+    }
+    included_by_a_listed_router = {"web.pages.calendar"}
+    assert on_disk - included_by_a_listed_router == set(ROUTER_MODULES)
+
+
+def test_a_misspelt_router_module_fails_at_start_up():
+    with pytest.raises(ModuleNotFoundError):
+        load_routers(("web.api.asignments",))
