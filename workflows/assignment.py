@@ -15,32 +15,35 @@ with workflow.unsafe.imports_passed_through():
     )
     from duban.domain import AssignmentRole, AssignmentState, assignment_workflow_id
 
+    # Plain data and pure rules: imported once, not again for every workflow run, and one
+    # set of types for the data converter's cache.
+    from workflows.assignment_messages import (
+        ActionInput,
+        ActionResult,
+        AssignmentCarry,
+        AssignmentInput,
+        AssignmentRevision,
+        AssignmentStatus,
+        CoReportInput,
+        ExtensionDecisionInput,
+        ExtensionRequestInput,
+        PeriodOutcome,
+        PeriodSpec,
+        ReviewInput,
+        SetDueInput,
+        SubmitInput,
+        UrgeInput,
+    )
+    from workflows.assignment_rules import (
+        check_acknowledge,
+        check_extension_decision,
+        check_extension_request,
+        check_review,
+        check_set_due,
+        check_submit,
+    )
+
 from workflows.assignment_engine import AssignmentEngine, local_time
-from workflows.assignment_messages import (
-    ActionInput,
-    ActionResult,
-    AssignmentCarry,
-    AssignmentInput,
-    AssignmentRevision,
-    AssignmentStatus,
-    CoReportInput,
-    ExtensionDecisionInput,
-    ExtensionRequestInput,
-    PeriodOutcome,
-    PeriodSpec,
-    ReviewInput,
-    SetDueInput,
-    SubmitInput,
-    UrgeInput,
-)
-from workflows.assignment_rules import (
-    check_acknowledge,
-    check_extension_decision,
-    check_extension_request,
-    check_review,
-    check_set_due,
-    check_submit,
-)
 
 __all__ = [
     "ActionInput",

@@ -23,14 +23,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from duban.domain import AssignmentRole, AssignmentState
 
-from workflows.assignment_messages import (
-    ActionResult,
-    AssignmentCarry,
-    AssignmentInput,
-    AssignmentStatus,
-    PeriodOutcome,
-)
-from workflows.assignment_rules import ladder_audience, next_alarm, scoped_key
+    from workflows.assignment_messages import (
+        ActionResult,
+        AssignmentCarry,
+        AssignmentInput,
+        AssignmentStatus,
+        PeriodOutcome,
+    )
+    from workflows.assignment_rules import ladder_audience, next_alarm, scoped_key
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 S = AssignmentState
