@@ -37,7 +37,7 @@ def make_department(
 def make_policy(
     session: Session, items: list[dict[str, Any]] | None = None, key: str | None = None
 ) -> Policy:
-    """Add a policy with one version and the given items (number, title, body, section)."""
+    """Add a policy with one version and the given items (number, label, title, body, section)."""
     key = key or f"p-{uuid.uuid4().hex[:8]}"
     policy = Policy(key=key, title="关于巩固拓展脱贫攻坚成果同乡村振兴有效衔接的实施意见")
     session.add(policy)
@@ -56,6 +56,7 @@ def make_policy(
             PolicyItem(
                 version_id=version.id,
                 number=spec["number"],
+                label=spec.get("label", ""),
                 section_number=spec.get("section", 2),
                 section_title=spec.get("section_title", "建立健全巩固拓展脱贫攻坚成果长效机制"),
                 title=spec["title"],

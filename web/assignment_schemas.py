@@ -182,7 +182,7 @@ class AssignmentRead(AssignmentSummary):
     @classmethod
     def of_detail(cls, d: AssignmentDetail) -> AssignmentRead:
         """Build from the service's detail."""
-        summary = AssignmentSummary.of(InboxRow(d.assignment, d.title, d.light))
+        summary = AssignmentSummary.of(InboxRow(d.assignment, d.title, d.light, d.ref))
         return cls(
             **summary.model_dump(),
             section=d.item.section_title if d.item else "",

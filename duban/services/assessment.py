@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from duban.scoring import (
     compile_scores,
     period_bounds,
 )
+from duban.services.assignment import item_ref, select_with_item
 from policies.rubric import Rubric
 
 _PERIOD_KEY = re.compile(r"p(\d+)")
@@ -274,6 +275,7 @@ class Ledger:
     rank_of: int
     events: dict[int, AuditEvent]
     task_numbers: dict[int, int]
+    task_refs: dict[int, str] = field(default_factory=dict)
 
 
 def _events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, AuditEvent]:
@@ -295,8 +297,9 @@ def department_ledger(
     rows = scores(session=session, rubric=rubric, period=period, by="department", as_of=as_of)
     row = next((r for r in rows if r.key == department.code), None)
     lines = row.lines if row else ()
-    q = select(Assignment.id, Assignment.item_number).where(
-        Assignment.department_id == department.id
-    )
-    tasks: dict[int, int] = dict(session.execute(q).all())
-    return Ledger(department, period, row, len(rows), _events_by_id(session, lines), tasks)
+    q = select_with_item().where(Assignment.department_id == department.id)
+    pairs = session.execute(q).unique().all()
+    tasks = {a.id: a.item_number for a, _ in pairs}
+    refs = {a.id: item_ref(a, item) for a, item in pairs}
+    events = _events_by_id(session, lines)
+    return Ledger(department, period, row, len(rows), events, tasks, refs)

@@ -91,6 +91,7 @@ class InboxRow:
     assignment: Assignment
     title: str
     light: StatusLight
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,13 @@ def item_title(assignment: Assignment, item: PolicyItem | None) -> str:
     return item.title if item is not None else f"第 {assignment.item_number} 项"
 
 
+def item_ref(assignment: Assignment, item: PolicyItem | None) -> str:
+    """Return the item's number as the policy writes it (（五）, 1.), else （n）."""
+    if item is not None and item.label:
+        return item.label
+    return f"（{assignment.item_number}）"
+
+
 def inbox(
     *, session: Session, department_id: int | None, now: datetime, filters: InboxFilter
 ) -> Inbox:
@@ -151,7 +159,12 @@ def inbox(
     if department_id is not None:
         stmt = stmt.where(Assignment.department_id == department_id)
     all_rows = [
-        InboxRow(a, item_title(a, item), status_light(due_at=a.due_at, now=now, state=a.state))
+        InboxRow(
+            a,
+            item_title(a, item),
+            status_light(due_at=a.due_at, now=now, state=a.state),
+            item_ref(a, item),
+        )
         for a, item in session.execute(stmt).unique()
     ]
     counts = dict.fromkeys(Light, 0)
@@ -222,6 +235,7 @@ class AssignmentDetail:
     evidence: list[Evidence]
     extensions: list[Extension]
     timeline: list[AuditEvent]
+    ref: str
 
 
 def assignment_detail(
@@ -244,6 +258,7 @@ def assignment_detail(
         assignment=assignment,
         item=item,
         title=item_title(assignment, item),
+        ref=item_ref(assignment, item),
         light=status_light(due_at=assignment.due_at, now=now, state=assignment.state),
         partners=list(partners),
         periods=list(

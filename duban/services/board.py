@@ -17,6 +17,7 @@ from duban.services.assignment import (
     ItemSelect,
     Light,
     StatusLight,
+    item_ref,
     item_title,
     select_with_item,
     status_light,
@@ -63,6 +64,7 @@ class BoardRow:
     section_title: str
     light: StatusLight
     days_late: int
+    ref: str
 
     @property
     def done(self) -> bool:
@@ -158,7 +160,7 @@ def _row(a: Assignment, item: PolicyItem | None, now: datetime) -> BoardRow:
     light = status_light(due_at=a.due_at, now=now, state=a.state)
     late = (now - a.due_at).days if a.due_at and light.color == Light.RED else 0
     section = (item.section_number, item.section_title) if item else (0, "")
-    return BoardRow(a, item_title(a, item), section[0], section[1], light, late)
+    return BoardRow(a, item_title(a, item), section[0], section[1], light, late, item_ref(a, item))
 
 
 def _group(rows: Iterable[BoardRow], key_name: tuple[str, str], into: dict[str, Group]) -> None:
@@ -189,7 +191,7 @@ def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
         a = r.assignment
         tkey = task_key(a.policy.key, a.item_number)
         _group([r], (a.department.code, a.department.name), by_dept)
-        _group([r], (tkey, f"（{a.item_number}）{r.title}"), by_task)
+        _group([r], (tkey, f"{r.ref}{r.title}"), by_task)
         heat.setdefault((a.department.code, tkey), []).append(r)
     return Board(
         rows=rows,
@@ -226,7 +228,7 @@ def options(*, session: Session) -> Options:
     for a, item in session.execute(stmt).unique():
         policies[a.policy.key] = a.policy.title
         departments[a.department.code] = a.department.name
-        items[a.item_number] = f"（{a.item_number}）{item_title(a, item)}"
+        items[a.item_number] = f"{item_ref(a, item)}{item_title(a, item)}"
         if item is not None:
             sections[item.section_number] = item.section_title
     return Options(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentState
 from duban.models import Assignment, AssignmentPeriod, Department, Policy
-from duban.services.assignment import item_title, select_with_item
+from duban.services.assignment import item_ref, item_title, select_with_item
 from duban.services.board import quarter_of
 
 
@@ -167,9 +167,9 @@ def _task_order(r: Rates) -> tuple[str, int]:
 
 
 def task_titles(*, session: Session) -> dict[str, str]:
-    """Return `policy#item` -> "（n）title" for every assigned task."""
+    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every task."""
     stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
     return {
-        f"{a.policy.key}#{a.item_number}": f"（{a.item_number}）{item_title(a, item)}"
+        f"{a.policy.key}#{a.item_number}": f"{item_ref(a, item)}{item_title(a, item)}"
         for a, item in session.execute(stmt).unique()
     }

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from duban.domain import AssignmentState, ExtensionState
 from duban.errors import Conflict, NotFound
 from duban.models import Assignment, Escalation, Extension, Submission
-from duban.services.assignment import item_title, select_with_item
+from duban.services.assignment import item_ref, item_title, select_with_item
 
 LEVELS = (1, 2, 3)
 
@@ -24,6 +24,7 @@ class ReviewRow:
     submission: Submission
     assignment: Assignment
     title: str
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ExtensionRow:
     extension: Extension
     assignment: Assignment
     title: str
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,16 @@ class EscalationRow:
     escalation: Escalation
     assignment: Assignment
     title: str
+    ref: str
 
 
-def _titles(session: Session, ids: set[int]) -> dict[int, tuple[Assignment, str]]:
-    """Return each assignment with its task title."""
+def _titles(session: Session, ids: set[int]) -> dict[int, tuple[Assignment, str, str]]:
+    """Return each assignment with its task title and item number as written."""
     if not ids:
         return {}
     stmt = select_with_item().where(Assignment.id.in_(ids))
-    return {a.id: (a, item_title(a, item)) for a, item in session.execute(stmt).unique()}
+    rows = session.execute(stmt).unique()
+    return {a.id: (a, item_title(a, item), item_ref(a, item)) for a, item in rows}
 
 
 def review_queue(*, session: Session, department_id: int | None = None) -> list[ReviewRow]:
