@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import Annotated, BinaryIO, TypeVar
 
+from fastapi import Depends
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from temporalio.client import Client
 
 from duban import temporal
 from duban.db import utcnow
@@ -19,12 +21,14 @@ from duban.models import Assignment, Evidence, User
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
 from web.clients import LazyTemporal
+from web.deps import CurrentUser, LazyTemporalDep, SessionDep
 from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
 
 REPORT_MAX_CHARS = 10_000
 REASON_MAX_CHARS = 2_000
 KEY_MAX_CHARS = 100
 _EVIDENCE_WRITER = threading.Lock()
+InputT = TypeVar("InputT")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,23 @@ class ActionOutcome:
     state: str
     due_at: datetime | None
     message: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts and through what: the request's session, the user and the lazy Temporal client."""
+
+    session: Session
+    user: User
+    temporal: LazyTemporal
+
+
+def department_caller(user: CurrentUser, session: SessionDep, lazy: LazyTemporalDep) -> Caller:
+    """Return the signed-in user as a caller; each action checks the department owns the item."""
+    return Caller(session, user, lazy)
+
+
+CallerDep = Annotated[Caller, Depends(department_caller)]
 
 
 def actor_label(user: User) -> str:
@@ -49,39 +70,33 @@ def action_key(assignment: Assignment, verb: str, key: str | None) -> str:
     return f"{verb}:{assignment.id}:{key or uuid.uuid4().hex}"
 
 
-async def _owned(session: Session, user: User, assignment_id: int) -> Assignment:
+async def _owned(caller: Caller, assignment_id: int) -> Assignment:
     """Load the assignment off the event loop and check the department owns it."""
     return await run_in_threadpool(
-        owned_assignment, session=session, assignment_id=assignment_id, user=user
+        owned_assignment, session=caller.session, assignment_id=assignment_id, user=caller.user
     )
 
 
-def lazy_temporal(request: Request) -> LazyTemporal:
-    """Return the app's Temporal client holder; it connects only when an action needs it."""
-    lazy: LazyTemporal = request.app.state.temporal
-    return lazy
-
-
-def _outcome(result: ActionResult) -> ActionOutcome:
-    """Turn a workflow ActionResult into an ActionOutcome."""
+async def send(
+    caller: Caller,
+    update: Callable[[Client, str, InputT], Awaitable[ActionResult]],
+    assignment: Assignment,
+    inp: InputT,
+) -> ActionOutcome:
+    """Send an Update to the assignment's workflow and return what it answered."""
+    client = await caller.temporal.get()
+    result = await update(client, assignment.workflow_id, inp)
     return ActionOutcome(state=result.state, due_at=result.due_at, message=result.message)
 
 
-async def acknowledge(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
-    assignment_id: int,
-    key: str | None,
-) -> ActionOutcome:
+async def acknowledge(caller: Caller, assignment_id: int, *, key: str | None) -> ActionOutcome:
     """签收: acknowledge the assignment through its workflow."""
-    assignment = await _owned(session, user, assignment_id)
+    assignment = await _owned(caller, assignment_id)
+    user = caller.user
     inp = ActionInput(
         key=action_key(assignment, "ack", key), user_id=user.id, actor=actor_label(user)
     )
-    client = await temporal_client.get()
-    return _outcome(await temporal.acknowledge(client, assignment.workflow_id, inp))
+    return await send(caller, temporal.acknowledge, assignment, inp)
 
 
 def check_text(value: str, *, label: str, max_chars: int) -> str:
@@ -95,21 +110,23 @@ def check_text(value: str, *, label: str, max_chars: int) -> str:
 
 
 async def submit(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
+    caller: Caller,
     assignment_id: int,
+    *,
     report: str,
     evidence_ids: list[int],
     key: str | None,
 ) -> ActionOutcome:
     """Submit a progress report with evidence of this assignment through its workflow."""
     report = check_text(report, label="进展情况", max_chars=REPORT_MAX_CHARS)
-    assignment = await _owned(session, user, assignment_id)
+    assignment = await _owned(caller, assignment_id)
     ids = await run_in_threadpool(
-        check_evidence_ids, session=session, assignment_id=assignment.id, evidence_ids=evidence_ids
+        check_evidence_ids,
+        session=caller.session,
+        assignment_id=assignment.id,
+        evidence_ids=evidence_ids,
     )
+    user = caller.user
     inp = SubmitInput(
         key=action_key(assignment, "submit", key),
         user_id=user.id,
@@ -117,16 +134,13 @@ async def submit(
         report=report,
         evidence_ids=ids,
     )
-    client = await temporal_client.get()
-    return _outcome(await temporal.submit(client, assignment.workflow_id, inp))
+    return await send(caller, temporal.submit, assignment, inp)
 
 
 async def request_extension(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
+    caller: Caller,
     assignment_id: int,
+    *,
     requested_due_at: datetime,
     reason: str,
     key: str | None,
@@ -137,9 +151,10 @@ async def request_extension(
         raise Invalid("申请的截止时间须带时区。")
     if requested_due_at <= utcnow():
         raise Invalid("申请的截止时间必须晚于当前时间。")
-    assignment = await _owned(session, user, assignment_id)
+    assignment = await _owned(caller, assignment_id)
     if assignment.due_at is not None and requested_due_at <= assignment.due_at:
         raise Invalid("申请的截止时间必须晚于当前截止时间。")
+    user = caller.user
     inp = ExtensionRequestInput(
         key=action_key(assignment, "ext", key),
         user_id=user.id,
@@ -147,8 +162,7 @@ async def request_extension(
         requested_due_at=requested_due_at,
         reason=reason,
     )
-    client = await temporal_client.get()
-    return _outcome(await temporal.request_extension(client, assignment.workflow_id, inp))
+    return await send(caller, temporal.request_extension, assignment, inp)
 
 
 @dataclass(frozen=True)

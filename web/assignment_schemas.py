@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from duban.models import AuditEvent, Evidence, Submission
+from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
 from web.assignment_actions import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS, ActionOutcome
 from web.schemas import DepartmentRead
+
+
+class TitledRow(Protocol):
+    """A service row naming an assignment and its item's title (inbox, board and queue rows)."""
+
+    @property
+    def assignment(self) -> Assignment: ...
+
+    @property
+    def title(self) -> str: ...
 
 
 class TaskRef(BaseModel):
@@ -21,6 +31,17 @@ class TaskRef(BaseModel):
     title: str
     policy_key: str
     policy_title: str
+
+    @classmethod
+    def of(cls, row: TitledRow) -> TaskRef:
+        """Build from any row that carries an assignment and its item's title."""
+        a = row.assignment
+        return cls(
+            number=a.item_number,
+            title=row.title,
+            policy_key=a.policy.key,
+            policy_title=a.policy.title,
+        )
 
 
 class AssignmentSummary(BaseModel):
@@ -43,12 +64,7 @@ class AssignmentSummary(BaseModel):
         a = row.assignment
         return cls(
             id=a.id,
-            task=TaskRef(
-                number=a.item_number,
-                title=row.title,
-                policy_key=a.policy.key,
-                policy_title=a.policy.title,
-            ),
+            task=TaskRef.of(row),
             department=DepartmentRead.of(a.department),
             role=a.role,
             state=a.state,
@@ -202,7 +218,7 @@ class AssignmentRead(AssignmentSummary):
 
 
 class ActionRequest(BaseModel):
-    """A plain action (签收); `key` makes a retry do nothing twice."""
+    """A body of an action on an assignment; `key` makes a retry do nothing twice."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -145,9 +145,17 @@ def require_roles(*roles: UserRole) -> Callable[[User], User]:
 AdminUser = Annotated[User, Depends(require_roles(UserRole.ADMIN))]
 
 
-async def get_temporal(request: Request) -> Client:
-    """Return the Temporal client, connecting lazily (TemporalUnavailable -> 503)."""
+def lazy_temporal(request: Request) -> LazyTemporal:
+    """Return the app's Temporal client holder; it connects only when an action needs it."""
     lazy: LazyTemporal = request.app.state.temporal
+    return lazy
+
+
+LazyTemporalDep = Annotated[LazyTemporal, Depends(lazy_temporal)]
+
+
+async def get_temporal(lazy: LazyTemporalDep) -> Client:
+    """Return the Temporal client, connecting lazily (TemporalUnavailable -> 503)."""
     return await lazy.get()
 
 

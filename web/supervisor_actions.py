@@ -12,12 +12,17 @@ from duban import temporal
 from duban.db import utcnow
 from duban.domain import ExtensionState, ReviewDecision
 from duban.errors import Conflict, DomainError, Invalid, NotFound
-from duban.models import Assignment, User
+from duban.models import Assignment
 from duban.services.review import extension_of, pending_submission
-from web.assignment_actions import ActionOutcome, action_key, actor_label, check_text
-from web.clients import LazyTemporal
+from web.assignment_actions import (
+    ActionOutcome,
+    Caller,
+    action_key,
+    actor_label,
+    check_text,
+    send,
+)
 from workflows.assignment import (
-    ActionResult,
     ExtensionDecisionInput,
     ReviewInput,
     SetDueInput,
@@ -48,15 +53,16 @@ class BulkResult:
     message: str
 
 
-def _outcome(result: ActionResult) -> ActionOutcome:
-    return ActionOutcome(state=result.state, due_at=result.due_at, message=result.message)
-
-
-def _assignment(session: Session, assignment_id: int) -> Assignment:
+def _get(session: Session, assignment_id: int) -> Assignment:
     assignment = session.get(Assignment, assignment_id)
     if assignment is None:
         raise NotFound("督办事项不存在。")
     return assignment
+
+
+async def _assignment(caller: Caller, assignment_id: int) -> Assignment:
+    """Load the assignment off the event loop (a supervisor may act on any)."""
+    return await run_in_threadpool(_get, caller.session, assignment_id)
 
 
 def check_future(value: datetime | None, *, label: str) -> datetime:
@@ -89,17 +95,12 @@ def check_verdict(verdict: Verdict) -> Verdict:
 
 
 async def review(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
-    assignment_id: int,
-    verdict: Verdict,
-    key: str | None,
+    caller: Caller, assignment_id: int, *, verdict: Verdict, key: str | None
 ) -> ActionOutcome:
     """Approve or return the assignment's pending submission through its workflow."""
     verdict = check_verdict(verdict)
-    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    assignment = await _assignment(caller, assignment_id)
+    user = caller.user
     inp = ReviewInput(
         key=action_key(assignment, "review", key),
         user_id=user.id,
@@ -109,15 +110,12 @@ async def review(
         comment=verdict.comment,
         new_due_at=verdict.new_due_at,
     )
-    client = await temporal_client.get()
-    return _outcome(await temporal.review(client, assignment.workflow_id, inp))
+    return await send(caller, temporal.review, assignment, inp)
 
 
 async def bulk_approve(
+    caller: Caller,
     *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
     submission_ids: list[int],
     rating: int,
     comment: str = "",
@@ -129,12 +127,12 @@ async def bulk_approve(
     results: list[BulkResult] = []
     for sid in dict.fromkeys(submission_ids):
         try:
-            sub = await run_in_threadpool(pending_submission, session=session, submission_id=sid)
+            sub = await run_in_threadpool(
+                pending_submission, session=caller.session, submission_id=sid
+            )
             outcome = await review(
-                session=session,
-                temporal_client=temporal_client,
-                user=user,
-                assignment_id=sub.assignment_id,
+                caller,
+                sub.assignment_id,
                 verdict=Verdict(ReviewDecision.APPROVE, rating, comment),
                 key=f"bulk-{sub.key}"[-100:],
             )
@@ -145,11 +143,9 @@ async def bulk_approve(
 
 
 async def set_due(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
+    caller: Caller,
     assignment_id: int,
+    *,
     due_at: datetime | None,
     reason: str,
     key: str | None,
@@ -157,7 +153,8 @@ async def set_due(
     """Move the current due date (the original stays on record)."""
     due = check_future(due_at, label="新的截止时间")
     reason = (reason or "").strip()[:COMMENT_MAX_CHARS]
-    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    assignment = await _assignment(caller, assignment_id)
+    user = caller.user
     inp = SetDueInput(
         key=action_key(assignment, "due", key),
         user_id=user.id,
@@ -165,16 +162,13 @@ async def set_due(
         due_at=due,
         reason=reason,
     )
-    client = await temporal_client.get()
-    return _outcome(await temporal.set_due(client, assignment.workflow_id, inp))
+    return await send(caller, temporal.set_due, assignment, inp)
 
 
 async def decide_extension(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
+    caller: Caller,
     assignment_id: int,
+    *,
     extension_id: int,
     grant: bool,
     due_at: datetime | None,
@@ -187,12 +181,13 @@ async def decide_extension(
     comment = (comment or "").strip()
     if not grant:
         comment = check_text(comment, label="不予延期的理由", max_chars=COMMENT_MAX_CHARS)
-    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    assignment = await _assignment(caller, assignment_id)
     ext = await run_in_threadpool(
-        extension_of, session=session, assignment_id=assignment.id, extension_id=extension_id
+        extension_of, session=caller.session, assignment_id=assignment.id, extension_id=extension_id
     )
     if ext.state != ExtensionState.PENDING:
         raise Conflict("该延期申请已处理。")
+    user = caller.user
     inp = ExtensionDecisionInput(
         key=action_key(assignment, "extdecide", key),
         user_id=user.id,
@@ -202,30 +197,22 @@ async def decide_extension(
         due_at=due_at if grant else None,
         comment=comment,
     )
-    client = await temporal_client.get()
-    return _outcome(await temporal.decide_extension(client, assignment.workflow_id, inp))
+    return await send(caller, temporal.decide_extension, assignment, inp)
 
 
-async def urge(
-    *,
-    session: Session,
-    temporal_client: LazyTemporal,
-    user: User,
-    assignment_id: int,
-    message: str,
-    key: str | None,
-) -> str:
+async def urge(caller: Caller, assignment_id: int, *, message: str, key: str | None) -> str:
     """催办: remind the department now; the workflow records it on the timeline."""
     message = (message or "").strip()[:COMMENT_MAX_CHARS] or URGE_DEFAULT
-    assignment = await run_in_threadpool(_assignment, session, assignment_id)
+    assignment = await _assignment(caller, assignment_id)
     if assignment.completed_at is not None or assignment.state == "completed":
         raise Conflict("该任务已全部办结，无需催办。")
+    user = caller.user
     inp = UrgeInput(
         key=action_key(assignment, "urge", key),
         user_id=user.id,
         actor=actor_label(user),
         message=message,
     )
-    client = await temporal_client.get()
+    client = await caller.temporal.get()
     await temporal.urge(client, assignment.workflow_id, inp)
     return "已催办，承办单位将收到提醒。"

@@ -13,12 +13,21 @@ from duban.models import User
 from duban.services.assignment import Light
 from duban.services.board import BoardFilter, BoardRow
 from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
-from web.assignment_schemas import TaskRef
-from web.deps import require_roles
+from web.assignment_actions import Caller
+from web.assignment_schemas import ActionRequest, TaskRef
+from web.deps import LazyTemporalDep, SessionDep, require_roles
 from web.schemas import DepartmentRead
 from web.supervisor_actions import COMMENT_MAX_CHARS, BulkResult
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
+
+
+def supervisor_caller(user: SupervisorUser, session: SessionDep, lazy: LazyTemporalDep) -> Caller:
+    """Return the signed-in supervisor as a caller (anyone else: 403)."""
+    return Caller(session, user, lazy)
+
+
+SupervisorCaller = Annotated[Caller, Depends(supervisor_caller)]
 PERIOD_PATTERN = r"^(\d{4}(Q[1-4])?)?$"
 
 
@@ -36,14 +45,6 @@ def board_filter(
 
 
 BoardFilterDep = Annotated[BoardFilter, Depends(board_filter)]
-
-
-def task_ref(row: ReviewRow | ExtensionRow | EscalationRow | BoardRow) -> TaskRef:
-    """Return the task an entry belongs to."""
-    a = row.assignment
-    return TaskRef(
-        number=a.item_number, title=row.title, policy_key=a.policy.key, policy_title=a.policy.title
-    )
 
 
 class BoardRowRead(BaseModel):
@@ -68,7 +69,7 @@ class BoardRowRead(BaseModel):
         a = row.assignment
         return cls(
             assignment_id=a.id,
-            task=task_ref(row),
+            task=TaskRef.of(row),
             section=row.section_number,
             department=DepartmentRead.of(a.department),
             role=a.role,
@@ -110,7 +111,7 @@ class ReviewRowRead(BaseModel):
         return cls(
             submission_id=s.id,
             assignment_id=a.id,
-            task=task_ref(row),
+            task=TaskRef.of(row),
             department=DepartmentRead.of(a.department),
             period_index=s.period_index,
             report=s.report,
@@ -140,7 +141,7 @@ class PendingExtensionRead(BaseModel):
         return cls(
             id=x.id,
             assignment_id=a.id,
-            task=task_ref(row),
+            task=TaskRef.of(row),
             department=DepartmentRead.of(a.department),
             reason=x.reason,
             requested_due_at=x.requested_due_at,
@@ -174,21 +175,13 @@ class EscalationRead(BaseModel):
             reached_at=e.reached_at,
             resolved_at=e.resolved_at,
             period_index=e.period_index,
-            task=task_ref(row),
+            task=TaskRef.of(row),
             department=DepartmentRead.of(a.department),
             due_at=a.due_at,
         )
 
 
-class Keyed(BaseModel):
-    """A body with an optional idempotency key."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    key: str | None = Field(default=None, max_length=100)
-
-
-class ReviewCreate(Keyed):
+class ReviewCreate(ActionRequest):
     """A verdict: approve with a rating 1–5, or return with a reason (and maybe a new due date)."""
 
     decision: Literal["approve", "return"]
@@ -197,14 +190,14 @@ class ReviewCreate(Keyed):
     new_due_at: datetime | None = None
 
 
-class DueUpdate(Keyed):
+class DueUpdate(ActionRequest):
     """A new due date (ISO 8601 with a zone) and why."""
 
     due_at: datetime
     reason: str = Field(default="", max_length=COMMENT_MAX_CHARS)
 
 
-class ExtensionDecisionCreate(Keyed):
+class ExtensionDecisionCreate(ActionRequest):
     """Grant (the requested date, or `due_at`) or refuse with a reason."""
 
     grant: bool
@@ -212,7 +205,7 @@ class ExtensionDecisionCreate(Keyed):
     comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
 
 
-class UrgeCreate(Keyed):
+class UrgeCreate(ActionRequest):
     """A 催办 with an optional message to the department."""
 
     message: str = Field(default="", max_length=COMMENT_MAX_CHARS)

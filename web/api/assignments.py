@@ -19,6 +19,7 @@ from duban.services.assignment import (
 )
 from duban.services.evidence import EvidenceStore, get_evidence
 from web import assignment_actions as actions
+from web.assignment_actions import CallerDep
 from web.assignment_schemas import (
     ActionRequest,
     ActionResultRead,
@@ -28,13 +29,11 @@ from web.assignment_schemas import (
     ExtensionCreate,
     SubmissionCreate,
 )
-from web.clients import LazyTemporal
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
-LazyTemporalDep = Annotated[LazyTemporal, Depends(actions.lazy_temporal)]
 
 
 @router.get("", response_model=list[AssignmentSummary])
@@ -63,58 +62,29 @@ def read_assignment(assignment_id: int, user: CurrentUser, session: SessionDep) 
 
 @router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead)
 async def acknowledge(
-    assignment_id: int,
-    body: ActionRequest,
-    user: CurrentUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    assignment_id: int, body: ActionRequest, caller: CallerDep
 ) -> ActionResultRead:
     """签收 the assignment."""
-    outcome = await actions.acknowledge(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
-        key=body.key,
-    )
-    return ActionResultRead.of(outcome)
+    return ActionResultRead.of(await actions.acknowledge(caller, assignment_id, key=body.key))
 
 
 @router.post("/{assignment_id}/submissions", response_model=ActionResultRead, status_code=201)
-async def submit(
-    assignment_id: int,
-    body: SubmissionCreate,
-    user: CurrentUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
-) -> ActionResultRead:
+async def submit(assignment_id: int, body: SubmissionCreate, caller: CallerDep) -> ActionResultRead:
     """Submit a progress report with evidence ids of this assignment."""
     outcome = await actions.submit(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
-        report=body.report,
-        evidence_ids=body.evidence_ids,
-        key=body.key,
+        caller, assignment_id, report=body.report, evidence_ids=body.evidence_ids, key=body.key
     )
     return ActionResultRead.of(outcome)
 
 
 @router.post("/{assignment_id}/extensions", response_model=ActionResultRead, status_code=201)
 async def request_extension(
-    assignment_id: int,
-    body: ExtensionCreate,
-    user: CurrentUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    assignment_id: int, body: ExtensionCreate, caller: CallerDep
 ) -> ActionResultRead:
     """Ask for a later due date."""
     outcome = await actions.request_extension(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
+        caller,
+        assignment_id,
         requested_due_at=body.requested_due_at,
         reason=body.reason,
         key=body.key,

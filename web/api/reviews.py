@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from duban.services.review import extension_queue, review_queue
 from web import supervisor_actions as actions
-from web.assignment_actions import lazy_temporal
 from web.assignment_schemas import ActionResultRead
-from web.clients import LazyTemporal
 from web.deps import SessionDep
 from web.supervisor_schemas import (
     BulkApproveCreate,
@@ -20,13 +16,13 @@ from web.supervisor_schemas import (
     PendingExtensionRead,
     ReviewCreate,
     ReviewRowRead,
+    SupervisorCaller,
     SupervisorUser,
     UrgeCreate,
     UrgeRead,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
-LazyTemporalDep = Annotated[LazyTemporal, Depends(lazy_temporal)]
 
 
 @router.get("/reviews", response_model=list[ReviewRowRead])
@@ -36,17 +32,10 @@ def list_reviews(user: SupervisorUser, session: SessionDep) -> list[ReviewRowRea
 
 
 @router.post("/reviews/bulk-approve", response_model=list[BulkResultRead])
-async def bulk_approve(
-    body: BulkApproveCreate,
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
-) -> list[BulkResultRead]:
+async def bulk_approve(body: BulkApproveCreate, caller: SupervisorCaller) -> list[BulkResultRead]:
     """Approve several submissions with one rating; each reports its own outcome."""
     results = await actions.bulk_approve(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
+        caller,
         submission_ids=body.submission_ids,
         rating=body.rating,
         comment=body.comment,
@@ -62,42 +51,21 @@ def list_extensions(user: SupervisorUser, session: SessionDep) -> list[PendingEx
 
 @router.post("/assignments/{assignment_id}/review", response_model=ActionResultRead)
 async def review(
-    assignment_id: int,
-    body: ReviewCreate,
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    assignment_id: int, body: ReviewCreate, caller: SupervisorCaller
 ) -> ActionResultRead:
     """Approve the pending submission with a rating, or return it with a reason."""
     verdict = actions.Verdict(body.decision, body.rating, body.comment, body.new_due_at)
-    outcome = await actions.review(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
-        verdict=verdict,
-        key=body.key,
-    )
+    outcome = await actions.review(caller, assignment_id, verdict=verdict, key=body.key)
     return ActionResultRead.of(outcome)
 
 
 @router.post("/assignments/{assignment_id}/due", response_model=ActionResultRead)
 async def set_due(
-    assignment_id: int,
-    body: DueUpdate,
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    assignment_id: int, body: DueUpdate, caller: SupervisorCaller
 ) -> ActionResultRead:
     """Move the current due date; the original stays on record."""
     outcome = await actions.set_due(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
-        due_at=body.due_at,
-        reason=body.reason,
-        key=body.key,
+        caller, assignment_id, due_at=body.due_at, reason=body.reason, key=body.key
     )
     return ActionResultRead.of(outcome)
 
@@ -107,19 +75,12 @@ async def set_due(
     response_model=ActionResultRead,
 )
 async def decide_extension(
-    assignment_id: int,
-    extension_id: int,
-    body: ExtensionDecisionCreate,
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    assignment_id: int, extension_id: int, body: ExtensionDecisionCreate, caller: SupervisorCaller
 ) -> ActionResultRead:
     """Grant or refuse an extension request of this assignment."""
     outcome = await actions.decide_extension(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
+        caller,
+        assignment_id,
         extension_id=extension_id,
         grant=body.grant,
         due_at=body.due_at,
@@ -130,20 +91,7 @@ async def decide_extension(
 
 
 @router.post("/assignments/{assignment_id}/urge", response_model=UrgeRead, status_code=202)
-async def urge(
-    assignment_id: int,
-    body: UrgeCreate,
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
-) -> UrgeRead:
+async def urge(assignment_id: int, body: UrgeCreate, caller: SupervisorCaller) -> UrgeRead:
     """催办: remind the department now; recorded on the timeline."""
-    message = await actions.urge(
-        session=session,
-        temporal_client=temporal_client,
-        user=user,
-        assignment_id=assignment_id,
-        message=body.message,
-        key=body.key,
-    )
+    message = await actions.urge(caller, assignment_id, message=body.message, key=body.key)
     return UrgeRead(message=message)

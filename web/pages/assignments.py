@@ -28,7 +28,7 @@ from duban.services.assignment import (
 from duban.services.evidence import EvidenceStore, get_evidence
 from duban.services.timeline import timeline_label
 from web import assignment_actions as actions
-from web.clients import LazyTemporal
+from web.assignment_actions import Caller, CallerDep
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.i18n import SHANGHAI
@@ -39,7 +39,6 @@ from web.schemas import FormModel
 router = APIRouter(include_in_schema=False)
 router.include_router(calendar_router)
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
-LazyTemporalDep = Annotated[LazyTemporal, Depends(actions.lazy_temporal)]
 MAX_FILES_PER_UPLOAD = 20
 STATES = (
     "assigned",
@@ -107,7 +106,7 @@ def _ical_url(request: Request, user: User) -> str | None:
     return str(request.url_for("ical_feed", token=user.ical_token))
 
 
-def _detail_context(
+def detail_context(
     session: Session, user: User, assignment_id: int, **extra: Any
 ) -> dict[str, Any]:
     """Return what the assignment page needs; `extra` carries form errors and values."""
@@ -133,11 +132,17 @@ def detail_page(
     request: Request, assignment_id: int, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Show the item text, other units, periods, submissions, evidence, actions and the timeline."""
-    ctx = _detail_context(session, user, assignment_id)
-    return render(request, "assignments/detail.html", ctx, block="workspace")
+    return render_detail(request, detail_context(session, user, assignment_id))
 
 
-def _done(request: Request, assignment_id: int) -> Response:
+def render_detail(request: Request, ctx: dict[str, Any], status_code: int = 200) -> Response:
+    """Render the assignment page (htmx: only its workspace)."""
+    return render(
+        request, "assignments/detail.html", ctx, block="workspace", status_code=status_code
+    )
+
+
+def back_to_detail(request: Request, assignment_id: int) -> Response:
     """Send the browser back to the assignment page (htmx: reload only the workspace)."""
     url = str(request.url_for("detail_page", assignment_id=assignment_id))
     if is_htmx(request):
@@ -149,8 +154,7 @@ def _done(request: Request, assignment_id: int) -> Response:
 
 async def _act(
     request: Request,
-    session: Session,
-    user: User,
+    caller: Caller,
     assignment_id: int,
     action: Callable[[], Awaitable[object]],
     values: dict[str, Any],
@@ -160,38 +164,27 @@ async def _act(
         await action()
     except (Invalid, Conflict) as exc:
         ctx = await run_in_threadpool(
-            _detail_context, session, user, assignment_id, error=exc.message, values=values
+            detail_context,
+            caller.session,
+            caller.user,
+            assignment_id,
+            error=exc.message,
+            values=values,
         )
-        return render(
-            request, "assignments/detail.html", ctx, block="workspace", status_code=exc.status
-        )
-    return _done(request, assignment_id)
+        return render_detail(request, ctx, exc.status)
+    return back_to_detail(request, assignment_id)
 
 
 @router.post("/assignments/{assignment_id}/acknowledge")
 async def acknowledge_form(
-    request: Request,
-    assignment_id: int,
-    form: Annotated[ActionForm, Form()],
-    user: CurrentUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    request: Request, assignment_id: int, form: Annotated[ActionForm, Form()], caller: CallerDep
 ) -> Response:
     """签收 from the page."""
-    return await _act(
-        request,
-        session,
-        user,
-        assignment_id,
-        lambda: actions.acknowledge(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
-            key=form.key,
-        ),
-        {},
-    )
+
+    async def run() -> object:
+        return await actions.acknowledge(caller, assignment_id, key=form.key)
+
+    return await _act(request, caller, assignment_id, run, {})
 
 
 def parse_ids(raw: list[str]) -> list[int]:
@@ -207,24 +200,17 @@ async def submit_form(
     request: Request,
     assignment_id: int,
     form: Annotated[SubmissionForm, Form()],
-    user: CurrentUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    caller: CallerDep,
 ) -> Response:
     """Submit a progress report from the page."""
 
     async def run() -> object:
+        ids = parse_ids(form.evidence_ids)
         return await actions.submit(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
-            report=form.report,
-            evidence_ids=parse_ids(form.evidence_ids),
-            key=form.key,
+            caller, assignment_id, report=form.report, evidence_ids=ids, key=form.key
         )
 
-    return await _act(request, session, user, assignment_id, run, {"report": form.report})
+    return await _act(request, caller, assignment_id, run, {"report": form.report})
 
 
 def parse_due_date(raw: str) -> datetime:
@@ -241,25 +227,21 @@ async def extension_form(
     request: Request,
     assignment_id: int,
     form: Annotated[ExtensionForm, Form()],
-    user: CurrentUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    caller: CallerDep,
 ) -> Response:
     """Ask for a later due date from the page."""
 
     async def run() -> object:
         return await actions.request_extension(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
+            caller,
+            assignment_id,
             requested_due_at=parse_due_date(form.requested_due_date),
             reason=form.reason,
             key=form.key,
         )
 
     values = {"requested_due_date": form.requested_due_date, "reason": form.reason}
-    return await _act(request, session, user, assignment_id, run, values)
+    return await _act(request, caller, assignment_id, run, values)
 
 
 def wants_json(request: Request) -> bool:
@@ -306,16 +288,14 @@ def upload_form(
     except (Invalid, Conflict, TooLarge) as exc:
         if wants_json(request):
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
-        ctx = _detail_context(session, user, assignment_id, error=exc.message)
-        return render(
-            request, "assignments/detail.html", ctx, block="workspace", status_code=exc.status
-        )
+        ctx = detail_context(session, user, assignment_id, error=exc.message)
+        return render_detail(request, ctx, exc.status)
     if wants_json(request):
         body = [
             {"id": e.id, "sha256": e.sha256, "size": e.size, "filename": e.filename} for e in stored
         ]
         return JSONResponse(body, status_code=201)
-    return _done(request, assignment_id)
+    return back_to_detail(request, assignment_id)
 
 
 @router.get("/assignments/{assignment_id}/evidence/{evidence_id}")

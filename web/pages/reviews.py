@@ -6,25 +6,24 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from duban.db import utcnow
 from duban.errors import DomainError, Invalid
 from duban.services.review import extension_queue, review_queue, waiting_days
 from web import supervisor_actions as actions
-from web.assignment_actions import lazy_temporal
-from web.clients import LazyTemporal
+from web.assignment_actions import Caller
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
 from web.rendering import is_htmx, render
 from web.schemas import FormModel
-from web.supervisor_schemas import SupervisorUser
+from web.supervisor_schemas import SupervisorCaller, SupervisorUser
 
 router = APIRouter(include_in_schema=False)
-LazyTemporalDep = Annotated[LazyTemporal, Depends(lazy_temporal)]
 FLASH = "flash"
 
 
@@ -119,16 +118,13 @@ def reviews_page(request: Request, user: SupervisorUser, session: SessionDep) ->
 
 
 async def _act(
-    request: Request,
-    session: Session,
-    form: ActForm,
-    call: Callable[[], Awaitable[str]],
+    request: Request, caller: Caller, form: ActForm, call: Callable[[], Awaitable[str]]
 ) -> Response:
     """Run an action: 303 back with a message, or the queues again with the error (4xx)."""
     try:
         message = await call()
     except DomainError as exc:
-        ctx = _queues(session, error=exc.message)
+        ctx = await run_in_threadpool(_queues, caller.session, error=exc.message)
         return render(request, "reviews/index.html", ctx, block="queues", status_code=exc.status)
     request.session[FLASH] = message
     return RedirectResponse(safe_next(form.next), status_code=303)
@@ -139,9 +135,7 @@ async def review(
     request: Request,
     assignment_id: int,
     form: Annotated[ReviewForm, Form()],
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    caller: SupervisorCaller,
 ) -> Response:
     """Approve or return a submission from the queue."""
 
@@ -152,35 +146,22 @@ async def review(
             form.comment,
             parse_day(form.new_due_date, label="新的截止日期"),
         )
-        outcome = await actions.review(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
-            verdict=verdict,
-            key=form.key or None,
-        )
+        outcome = await actions.review(caller, assignment_id, verdict=verdict, key=form.key or None)
         return outcome.message
 
-    return await _act(request, session, form, call)
+    return await _act(request, caller, form, call)
 
 
 @router.post("/reviews/bulk-approve")
 async def bulk_approve(
-    request: Request,
-    form: Annotated[BulkForm, Form()],
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    request: Request, form: Annotated[BulkForm, Form()], caller: SupervisorCaller
 ) -> Response:
     """Approve every checked submission with one rating."""
 
     async def call() -> str:
         rating = parse_rating(form.rating)
         results = await actions.bulk_approve(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
+            caller,
             submission_ids=form.submission_ids,
             rating=rating if rating is not None else 0,
         )
@@ -190,7 +171,7 @@ async def bulk_approve(
             f"，{len(failed)} 条未通过：{failed[0]}" if failed else "。"
         )
 
-    return await _act(request, session, form, call)
+    return await _act(request, caller, form, call)
 
 
 @router.post("/assignments/{assignment_id}/due")
@@ -198,25 +179,18 @@ async def set_due(
     request: Request,
     assignment_id: int,
     form: Annotated[DueForm, Form()],
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    caller: SupervisorCaller,
 ) -> Response:
     """Move the current due date; the original stays on record."""
 
     async def call() -> str:
+        due_at = parse_day(form.due_date, label="新的截止日期")
         outcome = await actions.set_due(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
-            due_at=parse_day(form.due_date, label="新的截止日期"),
-            reason=form.reason,
-            key=form.key or None,
+            caller, assignment_id, due_at=due_at, reason=form.reason, key=form.key or None
         )
         return outcome.message
 
-    return await _act(request, session, form, call)
+    return await _act(request, caller, form, call)
 
 
 @router.post("/assignments/{assignment_id}/extensions/{extension_id}/decision")
@@ -225,9 +199,7 @@ async def decide_extension(
     assignment_id: int,
     extension_id: int,
     form: Annotated[DecisionForm, Form()],
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    caller: SupervisorCaller,
 ) -> Response:
     """Grant or refuse an extension request."""
 
@@ -235,10 +207,8 @@ async def decide_extension(
         if form.grant not in ("yes", "no"):
             raise Invalid("请选择同意或不同意延期。")
         outcome = await actions.decide_extension(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
+            caller,
+            assignment_id,
             extension_id=extension_id,
             grant=form.grant == "yes",
             due_at=parse_day(form.due_date, label="批准的截止日期"),
@@ -247,7 +217,7 @@ async def decide_extension(
         )
         return outcome.message
 
-    return await _act(request, session, form, call)
+    return await _act(request, caller, form, call)
 
 
 @router.post("/assignments/{assignment_id}/urge")
@@ -255,19 +225,12 @@ async def urge(
     request: Request,
     assignment_id: int,
     form: Annotated[UrgeForm, Form()],
-    user: SupervisorUser,
-    session: SessionDep,
-    temporal_client: LazyTemporalDep,
+    caller: SupervisorCaller,
 ) -> Response:
     """催办 with one click: htmx gets the button's replacement, browsers go back."""
     try:
         message = await actions.urge(
-            session=session,
-            temporal_client=temporal_client,
-            user=user,
-            assignment_id=assignment_id,
-            message=form.message,
-            key=form.key or None,
+            caller, assignment_id, message=form.message, key=form.key or None
         )
     except DomainError as exc:
         if is_htmx(request):
