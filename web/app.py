@@ -44,6 +44,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.home",
     "web.pages.admin",
     "web.pages.assignments",
+    "web.pages.evidence",
     "web.pages.board",
     "web.pages.escalations",
     "web.pages.assessment",

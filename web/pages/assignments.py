@@ -1,4 +1,4 @@
-"""Department workspace pages: the inbox, the assignment page, its forms, evidence and the iCal feed."""
+"""Department workspace pages: the inbox, the assignment page and its action forms."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES
-from duban.errors import Conflict, Invalid, TooLarge
-from duban.models import Evidence, User
+from duban.errors import Conflict, Invalid
+from duban.models import User
 from duban.services.assignment import (
     InboxFilter,
     Light,
@@ -25,12 +25,10 @@ from duban.services.assignment import (
     inbox_scope,
     visible_assignment,
 )
-from duban.services.evidence import EvidenceStore, get_evidence
 from duban.services.timeline import timeline_label
 from web import assignment_actions as actions
 from web.assignment_actions import Caller, CallerDep
 from web.deps import CurrentUser, SessionDep
-from web.evidence_http import download_response, evidence_store
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
 from web.rendering import is_htmx, render
@@ -38,8 +36,6 @@ from web.schemas import FormModel
 
 router = APIRouter(include_in_schema=False)
 router.include_router(calendar_router)
-StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
-MAX_FILES_PER_UPLOAD = 20
 STATES = (
     "assigned",
     "acknowledged",
@@ -242,68 +238,3 @@ async def extension_form(
 
     values = {"requested_due_date": form.requested_due_date, "reason": form.reason}
     return await _act(request, caller, assignment_id, run, values)
-
-
-def wants_json(request: Request) -> bool:
-    """Tell whether the drag-and-drop uploader (not a plain form) sent the request."""
-    return "application/json" in request.headers.get("accept", "")
-
-
-def _store_files(
-    request: Request,
-    session: Session,
-    store: EvidenceStore,
-    user: User,
-    assignment_id: int,
-    files: list[UploadFile],
-) -> list[Evidence]:
-    """Store every uploaded file of one form, all or none."""
-    if len(files) > MAX_FILES_PER_UPLOAD:
-        raise Invalid(f"一次最多上传 {MAX_FILES_PER_UPLOAD} 个文件。")
-    uploads = [actions.Upload(f.filename, f.file) for f in files if f.filename]
-    if not uploads:
-        raise Invalid("请选择要上传的文件。")
-    return actions.upload_evidence(
-        session=session,
-        session_factory=request.app.state.session_factory,
-        store=store,
-        user=user,
-        assignment_id=assignment_id,
-        uploads=uploads,
-    )
-
-
-@router.post("/assignments/{assignment_id}/evidence")
-def upload_form(
-    request: Request,
-    assignment_id: int,
-    user: CurrentUser,
-    session: SessionDep,
-    store: StoreDep,
-    files: Annotated[list[UploadFile], File()],
-) -> Response:
-    """Store the uploaded files; JSON for the uploader script, else back to the page."""
-    try:
-        stored = _store_files(request, session, store, user, assignment_id, files)
-    except (Invalid, Conflict, TooLarge) as exc:
-        if wants_json(request):
-            return JSONResponse({"detail": exc.message}, status_code=exc.status)
-        ctx = detail_context(session, user, assignment_id, error=exc.message)
-        return render_detail(request, ctx, exc.status)
-    if wants_json(request):
-        body = [
-            {"id": e.id, "sha256": e.sha256, "size": e.size, "filename": e.filename} for e in stored
-        ]
-        return JSONResponse(body, status_code=201)
-    return back_to_detail(request, assignment_id)
-
-
-@router.get("/assignments/{assignment_id}/evidence/{evidence_id}")
-def download_page(
-    assignment_id: int, evidence_id: int, user: CurrentUser, session: SessionDep, store: StoreDep
-) -> Response:
-    """Download an evidence file after re-checking its SHA-256."""
-    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
-    return download_response(
-        store, get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
-    )
