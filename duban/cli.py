@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -94,4 +95,25 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        _exit(130)
+    except SystemExit as done:
+        _exit(done.code)
+    _exit(0)
+
+
+def _exit(code: int | str | None) -> None:
+    """Exit with `code`; skip interpreter teardown once Temporal's Rust core was loaded.
+
+    The core's Tokio threads can outlive the event loop and abort CPython's finalization
+    ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning a finished
+    command into exit -6. Everything is flushed first, so nothing is lost by `os._exit`.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)  # noqa: T201  (what sys.exit would print)
+        code = 1
+    if "temporalio.bridge.temporal_sdk_bridge" not in sys.modules:
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
