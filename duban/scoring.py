@@ -226,7 +226,8 @@ def _score_into(
     for level in o.escalation_levels:
         if (hit := t.escalation.get(level)) is None:
             raise ValueError(f"escalation level {level!r} is outside 1..3 (assignment {aid})")
-        out.append(ScoreLine(hit[0], hit[1], by_rule.get("escalation", ev), "escalation", aid, idx))
+        cited = by_rule.get(f"escalation:{level}") or by_rule.get("escalation", ev)
+        out.append(ScoreLine(hit[0], hit[1], cited, "escalation", aid, idx))
     if o.extensions_granted:
         pts, why = t.count_line("extension", o.extensions_granted)
         out.append(ScoreLine(pts, why, by_rule.get("extension", ev), "extension", aid, idx))

@@ -165,7 +165,10 @@ def _rules_of(kind: str, data: dict[str, Any] | None) -> tuple[str, ...]:
     if kind == "extension_decided" and data is not None:
         return ("extension", "lateness") if data.get("grant") else ()
     if (hit := _KIND_RULES.get(kind)) is None:
-        hit = _KIND_RULES[kind] = tuple(r for r, kinds in _RULE_KINDS.items() if kind in kinds)
+        hit = tuple(r for r, kinds in _RULE_KINDS.items() if kind in kinds)
+        if kind.startswith("escalation_l"):  # each rung's line cites its own event
+            hit += (f"escalation:{kind.removeprefix('escalation_l')}",)
+        _KIND_RULES[kind] = hit
     return hit
 
 

@@ -26,6 +26,7 @@ from activities.read_model import (
 )
 from duban.errors import Invalid
 from duban.models import Assignment, AuditEvent
+from duban.scoring import score_period
 from duban.services.assessment import (
     check_period,
     current_quarter,
@@ -173,6 +174,12 @@ def test_outcomes_come_from_the_recorded_rows(world: World):
     assert b.events_by_rule is not None
     ladder = {i for i, kind in events if kind.startswith("escalation_l")}
     assert set(b.events_by_rule["escalation"]) == ladder and len(ladder) == 2
+    kinds = dict(events)
+    for level in (1, 2):  # each rung's line cites its own event only
+        [cited] = b.events_by_rule[f"escalation:{level}"]
+        assert kinds[cited] == f"escalation_l{level}"
+    lines = [ln for ln in score_period(b, load_rubric(), as_of=AS_OF) if ln.rule == "escalation"]
+    assert [kinds[i] for ln in lines for i in ln.event_ids] == ["escalation_l1", "escalation_l2"]
     # the second period is planned, not yet due: no events, nothing scored
     assert by_id[(world.a.id, 1)].event_ids == ()
 
