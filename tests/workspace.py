@@ -21,6 +21,7 @@ from duban.models import (
     PolicyVersion,
     User,
 )
+from duban.services.head_term import sync_head_term
 
 
 def make_department(
@@ -124,6 +125,7 @@ def make_user(
     )
     session.add(user)
     session.flush()
+    sync_head_term(session=session, user=user, at=user.created_at)
     return user
 
 

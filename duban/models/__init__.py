@@ -5,6 +5,7 @@ from duban.models.audit import AuditEvent
 from duban.models.department import Department
 from duban.models.evaluation import Evaluation, RubricVersion
 from duban.models.evidence import Evidence
+from duban.models.head_term import HeadTerm
 from duban.models.notification import Notification
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.submission import Submission, submission_evidence
@@ -19,6 +20,7 @@ __all__ = [
     "Evaluation",
     "Evidence",
     "Extension",
+    "HeadTerm",
     "Notification",
     "Policy",
     "PolicyItem",

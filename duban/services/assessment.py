@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from duban.domain import AssignmentRole, UserRole
+from duban.domain import AssignmentRole
 from duban.errors import Invalid, NotFound
 from duban.models import (
     Assignment,
@@ -22,7 +22,6 @@ from duban.models import (
     Escalation,
     Extension,
     Submission,
-    User,
 )
 from duban.scoring import (
     CHINA_TZ,
@@ -34,6 +33,7 @@ from duban.scoring import (
     period_bounds,
 )
 from duban.services.assignment import item_ref, select_with_item
+from duban.services.head_term import head_at, head_terms
 from policies.rubric import Rubric
 
 _PERIOD_KEY = re.compile(r"p(\d+)")
@@ -105,16 +105,6 @@ def _period_rows(
     if department_id is not None:
         q = q.where(Assignment.department_id == department_id)
     return list(session.execute(q.order_by(AssignmentPeriod.assignment_id, AssignmentPeriod.index)))
-
-
-def _heads(session: Session) -> dict[int, tuple[str, str]]:
-    """Return department id -> (username, name) of its active head (lowest id wins)."""
-    rows = session.execute(
-        select(User.department_id, User.username, User.display_name)
-        .where(User.role == UserRole.HEAD, User.is_active.is_(True))
-        .order_by(User.id.desc())
-    )
-    return {dept: (username, name or username) for dept, username, name in rows if dept}
 
 
 def _counts(session: Session, q: Select[int, int, int]) -> dict[PeriodKey, int]:
@@ -213,7 +203,7 @@ def load_outcomes(
     """Build every period's outcome as recorded by `as_of`, in a handful of set-based queries."""
     rows = _period_rows(session, as_of, period, department_id)
     ids = {r.assignment_id for r in rows}
-    heads, levels = _heads(session), _levels(session, ids, as_of)
+    terms, levels = head_terms(session=session), _levels(session, ids, as_of)
     returns, extensions = _returns(session, as_of), _extensions(session, as_of)
     events = _events(session, ids, as_of)
     none = _Events([], {})
@@ -222,7 +212,10 @@ def load_outcomes(
         closed = r.closed_at if r.closed_at is not None and r.closed_at <= as_of else None
         if r.removed_in_version is not None and closed is None:
             continue  # the task left the policy: an open period is nobody's fault
-        pk, head = (r.assignment_id, r.index), heads.get(r.department_id)
+        pk, head = (
+            (r.assignment_id, r.index),
+            head_at(terms.get(r.department_id, []), r.original_due_at),
+        )
         ev = events.get(pk, none)
         approved = closed is not None and r.state == "approved"
         out.append(
@@ -230,8 +223,8 @@ def load_outcomes(
                 assignment_id=r.assignment_id,
                 department_code=r.code,
                 department_name=r.name,
-                official=head[0] if head else None,
-                official_name=head[1] if head else None,
+                official=head.username if head else None,
+                official_name=head.name if head else None,
                 task_number=r.item_number,
                 role=AssignmentRole(r.role),
                 period_index=r.index,

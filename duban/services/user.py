@@ -11,9 +11,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.errors import Conflict, Invalid, NotFound
 from duban.models import Assignment, Department, User
+from duban.services.head_term import sync_head_term
 
 ADMIN_USERNAME = "admin"
 DEMO_PASSWORD = "duban-demo"
@@ -103,6 +105,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    sync_head_term(session=session, user=user, at=utcnow())
     return user
 
 
@@ -148,6 +151,7 @@ def update_user(
     if changes.locale is not None:
         user.locale = changes.locale
     session.flush()
+    sync_head_term(session=session, user=user, at=utcnow())
     return user
 
 
