@@ -168,7 +168,7 @@ async def start_bare(r: Rig, n: int) -> tuple[float, int]:
     """Start `n` bare workflows; return (seconds until all are visible, how many are)."""
     calls = [
         lambda i=i: r.client.start_workflow(
-            BareWorkflow.run, BareInput(1), id=f"bare:{i}", task_queue=BARE_QUEUE
+            BareWorkflow.run, BareInput(2), id=f"bare:{i}", task_queue=BARE_QUEUE
         )
         for i in range(n)
     ]
@@ -236,6 +236,13 @@ async def updates_section(r: Rig, n: int, lines: list[str]) -> None:
         for i in range(len(ids))
     ]
     signal_s, signal_failed = await bounded(pokes)
+    bumps = [
+        lambda i=i: r.client.get_workflow_handle(f"bare:{i}").execute_update(
+            BareWorkflow.bump, f"bench-{i}", id=f"bump-{i}"
+        )
+        for i in range(len(ids))
+    ]
+    bump_s, bump_failed = await bounded(bumps)
     update_rate = rate(len(acks) - update_failed, update_s)
     signal_rate = rate(len(pokes) - signal_failed, signal_s)
     lines += [
@@ -245,6 +252,7 @@ async def updates_section(r: Rig, n: int, lines: list[str]) -> None:
         "|---|---:|---:|---:|---:|",
         f"| duban `acknowledge` Update (validated, recorded) | {len(acks)} | {update_failed} | {update_s:.2f} | {update_rate:.1f} |",
         f"| bare signal | {len(pokes)} | {signal_failed} | {signal_s:.2f} | {signal_rate:.1f} |",
+        f"| bare Update (reference: no write) | {len(bumps)} | {bump_failed} | {bump_s:.2f} | {rate(len(bumps) - bump_failed, bump_s):.1f} |",
         "",
         f"Update / signal ratio: {verdict(update_rate / signal_rate if signal_rate else 0.0, UPDATE_RATIO_TARGET)}",
         "",
