@@ -50,14 +50,7 @@ class NotifyActivities:
     def notify(self, inp: NotifyInput) -> int:
         """Notify every active user of the audience; return how many rows were added."""
         with self.session_factory.begin() as session:
-            assignment = session.get_one(Assignment, inp.assignment_id)
-            added = [
-                note
-                for user in _audience(session, assignment, inp.audience)
-                if (note := _add_once(session, inp, user)) is not None
-            ]
-            session.flush()
-            ids = [n.id for n in added]
+            ids = [n.id for n in add_notifications(session, inp)]
         if self.mailer is not None and inp.kind in URGENT_KINDS and ids:
             self._mail(ids)
         return len(ids)
@@ -75,6 +68,18 @@ class NotifyActivities:
                 # A worker thread has no running loop, so one short-lived loop per mail is fine.
                 asyncio.run(self.mailer.send(user.email or "", f"【督办】{note.title}", note.body))
                 note.emailed_at = utcnow()
+
+
+def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
+    """Add the in-app notification of every active user of the audience not yet told; flush."""
+    assignment = session.get_one(Assignment, inp.assignment_id)
+    added = [
+        note
+        for user in _audience(session, assignment, inp.audience)
+        if (note := _add_once(session, inp, user)) is not None
+    ]
+    session.flush()
+    return added
 
 
 def _audience(session: Session, assignment: Assignment, audience: str) -> list[User]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities import records
+from activities.notify import NotifyInput, add_notifications
 from duban.models import Assignment, AssignmentPeriod, AuditEvent
 
 
@@ -125,6 +126,16 @@ class RecordInput:
     escalation: EscalationRecord | None = None
 
 
+@dataclass(frozen=True)
+class BeginInput:
+    """A run's opening writes, in one transaction: periods, first steps, in-app notices."""
+
+    assignment_id: int
+    periods: list[PeriodRow] = field(default_factory=list)
+    steps: list[RecordInput] = field(default_factory=list)
+    notices: list[NotifyInput] = field(default_factory=list)
+
+
 class ReadModelActivities:
     """Activities writing the SQL read model; each is idempotent by its key."""
 
@@ -132,62 +143,79 @@ class ReadModelActivities:
         self.session_factory = session_factory
 
     @activity.defn
+    def begin(self, inp: BeginInput) -> int:
+        """Store periods, apply steps and add notices (never mailed) at once; return rows added."""
+        with self.session_factory.begin() as session:
+            added = _add_periods(session, inp.assignment_id, inp.periods)
+            added += sum(_apply(session, step) for step in inp.steps)
+            added += sum(len(add_notifications(session, note)) for note in inp.notices)
+        return added
+
+    @activity.defn
     def record_periods(self, inp: RecordPeriodsInput) -> int:
         """Insert the periods not yet stored; return how many were added."""
         with self.session_factory.begin() as session:
-            have = set(
-                session.scalars(
-                    select(AssignmentPeriod.index).where(
-                        AssignmentPeriod.assignment_id == inp.assignment_id
-                    )
-                )
-            )
-            new = [p for p in inp.periods if p.index not in have]
-            for p in new:
-                session.add(
-                    AssignmentPeriod(
-                        assignment_id=inp.assignment_id,
-                        index=p.index,
-                        due_at=p.due_at,
-                        original_due_at=p.due_at,
-                        source=p.source,
-                        label=p.label,
-                        historic=p.historic,
-                        state="historic" if p.historic else "open",
-                    )
-                )
-            return len(new)
+            return _add_periods(session, inp.assignment_id, inp.periods)
 
     @activity.defn
     def record(self, inp: RecordInput) -> bool:
         """Apply one workflow step; return False when its key was already recorded."""
         with self.session_factory.begin() as session:
-            if session.scalar(select(AuditEvent.id).where(AuditEvent.key == inp.key)) is not None:
-                return False
-            assignment = session.get_one(Assignment, inp.assignment_id)
-            records.apply_snapshot(assignment, inp.snapshot, inp.at)
-            if inp.period is not None:
-                records.patch_period(session, inp.assignment_id, inp.period)
-            if inp.submission is not None:
-                records.add_submission(session, inp)
-            if inp.review is not None:
-                records.review_submission(session, inp)
-            if inp.extension is not None:
-                records.add_extension(session, inp)
-            if inp.decision is not None:
-                records.decide_extension(session, inp)
-            if inp.escalation is not None:
-                records.escalate(session, inp)
-            session.add(
-                AuditEvent(
-                    key=inp.key,
-                    at=inp.at,
-                    kind=inp.kind,
-                    actor_id=inp.actor_id,
-                    actor_label=inp.actor,
-                    policy_id=assignment.policy_id,
-                    assignment_id=inp.assignment_id,
-                    data=inp.data,
-                )
-            )
-            return True
+            return _apply(session, inp)
+
+
+def _add_periods(session: Session, assignment_id: int, periods: list[PeriodRow]) -> int:
+    """Insert the periods not yet stored; return how many were added."""
+    have = set(
+        session.scalars(
+            select(AssignmentPeriod.index).where(AssignmentPeriod.assignment_id == assignment_id)
+        )
+    )
+    new = [p for p in periods if p.index not in have]
+    session.add_all(
+        AssignmentPeriod(
+            assignment_id=assignment_id,
+            index=p.index,
+            due_at=p.due_at,
+            original_due_at=p.due_at,
+            source=p.source,
+            label=p.label,
+            historic=p.historic,
+            state="historic" if p.historic else "open",
+        )
+        for p in new
+    )
+    return len(new)
+
+
+def _apply(session: Session, inp: RecordInput) -> bool:
+    """Apply one step in the session's transaction; return False when its key is stored."""
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.key == inp.key)) is not None:
+        return False
+    assignment = session.get_one(Assignment, inp.assignment_id)
+    records.apply_snapshot(assignment, inp.snapshot, inp.at)
+    if inp.period is not None:
+        records.patch_period(session, inp.assignment_id, inp.period)
+    if inp.submission is not None:
+        records.add_submission(session, inp)
+    if inp.review is not None:
+        records.review_submission(session, inp)
+    if inp.extension is not None:
+        records.add_extension(session, inp)
+    if inp.decision is not None:
+        records.decide_extension(session, inp)
+    if inp.escalation is not None:
+        records.escalate(session, inp)
+    session.add(
+        AuditEvent(
+            key=inp.key,
+            at=inp.at,
+            kind=inp.kind,
+            actor_id=inp.actor_id,
+            actor_label=inp.actor,
+            policy_id=assignment.policy_id,
+            assignment_id=inp.assignment_id,
+            data=inp.data,
+        )
+    )
+    return True

@@ -77,12 +77,7 @@ class AssignmentWorkflow(AssignmentEngine):
     @workflow.run
     async def run(self, inp: AssignmentInput) -> AssignmentStatus:
         """Run the current period, then continue-as-new into the next one."""
-        if inp.carry is None:
-            await self._start()
-        if self._opened:
-            spec = inp.periods[self.s.period_index]
-            data = {"label": spec.label, "due_at": spec.due_at.isoformat()}
-            await self._record("period_opened", "open", data=data)
+        await self._begin()
         if self.s.period_begun:
             if not await self._watch_period():
                 await self._continue()

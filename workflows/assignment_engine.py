@@ -13,12 +13,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities, NotifyInput
     from activities.read_model import (
+        BeginInput,
         EscalationRecord,
         PeriodPatch,
         PeriodRow,
         ReadModelActivities,
         RecordInput,
-        RecordPeriodsInput,
         Snapshot,
     )
     from duban.domain import AssignmentRole, AssignmentState
@@ -64,19 +64,29 @@ class AssignmentEngine:
         self.s.runs += 1
         workflow.continue_as_new(replace(self.inp, carry=self.s))
 
-    async def _start(self) -> None:
-        rows = [
-            PeriodRow(p.index, p.due_at, p.label, p.source, p.historic) for p in self.inp.periods
-        ]
-        await workflow.execute_activity_method(
-            ReadModelActivities.record_periods,
-            RecordPeriodsInput(self.inp.assignment_id, rows),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-        )
+    async def _begin(self) -> None:
+        """Write the run's opening steps (periods, `assigned` + notice, `period_opened`) at once."""
+        steps, notices, periods = [], [], []
+        if self.inp.carry is None:
+            periods = [
+                PeriodRow(p.index, p.due_at, p.label, p.source, p.historic)
+                for p in self.inp.periods
+            ]
+            steps.append(self._step("assigned", "start", data={"role": self.inp.role}))
+            title = f"新督办任务：第{self.inp.item_number}项，请及时签收"
+            notices.append(self._notice("assigned", "department", "start", title))
+        if self._opened:
+            spec = self.inp.periods[self.s.period_index]
+            data = {"label": spec.label, "due_at": spec.due_at.isoformat()}
+            steps.append(self._step("period_opened", "open", data=data))
+        if steps:
+            # Not under the lock: an early Update's write holds it while it waits for `_ready`.
+            await workflow.execute_activity_method(
+                ReadModelActivities.begin,
+                BeginInput(self.inp.assignment_id, periods, steps, notices),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
         self._ready = True
-        await self._record("assigned", "start", data={"role": self.inp.role})
-        title = f"新督办任务：第{self.inp.item_number}项，请及时签收"
-        await self._notify("assigned", "department", "start", title)
 
     def _skip_history(self) -> None:
         """Keep deadlines already past at import as history: no reminders, no ladder."""
@@ -185,26 +195,29 @@ class AssignmentEngine:
     def _key(self, kind: str, step: str) -> str:
         return scoped_key(workflow.info().workflow_id, f"p{self.s.period_index}", kind, step)
 
-    async def _record(self, kind: str, step: str, **parts: Any) -> None:
-        """Write one step to the read model, in the order the steps happened."""
+    def _step(self, kind: str, step: str, **parts: Any) -> RecordInput:
         parts.setdefault("snapshot", self._snapshot())
-        inp = RecordInput(
+        return RecordInput(
             key=self._key(kind, step),
             assignment_id=self.inp.assignment_id,
             kind=kind,
             at=workflow.now(),
             **parts,
         )
+
+    async def _record(self, kind: str, step: str, **parts: Any) -> None:
+        """Write one step to the read model, in the order the steps happened."""
+        inp = self._step(kind, step, **parts)
         async with self._lock:
             await workflow.wait_condition(lambda: self._ready)
             await workflow.execute_activity_method(
                 ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
             )
 
-    async def _notify(
+    def _notice(
         self, kind: str, audience: str, step: str, title: str, body: str = ""
-    ) -> None:
-        inp = NotifyInput(
+    ) -> NotifyInput:
+        return NotifyInput(
             key=self._key(kind, step),
             assignment_id=self.inp.assignment_id,
             kind=kind,
@@ -212,8 +225,14 @@ class AssignmentEngine:
             title=title,
             body=body,
         )
+
+    async def _notify(
+        self, kind: str, audience: str, step: str, title: str, body: str = ""
+    ) -> None:
         await workflow.execute_activity_method(
-            NotifyActivities.notify, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+            NotifyActivities.notify,
+            self._notice(kind, audience, step, title, body),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
 
     def _done(self, key: str, message: str) -> ActionResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from temporalio import workflow
@@ -80,17 +81,22 @@ class PolicyTaskWorkflow:
         return all(h.done() for h in self.children.values())
 
     async def _start_pending(self) -> None:
+        """Start the pending children together: one workflow task, not one per child."""
         batch, self.pending = self.pending, []
         batch.sort(key=lambda a: a.role != AssignmentRole.LEAD)
-        for assignment in batch:
-            if assignment.department_code in self.children:
-                continue
-            wf_id = assignment_workflow_id(
-                assignment.policy_key, assignment.item_number, assignment.department_code
-            )
-            self.children[assignment.department_code] = await workflow.start_child_workflow(
-                AssignmentWorkflow.run, assignment, id=wf_id
-            )
+        fresh: dict[str, AssignmentInput] = {}
+        for a in batch:
+            if a.department_code not in self.children:
+                fresh.setdefault(a.department_code, a)
+        await asyncio.gather(*(self._start_child(a) for a in fresh.values()))
+
+    async def _start_child(self, assignment: AssignmentInput) -> None:
+        # Each child is registered once started, so a `revise` arriving meanwhile reaches it.
+        code = assignment.department_code
+        wf_id = assignment_workflow_id(assignment.policy_key, assignment.item_number, code)
+        self.children[code] = await workflow.start_child_workflow(
+            AssignmentWorkflow.run, assignment, id=wf_id
+        )
 
     @workflow.signal
     async def revise(self, inp: PolicyRevisionInput) -> None:
