@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import policies
+from bench import workflows as bare_workflows
 from bench.workflows import BareInput, BareWorkflow
 from duban.db import make_engine, make_session_factory
 from duban.devserver import running_dev_server
@@ -31,7 +32,7 @@ from duban.services.user import ensure_admin
 from duban.settings import Settings
 from duban.starter import start_policy
 from duban.temporal import acknowledge, connect
-from duban.worker import running_worker
+from duban.worker import MAX_CACHED_WORKFLOWS, precompile, running_worker
 from workflows.assignment import ActionInput
 
 log = logging.getLogger("bench")
@@ -142,8 +143,14 @@ async def rig(workdir: Path) -> AsyncIterator[Rig]:
             user, _ = ensure_admin(session=session, password="bench-password")
         client = await connect(settings)
         await stack.enter_async_context(running_worker(client, settings, factory, scheduler=False))
+        precompile(bare_workflows)  # like duban's worker, so both sandboxes pay the same
         await stack.enter_async_context(
-            Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow])
+            Worker(
+                client,
+                task_queue=BARE_QUEUE,
+                workflows=[BareWorkflow],
+                max_cached_workflows=MAX_CACHED_WORKFLOWS,
+            )
         )
         yield Rig(client, settings, factory, user.id)
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import workflows
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from duban.db import make_engine, make_session_factory
@@ -28,6 +32,9 @@ from workflows.policy_task import PolicyTaskWorkflow
 log = logging.getLogger(__name__)
 
 ACTIVITY_THREADS = 16
+# Runs kept in memory between workflow tasks; an evicted run is replayed from its history.
+# The default (1,000) thrashed at 10,000 assignments; a cached run costs tens of kilobytes.
+MAX_CACHED_WORKFLOWS = 20_000
 WORKFLOWS: tuple[type, ...] = (PolicyTaskWorkflow, AssignmentWorkflow)
 
 
@@ -40,6 +47,24 @@ def activity_methods(*instances: object) -> list[Callable[..., Any]]:
             if callable(attr) and hasattr(attr, "__temporal_activity_definition"):
                 found.append(attr)
     return found
+
+
+def precompile(*modules: ModuleType) -> None:
+    """Write the bytecode of modules (or packages) the workflow sandbox imports for every run.
+
+    Under PYTHONDONTWRITEBYTECODE=1 (or a fresh read-only checkout) the sandbox would compile
+    workflows/*.py from source for each new run: 40% of the worker's CPU at 1,000 starts.
+    """
+    for module in modules:
+        path = Path(module.__file__ or "")
+        target = path.parent if path.name == "__init__.py" else path
+        compiled = (
+            compileall.compile_dir(target, quiet=2)
+            if target.is_dir()
+            else compileall.compile_file(target, quiet=2)
+        )
+        if not compiled:
+            log.warning("could not precompile %s; workflow starts will be slower", target)
 
 
 def make_mailer(settings: Settings) -> Mailer | None:
@@ -59,6 +84,7 @@ def build_worker(
         ReadModelActivities(session_factory),
         NotifyActivities(session_factory, make_mailer(settings)),
     )
+    precompile(workflows)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -66,6 +92,7 @@ def build_worker(
         activities=activities,
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity"),
         max_concurrent_activities=ACTIVITY_THREADS,
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,
     )
 
 
