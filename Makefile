@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: install sysdeps run test test-unit test-e2e bench lint fmt migrate clean
+.PHONY: install fonts sysdeps apt run test test-unit test-e2e bench lint fmt migrate clean
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install -q uv
@@ -11,15 +11,22 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen
 
-# Debian packages the browser tests and PDF checks need (chromium, CJK fonts, pdftoppm).
+# Debian packages: CJK fonts for PDF reports (run and test); chromium and pdftoppm for tests.
+fonts:
+	@$(MAKE) -s apt PKGS="fonts-noto-cjk" CHECK='[ -d /usr/share/fonts/opentype/noto ]'
+
 sysdeps:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] || ! command -v pdftoppm >/dev/null; then \
+	@$(MAKE) -s apt PKGS="chromium fonts-noto-cjk poppler-utils" \
+	  CHECK='[ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/opentype/noto ] && command -v pdftoppm >/dev/null'
+
+apt:
+	@if ! ( $(CHECK) ); then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
-	  else echo "need root to apt-get install chromium fonts-noto-cjk poppler-utils" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS) >/dev/null; \
+	  else echo "need root to apt-get install $(PKGS)" >&2; exit 1; fi; \
 	fi
 
-run: install
+run: install fonts
 	$(UV) run duban dev
 
 test: install sysdeps

@@ -49,3 +49,10 @@ class TooLarge(DomainError):
 
     status = 413
     code = "too_large"
+
+
+class Unavailable(DomainError):
+    """A part the request needs is missing or down on this server (the one allowed 5xx)."""
+
+    status = 503
+    code = "unavailable"

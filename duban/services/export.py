@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from duban.errors import Unavailable
 from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -158,11 +159,15 @@ def _table(pdf: FPDF, sheet: ScoreSheet) -> None:
         pdf.ln()
 
 
-def report_pdf(sheet: ScoreSheet) -> bytes:
+def report_pdf(sheet: ScoreSheet, *, font: Path = CJK_FONT) -> bytes:
     """Return the PDF report: title, rubric and time, a bar chart and the ranking table."""
+    if not font.is_file():
+        raise Unavailable(
+            f"生成 PDF 报告需要中文字体（Debian 软件包 fonts-noto-cjk），服务器缺少 {font}"
+        )
     _font_setup()
     pdf = FPDF(format="A4")
-    pdf.add_font("cjk", fname=str(CJK_FONT), collection_font_number=CJK_FACE_SC)
+    pdf.add_font("cjk", fname=str(font), collection_font_number=CJK_FACE_SC)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font("cjk", size=18)

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from duban.domain import AssignmentRole
+from duban.errors import Unavailable
 from duban.scoring import RULE_LABELS, PeriodOutcome, compile_scores
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from policies.rubric import load_rubric
@@ -100,3 +101,9 @@ def test_pdf_renders_with_chinese_text_and_chart(tmp_path: Path):
 def test_pdf_of_an_empty_period():
     empty = ScoreSheet("2025Q1", "official", "2026-11-28", AS_OF, [])
     assert report_pdf(empty).startswith(b"%PDF")
+
+
+def test_pdf_without_the_cjk_font_is_a_clear_refusal(tmp_path: Path):
+    with pytest.raises(Unavailable, match="fonts-noto-cjk") as caught:
+        report_pdf(sheet(), font=tmp_path / "missing.ttc")
+    assert caught.value.status == 503
