@@ -49,7 +49,8 @@ class AssignmentEngine:
         self.s = inp.carry or AssignmentCarry(policy_version=inp.policy_version)
         self._wake = 0
         self._lock = asyncio.Lock()
-        self._ready = inp.carry is not None
+        # Every write waits until the run's opening writes (`_begin`) are done.
+        self._ready = False
         # Open the period before any handler runs, so an early Update sees it.
         self._skip_history()
         self._opened = self.s.period_index < len(inp.periods) and not self.s.period_begun
@@ -80,8 +81,12 @@ class AssignmentEngine:
             data = {"label": spec.label, "due_at": spec.due_at.isoformat()}
             steps.append(self._step("period_opened", "open", data=data))
         if steps:
+            # A local activity: the writes run inside the first workflow task, which halves
+            # the server's work per start. It is the only local activity of the workflow and
+            # every other write waits for `_ready`, so no two ever run at once (concurrent
+            # local activities can replay out of order: sdk-python#1578).
             # Not under the lock: an early Update's write holds it while it waits for `_ready`.
-            await workflow.execute_activity_method(
+            await workflow.execute_local_activity_method(
                 ReadModelActivities.begin,
                 BeginInput(self.inp.assignment_id, periods, steps, notices),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
