@@ -283,6 +283,10 @@ async def run(assignments: int, updates: int, *, scoring: bool = True) -> list[s
         "",
         f"Embedded Temporal dev server (SQLite), SQLite read model, loopback only; concurrency {CONCURRENCY}.",
         "",
+        "Both start rows time the same thing: from the first start call until the server's visibility",
+        "counts every workflow as started. duban's go through one PolicyTaskWorkflow per task, which",
+        "starts them as children; the bare ones are started by the client directly.",
+        "",
     ]
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp:
         async with rig(Path(tmp)) as r:
