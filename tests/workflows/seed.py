@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from duban.domain import AssignmentRole, assignment_workflow_id
 from duban.models import Assignment, Department, Policy, PolicyItem, PolicyVersion, User
+from duban.services.head_term import sync_head_term
 from workflows.assignment import AssignmentInput, PeriodSpec
 
 DAY = timedelta(days=1)
@@ -85,6 +86,8 @@ def seed(
             s.flush()
             ids[code] = a.id
         s.flush()
+        for user in users.values():  # as the user service does: heads get their term
+            sync_head_term(session=s, user=user, at=user.created_at)
         user_ids = {name: u.id for name, u in users.items()}
     return Seeded(key, item, ids, user_ids)
 
