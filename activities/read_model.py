@@ -16,8 +16,8 @@ from duban.models import Assignment, AssignmentPeriod, AuditEvent
 
 
 @dataclass(frozen=True)
-class PeriodRow:
-    """A planned period as stored: index, due time, label, source and whether it is history."""
+class PeriodSpec:
+    """A reporting period as planned at import: index, due time, label, source, whether history."""
 
     index: int
     due_at: datetime
@@ -31,7 +31,7 @@ class RecordPeriodsInput:
     """All periods of an assignment, written once when its workflow starts."""
 
     assignment_id: int
-    periods: list[PeriodRow]
+    periods: list[PeriodSpec]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class BeginInput:
     """A run's opening writes, in one transaction: periods, first steps, in-app notices."""
 
     assignment_id: int
-    periods: list[PeriodRow] = field(default_factory=list)
+    periods: list[PeriodSpec] = field(default_factory=list)
     steps: list[RecordInput] = field(default_factory=list)
     notices: list[NotifyInput] = field(default_factory=list)
 
@@ -164,7 +164,7 @@ class ReadModelActivities:
             return _apply(session, inp)
 
 
-def _add_periods(session: Session, assignment_id: int, periods: list[PeriodRow]) -> int:
+def _add_periods(session: Session, assignment_id: int, periods: list[PeriodSpec]) -> int:
     """Insert the periods not yet stored; return how many were added."""
     have = set(
         session.scalars(

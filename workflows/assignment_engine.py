@@ -16,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
         BeginInput,
         EscalationRecord,
         PeriodPatch,
-        PeriodRow,
         ReadModelActivities,
         RecordInput,
         Snapshot,
@@ -69,10 +68,7 @@ class AssignmentEngine:
         """Write the run's opening steps (periods, `assigned` + notice, `period_opened`) at once."""
         steps, notices, periods = [], [], []
         if self.inp.carry is None:
-            periods = [
-                PeriodRow(p.index, p.due_at, p.label, p.source, p.historic)
-                for p in self.inp.periods
-            ]
+            periods = list(self.inp.periods)
             steps.append(self._step("assigned", "start", data={"role": self.inp.role}))
             title = f"新督办任务：第{self.inp.item_number}项，请及时签收"
             notices.append(self._notice("assigned", "department", "start", title))

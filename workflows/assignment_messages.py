@@ -8,18 +8,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.read_model import PeriodSpec as PeriodSpec
     from duban.domain import AssignmentState
-
-
-@dataclass(frozen=True)
-class PeriodSpec:
-    """A reporting period as planned at import."""
-
-    index: int
-    due_at: datetime
-    label: str
-    source: str = "cadence"
-    historic: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from activities.read_model import (
     ExtensionDecisionRecord,
     ExtensionRecord,
     PeriodPatch,
-    PeriodRow,
+    PeriodSpec,
     ReadModelActivities,
     RecordInput,
     RecordPeriodsInput,
@@ -51,7 +51,7 @@ class Recorder:
 
     def periods(self, a: Assignment, dues: list[datetime]) -> None:
         """Store the planned periods of an assignment."""
-        rows = [PeriodRow(i, due, f"第{i + 1}期") for i, due in enumerate(dues)]
+        rows = [PeriodSpec(i, due, f"第{i + 1}期") for i, due in enumerate(dues)]
         self.acts.record_periods(RecordPeriodsInput(a.id, rows))
 
     def step(
