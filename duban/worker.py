@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -22,6 +23,7 @@ from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from duban.db import make_engine, make_session_factory
 from duban.jobs import build_scheduler
+from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.migrate import upgrade
 from duban.settings import Settings
@@ -108,14 +110,26 @@ async def running_worker(
     with ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity") as executor:
         worker = build_worker(client, settings, session_factory, executor=executor)
         jobs = build_scheduler(client=client, settings=settings, session_factory=session_factory)
+        lease = SchedulerLease(session_factory.kw["bind"])
         async with worker:
-            if scheduler:
-                jobs.start()
+            waiting = asyncio.create_task(lead_when_free(lease, jobs)) if scheduler else None
             try:
                 yield worker
             finally:
+                if waiting is not None:
+                    waiting.cancel()
                 if jobs.running:
                     jobs.shutdown(wait=False)
+                lease.release()
+
+
+async def lead_when_free(lease: SchedulerLease, jobs: AsyncIOScheduler, every: float = 60) -> None:
+    """Start the periodic jobs once this process holds the scheduler lease; keep trying."""
+    while not await asyncio.to_thread(lease.try_acquire):
+        log.info("periodic jobs run in another worker; trying again in %.0f s", every)
+        await asyncio.sleep(every)
+    jobs.start()
+    log.info("this worker runs the periodic jobs")
 
 
 @contextmanager

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from duban.db import make_engine, make_session_factory
 from duban.devserver import running_dev_server
+from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.settings import Settings
 from duban.temporal import connect
-from duban.worker import WORKFLOWS, activity_methods, build_worker, make_mailer
+from duban.worker import WORKFLOWS, lead_when_free, activity_methods, build_worker, make_mailer
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
 
@@ -43,3 +47,31 @@ async def test_build_worker_on_the_task_queue(tmp_path: Path):
         worker = build_worker(client, settings, factory)
         assert worker.task_queue == "q-worker-test"
         assert worker.client is client
+
+
+async def test_periodic_jobs_run_in_one_worker_and_move_when_it_stops(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    leases = [SchedulerLease(make_engine(url)) for _ in range(2)]
+    jobs = [AsyncIOScheduler(), AsyncIOScheduler()]
+    tasks = [
+        asyncio.create_task(lead_when_free(lease, j, every=0.05))
+        for lease, j in zip(leases, jobs, strict=True)
+    ]
+    try:
+        await asyncio.wait_for(asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED), 10)
+        await asyncio.sleep(0.2)  # several retry rounds of the other worker
+        assert [j.running for j in jobs].count(True) == 1
+        leader = [j.running for j in jobs].index(True)
+        # The leader stops: the other takes the lease on its next try.
+        jobs[leader].shutdown(wait=False)
+        leases[leader].release()
+        await asyncio.wait_for(tasks[1 - leader], 10)
+        assert jobs[1 - leader].running
+    finally:
+        for task in tasks:
+            task.cancel()
+        for j in jobs:
+            if j.running:
+                j.shutdown(wait=False)
+        for lease in leases:
+            lease.release()
