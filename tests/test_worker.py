@@ -15,7 +15,7 @@ from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.settings import Settings
 from duban.temporal import connect
-from duban.worker import WORKFLOWS, lead_when_free, activity_methods, build_worker, make_mailer
+from duban.worker import WORKFLOWS, activity_methods, build_worker, lead_when_free, make_mailer
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
 
