@@ -27,14 +27,6 @@ class PeriodSpec:
 
 
 @dataclass(frozen=True)
-class RecordPeriodsInput:
-    """All periods of an assignment, written once when its workflow starts."""
-
-    assignment_id: int
-    periods: list[PeriodSpec]
-
-
-@dataclass(frozen=True)
 class Snapshot:
     """The assignment's mirrored state after a step of its workflow."""
 
@@ -150,12 +142,6 @@ class ReadModelActivities:
             added += sum(_apply(session, step) for step in inp.steps)
             added += sum(len(add_notifications(session, note)) for note in inp.notices)
         return added
-
-    @activity.defn
-    def record_periods(self, inp: RecordPeriodsInput) -> int:
-        """Insert the periods not yet stored; return how many were added."""
-        with self.session_factory.begin() as session:
-            return _add_periods(session, inp.assignment_id, inp.periods)
 
     @activity.defn
     def record(self, inp: RecordInput) -> bool:

@@ -25,7 +25,7 @@ def test_activity_methods_are_bound_and_complete(tmp_path: Path):
     read_model, notify = ReadModelActivities(factory), NotifyActivities(factory)
     found = activity_methods(read_model, notify)
     names = {fn.__name__ for fn in found}
-    assert {"record", "record_periods", "notify"} <= names
+    assert {"begin", "record", "notify"} <= names
     assert all(getattr(fn, "__self__", None) in (read_model, notify) for fn in found)
     assert activity_methods(object()) == []
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.read_model import (
+    BeginInput,
     EscalationRecord,
     ExtensionDecisionRecord,
     ExtensionRecord,
@@ -19,7 +20,6 @@ from activities.read_model import (
     PeriodSpec,
     ReadModelActivities,
     RecordInput,
-    RecordPeriodsInput,
     ReviewRecord,
     Snapshot,
     SubmissionRecord,
@@ -52,7 +52,7 @@ class Recorder:
     def periods(self, a: Assignment, dues: list[datetime]) -> None:
         """Store the planned periods of an assignment."""
         rows = [PeriodSpec(i, due, f"第{i + 1}期") for i, due in enumerate(dues)]
-        self.acts.record_periods(RecordPeriodsInput(a.id, rows))
+        self.acts.begin(BeginInput(a.id, rows))
 
     def step(
         self, a: Assignment, idx: int, kind: str, at: datetime, step: str = "s", **parts: Any

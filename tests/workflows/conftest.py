@@ -91,7 +91,7 @@ def duban_worker(client: Client, session_factory: sessionmaker[Session], **kwarg
         client,
         PolicyTaskWorkflow,
         AssignmentWorkflow,
-        activities=[reads.begin, reads.record_periods, reads.record, notes.notify],
+        activities=[reads.begin, reads.record, notes.notify],
         **kwargs,
     )
 

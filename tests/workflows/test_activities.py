@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from activities.notify import NotifyActivities, NotifyInput
 from activities.read_model import (
+    BeginInput,
     EscalationRecord,
     PeriodSpec,
     ReadModelActivities,
     RecordInput,
-    RecordPeriodsInput,
     Snapshot,
     SubmissionRecord,
 )
@@ -34,8 +34,8 @@ def test_record_and_notify_are_idempotent(db_url):
     seeded = seed(factory)
     aid = seeded.assignment_ids["fpb"]
     reads, notes = ReadModelActivities(factory), NotifyActivities(factory)
-    periods = RecordPeriodsInput(aid, [PeriodSpec(0, T0 + timedelta(days=30), "第1期")])
-    assert (reads.record_periods(periods), reads.record_periods(periods)) == (1, 0)
+    periods = BeginInput(aid, [PeriodSpec(0, T0 + timedelta(days=30), "第1期")])
+    assert (reads.begin(periods), reads.begin(periods)) == (1, 0)
     snap = Snapshot("submitted", 0, T0, T0, 1)
     step = RecordInput(
         key="k:submitted",
