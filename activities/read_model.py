@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
@@ -99,6 +99,14 @@ class EscalationRecord:
 
 
 @dataclass(frozen=True)
+class PlanRecord:
+    """A newer policy version's plan: the periods from `first_index` on are replaced by `periods`."""
+
+    first_index: int
+    periods: list[PeriodSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class RecordInput:
     """One step of a workflow: an audit event plus the read-model rows it changes, in one transaction."""
 
@@ -116,6 +124,7 @@ class RecordInput:
     extension: ExtensionRecord | None = None
     decision: ExtensionDecisionRecord | None = None
     escalation: EscalationRecord | None = None
+    plan: PlanRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,14 @@ def _apply(session: Session, inp: RecordInput) -> bool:
         records.decide_extension(session, inp)
     if inp.escalation is not None:
         records.escalate(session, inp)
+    if inp.plan is not None:
+        session.execute(
+            delete(AssignmentPeriod).where(
+                AssignmentPeriod.assignment_id == inp.assignment_id,
+                AssignmentPeriod.index >= inp.plan.first_index,
+            )
+        )
+        _add_periods(session, inp.assignment_id, inp.plan.periods)
     session.add(
         AuditEvent(
             key=inp.key,

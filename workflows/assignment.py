@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from temporalio import workflow
 from temporalio.exceptions import TemporalError
 
@@ -10,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationRecord,
         ExtensionDecisionRecord,
         ExtensionRecord,
+        PlanRecord,
         ReviewRecord,
         SubmissionRecord,
     )
@@ -41,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         check_review,
         check_set_due,
         check_submit,
+        replan,
     )
 
 from workflows.assignment_engine import AssignmentEngine, local_time
@@ -82,7 +86,7 @@ class AssignmentWorkflow(AssignmentEngine):
             if not await self._watch_period():
                 await self._continue()
             await self._close_period()
-        if self.s.period_index < len(inp.periods):
+        if self.s.period_index < len(self.inp.periods):  # a revision may have added periods
             await self._continue()
         return await self._complete()
 
@@ -256,9 +260,31 @@ class AssignmentWorkflow(AssignmentEngine):
             self._wake += 1
 
     @workflow.signal
-    def revise(self, inp: AssignmentRevision) -> None:
-        """Take note of a newer policy version."""
-        self.s.policy_version = max(self.s.policy_version, inp.policy_version)
+    async def revise(self, inp: AssignmentRevision) -> None:
+        """Adopt a newer policy version: its plan replaces the periods not yet begun."""
+        s, version = self.s, inp.policy_version
+        if version <= s.policy_version:
+            return
+        s.policy_version = version
+        if not inp.periods or s.state == S.COMPLETED:
+            return
+        plan = replan(self.inp.periods, inp.periods, s, workflow.now())
+        if plan is None:
+            return
+        self.inp = replace(self.inp, periods=plan.periods)
+        patch = self._move_due(plan.due_at) if plan.due_at else None
+        self._wake += 1
+        data = {
+            "policy_version": version,
+            "due_at": plan.due_at.isoformat() if plan.due_at else None,
+            "periods": [{"label": p.label, "due_at": p.due_at.isoformat()} for p in plan.new],
+        }
+        step = f"v{version}"
+        record = PlanRecord(plan.first_new, plan.new)
+        await self._record("revised", step, data=data, period=patch, plan=record)
+        if plan.due_at:
+            title = f"政策文件修订：第{self.inp.item_number}项任务本期期限调整为 {local_time(plan.due_at)}"
+            await self._notify("due_moved", "department", step, title)
 
     @workflow.query
     def state(self) -> AssignmentStatus:

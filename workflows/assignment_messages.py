@@ -100,9 +100,10 @@ class CoReportInput:
 
 @dataclass(frozen=True)
 class AssignmentRevision:
-    """A new policy version reached a running assignment."""
+    """A new policy version reached a running assignment, with its plan of periods (if any)."""
 
     policy_version: int
+    periods: list[PeriodSpec] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

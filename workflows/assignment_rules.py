@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -11,6 +11,8 @@ from duban.domain import AssignmentState
 from temporalio.exceptions import ApplicationError
 
 if TYPE_CHECKING:
+    from activities.read_model import PeriodSpec
+
     from workflows.assignment_messages import AssignmentCarry
 
 S = AssignmentState
@@ -28,6 +30,20 @@ class Alarm:
     at: datetime
     kind: str
     n: int
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A revised plan: every period (past and open kept), the new ones after the open one, a moved due."""
+
+    periods: list[PeriodSpec]
+    first_new: int
+    due_at: datetime | None = None
+
+    @property
+    def new(self) -> list[PeriodSpec]:
+        """The periods after the open one, as the revision plans them."""
+        return self.periods[self.first_new :]
 
 
 def reject(code: str, message: str) -> NoReturn:
@@ -142,3 +158,32 @@ def check_set_due(s: AssignmentCarry, inp: Any, now: datetime) -> None:
         reject("conflict", "本期已审核通过，不能调整期限")
     if inp.due_at <= now:
         reject("invalid", "新的期限须晚于当前时间")
+
+
+def replan(
+    current: list[PeriodSpec], revised: list[PeriodSpec], s: AssignmentCarry, now: datetime
+) -> Replan | None:
+    """Fit a newer version's plan to a running assignment; None when nothing changes.
+
+    Closed and historic periods stay as they were. The open period stays too, unless the
+    revised plan no longer has its planned due date: then it moves to the plan's next due
+    date ahead (the original stays on record, as for a supervisor's move). The periods after
+    it are replaced by the revised plan's later ones.
+    """
+    k = s.period_index
+    keep = list(current[:k])
+    due_at, after = None, max([now, *(p.due_at for p in keep)])
+    if s.period_begun and k < len(current):
+        spec = current[k]
+        keep.append(spec)
+        after = spec.due_at
+        if s.state != S.APPROVED and all(p.due_at != spec.due_at for p in revised):
+            ahead = next((p for p in revised if not p.historic and p.due_at > now), None)
+            if ahead is not None:
+                after = ahead.due_at
+                due_at = ahead.due_at if ahead.due_at != s.due_at else None
+    later = [p for p in revised if not p.historic and p.due_at > after]
+    new = [replace(p, index=len(keep) + i) for i, p in enumerate(later)]
+    if due_at is None and new == current[len(keep) :]:
+        return None
+    return Replan([*keep, *new], len(keep), due_at)

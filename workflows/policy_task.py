@@ -107,11 +107,13 @@ class PolicyTaskWorkflow:
         self.title = inp.title or self.title
         self.pending.extend(inp.assignments)
         workflow.upsert_memo({"policy_version": self.version})
+        plans = {a.department_code: a.periods for a in inp.assignments}
         for code, handle in self.children.items():
             if handle.done():
                 continue
+            revision = AssignmentRevision(self.version, plans.get(code, []))
             try:
-                await handle.signal(AssignmentWorkflow.revise, AssignmentRevision(self.version))
+                await handle.signal(AssignmentWorkflow.revise, revision)
             except TemporalError:
                 workflow.logger.warning("assignment %s did not take the revision", code)
 

@@ -47,4 +47,7 @@ def timeline_label(kind: str, data: dict[str, Any] | None = None) -> str:
     """Return the Chinese name of a timeline event (the kind itself when unknown)."""
     if kind == "reviewed" and data and data.get("decision") in REVIEW_LABELS:
         return REVIEW_LABELS[data["decision"]]
+    if kind == "revised" and data and data.get("policy_version"):
+        moved = "，本期期限已调整" if data.get("due_at") else ""
+        return f"政策文件修订（第{data['policy_version']}版，计划重排{moved}）"
     return TIMELINE_LABELS.get(kind, kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.workflows.conftest import BIN, duban_worker
 from tests.workflows.seed import DAY, assignment_input, code_of, quarterly, seed
 from workflows.assignment import (
     ActionInput,
+    AssignmentRevision,
     AssignmentWorkflow,
     ExtensionDecisionInput,
     ExtensionRequestInput,
@@ -161,6 +163,40 @@ async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-u
         await _save(env.client, seeded.workflow_id(code_of(seeded, "fpb")), None, "assignment_lead")
 
 
+async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """A newer version moves the open period's due date and adds a period; both run to the end."""
+    seeded = seed(factory)
+    now = await env.get_current_time()
+    inp = assignment_input(seeded, "fpb", quarterly(now, count=1))
+    wf_id, staff, sup = (
+        seeded.workflow_id("fpb"),
+        seeded.users["fpb-staff"],
+        seeded.users["supervisor"],
+    )
+    revised = [
+        PeriodSpec(0, now + 100 * DAY, "修订后期限", "deadline"),
+        PeriodSpec(1, now + 200 * DAY, "第2期"),
+    ]
+    async with duban_worker(env.client, factory) as worker:
+        handle = await env.client.start_workflow(
+            AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
+        )
+        first_run = handle.first_execution_run_id
+        await handle.signal(AssignmentWorkflow.revise, AssignmentRevision(2, revised))
+        for n in (1, 2):
+            await handle.execute_update(
+                AssignmentWorkflow.submit, SubmitInput(f"s{n}", staff, "张三", "报告"), id=f"s{n}"
+            )
+            await handle.execute_update(
+                AssignmentWorkflow.review,
+                ReviewInput(f"r{n}", sup, "督查室", "approve", 4),
+                id=f"r{n}",
+            )
+            await env.sleep(DAY)
+        await handle.result()
+        await _save(env.client, wf_id, first_run, "assignment_revision")
+
+
 async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
     for _ in range(200):
         try:
@@ -170,8 +206,15 @@ async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-ar
             await asyncio.sleep(0.05)
 
 
-async def main() -> None:
-    """Run every scenario on the time-skipping server and write its histories."""
+SCENARIOS = {"calendar": _calendar, "extensions": _extensions, "task": _task, "revision": _revision}
+
+
+async def main(names: list[str]) -> None:
+    """Run the named scenarios (all by default) on the time-skipping server; write their histories.
+
+    Record only new scenarios: the histories already here were recorded by older code, which
+    is what lets them catch a change that would break running workflows.
+    """
     HISTORIES.mkdir(exist_ok=True)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=DATA_CONVERTER
@@ -180,12 +223,12 @@ async def main() -> None:
         engine = make_engine(sqlite_url(Path(tmp)))
         factory = make_session_factory(engine)
         try:
-            for scenario in (_calendar, _extensions, _task):
-                await scenario(env, factory)
+            for name in names or list(SCENARIOS):
+                await SCENARIOS[name](env, factory)
         finally:
             engine.dispose()
             await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -23,6 +23,7 @@ def test_histories_are_recorded():
         "assignment_calendar_last_run",
         "assignment_extensions",
         "assignment_lead",
+        "assignment_revision",
         "policy_task",
     }
 

@@ -20,9 +20,11 @@ from tests.workflows.conftest import assert_eventually, duban_worker
 from tests.workflows.seed import DAY, assignment_input, quarterly, seed
 from workflows.assignment import (
     ActionInput,
+    AssignmentRevision,
     AssignmentWorkflow,
     ExtensionDecisionInput,
     ExtensionRequestInput,
+    PeriodSpec,
     ReviewInput,
     SubmitInput,
 )
@@ -173,6 +175,39 @@ async def test_quarter_passes_and_continue_as_new_keeps_everything(time_env, ses
         ]
         assert len(subs) == 1
         assert "period_closed" in _kinds(session_factory, aid)
+        await handle.terminate("test over")
+
+
+async def test_a_revision_adds_a_period_that_continue_as_new_then_runs(time_env, session_factory):
+    now = await time_env.get_current_time()
+    plan = quarterly(now, count=1)
+    seeded, inp, worker = await _start(time_env, session_factory, plan)
+    aid, sup, staff = (
+        seeded.assignment_ids["fpb"],
+        seeded.users["supervisor"],
+        seeded.users["fpb-staff"],
+    )
+    later = PeriodSpec(1, now + 150 * DAY, "修订后新增期限", "deadline")
+    async with worker:
+        handle = await _run(time_env, worker, seeded, inp)
+        await handle.signal(AssignmentWorkflow.revise, AssignmentRevision(2, [*plan, later]))
+        await assert_eventually(async_eq(lambda: _kinds(session_factory, aid).count("revised"), 1))
+        submit = SubmitInput("sub-1", staff, "张三", "已完成第一期工作")
+        await handle.execute_update(AssignmentWorkflow.submit, submit, id="sub-1")
+        approve = ReviewInput("rev-1", sup, "督查室", "approve", rating=5)
+        await handle.execute_update(AssignmentWorkflow.review, approve, id="rev-1")
+        # Without the revision the assignment would complete here; it opens the new period.
+        await assert_eventually(async_eq(lambda: _mirror(session_factory, aid), (1, "in_progress")))
+        state = await handle.query(AssignmentWorkflow.state)
+        assert (state.policy_version, state.due_at, state.completed) == (2, later.due_at, False)
+        assert [p.state for p in state.periods] == ["approved", "in_progress"]
+        with session_factory() as s:
+            rows = s.scalars(
+                select(AssignmentPeriod.label)
+                .where(AssignmentPeriod.assignment_id == aid)
+                .order_by(AssignmentPeriod.index)
+            ).all()
+        assert rows == ["第1期", "修订后新增期限"]
         await handle.terminate("test over")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
@@ -10,7 +10,17 @@ from temporalio.client import WorkflowExecutionStatus
 from duban import temporal as duban_temporal
 from duban.db import make_engine, make_session_factory
 from duban.domain import task_workflow_id
-from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
+from duban.errors import NotFound
+from duban.models import (
+    Assignment,
+    AssignmentPeriod,
+    AuditEvent,
+    Notification,
+    Policy,
+    PolicyItem,
+    PolicyVersion,
+)
+from duban.schedule import LOCAL_TZ, end_of_day, plan_periods
 from duban.settings import Settings
 from duban.starter import start_policy
 from tests.workflows.conftest import assert_eventually, duban_worker
@@ -105,8 +115,8 @@ async def test_start_policy_is_idempotent_and_signals_new_versions(dev_env, db_u
     engine.dispose()
 
 
-def _new_version(factory, policy_key):
-    """Add version 2 of the policy with the same task, as a changed import would."""
+def _new_version(factory, policy_key, deadlines=None):
+    """Add version 2 of the policy with the same task (or new deadlines), as a changed import would."""
     with factory.begin() as s:
         policy = s.scalars(select(Policy).where(Policy.key == policy_key)).one()
         old = s.scalars(
@@ -124,7 +134,95 @@ def _new_version(factory, policy_key):
                 title=old.title,
                 body="…v2",
                 is_task=True,
-                deadlines=old.deadlines,
+                deadlines=old.deadlines if deadlines is None else deadlines,
             )
         )
         policy.current_version = 2
+
+
+def _off_month_end(day: date) -> date:
+    """Return `day`, or the day before when it is a month's last day (cadence periods end there)."""
+    return day if (day + timedelta(days=1)).day != 1 else day - timedelta(days=1)
+
+
+async def test_a_new_version_with_a_moved_deadline_replans_the_periods(dev_env, session_factory):
+    today = datetime.now(LOCAL_TZ).date()
+    first, moved = (
+        _off_month_end(today + timedelta(days=17)),
+        _off_month_end(today + timedelta(days=75)),
+    )
+    v1 = [{"text": "限期完成", "date": first.isoformat()}]
+    v2 = [{"text": "限期完成", "date": moved.isoformat()}]
+    seeded = seed(session_factory, ("fpb", "czt"), deadlines=v1)
+    lead_id = seeded.workflow_id(code_of(seeded, "fpb"))
+    async with duban_worker(dev_env.client, session_factory) as worker:
+        settings = Settings(task_queue=worker.task_queue)
+        args = {
+            "session_factory": session_factory,
+            "settings": settings,
+            "policy_key": seeded.policy_key,
+        }
+        await start_policy(dev_env.client, **args)
+
+        async def opened():
+            try:
+                state = await duban_temporal.query_state(dev_env.client, lead_id)
+            except NotFound as exc:  # the child is not started yet
+                raise AssertionError(exc) from exc
+            assert state.period_index == 0 and state.due_at == end_of_day(first)
+            return state
+
+        before = await assert_eventually(opened)
+        _new_version(session_factory, seeded.policy_key, deadlines=v2)
+        assert (await start_policy(dev_env.client, **args)).signalled == 1
+
+        # The open period's deadline is gone from the new text: it moves to the revised plan's
+        # next due date ahead, the original stays on record; later periods follow the new plan.
+        with session_factory() as s:
+            start = s.scalars(
+                select(Policy.created_at).where(Policy.key == seeded.policy_key)
+            ).one()
+        planned = plan_periods(
+            start=start.astimezone(LOCAL_TZ).date(),
+            deadlines=[("限期完成", moved)],
+        )
+        ahead = next(p.due_at for p in planned if p.due_at > end_of_day(today))
+
+        async def replanned():
+            state = await duban_temporal.query_state(dev_env.client, lead_id)
+            assert state.policy_version == 2
+            assert (state.due_at, state.original_due_at) == (ahead, end_of_day(first))
+            return state
+
+        after = await assert_eventually(replanned)
+        dues = [p.due_at for p in after.periods]
+        assert end_of_day(moved) in dues and end_of_day(first) in [p.due_at for p in before.periods]
+        assert dues == sorted(dues) and [p.index for p in after.periods] == list(range(len(dues)))
+
+        async def stored():
+            with session_factory() as s:
+                a = s.get_one(Assignment, seeded.assignment_ids["fpb"])
+                rows = s.scalars(
+                    select(AssignmentPeriod)
+                    .where(AssignmentPeriod.assignment_id == a.id)
+                    .order_by(AssignmentPeriod.index)
+                ).all()
+                kinds = s.scalars(
+                    select(AuditEvent.kind).where(AuditEvent.assignment_id == a.id)
+                ).all()
+                notes = s.scalars(
+                    select(Notification.kind).where(Notification.assignment_id == a.id)
+                ).all()
+            assert (a.due_at, a.original_due_at) == (ahead, end_of_day(first))
+            assert (rows[0].due_at, rows[0].original_due_at) == (ahead, end_of_day(first))
+            assert [r.original_due_at for r in rows[1:]] == dues[1:]
+            assert kinds.count("revised") == 1 and "due_moved" in notes
+
+        await assert_eventually(stored)
+        # The same version again changes nothing: no second revision is recorded.
+        assert (await start_policy(dev_env.client, **args)).already_running == 1
+        await stored()
+        handle = dev_env.client.get_workflow_handle(
+            task_workflow_id(seeded.policy_key, seeded.item)
+        )
+        await handle.terminate("test over")
