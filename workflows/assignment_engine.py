@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.assignment_rules import ladder_audience, next_alarm, scoped_key
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+LOCAL_WRITES = "record-as-local-activity"
 S = AssignmentState
 
 
@@ -78,9 +79,9 @@ class AssignmentEngine:
             steps.append(self._step("period_opened", "open", data=data))
         if steps:
             # A local activity: the writes run inside the first workflow task, which halves
-            # the server's work per start. It is the only local activity of the workflow and
-            # every other write waits for `_ready`, so no two ever run at once (concurrent
-            # local activities can replay out of order: sdk-python#1578).
+            # the server's work per start. Every other write waits for `_ready` and holds
+            # the lock, so no two local activities ever run at once (concurrent local
+            # activities can replay out of order: sdk-python#1578).
             # Not under the lock: an early Update's write holds it while it waits for `_ready`.
             await workflow.execute_local_activity_method(
                 ReadModelActivities.begin,
@@ -211,9 +212,18 @@ class AssignmentEngine:
         inp = self._step(kind, step, **parts)
         async with self._lock:
             await workflow.wait_condition(lambda: self._ready)
-            await workflow.execute_activity_method(
-                ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
-            )
+            # A local activity: an Update's write runs inside the workflow task that took
+            # the Update, so its result returns after one round trip, not three. The lock
+            # keeps local activities one at a time (sdk-python#1578); runs recorded before
+            # this change replay their scheduled activities.
+            if workflow.patched(LOCAL_WRITES):
+                await workflow.execute_local_activity_method(
+                    ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+                )
+            else:
+                await workflow.execute_activity_method(
+                    ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+                )
 
     def _notice(
         self, kind: str, audience: str, step: str, title: str, body: str = ""

@@ -32,12 +32,14 @@ from workflows.assignment import (
 from workflows.policy_task import PolicyTaskInput, PolicyTaskWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+# Appended to the file names, so a scenario recorded again after a change keeps the old file.
+SUFFIX = ""
 
 
 async def _save(client: Client, wf_id: str, run_id: str | None, name: str) -> None:
     history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
     data = json.loads(history.to_json())
-    (HISTORIES / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    (HISTORIES / f"{name}{SUFFIX}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 async def _calendar(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
@@ -231,4 +233,8 @@ async def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    # `python -m tests.replay.record [--suffix=_v2] [scenario ...]`
+    args = sys.argv[1:]
+    if args and args[0].startswith("--suffix="):
+        SUFFIX = args.pop(0).removeprefix("--suffix=")
+    asyncio.run(main(args))

@@ -22,8 +22,10 @@ def test_histories_are_recorded():
         "assignment_calendar_run1",
         "assignment_calendar_last_run",
         "assignment_extensions",
+        "assignment_extensions_local_writes",
         "assignment_lead",
         "assignment_revision",
+        "assignment_revision_local_writes",
         "policy_task",
     }
 
