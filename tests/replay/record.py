@@ -39,7 +39,9 @@ SUFFIX = ""
 async def _save(client: Client, wf_id: str, run_id: str | None, name: str) -> None:
     history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
     data = json.loads(history.to_json())
-    (HISTORIES / f"{name}{SUFFIX}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    (HISTORIES / f"{name}{SUFFIX}.json").write_text(
+        json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    )
 
 
 async def _calendar(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
