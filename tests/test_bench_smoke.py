@@ -24,9 +24,9 @@ async def test_bench_report_at_n_20():
     text = "\n".join(lines)
     assert "## (a) Import and workflow starts" in text
     assert "## (b) Update round trips" in text
-    assert "| synthetic policy | 20/20 |" in text
+    assert "| synthetic policy: AssignmentWorkflows | 20/20 |" in text
     assert "| bare Temporal workflow | 20/20 |" in text
     assert "| duban `acknowledge` Update (validated, recorded) | 20 | 0 |" in text
-    assert "| bare signal | 20 | 0 |" in text
+    assert "| bare signal (call returned) | 20 | 0 |" in text
     assert "AssignmentWorkflow / bare workflow starts per second: **" in text
     assert "Update / signal ratio: **" in text

@@ -1,0 +1,148 @@
+"""The bench's rig: one dev server, a fresh read model, duban's worker and a bare worker; how it measures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench import workflows as bare_workflows
+from bench.workflows import BareWorkflow
+from duban.db import make_engine, make_session_factory
+from duban.devserver import DevServer, running_dev_server
+from duban.migrate import upgrade
+from duban.services.user import ensure_admin
+from duban.settings import Settings
+from duban.temporal import connect
+from duban.worker import MAX_CACHED_WORKFLOWS, WORKFLOW_POLLERS, precompile, running_worker
+
+log = logging.getLogger("bench")
+
+BARE_QUEUE = "bench-bare"
+CONCURRENCY = 32
+CALL_TIMEOUT = 30.0
+# The dev server counts as idle when it used under 5% of a core over a 0.5 s window.
+IDLE_WINDOW = 0.5
+IDLE_SHARE = 0.05
+IDLE_WITHIN = 300.0
+
+
+@dataclass
+class Rig:
+    """One dev server, one database, duban's worker and a bare worker, for the whole run."""
+
+    client: Client
+    settings: Settings
+    factory: sessionmaker[Session]
+    user_id: int
+    server: DevServer
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """Return the user + system CPU time of a process (Linux /proc), or None when unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def idle(r: Rig) -> float:
+    """Wait until the dev server has no work left (its CPU falls quiet); return seconds waited.
+
+    Every phase starts from a quiet server, so none pays for the backlog of the one before
+    (a signal returns before the workflow task it causes runs; starts leave first tasks).
+    """
+    started = time.monotonic()
+    pid = r.server.process.pid
+    while time.monotonic() - started < IDLE_WITHIN:
+        before = _cpu_seconds(pid)
+        await asyncio.sleep(IDLE_WINDOW)
+        after = _cpu_seconds(pid)
+        if before is None or after is None or after - before < IDLE_SHARE * IDLE_WINDOW:
+            break
+    return time.monotonic() - started
+
+
+async def count(client: Client, workflow_type: str) -> int:
+    """Return how many workflows of a type the server's visibility knows."""
+    return (await client.count_workflows(f"WorkflowType = '{workflow_type}'")).count
+
+
+async def until_count(client: Client, workflow_type: str, target: int, within: float) -> int:
+    """Poll until `target` workflows of a type are visible or `within` seconds pass; return the last count."""
+    deadline = time.monotonic() + within
+    seen = await count(client, workflow_type)
+    while seen < target and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        seen = await count(client, workflow_type)
+    return seen
+
+
+async def bounded(
+    calls: Sequence[Callable[[], Awaitable[object]]], concurrency: int = CONCURRENCY
+) -> tuple[float, int]:
+    """Run the calls, `concurrency` at a time, each within CALL_TIMEOUT; return (seconds, failures)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(call: Callable[[], Awaitable[object]]) -> bool:
+        async with gate:
+            try:
+                await asyncio.wait_for(call(), CALL_TIMEOUT)
+            except Exception as exc:  # a failed or stuck call is counted, not fatal
+                log.warning("bench call failed: %s", exc)
+                return False
+            return True
+
+    started = time.perf_counter()
+    done = await asyncio.gather(*(one(c) for c in calls))
+    return time.perf_counter() - started, done.count(False)
+
+
+def rate(n: int, seconds: float) -> float:
+    """Return n per second (0 when nothing was measured)."""
+    return n / seconds if seconds > 0 else 0.0
+
+
+@asynccontextmanager
+async def rig(workdir: Path) -> AsyncIterator[Rig]:
+    """Start a headless dev server on a free port, a fresh SQLite database and both workers."""
+    async with AsyncExitStack() as stack:
+        server = await stack.enter_async_context(
+            running_dev_server(db_file=workdir / "temporal.sqlite3", port=None)
+        )
+        settings = Settings(
+            data_dir=workdir,
+            temporal_address=server.address,
+            task_queue="duban-bench",
+            secret_key="bench",
+        )
+        engine = make_engine(settings.sqlalchemy_url)
+        stack.callback(engine.dispose)
+        await asyncio.to_thread(upgrade, engine)
+        factory = make_session_factory(engine)
+        with factory.begin() as session:
+            user, _ = ensure_admin(session=session, password="bench-password")
+        client = await connect(settings)
+        await stack.enter_async_context(running_worker(client, settings, factory, scheduler=False))
+        precompile(bare_workflows)  # like duban's worker, so both sandboxes pay the same
+        await stack.enter_async_context(
+            Worker(
+                client,
+                task_queue=BARE_QUEUE,
+                workflows=[BareWorkflow],
+                max_cached_workflows=MAX_CACHED_WORKFLOWS,
+                workflow_task_poller_behavior=WORKFLOW_POLLERS,
+            )
+        )
+        yield Rig(client, settings, factory, user.id, server)
