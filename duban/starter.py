@@ -9,9 +9,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from duban.domain import AssignmentRole, task_workflow_id
 from duban.errors import NotFound
@@ -140,11 +146,41 @@ async def start_policy(
             return await _start_task(client, settings.task_queue, task)
 
     outcomes = await asyncio.gather(*(one(task) for task in tasks))
+    with session_factory() as session:
+        dropped = dropped_tasks(session, policy_key, {t.item_number for t in tasks})
+    for item_number, version in dropped:
+        outcomes.append(await _withdraw_task(client, policy_key, item_number, version))
     return StartReport(
         started=outcomes.count("started"),
         already_running=outcomes.count("running"),
         signalled=outcomes.count("signalled"),
     )
+
+
+def dropped_tasks(session: Session, policy_key: str, kept: set[int]) -> list[tuple[int, int]]:
+    """Return (item number, current version) of the tasks the current version no longer has."""
+    policy = session.scalar(select(Policy).where(Policy.key == policy_key))
+    if policy is None:
+        return []
+    items = session.scalars(
+        select(Assignment.item_number).where(Assignment.policy_id == policy.id).distinct()
+    )
+    return [(n, policy.current_version) for n in sorted(set(items) - kept)]
+
+
+async def _withdraw_task(client: Client, policy_key: str, item_number: int, version: int) -> str:
+    """Tell a task's running workflow that the new version dropped it: its assignments end."""
+    handle: WorkflowHandle[PolicyTaskWorkflow, object] = client.get_workflow_handle_for(
+        PolicyTaskWorkflow.run, task_workflow_id(policy_key, item_number)
+    )
+    try:
+        desc = await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return "running"  # never started: nothing to end
+        raise
+    task = PolicyTaskInput(policy_key, item_number, "", version, [])
+    return await _revise_if_older(handle, task, desc, withdrawn=True)
 
 
 async def _start_task(client: Client, task_queue: str, task: PolicyTaskInput) -> str:
@@ -167,14 +203,18 @@ async def _start_task(client: Client, task_queue: str, task: PolicyTaskInput) ->
 
 
 async def _revise_if_older(
-    handle: WorkflowHandle[PolicyTaskWorkflow, object], task: PolicyTaskInput
+    handle: WorkflowHandle[PolicyTaskWorkflow, object],
+    task: PolicyTaskInput,
+    desc: WorkflowExecutionDescription | None = None,
+    *,
+    withdrawn: bool = False,
 ) -> str:
-    desc = await handle.describe()
+    desc = desc or await handle.describe()
     if desc.status != WorkflowExecutionStatus.RUNNING:
         return "running"
     running_version = await desc.memo_value(MEMO_VERSION, 0, type_hint=int)
     if running_version >= task.policy_version:
         return "running"
-    revision = PolicyRevisionInput(task.policy_version, task.title, task.assignments)
+    revision = PolicyRevisionInput(task.policy_version, task.title, task.assignments, withdrawn)
     await handle.signal(PolicyTaskWorkflow.revise, revision)
     return "signalled"

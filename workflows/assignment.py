@@ -85,7 +85,10 @@ class AssignmentWorkflow(AssignmentEngine):
         if self.s.period_begun:
             if not await self._watch_period():
                 await self._continue()
-            await self._close_period()
+            if not self.s.withdrawn:
+                await self._close_period()
+        if self.s.withdrawn:
+            return await self._complete("withdrawn")
         if self.s.period_index < len(self.inp.periods):  # a revision may have added periods
             await self._continue()
         return await self._complete()
@@ -266,7 +269,23 @@ class AssignmentWorkflow(AssignmentEngine):
         if version <= s.policy_version:
             return
         s.policy_version = version
-        if not inp.periods or s.state == S.COMPLETED:
+        if s.state == S.COMPLETED or s.withdrawn:
+            return
+        if inp.withdrawn:  # the run ends the assignment and records it as `withdrawn`
+            s.withdrawn = True
+            self._wake += 1
+            title = f"政策文件修订：第{self.inp.item_number}项任务已不再由本单位承办"
+            await self._notify("withdrawn", "department", f"v{version}", title)
+            return
+        if inp.role:  # a lead or co-organizer list changed: the period closes on the new list
+            self.inp = replace(
+                self.inp,
+                role=inp.role,
+                co_department_codes=inp.co_department_codes,
+                lead_department_code=inp.lead_department_code,
+            )
+            self._wake += 1
+        if not inp.periods:
             return
         plan = replan(self.inp.periods, inp.periods, s, workflow.now())
         if plan is None:

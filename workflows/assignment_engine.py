@@ -133,6 +133,8 @@ class AssignmentEngine:
         return self._wake != seen or self._period_done()
 
     def _period_done(self) -> bool:
+        if self.s.withdrawn:
+            return True
         if self.s.state != S.APPROVED:
             return False
         if self.inp.role != AssignmentRole.LEAD:
@@ -174,9 +176,10 @@ class AssignmentEngine:
         s.period_index += 1
         s.period_begun = False
 
-    async def _complete(self) -> AssignmentStatus:
+    async def _complete(self, kind: str = "completed") -> AssignmentStatus:
+        """End the assignment: every period done, or `withdrawn` by a newer policy version."""
         self.s.state = S.COMPLETED
-        await self._record("completed", "done", snapshot=self._snapshot(workflow.now()))
+        await self._record(kind, "done", snapshot=self._snapshot(workflow.now()))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
 

@@ -104,6 +104,12 @@ class AssignmentRevision:
 
     policy_version: int
     periods: list[PeriodSpec] = field(default_factory=list)
+    # The new version no longer names this department for the task: the assignment ends.
+    withdrawn: bool = False
+    # Who leads and who co-organizes in the new version ("" = as before).
+    role: str = ""
+    co_department_codes: list[str] = field(default_factory=list)
+    lead_department_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ class AssignmentCarry:
     outcomes: list[PeriodOutcome] = field(default_factory=list)
     policy_version: int = 0
     runs: int = 1
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,8 @@ def _aware(value: datetime | None) -> None:
 
 
 def _open(s: AssignmentCarry) -> None:
+    if s.withdrawn:
+        reject("conflict", "政策文件修订后，该任务已不再由本单位承办")
     if s.state == S.COMPLETED:
         reject("conflict", "该任务已全部办结")
     if not s.period_begun:

@@ -38,6 +38,8 @@ class PolicyRevisionInput:
     policy_version: int
     title: str = ""
     assignments: list[AssignmentInput] = field(default_factory=list)
+    # The new version no longer has this task (or names no department for it).
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,24 @@ class PolicyTaskWorkflow:
         self.title = inp.title or self.title
         self.pending.extend(inp.assignments)
         workflow.upsert_memo({"policy_version": self.version})
-        plans = {a.department_code: a.periods for a in inp.assignments}
+        listed = {a.department_code: a for a in inp.assignments}
         for code, handle in self.children.items():
             if handle.done():
                 continue
-            revision = AssignmentRevision(self.version, plans.get(code, []))
+            # A revision lists every assignment of the task; a department it leaves out is done.
+            a = listed.get(code)
+            withdrawn = inp.withdrawn or (bool(listed) and a is None)
+            revision = (
+                AssignmentRevision(
+                    self.version,
+                    a.periods,
+                    role=a.role,
+                    co_department_codes=a.co_department_codes,
+                    lead_department_code=a.lead_department_code,
+                )
+                if a is not None
+                else AssignmentRevision(self.version, withdrawn=withdrawn)
+            )
             try:
                 await handle.signal(AssignmentWorkflow.revise, revision)
             except TemporalError:

@@ -154,8 +154,11 @@ def item_ref(assignment: Assignment, item: PolicyItem | None) -> str:
 def inbox(
     *, session: Session, department_id: int | None, now: datetime, filters: InboxFilter
 ) -> Inbox:
-    """Return a department's assignments (all when None) filtered, counted and sorted by urgency."""
-    stmt = select_with_item()
+    """Return a department's assignments (all when None) filtered, counted and sorted by urgency.
+
+    An assignment a newer policy version no longer names is left out (its page stays).
+    """
+    stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
     if department_id is not None:
         stmt = stmt.where(Assignment.department_id == department_id)
     all_rows = [

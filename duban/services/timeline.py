@@ -36,6 +36,7 @@ TIMELINE_LABELS = {
     "period_closed": "本期办结",
     "completed": "任务办结",
     "revised": "政策文件修订",
+    "withdrawn": "政策文件修订：不再由本单位承办",
     "reconciled": "数据核对",
 }
 

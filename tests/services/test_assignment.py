@@ -107,6 +107,14 @@ def test_inbox_sorts_by_urgency_and_counts_lights(session, world):
     assert box.rows[0].title == "健全防止返贫动态监测和帮扶机制"
 
 
+def test_inbox_leaves_out_what_a_newer_version_no_longer_names(session, world):
+    world["amber"].removed_in_version = 2
+    session.flush()
+    box = inbox(session=session, department_id=world["own"].id, now=NOW, filters=InboxFilter())
+    assert [r.assignment.id for r in box.rows] == [world["red"].id, world["green"].id]
+    assert box.total == 2
+
+
 def test_inbox_for_everyone_includes_other_departments(session, world):
     box = inbox(session=session, department_id=None, now=NOW, filters=InboxFilter())
     assert box.rows[0].assignment.id == world["foreign"].id

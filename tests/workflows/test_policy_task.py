@@ -25,7 +25,7 @@ from duban.settings import Settings
 from duban.starter import start_policy
 from tests.workflows.conftest import assert_eventually, duban_worker
 from tests.workflows.seed import assignment_input, code_of, seed
-from workflows.assignment import PeriodSpec, ReviewInput, SubmitInput
+from workflows.assignment import AssignmentWorkflow, PeriodSpec, ReviewInput, SubmitInput
 from workflows.policy_task import PolicyTaskInput, PolicyTaskWorkflow
 
 
@@ -115,8 +115,12 @@ async def test_start_policy_is_idempotent_and_signals_new_versions(dev_env, db_u
     engine.dispose()
 
 
-def _new_version(factory, policy_key, deadlines=None):
-    """Add version 2 of the policy with the same task (or new deadlines), as a changed import would."""
+def _new_version(factory, policy_key, deadlines=None, *, drop=(), task=True):
+    """Add version 2 of the policy, as a changed import would.
+
+    The task stays (with new `deadlines` if given) unless `task` is False; departments whose
+    assignment ids are in `drop` are no longer named.
+    """
     with factory.begin() as s:
         policy = s.scalars(select(Policy).where(Policy.key == policy_key)).one()
         old = s.scalars(
@@ -133,11 +137,14 @@ def _new_version(factory, policy_key, deadlines=None):
                 section_title="二",
                 title=old.title,
                 body="…v2",
-                is_task=True,
+                is_task=task,
                 deadlines=old.deadlines if deadlines is None else deadlines,
             )
         )
         policy.current_version = 2
+        for a in s.scalars(select(Assignment).where(Assignment.policy_id == policy.id)):
+            if a.id in drop or not task:
+                a.removed_in_version = 2
 
 
 def _off_month_end(day: date) -> date:
@@ -226,3 +233,91 @@ async def test_a_new_version_with_a_moved_deadline_replans_the_periods(dev_env, 
             task_workflow_id(seeded.policy_key, seeded.item)
         )
         await handle.terminate("test over")
+
+
+async def _started(client, wf_id):
+    """Wait until a child has opened its first period; return its state."""
+
+    async def check():
+        try:
+            state = await duban_temporal.query_state(client, wf_id)
+        except NotFound as exc:
+            raise AssertionError(exc) from exc
+        assert state.due_at is not None
+        return state
+
+    return await assert_eventually(check)
+
+
+def _events(factory, assignment_id):
+    with factory() as s:
+        kinds = s.scalars(select(AuditEvent.kind).where(AuditEvent.assignment_id == assignment_id))
+        notes = s.scalars(
+            select(Notification.kind).where(Notification.assignment_id == assignment_id)
+        )
+        return list(kinds), list(notes)
+
+
+async def test_a_department_the_new_version_drops_is_withdrawn_and_its_lead_goes_on(
+    dev_env, session_factory
+):
+    seeded = seed(session_factory, ("fpb", "czt"))
+    lead_id, co_id = (seeded.workflow_id(code_of(seeded, c)) for c in ("fpb", "czt"))
+    sup = seeded.users["supervisor"]
+    async with duban_worker(dev_env.client, session_factory) as worker:
+        args = {
+            "session_factory": session_factory,
+            "settings": Settings(task_queue=worker.task_queue),
+            "policy_key": seeded.policy_key,
+        }
+        await start_policy(dev_env.client, **args)
+        await _started(dev_env.client, lead_id)
+        await _started(dev_env.client, co_id)
+        _new_version(session_factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
+        assert (await start_policy(dev_env.client, **args)).signalled == 1
+        co = dev_env.client.get_workflow_handle_for(AssignmentWorkflow.run, co_id)
+        status = await co.result()
+        assert status.completed and status.policy_version == 2
+        kinds, notes = _events(session_factory, seeded.assignment_ids["czt"])
+        assert kinds[-1] == "withdrawn" and "completed" not in kinds and "withdrawn" in notes
+        # The lead no longer waits for the withdrawn co-organizer: approving closes its period.
+        await duban_temporal.submit(dev_env.client, lead_id, SubmitInput("l-s", sup, "x", "报告"))
+        await duban_temporal.review(
+            dev_env.client, lead_id, ReviewInput("l-r", sup, "督查室", "approve", 4)
+        )
+
+        async def lead_closed():
+            kinds, _ = _events(session_factory, seeded.assignment_ids["fpb"])
+            assert "period_closed" in kinds
+
+        await assert_eventually(lead_closed)
+        handle = dev_env.client.get_workflow_handle(
+            task_workflow_id(seeded.policy_key, seeded.item)
+        )
+        await handle.terminate("test over")
+
+
+async def test_a_task_the_new_version_drops_ends_with_all_its_assignments(dev_env, session_factory):
+    seeded = seed(session_factory, ("fpb", "czt"))
+    async with duban_worker(dev_env.client, session_factory) as worker:
+        args = {
+            "session_factory": session_factory,
+            "settings": Settings(task_queue=worker.task_queue),
+            "policy_key": seeded.policy_key,
+        }
+        await start_policy(dev_env.client, **args)
+        for code in ("fpb", "czt"):
+            await _started(dev_env.client, seeded.workflow_id(code_of(seeded, code)))
+        _new_version(session_factory, seeded.policy_key, task=False)
+        assert (await start_policy(dev_env.client, **args)).signalled == 1
+        task = dev_env.client.get_workflow_handle_for(
+            PolicyTaskWorkflow.run, task_workflow_id(seeded.policy_key, seeded.item)
+        )
+        result = await task.result()
+        assert result.completed == result.departments and len(result.departments) == 2
+        for code in ("fpb", "czt"):
+            kinds, _ = _events(session_factory, seeded.assignment_ids[code])
+            assert kinds[-1] == "withdrawn"
+        # Importing the same version again signals nothing more.
+        again = await start_policy(dev_env.client, **args)
+        assert again.signalled == 0
