@@ -16,7 +16,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker import Worker
 
 import workflows
 from activities.notify import NotifyActivities
@@ -38,9 +38,6 @@ ACTIVITY_THREADS = 16
 # The default (1,000) thrashed at 10,000 assignments; a cached run costs tens of kilobytes.
 MAX_CACHED_WORKFLOWS = 20_000
 WORKFLOWS: tuple[type, ...] = (PolicyTaskWorkflow, AssignmentWorkflow)
-# Workflow-task pollers grow with the load: an Update waits for a poller to carry its
-# workflow task, and the default five kept Updates queued behind each other under load.
-WORKFLOW_POLLERS = PollerBehaviorAutoscaling(minimum=2, maximum=64, initial=8)
 
 
 def activity_methods(*instances: object) -> list[Callable[..., Any]]:
@@ -98,7 +95,6 @@ def build_worker(
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity"),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
-        workflow_task_poller_behavior=WORKFLOW_POLLERS,
     )
 
 
