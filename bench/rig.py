@@ -23,7 +23,7 @@ from duban.migrate import upgrade
 from duban.services.user import ensure_admin
 from duban.settings import Settings
 from duban.temporal import connect
-from duban.worker import MAX_CACHED_WORKFLOWS, WORKFLOW_POLLERS, precompile, running_worker
+from duban.worker import MAX_CACHED_WORKFLOWS, precompile, running_worker
 
 log = logging.getLogger("bench")
 
@@ -142,7 +142,6 @@ async def rig(workdir: Path) -> AsyncIterator[Rig]:
                 task_queue=BARE_QUEUE,
                 workflows=[BareWorkflow],
                 max_cached_workflows=MAX_CACHED_WORKFLOWS,
-                workflow_task_poller_behavior=WORKFLOW_POLLERS,
             )
         )
         yield Rig(client, settings, factory, user.id, server)
