@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
@@ -29,7 +30,7 @@ from workflows.assignment import (
     SubmitInput,
     UrgeInput,
 )
-from workflows.policy_task import PolicyTaskInput, PolicyTaskWorkflow
+from workflows.policy_task import PolicyRevisionInput, PolicyTaskInput, PolicyTaskWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 # Appended to the file names, so a scenario recorded again after a change keeps the old file.
@@ -201,6 +202,46 @@ async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[
         await _save(env.client, wf_id, first_run, "assignment_revision")
 
 
+async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """A newer version drops the co-organizer (withdrawn) and the lead closes alone."""
+    seeded = seed(factory, ("fpb", "czt"))
+    now = await env.get_current_time()
+    periods = [PeriodSpec(0, now + 30 * DAY, "第1期")]
+    lead = assignment_input(seeded, "fpb", periods, cos=["czt"])
+    co = assignment_input(seeded, "czt", periods, lead="fpb")
+    task_id = task_workflow_id(seeded.policy_key, seeded.item)
+    sup = seeded.users["supervisor"]
+    async with duban_worker(env.client, factory) as worker:
+        task = await env.client.start_workflow(
+            PolicyTaskWorkflow.run,
+            PolicyTaskInput(seeded.policy_key, seeded.item, "任务", 1, [lead, co]),
+            id=task_id,
+            task_queue=worker.task_queue,
+        )
+        handles = {
+            code: env.client.get_workflow_handle_for(
+                AssignmentWorkflow.run, seeded.workflow_id(code_of(seeded, code))
+            )
+            for code in ("fpb", "czt")
+        }
+        for handle in handles.values():
+            await _when_started(handle)
+        alone = replace(lead, co_department_codes=[], policy_version=2)
+        await task.signal(PolicyTaskWorkflow.revise, PolicyRevisionInput(2, "任务", [alone]))
+        await handles["czt"].result()
+        await handles["fpb"].execute_update(
+            AssignmentWorkflow.submit, SubmitInput("s-fpb", sup, "x", "报告"), id="s-fpb"
+        )
+        await handles["fpb"].execute_update(
+            AssignmentWorkflow.review,
+            ReviewInput("r-fpb", sup, "督查室", "approve", 5),
+            id="r-fpb",
+        )
+        await task.result()
+        await _save(env.client, task_id, None, "policy_task_withdrawal")
+        await _save(env.client, handles["czt"].id, None, "assignment_withdrawn")
+
+
 async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
     for _ in range(200):
         try:
@@ -210,7 +251,13 @@ async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-ar
             await asyncio.sleep(0.05)
 
 
-SCENARIOS = {"calendar": _calendar, "extensions": _extensions, "task": _task, "revision": _revision}
+SCENARIOS = {
+    "calendar": _calendar,
+    "extensions": _extensions,
+    "task": _task,
+    "revision": _revision,
+    "withdrawal": _withdrawal,
+}
 
 
 async def main(names: list[str]) -> None:

@@ -26,7 +26,9 @@ def test_histories_are_recorded():
         "assignment_lead",
         "assignment_revision",
         "assignment_revision_local_writes",
+        "assignment_withdrawn",
         "policy_task",
+        "policy_task_withdrawal",
     }
 
 
