@@ -214,7 +214,7 @@ async def run(assignments: int, updates: int, *, scoring: bool = True) -> list[s
         "",
         f"Embedded Temporal dev server (SQLite), SQLite read model, loopback only; concurrency {CONCURRENCY}.",
         "",
-        "Every phase starts from a quiet dev server (its CPU idle), so none pays for another's backlog.",
+        "Every phase starts from a quiet rig (dev server and workers idle), so none pays for another's backlog.",
         "",
         "Both start rows time the same thing: from the first start call until the server's visibility",
         "counts every workflow as started. duban's go through one PolicyTaskWorkflow per task, which",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,9 +31,12 @@ log = logging.getLogger("bench")
 BARE_QUEUE = "bench-bare"
 CONCURRENCY = 32
 CALL_TIMEOUT = 30.0
-# The dev server counts as idle when it used under 5% of a core over a 0.5 s window.
+# Quiet: over two 0.5 s windows in a row the dev server used under 5% of a core and this
+# process (the workers, their activities, the client) under 15%.
 IDLE_WINDOW = 0.5
-IDLE_SHARE = 0.05
+IDLE_SERVER_SHARE = 0.05
+IDLE_SELF_SHARE = 0.15
+IDLE_WINDOWS = 2
 IDLE_WITHIN = 300.0
 
 
@@ -57,20 +61,30 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def idle(r: Rig) -> float:
-    """Wait until the dev server has no work left (its CPU falls quiet); return seconds waited.
+def _own_cpu_seconds() -> float:
+    """Return the CPU time of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
-    Every phase starts from a quiet server, so none pays for the backlog of the one before
-    (a signal returns before the workflow task it causes runs; starts leave first tasks).
+
+async def idle(r: Rig) -> float:
+    """Wait until neither the dev server nor the workers have work left; return seconds waited.
+
+    Every phase starts from a quiet rig, so none pays for the backlog of the one before: a
+    signal returns before the workflow task it causes runs, and a start leaves the first
+    workflow task (with its read-model writes) to the worker.
     """
     started = time.monotonic()
-    pid = r.server.process.pid
-    while time.monotonic() - started < IDLE_WITHIN:
-        before = _cpu_seconds(pid)
+    pid, quiet = r.server.process.pid, 0
+    while quiet < IDLE_WINDOWS and time.monotonic() - started < IDLE_WITHIN:
+        server, own = _cpu_seconds(pid), _own_cpu_seconds()
         await asyncio.sleep(IDLE_WINDOW)
-        after = _cpu_seconds(pid)
-        if before is None or after is None or after - before < IDLE_SHARE * IDLE_WINDOW:
-            break
+        server_after = _cpu_seconds(pid)
+        if server is None or server_after is None:
+            return time.monotonic() - started  # no /proc: nothing to wait on
+        calm = server_after - server < IDLE_SERVER_SHARE * IDLE_WINDOW
+        calm = calm and _own_cpu_seconds() - own < IDLE_SELF_SHARE * IDLE_WINDOW
+        quiet = quiet + 1 if calm else 0
     return time.monotonic() - started
 
 
