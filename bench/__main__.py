@@ -28,7 +28,7 @@ from bench.rig import (
     rig,
     until_count,
 )
-from bench.workflows import BareInput, BareWorkflow
+from bench.workflows import BareInput, BareParentInput, BareParentWorkflow, BareWorkflow
 from duban.importer import import_path
 from duban.models import Assignment, AuditEvent
 from duban.starter import start_policy
@@ -41,6 +41,7 @@ JILIN = POLICY_DIR / "jilin-2021-consolidation-revitalization.txt"
 START_RATIO_TARGET = 0.8
 UPDATE_RATIO_TARGET = 0.5
 DIGITS = "零一二三四五六七八九"
+PER_ITEM = 50  # departments per task in the generated policy
 
 
 def chinese(n: int) -> str:
@@ -55,7 +56,7 @@ def chinese(n: int) -> str:
     return out + (DIGITS[ones] if ones else "")
 
 
-def synthetic_text(assignments: int, per_item: int = 50) -> str:
+def synthetic_text(assignments: int, per_item: int = PER_ITEM) -> str:
     """Return a document in the Jilin genre whose items name `assignments` unit slots in all."""
     names = [
         d["name"]
@@ -108,6 +109,25 @@ async def start_bare(r: Rig, n: int) -> tuple[float, int]:
     return time.perf_counter() - started, seen
 
 
+async def start_bare_children(r: Rig, n: int, per: int = PER_ITEM) -> tuple[float, int]:
+    """Start `n` bare workflows as children of bare parents, `per` each (duban's shape, no duban)."""
+    await idle(r)
+    before = await count(r.client, "BareWorkflow")
+    calls = [
+        lambda i=i: r.client.start_workflow(
+            BareParentWorkflow.run,
+            BareParentInput(f"bare-child:{i}", min(per, n - i * per)),
+            id=f"bare-parent:{i}",
+            task_queue=BARE_QUEUE,
+        )
+        for i in range(-(-n // per))
+    ]
+    started = time.perf_counter()
+    await bounded(calls)
+    seen = await until_count(r.client, "BareWorkflow", before + n, within=60 + n / 10)
+    return time.perf_counter() - started, seen - before
+
+
 def ready_assignments(factory: sessionmaker[Session], n: int) -> list[Row[int, str]]:
     """Return up to `n` assignments whose first period has opened (so 签收 is allowed)."""
     opened = select(AuditEvent.assignment_id).where(AuditEvent.kind == "period_opened")
@@ -128,6 +148,8 @@ async def starts_section(r: Rig, n: int, workdir: Path, lines: list[str]) -> Non
     synthetic.write_text(synthetic_text(n), encoding="utf-8")
     syn_import, syn_start, syn_seen, _, tasks = await start_document(r, synthetic)
     bare_s, bare_seen = await start_bare(r, n)
+    child_s, child_seen = await start_bare_children(r, n)
+    child_rate = rate(child_seen, child_s)
     duban_rate, bare_rate = rate(syn_seen, syn_start), rate(bare_seen, bare_s)
     all_rate = rate(syn_seen + tasks, syn_start)
     ratio = duban_rate / bare_rate if bare_rate else 0.0
@@ -140,10 +162,14 @@ async def starts_section(r: Rig, n: int, workdir: Path, lines: list[str]) -> Non
         f"| synthetic policy: AssignmentWorkflows | {syn_seen}/{n} | {syn_import:.2f} | {syn_start:.2f} | {duban_rate:.1f} |",
         f"| synthetic policy: all its workflows (+ {tasks} PolicyTaskWorkflows) | {syn_seen + tasks} | — | {syn_start:.2f} | {all_rate:.1f} |",
         f"| bare Temporal workflow | {bare_seen}/{n} | — | {bare_s:.2f} | {bare_rate:.1f} |",
+        f"| bare workflow as a child, {PER_ITEM} per bare parent (duban's shape) | {child_seen}/{n} | — | {child_s:.2f} | {child_rate:.1f} |",
         "",
         f"AssignmentWorkflow / bare workflow starts per second: {verdict(ratio, START_RATIO_TARGET)}",
         "",
         f"All of duban's workflows / bare: {all_rate / bare_rate if bare_rate else 0.0:.2f}.",
+        f"Bare children / bare workflows: {child_rate / bare_rate if bare_rate else 0.0:.2f}: what the",
+        "parent/child shape alone costs here. AssignmentWorkflow / bare children:",
+        f"{duban_rate / child_rate if child_rate else 0.0:.2f}: what duban adds to that shape.",
         "",
     ]
 
@@ -216,7 +242,7 @@ async def run(assignments: int, updates: int, *, scoring: bool = True) -> list[s
         "",
         "Every phase starts from a quiet rig (dev server and workers idle), so none pays for another's backlog.",
         "",
-        "Both start rows time the same thing: from the first start call until the server's visibility",
+        "All start rows time the same thing: from the first start call until the server's visibility",
         "counts every workflow as started. duban's go through one PolicyTaskWorkflow per task, which",
         "starts them as children; the bare ones are started by the client directly.",
         "",

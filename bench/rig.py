@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench import workflows as bare_workflows
-from bench.workflows import BareWorkflow
+from bench.workflows import BareParentWorkflow, BareWorkflow
 from duban.db import make_engine, make_session_factory
 from duban.devserver import DevServer, running_dev_server
 from duban.migrate import upgrade
@@ -154,7 +154,7 @@ async def rig(workdir: Path) -> AsyncIterator[Rig]:
             Worker(
                 client,
                 task_queue=BARE_QUEUE,
-                workflows=[BareWorkflow],
+                workflows=[BareWorkflow, BareParentWorkflow],
                 max_cached_workflows=MAX_CACHED_WORKFLOWS,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from temporalio import workflow
@@ -38,3 +39,30 @@ class BareWorkflow:
         """Count one update and return the count."""
         self.seen += 1
         return self.seen
+
+
+@dataclass(frozen=True)
+class BareParentInput:
+    """Children to start: ids `{prefix}:{i}` for i in [0, n)."""
+
+    prefix: str
+    n: int
+
+
+@workflow.defn
+class BareParentWorkflow:
+    """Start `n` bare children at once, like a PolicyTaskWorkflow, then wait for them."""
+
+    @workflow.run
+    async def run(self, params: BareParentInput) -> int:
+        """Start the children together (one workflow task) and return how many completed."""
+        handles = await asyncio.gather(
+            *(
+                workflow.start_child_workflow(
+                    BareWorkflow.run, BareInput(1), id=f"{params.prefix}:{i}"
+                )
+                for i in range(params.n)
+            )
+        )
+        await asyncio.gather(*handles)
+        return len(handles)

@@ -26,6 +26,7 @@ async def test_bench_report_at_n_20():
     assert "## (b) Update round trips" in text
     assert "| synthetic policy: AssignmentWorkflows | 20/20 |" in text
     assert "| bare Temporal workflow | 20/20 |" in text
+    assert "| bare workflow as a child, 50 per bare parent (duban's shape) | 20/20 |" in text
     assert "| duban `acknowledge` Update (validated, recorded) | 20 | 0 |" in text
     assert "| bare signal (call returned) | 20 | 0 |" in text
     assert "AssignmentWorkflow / bare workflow starts per second: **" in text
