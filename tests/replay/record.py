@@ -132,13 +132,19 @@ async def _extensions(env: WorkflowEnvironment, factory) -> None:  # type: ignor
         await _save(env.client, wf_id, None, "assignment_extensions")
 
 
-async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
-    """A task with a lead and a co-organizer, one period each, to completion."""
+async def _lead_and_co(env: WorkflowEnvironment, factory):  # type: ignore[no-untyped-def]
+    """Seed a task with a lead and a co-organizer, one period of 30 days each."""
     seeded = seed(factory, ("fpb", "czt"))
     now = await env.get_current_time()
     periods = [PeriodSpec(0, now + 30 * DAY, "第1期")]
     lead = assignment_input(seeded, "fpb", periods, cos=["czt"])
     co = assignment_input(seeded, "czt", periods, lead="fpb")
+    return seeded, lead, co
+
+
+async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """A task with a lead and a co-organizer, one period each, to completion."""
+    seeded, lead, co = await _lead_and_co(env, factory)
     task_id = task_workflow_id(seeded.policy_key, seeded.item)
     sup = seeded.users["supervisor"]
     async with duban_worker(env.client, factory) as worker:
@@ -204,11 +210,7 @@ async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[
 
 async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
     """A newer version drops the co-organizer (withdrawn) and the lead closes alone."""
-    seeded = seed(factory, ("fpb", "czt"))
-    now = await env.get_current_time()
-    periods = [PeriodSpec(0, now + 30 * DAY, "第1期")]
-    lead = assignment_input(seeded, "fpb", periods, cos=["czt"])
-    co = assignment_input(seeded, "czt", periods, lead="fpb")
+    seeded, lead, co = await _lead_and_co(env, factory)
     task_id = task_workflow_id(seeded.policy_key, seeded.item)
     sup = seeded.users["supervisor"]
     async with duban_worker(env.client, factory) as worker:

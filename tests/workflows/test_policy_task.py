@@ -235,6 +235,17 @@ async def test_a_new_version_with_a_moved_deadline_replans_the_periods(dev_env, 
         await handle.terminate("test over")
 
 
+async def _start(client, factory, worker, seeded):
+    """Start the seeded policy's workflows on the worker; return the `start_policy` arguments."""
+    args = {
+        "session_factory": factory,
+        "settings": Settings(task_queue=worker.task_queue),
+        "policy_key": seeded.policy_key,
+    }
+    await start_policy(client, **args)
+    return args
+
+
 async def _started(client, wf_id):
     """Wait until a child has opened its first period; return its state."""
 
@@ -265,12 +276,7 @@ async def test_a_department_the_new_version_drops_is_withdrawn_and_its_lead_goes
     lead_id, co_id = (seeded.workflow_id(code_of(seeded, c)) for c in ("fpb", "czt"))
     sup = seeded.users["supervisor"]
     async with duban_worker(dev_env.client, session_factory) as worker:
-        args = {
-            "session_factory": session_factory,
-            "settings": Settings(task_queue=worker.task_queue),
-            "policy_key": seeded.policy_key,
-        }
-        await start_policy(dev_env.client, **args)
+        args = await _start(dev_env.client, session_factory, worker, seeded)
         await _started(dev_env.client, lead_id)
         await _started(dev_env.client, co_id)
         _new_version(session_factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
@@ -300,12 +306,7 @@ async def test_a_department_the_new_version_drops_is_withdrawn_and_its_lead_goes
 async def test_a_task_the_new_version_drops_ends_with_all_its_assignments(dev_env, session_factory):
     seeded = seed(session_factory, ("fpb", "czt"))
     async with duban_worker(dev_env.client, session_factory) as worker:
-        args = {
-            "session_factory": session_factory,
-            "settings": Settings(task_queue=worker.task_queue),
-            "policy_key": seeded.policy_key,
-        }
-        await start_policy(dev_env.client, **args)
+        args = await _start(dev_env.client, session_factory, worker, seeded)
         for code in ("fpb", "czt"):
             await _started(dev_env.client, seeded.workflow_id(code_of(seeded, code)))
         _new_version(session_factory, seeded.policy_key, task=False)
