@@ -9,7 +9,7 @@ import logging
 import tempfile
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,25 +94,32 @@ async def start_document(r: Rig, path: Path) -> tuple[float, float, int, int, in
     return imported, took, seen - before, expected, report.started
 
 
-async def start_bare(r: Rig, n: int) -> tuple[float, int]:
-    """Start `n` bare workflows from a quiet server; return (seconds until all are visible, how many are)."""
+async def timed_bare_starts(
+    r: Rig, calls: Sequence[Callable[[], Awaitable[object]]], n: int
+) -> tuple[float, int]:
+    """From a quiet rig, make the start calls; return (seconds until `n` more bare workflows
+    are visible, how many more are). Failed calls show as fewer visible workflows."""
     await idle(r)
+    before = await count(r.client, "BareWorkflow")
+    started = time.perf_counter()
+    await bounded(calls)
+    seen = await until_count(r.client, "BareWorkflow", before + n, within=60 + n / 10)
+    return time.perf_counter() - started, seen - before
+
+
+async def start_bare(r: Rig, n: int) -> tuple[float, int]:
+    """Start `n` bare workflows from the client; return (seconds, how many are visible)."""
     calls = [
         lambda i=i: r.client.start_workflow(
             BareWorkflow.run, BareInput(2), id=f"bare:{i}", task_queue=BARE_QUEUE
         )
         for i in range(n)
     ]
-    started = time.perf_counter()
-    await bounded(calls)  # failures show as fewer visible workflows
-    seen = await until_count(r.client, "BareWorkflow", n, within=60 + n / 10)
-    return time.perf_counter() - started, seen
+    return await timed_bare_starts(r, calls, n)
 
 
 async def start_bare_children(r: Rig, n: int, per: int = PER_ITEM) -> tuple[float, int]:
     """Start `n` bare workflows as children of bare parents, `per` each (duban's shape, no duban)."""
-    await idle(r)
-    before = await count(r.client, "BareWorkflow")
     calls = [
         lambda i=i: r.client.start_workflow(
             BareParentWorkflow.run,
@@ -122,10 +129,7 @@ async def start_bare_children(r: Rig, n: int, per: int = PER_ITEM) -> tuple[floa
         )
         for i in range(-(-n // per))
     ]
-    started = time.perf_counter()
-    await bounded(calls)
-    seen = await until_count(r.client, "BareWorkflow", before + n, within=60 + n / 10)
-    return time.perf_counter() - started, seen - before
+    return await timed_bare_starts(r, calls, n)
 
 
 def ready_assignments(factory: sessionmaker[Session], n: int) -> list[Row[int, str]]:
