@@ -142,18 +142,22 @@ async def _lead_and_co(env: WorkflowEnvironment, factory):  # type: ignore[no-un
     return seeded, lead, co
 
 
+async def _start_task(env, worker, seeded, assignments):  # type: ignore[no-untyped-def]
+    """Start the seeded task's PolicyTaskWorkflow (version 1) on the worker; return its handle."""
+    return await env.client.start_workflow(
+        PolicyTaskWorkflow.run,
+        PolicyTaskInput(seeded.policy_key, seeded.item, "任务", 1, assignments),
+        id=task_workflow_id(seeded.policy_key, seeded.item),
+        task_queue=worker.task_queue,
+    )
+
+
 async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
     """A task with a lead and a co-organizer, one period each, to completion."""
     seeded, lead, co = await _lead_and_co(env, factory)
-    task_id = task_workflow_id(seeded.policy_key, seeded.item)
     sup = seeded.users["supervisor"]
     async with duban_worker(env.client, factory) as worker:
-        task = await env.client.start_workflow(
-            PolicyTaskWorkflow.run,
-            PolicyTaskInput(seeded.policy_key, seeded.item, "任务", 1, [lead, co]),
-            id=task_id,
-            task_queue=worker.task_queue,
-        )
+        task = await _start_task(env, worker, seeded, [lead, co])
         for code, rating in (("fpb", 5), ("czt", 4)):
             wf = env.client.get_workflow_handle_for(
                 AssignmentWorkflow.run, seeded.workflow_id(code_of(seeded, code))
@@ -170,7 +174,7 @@ async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-u
                 id=f"r-{code}",
             )
         await task.result()
-        await _save(env.client, task_id, None, "policy_task")
+        await _save(env.client, task.id, None, "policy_task")
         await _save(env.client, seeded.workflow_id(code_of(seeded, "fpb")), None, "assignment_lead")
 
 
@@ -211,15 +215,9 @@ async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[
 async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
     """A newer version drops the co-organizer (withdrawn) and the lead closes alone."""
     seeded, lead, co = await _lead_and_co(env, factory)
-    task_id = task_workflow_id(seeded.policy_key, seeded.item)
     sup = seeded.users["supervisor"]
     async with duban_worker(env.client, factory) as worker:
-        task = await env.client.start_workflow(
-            PolicyTaskWorkflow.run,
-            PolicyTaskInput(seeded.policy_key, seeded.item, "任务", 1, [lead, co]),
-            id=task_id,
-            task_queue=worker.task_queue,
-        )
+        task = await _start_task(env, worker, seeded, [lead, co])
         handles = {
             code: env.client.get_workflow_handle_for(
                 AssignmentWorkflow.run, seeded.workflow_id(code_of(seeded, code))
@@ -240,7 +238,7 @@ async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignor
             id="r-fpb",
         )
         await task.result()
-        await _save(env.client, task_id, None, "policy_task_withdrawal")
+        await _save(env.client, task.id, None, "policy_task_withdrawal")
         await _save(env.client, handles["czt"].id, None, "assignment_withdrawn")
 
 
