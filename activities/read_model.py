@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities import records
 from activities.notify import NotifyInput, add_notifications
-from duban.models import Assignment, AssignmentPeriod, AuditEvent
+from duban.models import Assignment, AuditEvent
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class ReadModelActivities:
     def begin(self, inp: BeginInput) -> int:
         """Store periods, apply steps and add notices (never mailed) at once; return rows added."""
         with self.session_factory.begin() as session:
-            added = _add_periods(session, inp.assignment_id, inp.periods)
+            added = records.add_periods(session, inp.assignment_id, inp.periods)
             added += sum(_apply(session, step) for step in inp.steps)
             added += sum(len(add_notifications(session, note)) for note in inp.notices)
         return added
@@ -157,30 +157,6 @@ class ReadModelActivities:
         """Apply one workflow step; return False when its key was already recorded."""
         with self.session_factory.begin() as session:
             return _apply(session, inp)
-
-
-def _add_periods(session: Session, assignment_id: int, periods: list[PeriodSpec]) -> int:
-    """Insert the periods not yet stored; return how many were added."""
-    have = set(
-        session.scalars(
-            select(AssignmentPeriod.index).where(AssignmentPeriod.assignment_id == assignment_id)
-        )
-    )
-    new = [p for p in periods if p.index not in have]
-    session.add_all(
-        AssignmentPeriod(
-            assignment_id=assignment_id,
-            index=p.index,
-            due_at=p.due_at,
-            original_due_at=p.due_at,
-            source=p.source,
-            label=p.label,
-            historic=p.historic,
-            state="historic" if p.historic else "open",
-        )
-        for p in new
-    )
-    return len(new)
 
 
 def _apply(session: Session, inp: RecordInput) -> bool:
@@ -202,13 +178,7 @@ def _apply(session: Session, inp: RecordInput) -> bool:
     if inp.escalation is not None:
         records.escalate(session, inp)
     if inp.plan is not None:
-        session.execute(
-            delete(AssignmentPeriod).where(
-                AssignmentPeriod.assignment_id == inp.assignment_id,
-                AssignmentPeriod.index >= inp.plan.first_index,
-            )
-        )
-        _add_periods(session, inp.assignment_id, inp.plan.periods)
+        records.replan_periods(session, inp.assignment_id, inp.plan)
     session.add(
         AuditEvent(
             key=inp.key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from duban.models import (
@@ -18,7 +18,7 @@ from duban.models import (
 )
 
 if TYPE_CHECKING:
-    from activities.read_model import PeriodPatch, RecordInput, Snapshot
+    from activities.read_model import PeriodPatch, PeriodSpec, PlanRecord, RecordInput, Snapshot
 
 
 def apply_snapshot(assignment: Assignment, snap: Snapshot, at: datetime) -> None:
@@ -33,6 +33,41 @@ def apply_snapshot(assignment: Assignment, snap: Snapshot, at: datetime) -> None
     if snap.completed_at is not None:
         assignment.completed_at = snap.completed_at
     assignment.updated_at = at
+
+
+def add_periods(session: Session, assignment_id: int, periods: list[PeriodSpec]) -> int:
+    """Insert the periods not yet stored; return how many were added."""
+    have = set(
+        session.scalars(
+            select(AssignmentPeriod.index).where(AssignmentPeriod.assignment_id == assignment_id)
+        )
+    )
+    new = [p for p in periods if p.index not in have]
+    session.add_all(
+        AssignmentPeriod(
+            assignment_id=assignment_id,
+            index=p.index,
+            due_at=p.due_at,
+            original_due_at=p.due_at,
+            source=p.source,
+            label=p.label,
+            historic=p.historic,
+            state="historic" if p.historic else "open",
+        )
+        for p in new
+    )
+    return len(new)
+
+
+def replan_periods(session: Session, assignment_id: int, plan: PlanRecord) -> None:
+    """Replace the periods from `plan.first_index` on with the plan's (a newer policy version)."""
+    session.execute(
+        delete(AssignmentPeriod).where(
+            AssignmentPeriod.assignment_id == assignment_id,
+            AssignmentPeriod.index >= plan.first_index,
+        )
+    )
+    add_periods(session, assignment_id, plan.periods)
 
 
 def patch_period(session: Session, assignment_id: int, patch: PeriodPatch) -> None:
