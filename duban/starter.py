@@ -147,8 +147,8 @@ async def start_policy(
 
     outcomes = await asyncio.gather(*(one(task) for task in tasks))
     with session_factory() as session:
-        dropped = dropped_tasks(session, policy_key, {t.item_number for t in tasks})
-    for item_number, version in dropped:
+        version, dropped = dropped_tasks(session, policy_key, {t.item_number for t in tasks})
+    for item_number in dropped:
         outcomes.append(await _withdraw_task(client, policy_key, item_number, version))
     return StartReport(
         started=outcomes.count("started"),
@@ -157,15 +157,13 @@ async def start_policy(
     )
 
 
-def dropped_tasks(session: Session, policy_key: str, kept: set[int]) -> list[tuple[int, int]]:
-    """Return (item number, current version) of the tasks the current version no longer has."""
-    policy = session.scalar(select(Policy).where(Policy.key == policy_key))
-    if policy is None:
-        return []
+def dropped_tasks(session: Session, policy_key: str, kept: set[int]) -> tuple[int, list[int]]:
+    """Return the current version and the item numbers of the tasks it no longer has."""
+    policy = session.scalars(select(Policy).where(Policy.key == policy_key)).one()
     items = session.scalars(
         select(Assignment.item_number).where(Assignment.policy_id == policy.id).distinct()
     )
-    return [(n, policy.current_version) for n in sorted(set(items) - kept)]
+    return policy.current_version, sorted(set(items) - kept)
 
 
 async def _withdraw_task(client: Client, policy_key: str, item_number: int, version: int) -> str:
