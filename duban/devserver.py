@@ -30,8 +30,16 @@ STOP_TIMEOUT = 15.0
 PR_SET_PDEATHSIG = 1
 
 
+START_ATTEMPTS = 3
+PORT_TAKEN = "address already in use"
+
+
 class DevServerError(RuntimeError):
     """The dev server could not be found, started or reached."""
+
+
+class PortTakenError(DevServerError):
+    """The server exited at start because a port it chose was taken before it could bind it."""
 
 
 def _die_with_parent() -> None:
@@ -81,6 +89,7 @@ class DevServer:
     log_file: Path
     ui_port: int | None = None
     namespace: str = "default"
+    log_offset: int = 0  # where this launch's lines start in a log shared with earlier runs
     _log_handle: IO[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -116,6 +125,7 @@ class DevServer:
             args += ["--namespace", namespace]
         log_file = db_file.with_suffix(".log")
         handle = log_file.open("ab")
+        offset = handle.tell()
         # A session of its own: Ctrl-C reaches only us, and we stop the server after the worker.
         process = subprocess.Popen(
             args,
@@ -126,14 +136,55 @@ class DevServer:
             preexec_fn=_die_with_parent,  # the launching thread must outlive the server
         )
         log.info("started temporal dev server pid=%s at %s:%s", process.pid, host, port)
-        return cls(process, host, port, db_file, log_file, ui_port, namespace, handle)
+        return cls(process, host, port, db_file, log_file, ui_port, namespace, offset, handle)
 
-    def log_tail(self, limit: int = 2000) -> str:
-        """Return the end of the server's log, for error messages."""
+    @classmethod
+    async def start(
+        cls,
+        *,
+        db_file: Path,
+        port: int | None = DEFAULT_PORT,
+        ui_port: int | None = None,
+        attempts: int = START_ATTEMPTS,
+    ) -> DevServer:
+        """Launch the server and wait until it is ready, launching again if it lost a port race.
+
+        The CLI picks free ports for its internal services and binds them a moment later; another
+        process can take one in between, and the server then exits at start. Trying again is
+        safe: a server that finds its SQLite file (schema written before the bind) reuses it.
+        """
+        for attempt in range(1, attempts + 1):
+            server = cls.launch(db_file=db_file, port=port, ui_port=ui_port)
+            try:
+                await server.wait_ready()
+                return server
+            except PortTakenError:
+                await asyncio.to_thread(server.stop)
+                if attempt == attempts:
+                    raise
+                log.warning(
+                    "temporal dev server lost a port race at start; attempt %d", attempt + 1
+                )
+            except BaseException:
+                await asyncio.to_thread(server.stop)
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def exit_reason(self) -> str:
+        """Return the log line that says why the server stopped, else the end of its log.
+
+        A Go panic prints its stack after the reason, so the end of the log alone hides it.
+        """
         try:
-            return self.log_file.read_text(errors="replace")[-limit:]
+            with self.log_file.open("rb") as handle:
+                handle.seek(self.log_offset)
+                text = handle.read().decode(errors="replace")
         except OSError:
             return ""
+        for line in text.splitlines():
+            if line.startswith(("panic:", "Error:", "fatal error:")) or PORT_TAKEN in line:
+                return line.strip()[:1000]
+        return text[-2000:]
 
     async def wait_ready(self, within: float = READY_TIMEOUT) -> None:
         """Wait until the frontend answers and the namespace exists, or raise DevServerError."""
@@ -141,9 +192,9 @@ class DevServer:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise DevServerError(
-                    f"Temporal 开发服务器已退出（{self.process.returncode}）：{self.log_tail()}"
-                )
+                reason = self.exit_reason()
+                error = PortTakenError if PORT_TAKEN in reason else DevServerError
+                raise error(f"Temporal 开发服务器已退出（{self.process.returncode}）：{reason}")
             try:
                 await answers(self.address, self.namespace)
                 return
@@ -178,12 +229,17 @@ class DevServer:
             self._log_handle = None
 
 
-async def answers(address: str, namespace: str = "default") -> None:
-    """Raise unless a Temporal frontend at `address` serves `namespace`."""
-    client = await Client.connect(address, namespace=namespace)
-    await client.workflow_service.describe_namespace(
-        DescribeNamespaceRequest(namespace=namespace), timeout=timedelta(seconds=2)
-    )
+async def answers(address: str, namespace: str = "default", within: float = 2.0) -> None:
+    """Raise unless a Temporal frontend at `address` serves `namespace` within `within` seconds.
+
+    The bound matters while waiting for a server: whatever else listens on the port may accept
+    the connection and never answer, and the server's exit would go unseen meanwhile.
+    """
+    async with asyncio.timeout(within):
+        client = await Client.connect(address, namespace=namespace)
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace), timeout=timedelta(seconds=within)
+        )
 
 
 @asynccontextmanager
@@ -191,9 +247,8 @@ async def running_dev_server(
     *, db_file: Path, port: int | None = DEFAULT_PORT, ui_port: int | None = None
 ) -> AsyncIterator[DevServer]:
     """Run a dev server for the block: started, ready, then stopped cleanly."""
-    server = DevServer.launch(db_file=db_file, port=port, ui_port=ui_port)
+    server = await DevServer.start(db_file=db_file, port=port, ui_port=ui_port)
     try:
-        await server.wait_ready()
         yield server
     finally:
         await asyncio.to_thread(server.stop)

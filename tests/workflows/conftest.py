@@ -20,6 +20,7 @@ from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from duban.db import make_engine, make_session_factory
 from duban.temporal import DATA_CONVERTER
+from tests.temporal_env import start_local_env
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
 
@@ -41,10 +42,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal dev server, for Updates in real time with offsets of seconds."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=DATA_CONVERTER,
-    )
+    env = await start_local_env()
     yield env
     await env.shutdown()
 
