@@ -19,6 +19,10 @@ from workflows.assignment import (
 with workflow.unsafe.imports_passed_through():
     from duban.domain import AssignmentRole, assignment_workflow_id
 
+# Revisions wait in a queue that the run applies between batches of child starts, so none can
+# miss a child still being started or leave a queued start on the older version.
+QUEUED_REVISIONS = "2026-12-01-queued-revisions"
+
 
 @dataclass(frozen=True)
 class PolicyTaskInput:
@@ -62,14 +66,19 @@ class PolicyTaskWorkflow:
         self.title = inp.title
         self.pending: list[AssignmentInput] = list(inp.assignments)
         self.children: dict[str, ChildWorkflowHandle[AssignmentWorkflow, AssignmentStatus]] = {}
+        self.revisions: list[PolicyRevisionInput] = []
 
     @workflow.run
     async def run(self, inp: PolicyTaskInput) -> PolicyTaskStatus:
         """Start children (leads first, so co-organizers can report to them) and wait for all."""
         while True:
+            while self.revisions:
+                await self._adopt(self.revisions.pop(0), replace_pending=True)
             await self._start_pending()
-            await workflow.wait_condition(lambda: bool(self.pending) or self._all_done())
-            if not self.pending and self._all_done():
+            await workflow.wait_condition(
+                lambda: bool(self.pending or self.revisions) or self._all_done()
+            )
+            if not (self.pending or self.revisions) and self._all_done():
                 break
         for code, handle in self.children.items():
             try:
@@ -93,7 +102,7 @@ class PolicyTaskWorkflow:
         await asyncio.gather(*(self._start_child(a) for a in fresh.values()))
 
     async def _start_child(self, assignment: AssignmentInput) -> None:
-        # Each child is registered once started, so a `revise` arriving meanwhile reaches it.
+        # Registered once started: the run adopts a revision only after the whole batch is.
         code = assignment.department_code
         wf_id = assignment_workflow_id(assignment.policy_key, assignment.item_number, code)
         self.children[code] = await workflow.start_child_workflow(
@@ -102,15 +111,29 @@ class PolicyTaskWorkflow:
 
     @workflow.signal
     async def revise(self, inp: PolicyRevisionInput) -> None:
-        """Adopt a newer policy version: tell running assignments, start new ones."""
+        """Take a newer policy version; the run adopts it between batches of child starts."""
+        if workflow.patched(QUEUED_REVISIONS):
+            self.revisions.append(inp)
+        else:  # runs recorded before the queue adopted it at once, here
+            await self._adopt(inp, replace_pending=False)
+
+    async def _adopt(self, inp: PolicyRevisionInput, *, replace_pending: bool) -> None:
+        """Adopt a newer version: tell running assignments, start new ones, skip unstarted old ones.
+
+        A revision lists every assignment of the task, so it replaces what is still waiting to
+        be started (`replace_pending`); runs recorded before that added to it instead.
+        """
         if inp.policy_version <= self.version:
             return
         self.version = inp.policy_version
         self.title = inp.title or self.title
-        self.pending.extend(inp.assignments)
+        if replace_pending:
+            self.pending = list(inp.assignments)
+        else:
+            self.pending.extend(inp.assignments)
         workflow.upsert_memo({"policy_version": self.version})
         listed = {a.department_code: a for a in inp.assignments}
-        for code, handle in self.children.items():
+        for code, handle in list(self.children.items()):
             if handle.done():
                 continue
             # A revision lists every assignment of the task; a department it leaves out is done.

@@ -142,13 +142,14 @@ async def _lead_and_co(env: WorkflowEnvironment, factory):  # type: ignore[no-un
     return seeded, lead, co
 
 
-async def _start_task(env, worker, seeded, assignments):  # type: ignore[no-untyped-def]
+async def _start_task(env, worker, seeded, assignments, **options):  # type: ignore[no-untyped-def]
     """Start the seeded task's PolicyTaskWorkflow (version 1) on the worker; return its handle."""
     return await env.client.start_workflow(
         PolicyTaskWorkflow.run,
         PolicyTaskInput(seeded.policy_key, seeded.item, "任务", 1, assignments),
         id=task_workflow_id(seeded.policy_key, seeded.item),
         task_queue=worker.task_queue,
+        **options,
     )
 
 
@@ -242,6 +243,36 @@ async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignor
         await _save(env.client, handles["czt"].id, None, "assignment_withdrawn")
 
 
+async def _early_revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+    """A newer version dropping the co-organizer reaches the task before any child started."""
+    seeded, lead, co = await _lead_and_co(env, factory)
+    sup = seeded.users["supervisor"]
+    alone = replace(lead, co_department_codes=[], policy_version=2)
+    async with duban_worker(env.client, factory) as worker:
+        task = await _start_task(
+            env,
+            worker,
+            seeded,
+            [lead, co],
+            start_signal="revise",
+            start_signal_args=[PolicyRevisionInput(2, "任务", [alone])],
+        )
+        handle = env.client.get_workflow_handle_for(
+            AssignmentWorkflow.run, seeded.workflow_id(code_of(seeded, "fpb"))
+        )
+        await _when_started(handle)
+        await handle.execute_update(
+            AssignmentWorkflow.submit, SubmitInput("s-fpb", sup, "x", "报告"), id="s-fpb"
+        )
+        await handle.execute_update(
+            AssignmentWorkflow.review,
+            ReviewInput("r-fpb", sup, "督查室", "approve", 5),
+            id="r-fpb",
+        )
+        await task.result()
+        await _save(env.client, task.id, None, "policy_task_early_revision")
+
+
 async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
     for _ in range(200):
         try:
@@ -257,6 +288,7 @@ SCENARIOS = {
     "task": _task,
     "revision": _revision,
     "withdrawal": _withdrawal,
+    "early_revision": _early_revision,
 }
 
 

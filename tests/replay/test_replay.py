@@ -27,8 +27,11 @@ def test_histories_are_recorded():
         "assignment_revision",
         "assignment_revision_local_writes",
         "assignment_withdrawn",
+        "assignment_withdrawn_queued",
         "policy_task",
+        "policy_task_early_revision",
         "policy_task_withdrawal",
+        "policy_task_withdrawal_queued",
     }
 
 

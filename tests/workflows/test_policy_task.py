@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 
@@ -22,11 +23,11 @@ from duban.models import (
 )
 from duban.schedule import LOCAL_TZ, end_of_day, plan_periods
 from duban.settings import Settings
-from duban.starter import start_policy
+from duban.starter import build_task_inputs, settings_offsets, start_policy
 from tests.workflows.conftest import assert_eventually, duban_worker
 from tests.workflows.seed import assignment_input, code_of, seed
 from workflows.assignment import AssignmentWorkflow, PeriodSpec, ReviewInput, SubmitInput
-from workflows.policy_task import PolicyTaskInput, PolicyTaskWorkflow
+from workflows.policy_task import PolicyRevisionInput, PolicyTaskInput, PolicyTaskWorkflow
 
 
 async def test_lead_period_closes_only_after_co_organizer_reported(dev_env, session_factory):
@@ -322,3 +323,35 @@ async def test_a_task_the_new_version_drops_ends_with_all_its_assignments(dev_en
         # Importing the same version again signals nothing more.
         again = await start_policy(dev_env.client, **args)
         assert again.signalled == 0
+
+
+async def test_a_revision_before_the_children_start_is_what_they_start_with(
+    dev_env, session_factory
+):
+    # A second import can reach a task before its first workflow task has started any child.
+    seeded = seed(session_factory, ("fpb", "czt"))
+    lead_id, co_id = (seeded.workflow_id(code_of(seeded, c)) for c in ("fpb", "czt"))
+    offsets = settings_offsets(Settings())
+    with session_factory() as s:
+        (v1,) = build_task_inputs(s, seeded.policy_key, offsets)
+    _new_version(session_factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
+    with session_factory() as s:
+        (v2,) = build_task_inputs(s, seeded.policy_key, offsets)
+    revision = PolicyRevisionInput(v2.policy_version, v2.title, v2.assignments)
+    async with duban_worker(dev_env.client, session_factory) as worker:
+        task = await dev_env.client.start_workflow(
+            PolicyTaskWorkflow.run,
+            v1,
+            id=task_workflow_id(seeded.policy_key, seeded.item),
+            task_queue=worker.task_queue,
+            start_signal="revise",
+            start_signal_args=[revision],
+        )
+        state = await _started(dev_env.client, lead_id)
+        assert state.policy_version == 2
+        status = await task.query(PolicyTaskWorkflow.status)
+        assert (status.policy_version, status.departments) == (2, [code_of(seeded, "fpb")])
+        with pytest.raises(NotFound):
+            await duban_temporal.query_state(dev_env.client, co_id)
+        assert _events(session_factory, seeded.assignment_ids["czt"]) == ([], [])
+        await task.terminate("test over")
