@@ -23,7 +23,7 @@ from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
 from web.limits import BodyLimitMiddleware
 from web.rendering import served_paths
-from web.security import SESSION_TTL_SECONDS, LoginThrottle, TokenSigner
+from web.security import SESSION_TTL_SECONDS, TokenSigner
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -100,7 +100,6 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.state.settings = settings
     app.state.temporal = LazyTemporal(settings, temporal_client)
     app.state.token_signer = TokenSigner(settings.secret_key)
-    app.state.login_throttle = LoginThrottle()
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

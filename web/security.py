@@ -11,10 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
@@ -87,42 +84,6 @@ def csrf_matches(request: Request, submitted: str | None) -> bool:
     if not isinstance(expected, str) or not expected or not submitted:
         return False
     return hmac.compare_digest(expected, submitted)
-
-
-@dataclass
-class LoginThrottle:
-    """Refuse sign-in after `max_failures` failures per username+IP within `window_seconds`."""
-
-    max_failures: int = 5
-    window_seconds: float = 15 * 60
-    _failures: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
-        while stamps and now - stamps[0] > self.window_seconds:
-            stamps.popleft()
-        return stamps
-
-    def retry_after(self, username: str, ip: str) -> int:
-        """Return seconds until the next attempt is allowed; 0 when allowed now."""
-        key, now = (username.strip().lower(), ip), time.monotonic()
-        with self._lock:
-            stamps = self._recent(key, now)
-            if len(stamps) < self.max_failures:
-                return 0
-            return max(1, int(self.window_seconds - (now - stamps[0])) + 1)
-
-    def failed(self, username: str, ip: str) -> None:
-        """Record a failed attempt."""
-        key, now = (username.strip().lower(), ip), time.monotonic()
-        with self._lock:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, username: str, ip: str) -> None:
-        """Forget the failures of a username+IP after a good sign-in."""
-        with self._lock:
-            self._failures.pop((username.strip().lower(), ip), None)
 
 
 def client_ip(request: Request) -> str:

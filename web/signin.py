@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
+from duban.db import utcnow
 from duban.errors import DomainError
 from duban.models import User
+from duban.services import sign_in
 from duban.services.user import authenticate
 from web.deps import SESSION_PASSWORD_KEY, SESSION_USER_KEY
 from web.i18n import t
-from web.security import LoginThrottle, client_ip, csrf_token, password_fingerprint
+from web.security import client_ip, csrf_token, password_fingerprint
 
 
 class Throttled(DomainError):
@@ -30,17 +32,22 @@ class BadCredentials(DomainError):
 
 
 def verify_credentials(request: Request, session: Session, username: str, password: str) -> User:
-    """Return the user for good credentials; raise Throttled or BadCredentials otherwise."""
-    throttle: LoginThrottle = request.app.state.login_throttle
-    ip = client_ip(request)
-    wait = throttle.retry_after(username, ip)
+    """Return the user for good credentials; raise Throttled or BadCredentials otherwise.
+
+    Failures are counted in the database, so every web replica refuses alike; each is
+    committed on its own, since the request's transaction ends with the error.
+    """
+    ip, now = client_ip(request), utcnow()
+    wait = sign_in.retry_after(session=session, username=username, ip=ip, now=now)
     if wait:
         raise Throttled(t("error.throttled", minutes=math.ceil(wait / 60)))
     user = authenticate(session=session, username=username, password=password)
     if user is None:
-        throttle.failed(username, ip)
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        with factory.begin() as own:
+            sign_in.record_failure(session=own, username=username, ip=ip, now=now)
         raise BadCredentials(t("auth.bad_credentials"))
-    throttle.succeeded(username, ip)
+    sign_in.forget_failures(session=session, username=username, ip=ip)
     return user
 
 

@@ -8,6 +8,7 @@ from duban.models.evidence import Evidence
 from duban.models.head_term import HeadTerm
 from duban.models.notification import Notification
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
+from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
 from duban.models.user import User
 
@@ -26,6 +27,7 @@ __all__ = [
     "PolicyItem",
     "PolicyVersion",
     "RubricVersion",
+    "SignInFailure",
     "Submission",
     "User",
     "submission_evidence",

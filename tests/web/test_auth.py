@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from duban.domain import UserRole
 from duban.models import User
-from tests.web.browser import PASSWORD, add_user, api_token, csrf_of, sign_in
+from tests.web.browser import PASSWORD, add_user, api_token, csrf_of, new_client, sign_in
+from web.app import create_app
 
 
 async def test_sign_in_and_out(client, db):
@@ -61,6 +62,18 @@ async def test_throttle_after_repeated_failures(client, db):
     api = await client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
     assert api.status_code == 429
     assert "登录失败次数过多" in api.json()["detail"]
+
+
+async def test_throttle_holds_across_replicas_and_restarts(client, db, settings):
+    # API failures count although their request's transaction is rolled back with the 401.
+    _, username = add_user(db, UserRole.STAFF)
+    wrong = {"username": username, "password": "nope-nope"}
+    for _ in range(5):
+        assert (await client.post("/api/v1/auth/token", json=wrong)).status_code == 401
+    replica = create_app(settings)  # another web process on the same database
+    async with replica.router.lifespan_context(replica), new_client(replica) as other:
+        blocked = await sign_in(other, username)
+        assert blocked.status_code == 429 and "登录失败次数过多" in blocked.text
 
 
 async def test_token_grants_api_access_and_password_change_revokes_it(client, db):
