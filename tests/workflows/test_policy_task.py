@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from temporalio import workflow
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
 
 from duban import temporal as duban_temporal
 from duban.db import make_engine, make_session_factory
@@ -354,4 +366,79 @@ async def test_a_revision_before_the_children_start_is_what_they_start_with(
         with pytest.raises(NotFound):
             await duban_temporal.query_state(dev_env.client, co_id)
         assert _events(session_factory, seeded.assignment_ids["czt"]) == ([], [])
+        await task.terminate("test over")
+
+
+class _HoldFirstTask(Interceptor):
+    """Hold a PolicyTaskWorkflow's first workflow task a moment, and tell the test it is held.
+
+    A signal sent meanwhile arrives while the children that task starts are still being
+    started: the race between a first import and a second one right after it.
+    """
+
+    def __init__(self) -> None:
+        self.holding = threading.Event()
+
+    def _hold(self) -> None:
+        self.holding.set()
+        time.sleep(1.0)  # well below the SDK's 2 s deadlock detector
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        input.unsafe_extern_functions["hold_first_task"] = self._hold
+        return _HoldingInbound
+
+
+class _HoldingInbound(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        if (
+            workflow.info().workflow_type == "PolicyTaskWorkflow"
+            and not workflow.unsafe.is_replaying()
+        ):
+            workflow.extern_functions()["hold_first_task"]()
+        return await super().execute_workflow(input)
+
+
+async def test_a_revision_while_the_children_are_being_started_reaches_them(
+    dev_env, session_factory
+):
+    seeded = seed(session_factory, ("fpb", "czt"))
+    lead_id, co_id = (seeded.workflow_id(code_of(seeded, c)) for c in ("fpb", "czt"))
+    offsets = settings_offsets(Settings())
+    with session_factory() as s:
+        (v1,) = build_task_inputs(s, seeded.policy_key, offsets)
+    _new_version(session_factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
+    with session_factory() as s:
+        (v2,) = build_task_inputs(s, seeded.policy_key, offsets)
+    hold = _HoldFirstTask()
+    async with duban_worker(dev_env.client, session_factory, interceptors=[hold]) as worker:
+        task = await dev_env.client.start_workflow(
+            PolicyTaskWorkflow.run,
+            v1,
+            id=task_workflow_id(seeded.policy_key, seeded.item),
+            task_queue=worker.task_queue,
+        )
+        assert await asyncio.to_thread(hold.holding.wait, 30)
+        await task.signal(
+            PolicyTaskWorkflow.revise,
+            PolicyRevisionInput(v2.policy_version, v2.title, v2.assignments),
+        )
+        co = dev_env.client.get_workflow_handle_for(AssignmentWorkflow.run, co_id)
+
+        async def co_started():
+            try:
+                return await co.describe()
+            except RPCError as exc:
+                raise AssertionError(exc) from exc
+
+        await assert_eventually(co_started)
+        async with asyncio.timeout(30):  # with the race lost, the co-organizer runs on
+            assert (await co.result()).policy_version == 2
+        assert _events(session_factory, seeded.assignment_ids["czt"])[0][-1] == "withdrawn"
+
+        async def lead_revised():
+            assert (await duban_temporal.query_state(dev_env.client, lead_id)).policy_version == 2
+
+        await assert_eventually(lead_revised)
         await task.terminate("test over")
