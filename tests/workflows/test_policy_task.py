@@ -337,18 +337,24 @@ async def test_a_task_the_new_version_drops_ends_with_all_its_assignments(dev_en
         assert again.signalled == 0
 
 
+def _two_versions_without_co(factory):
+    """Seed a lead and a co-organizer; return the seed and the task inputs of v1 and of v2 (lead only)."""
+    seeded = seed(factory, ("fpb", "czt"))
+    offsets = settings_offsets(Settings())
+    with factory() as s:
+        (v1,) = build_task_inputs(s, seeded.policy_key, offsets)
+    _new_version(factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
+    with factory() as s:
+        (v2,) = build_task_inputs(s, seeded.policy_key, offsets)
+    return seeded, v1, v2
+
+
 async def test_a_revision_before_the_children_start_is_what_they_start_with(
     dev_env, session_factory
 ):
     # A second import can reach a task before its first workflow task has started any child.
-    seeded = seed(session_factory, ("fpb", "czt"))
+    seeded, v1, v2 = _two_versions_without_co(session_factory)
     lead_id, co_id = (seeded.workflow_id(code_of(seeded, c)) for c in ("fpb", "czt"))
-    offsets = settings_offsets(Settings())
-    with session_factory() as s:
-        (v1,) = build_task_inputs(s, seeded.policy_key, offsets)
-    _new_version(session_factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
-    with session_factory() as s:
-        (v2,) = build_task_inputs(s, seeded.policy_key, offsets)
     revision = PolicyRevisionInput(v2.policy_version, v2.title, v2.assignments)
     async with duban_worker(dev_env.client, session_factory) as worker:
         task = await dev_env.client.start_workflow(
@@ -403,14 +409,8 @@ class _HoldingInbound(WorkflowInboundInterceptor):
 async def test_a_revision_while_the_children_are_being_started_reaches_them(
     dev_env, session_factory
 ):
-    seeded = seed(session_factory, ("fpb", "czt"))
+    seeded, v1, v2 = _two_versions_without_co(session_factory)
     lead_id, co_id = (seeded.workflow_id(code_of(seeded, c)) for c in ("fpb", "czt"))
-    offsets = settings_offsets(Settings())
-    with session_factory() as s:
-        (v1,) = build_task_inputs(s, seeded.policy_key, offsets)
-    _new_version(session_factory, seeded.policy_key, drop={seeded.assignment_ids["czt"]})
-    with session_factory() as s:
-        (v2,) = build_task_inputs(s, seeded.policy_key, offsets)
     hold = _HoldFirstTask()
     async with duban_worker(dev_env.client, session_factory, interceptors=[hold]) as worker:
         task = await dev_env.client.start_workflow(
