@@ -1,9 +1,9 @@
-"""Web security primitives: signed bearer tokens, per-session CSRF tokens, the sign-in throttle.
+"""Web security primitives: signed bearer tokens and per-session CSRF tokens.
 
 Bearer tokens are stateless: itsdangerous `URLSafeTimedSerializer` signs `{"uid", "pw"}` with
 the secret key and expires after TOKEN_TTL. `pw` fingerprints the password hash, so changing a
 password revokes every token; a deactivated user's token is refused when the user is loaded.
-The throttle lives in memory, per process: with several web replicas each counts on its own.
+The sign-in throttle counts in the database (duban/services/sign_in.py), so replicas agree.
 """
 
 from __future__ import annotations
