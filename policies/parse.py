@@ -114,8 +114,10 @@ def _items(
             if all(u.name != unit.name for u in units):
                 units.append(unit)
         carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
-        title, rest = heading(raw.block.text)
-        body = "\n".join([rest, *raw.text.split("\n")[1:]]).strip()
+        # The title comes from the marker line alone; the lines after it are the body once.
+        head, *more = raw.text.split("\n")
+        title, rest = heading(head)
+        body = "\n".join([rest, *more]).strip()
         out.append(
             Item(
                 number=raw.block.number,

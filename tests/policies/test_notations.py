@@ -69,6 +69,16 @@ def test_first_level_items_without_sections():
     assert "结束语" not in policy.items[-1].body
 
 
+@pytest.mark.parametrize("head", ["推进一网通办。首段。", "推进一网通办"])
+def test_a_multi_paragraph_item_keeps_each_paragraph_once(head):
+    text = HEAD + f"一、重点任务\n（一）{head}\n第二段。\n第三段。（商务部负责）\n"
+    (item,) = parse_text(text).items
+    assert item.title == "推进一网通办"
+    assert item.body == "\n".join(
+        [*(["首段。"] if "首段" in head else []), "第二段。", "第三段。（商务部负责）"]
+    )
+
+
 def test_repeated_page_headers_and_title_are_dropped_and_crlf_read():
     header = "北大法宝 www.pkulaw.com"
     lines = [
