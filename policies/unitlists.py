@@ -1,4 +1,5 @@
-"""Responsible-unit brackets of an item: （牵头单位：X；配合单位：Y、Z）, （X牵头，Y配合）, （X负责）…."""
+"""Responsible units of an item: brackets such as （牵头单位：X；配合单位：Y、Z）, （X牵头，Y配合）,
+（X负责）, and labelled lists outside brackets such as 牵头单位：X；责任单位：Y、Z。"""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from policies.model import UnitRole
 from policies.units import Registry
 
 BRACKET_RE = re.compile(r"[（(]([^（）()\n]*)[）)]")
-_SENTENCE_RE = re.compile(r"[。；;﹔]")
+_SENTENCE_RE = re.compile(r"[。；;﹔\n]")
 _CLAUSE_RE = re.compile(r"[，,﹐]")
 _ELEMENT_RE = re.compile(r"、|会同|等和|等及|等以及|以及")
 _LABEL_RE = re.compile(
     r"^(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助|考核|牵头考核|配合考核)(?:单位|部门)[:：]\s*"
 )
 _MARK_RE = re.compile(r"(?:分别|共同)?(牵头负责|牵头|负责落实|负责|落实|配合|参与|指导|协助|协办)$")
+# A unit of a labelled list may carry its own mark in brackets: 责任单位：X（牵头）、Y。
+_OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
 _DUTY_RE = re.compile(r"(?:按职责分工|按照职责分工|按职责|分别)$")
 _OPEN_RE = re.compile(r"等(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$")
 _GENERIC_RE = re.compile(r"^(?:各|其他)?(?:有关|相关)?(?:部门|单位|部门和单位|方面|地区)$")
@@ -157,6 +160,8 @@ class _Reader:
             self.element(element, hint)
 
     def element(self, span: Span, hint: UnitRole | None) -> None:
+        span, own = _cut(self.text, span, _OWN_MARK_RE)
+        hint = _hint(own) or hint
         span, opened = _cut(self.text, span, _OPEN_RE)
         self.result.open_ended = self.result.open_ended or bool(opened)
         name = self.text[span[0] : span[1]]
@@ -200,11 +205,43 @@ def read_bracket(text: str, span: Span, registry: Registry) -> UnitBracket | Non
     return reader.finish()
 
 
+# A labelled list outside brackets runs from its label to the end of its sentence or line, and
+# on through the labelled lists right after it (牵头单位：X。\n配合单位：Y), read as one.
+_LIST_LABEL_RE = re.compile(r"(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助)(?:单位|部门)[:：]")
+_LIST_END_RE = re.compile(r"[。\n]")
+_LIST_GAP_RE = re.compile(r"[。\s]*")
+
+
+def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
+    """Return the spans of the labelled unit lists that stand outside every bracket."""
+    out: list[Span] = []
+    pos = 0
+    while (m := _LIST_LABEL_RE.search(text, pos)) is not None:
+        inside = next((b for b in brackets if b[0] <= m.start() < b[1]), None)
+        if inside is not None:
+            pos = inside[1]
+            continue
+        start = m.start()
+        while True:
+            end_match = _LIST_END_RE.search(text, m.end())
+            end = end_match.start() if end_match else len(text)
+            gap = _LIST_GAP_RE.match(text, end)
+            after = gap.end() if gap else end
+            m = _LIST_LABEL_RE.match(text, after) or m
+            if m.start() != after:
+                break
+        out.append((start, end))
+        pos = max(end, start + 1)
+    return out
+
+
 def read_brackets(text: str, registry: Registry) -> list[UnitBracket]:
-    """Return the unit brackets of a line or paragraph (Simplified), in order."""
+    """Return the unit brackets and labelled unit lists of a paragraph (Simplified), in order."""
+    spans = [m.span(1) for m in BRACKET_RE.finditer(text)]
+    spans += _labelled_lists(text, [m.span() for m in BRACKET_RE.finditer(text)])
     out = []
-    for m in BRACKET_RE.finditer(text):
-        bracket = read_bracket(text, m.span(1), registry)
+    for span in sorted(spans):
+        bracket = read_bracket(text, span, registry)
         if bracket is not None:
             out.append(bracket)
     return out

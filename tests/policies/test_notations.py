@@ -150,6 +150,38 @@ def test_unit_notations(bracket, expected, open_ended):
     assert policy.items[0].open_ended is open_ended
 
 
+LEAD_AND_COS = [("省发改委", "lead"), ("省财政厅", "co"), ("省商务厅", "co")]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "牵头单位：省发改委；责任单位：省财政厅、省商务厅。",
+        "\n牵头单位：省发改委\n配合单位：省财政厅、省商务厅",
+        "\n牵头单位：省发改委。\n\n责任单位：省财政厅、省商务厅。",
+        "责任单位：省发改委（牵头）、省财政厅、省商务厅",
+        "责任单位:省发改委,省财政厅,省商务厅。",
+        "牽頭單位：省發改委；配合單位：省財政廳、省商務廳",
+        "责任单位：省发改委、省财政厅、省商务厅；完成时限：2022年底前。",
+    ],
+)
+def test_labelled_unit_lists_outside_brackets(written):
+    item = parse_text(HEAD + "一、任务\n（一）做好工作。推进改革。" + written).items[0]
+    assert units(item) == LEAD_AND_COS
+
+
+def test_a_label_in_running_text_is_no_unit_list():
+    text = HEAD + "一、任务\n（一）做好工作。要明确责任单位：加强领导，压实责任。（省发改委负责）"
+    assert units(parse_text(text).items[0]) == [("省发改委", "lead")]
+
+
+def test_a_labelled_list_keeps_its_deadline():
+    text = HEAD + "一、任务\n（一）做好工作。责任单位：省发改委；完成时限：2022年底前。"
+    item = parse_text(text).items[0]
+    assert units(item) == [("省发改委", "lead")]
+    assert [(d.text, d.date) for d in item.deadlines] == [("2022年底前", date(2022, 12, 31))]
+
+
 def test_several_brackets_give_their_union_in_order_and_skip_non_units():
     text = "（一）做好工作（0.5分）（互联网协议第6版）。（省发改委、省财政厅负责）另一段（省财政厅牵头，省商务厅配合）"
     item = parse_text(HEAD + "一、任务\n" + text).items[0]
