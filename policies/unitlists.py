@@ -10,12 +10,12 @@ from policies.model import UnitRole
 from policies.units import Registry
 
 BRACKET_RE = re.compile(r"[（(]([^（）()\n]*)[）)]")
-_SENTENCE_RE = re.compile(r"[。；;﹔\n]")
 _CLAUSE_RE = re.compile(r"[，,﹐]")
 _ELEMENT_RE = re.compile(r"、|会同|等和|等及|等以及|以及")
-_LABEL_RE = re.compile(
-    r"^(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助|考核|牵头考核|配合考核)(?:单位|部门)[:：]\s*"
-)
+_LABEL = r"(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助|考核|牵头考核|配合考核)(?:单位|部门)[:：]"
+_LABEL_RE = re.compile(rf"^{_LABEL}\s*")
+# Sentences end at these marks, and before a label that only a space sets off (X 配合单位：Y).
+_SENTENCE_RE = re.compile(rf"[。；;﹔\n]|\s+(?={_LABEL})")
 _MARK_RE = re.compile(r"(?:分别|共同)?(牵头负责|牵头|负责落实|负责|落实|配合|参与|指导|协助|协办)$")
 # A unit of a labelled list may carry its own mark in brackets: 责任单位：X（牵头）、Y。
 _OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
@@ -207,7 +207,7 @@ def read_bracket(text: str, span: Span, registry: Registry) -> UnitBracket | Non
 
 # A labelled list outside brackets runs from its label to the end of its sentence or line, and
 # on through the labelled lists right after it (牵头单位：X。\n配合单位：Y), read as one.
-_LIST_LABEL_RE = re.compile(r"(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助)(?:单位|部门)[:：]")
+_LIST_LABEL_RE = re.compile(_LABEL)
 _LIST_END_RE = re.compile(r"[。\n]")
 _LIST_GAP_RE = re.compile(r"[。\s]*")
 
@@ -235,10 +235,30 @@ def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
     return out
 
 
+# A sentence outside brackets that names a lead: 市住建局牵头，市发改委配合，年底前完成。
+_LED_RE = re.compile(r"牵头(?:负责)?(?=[，,。；;﹔\n]|$)")
+_PLAIN_SENTENCE_RE = re.compile(r"[^。；;﹔\n]+")
+
+
+def _led_sentences(text: str, taken: list[Span]) -> list[Span]:
+    """Return the sentences outside `taken` (brackets, labelled lists) that give a unit the lead."""
+    out: list[Span] = []
+    for m in _PLAIN_SENTENCE_RE.finditer(text):
+        start, end = m.span()
+        if not any(a < end and start < b for a, b in taken) and _LED_RE.search(text, start, end):
+            out.append((start, end))
+    return out
+
+
 def read_brackets(text: str, registry: Registry) -> list[UnitBracket]:
-    """Return the unit brackets and labelled unit lists of a paragraph (Simplified), in order."""
-    spans = [m.span(1) for m in BRACKET_RE.finditer(text)]
-    spans += _labelled_lists(text, [m.span() for m in BRACKET_RE.finditer(text)])
+    """Return the unit brackets, labelled lists and led sentences of a paragraph (Simplified), in order.
+
+    Each is read the same way, and only kept when every phrase in it names a unit.
+    """
+    brackets = [m.span() for m in BRACKET_RE.finditer(text)]
+    lists = _labelled_lists(text, brackets)
+    spans = [(start + 1, end - 1) for start, end in brackets] + lists
+    spans += _led_sentences(text, brackets + lists)
     out = []
     for span in sorted(spans):
         bracket = read_bracket(text, span, registry)

@@ -163,11 +163,22 @@ LEAD_AND_COS = [("省发改委", "lead"), ("省财政厅", "co"), ("省商务厅
         "责任单位:省发改委,省财政厅,省商务厅。",
         "牽頭單位：省發改委；配合單位：省財政廳、省商務廳",
         "责任单位：省发改委、省财政厅、省商务厅；完成时限：2022年底前。",
+        "（牵头单位：省发改委 配合单位：省财政厅、省商务厅）",
+        "省发改委牵头，省财政厅、省商务厅配合，2022年底前完成。",
     ],
 )
 def test_labelled_unit_lists_outside_brackets(written):
     item = parse_text(HEAD + "一、任务\n（一）做好工作。推进改革。" + written).items[0]
     assert units(item) == LEAD_AND_COS
+
+
+def test_lead_words_in_running_text_name_no_units():
+    text = (
+        HEAD
+        + "一、总体要求\n（一）坚持党委领导、政府牵头。部门协同，社会参与。\n二、任务\n（二）做好工作。（省发改委负责）"
+    )
+    policy = parse_text(text)
+    assert [units(i) for i in policy.items] == [[], [("省发改委", "lead")]]
 
 
 def test_a_label_in_running_text_is_no_unit_list():
