@@ -1,5 +1,6 @@
 """Responsible units of an item: brackets such as （牵头单位：X；配合单位：Y、Z）, （X牵头，Y配合）,
-（X负责）, and labelled lists outside brackets such as 牵头单位：X；责任单位：Y、Z。"""
+（X负责）; labelled lists outside brackets (牵头单位：X；责任单位：Y、Z。); sentences that give the
+lead (X牵头，Y配合，年底前完成。)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from policies.units import Registry
 BRACKET_RE = re.compile(r"[（(]([^（）()\n]*)[）)]")
 _CLAUSE_RE = re.compile(r"[，,﹐]")
 _ELEMENT_RE = re.compile(r"、|会同|等和|等及|等以及|以及")
-_LABEL = r"(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助|考核|牵头考核|配合考核)(?:单位|部门)[:：]"
+_LABEL = (
+    r"(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助|考核|牵头考核|配合考核)(?:单位|部门)[:：]"
+)
 _LABEL_RE = re.compile(rf"^{_LABEL}\s*")
 # Sentences end at these marks, and before a label that only a space sets off (X 配合单位：Y).
 _SENTENCE_RE = re.compile(rf"[。；;﹔\n]|\s+(?={_LABEL})")
@@ -209,7 +212,17 @@ def read_bracket(text: str, span: Span, registry: Registry) -> UnitBracket | Non
 # on through the labelled lists right after it (牵头单位：X。\n配合单位：Y), read as one.
 _LIST_LABEL_RE = re.compile(_LABEL)
 _LIST_END_RE = re.compile(r"[。\n]")
-_LIST_GAP_RE = re.compile(r"[。\s]*")
+
+
+def _list_end(text: str, pos: int) -> int:
+    found = _LIST_END_RE.search(text, pos)
+    return found.start() if found else len(text)
+
+
+def _after_gap(text: str, pos: int) -> int:
+    while pos < len(text) and (text[pos] == "。" or text[pos].isspace()):
+        pos += 1
+    return pos
 
 
 def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
@@ -221,17 +234,11 @@ def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
         if inside is not None:
             pos = inside[1]
             continue
-        start = m.start()
-        while True:
-            end_match = _LIST_END_RE.search(text, m.end())
-            end = end_match.start() if end_match else len(text)
-            gap = _LIST_GAP_RE.match(text, end)
-            after = gap.end() if gap else end
-            m = _LIST_LABEL_RE.match(text, after) or m
-            if m.start() != after:
-                break
+        start, end = m.start(), _list_end(text, m.end())
+        while (more := _LIST_LABEL_RE.match(text, _after_gap(text, end))) is not None:
+            end = _list_end(text, more.end())
         out.append((start, end))
-        pos = max(end, start + 1)
+        pos = end
     return out
 
 
