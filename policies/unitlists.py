@@ -5,7 +5,10 @@ lead (X牵头，Y配合，年底前完成。)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from policies.model import UnitRole
 from policies.units import Registry
@@ -228,11 +231,12 @@ def _after_gap(text: str, pos: int) -> int:
 def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
     """Return the spans of the labelled unit lists that stand outside every bracket."""
     out: list[Span] = []
+    starts = [start for start, _ in brackets]  # in order and apart, as finditer found them
     pos = 0
     while (m := _LIST_LABEL_RE.search(text, pos)) is not None:
-        inside = next((b for b in brackets if b[0] <= m.start() < b[1]), None)
-        if inside is not None:
-            pos = inside[1]
+        i = bisect_right(starts, m.start()) - 1
+        if i >= 0 and m.start() < brackets[i][1]:
+            pos = brackets[i][1]
             continue
         start, end = m.start(), _list_end(text, m.end())
         while (more := _LIST_LABEL_RE.match(text, _after_gap(text, end))) is not None:
@@ -249,12 +253,25 @@ _PLAIN_SENTENCE_RE = re.compile(r"[^。；;﹔\n]+")
 
 def _led_sentences(text: str, taken: list[Span]) -> list[Span]:
     """Return the sentences outside `taken` (brackets, labelled lists) that give a unit the lead."""
+    overlaps = _overlap_test(taken)
     out: list[Span] = []
     for m in _PLAIN_SENTENCE_RE.finditer(text):
-        start, end = m.span()
-        if not any(a < end and start < b for a, b in taken) and _LED_RE.search(text, start, end):
-            out.append((start, end))
+        if not overlaps(m.span()) and _LED_RE.search(text, *m.span()):
+            out.append(m.span())
     return out
+
+
+def _overlap_test(spans: list[Span]) -> Callable[[Span], bool]:
+    """Return a test of whether a span overlaps any of `spans`, in log time (spans may nest)."""
+    ordered = sorted(spans)
+    starts = [start for start, _ in ordered]
+    reach = list(accumulate((end for _, end in ordered), max))
+
+    def overlaps(span: Span) -> bool:
+        i = bisect_left(starts, span[1])
+        return i > 0 and reach[i - 1] > span[0]
+
+    return overlaps
 
 
 def read_brackets(text: str, registry: Registry) -> list[UnitBracket]:
