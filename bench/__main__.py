@@ -257,6 +257,9 @@ async def run(assignments: int, updates: int, *, scoring: bool = True) -> list[s
             await updates_section(r, updates, lines)
     if scoring:
         scoring_section(lines)
+        from bench import parsing
+
+        parsing.run(lines)
     return lines
 
 
@@ -266,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--assignments", type=int, default=10_000)
     parser.add_argument("--updates", type=int, default=500)
     parser.add_argument("--out", type=Path, default=HERE / "report.md")
-    parser.add_argument("--no-scoring", action="store_true")
+    parser.add_argument("--no-scoring", action="store_true", help="skip scoring and parsing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     lines = asyncio.run(run(args.assignments, args.updates, scoring=not args.no_scoring))

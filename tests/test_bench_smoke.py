@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import parsing
 from bench.__main__ import chinese, run, synthetic_text
 from policies.parse import parse_text
 
@@ -31,3 +32,12 @@ async def test_bench_report_at_n_20():
     assert "| bare signal (call returned) | 20 | 0 |" in text
     assert "AssignmentWorkflow / bare workflow starts per second: **" in text
     assert "Update / signal ratio: **" in text
+
+
+def test_parsing_section_times_every_document_and_item_size():
+    lines: list[str] = []
+    parsing.run(lines, sizes=(10, 20))
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| text")]
+    assert len(rows) == 7 + 2
+    assert rows[0].startswith("| jilin-2021-consolidation-revitalization |")
+    assert rows[-1].startswith("| one item of 20 sentences with units |")
