@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -114,6 +115,9 @@ def _items(
             if all(u.name != unit.name for u in units):
                 units.append(unit)
         carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
+        if units and all(u.role != "lead" for u in units):
+            # Only co-organizers were marked (配合单位：X): the first unit listed leads.
+            units[0] = replace(units[0], role="lead")
         # The title comes from the marker line alone; the lines after it are the body once.
         head, *more = raw.text.split("\n")
         title, rest = heading(head)

@@ -37,7 +37,7 @@ _DECLARE_SUFFIX_RE = re.compile(r"(?:负责)?(?:落实|负责|承担|实施)$")
 _UNIT_SUFFIX_RE = re.compile(
     r"(?:部|委|局|署|办|厅|行|会|社|联|院|府|室|中心|公司|政府|集团|团中央|组|处|所|站|队|馆|台|党委|党组|机关|工委|监委)$"
 )
-_NOT_UNIT_RE = re.compile(r"[的向对将把要在不了第\d〔〕“”\"']")
+_NOT_UNIT_RE = re.compile(r"[的向对将把要在不了第\d〔〕“”\"'（）()]")
 
 
 @dataclass

@@ -72,7 +72,7 @@ def test_itemless_text(tmp_path):
 
 def test_random_bytes_and_text_raise_only_policy_parse_error(tmp_path):
     rng = random.Random(20210402)
-    alphabet = "一二三十、（）()1.．：:，。省厅负责牵头配合等年月底前\n\r附件 " + "".join(
+    alphabet = "一二三十、（）()1.．：:，。；省厅负责牵头配合单位等年月底前\n\r附件 " + "".join(
         map(chr, range(32, 127))
     )
     target = tmp_path / "r.txt"
@@ -83,3 +83,21 @@ def test_random_bytes_and_text_raise_only_policy_parse_error(tmp_path):
         target.write_bytes(rng.randbytes(rng.randint(0, 300)))
         with contextlib.suppress(PolicyParseError):
             parse_file(target)
+
+
+def test_random_unit_notations_keep_units_as_written():
+    # Any jumble of the unit notations parses, and every unit it names stands in the text.
+    rng = random.Random(20261201)
+    pieces = ["牵头单位：", "配合单位：", "责任单位:", "省发改委", "省財政廳", "（", "）", "牵头"]
+    pieces += ["配合", "负责", "，", "、", "；", "。", "\n", " ", "2022年底前", "等", "各有关部门"]
+    for _ in range(300):
+        tail = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
+        text = "某省关于推进某项工作的实施意见\n（2021年4月2日）\n一、任务\n（一）做好工作。" + tail
+        try:
+            policy = parse_text(text)
+        except PolicyParseError:
+            continue
+        for item in policy.items:
+            roles = [u.role for u in item.units]
+            assert all(u.as_written and u.as_written in text for u in item.units)
+            assert not roles or "lead" in roles

@@ -181,6 +181,11 @@ def test_lead_words_in_running_text_name_no_units():
     assert [units(i) for i in policy.items] == [[], [("省发改委", "lead")]]
 
 
+def test_the_first_unit_leads_when_only_co_organizers_are_marked():
+    item = parse_text(HEAD + "一、任务\n（一）做好工作。配合单位：省财政厅、省商务厅").items[0]
+    assert units(item) == [("省财政厅", "lead"), ("省商务厅", "co")]
+
+
 def test_a_label_in_running_text_is_no_unit_list():
     text = HEAD + "一、任务\n（一）做好工作。要明确责任单位：加强领导，压实责任。（省发改委负责）"
     assert units(parse_text(text).items[0]) == [("省发改委", "lead")]
