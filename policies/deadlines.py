@@ -1,4 +1,4 @@
-"""Deadline phrases of a policy text (2022年底前, 到2025年, 6月底, 年内, 过渡期) as ISO dates."""
+"""Deadline phrases of a policy text (2022年底前, 到2025年, 6月底, 年内, 过渡期, 完成时限：2024年6月) as ISO dates."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ _BY_YEAR = re.compile(r"(到|至|截至|截止)\s*(\d{4})年(?![\d年底末])|(\
 _MONTH_END = re.compile(r"(?<![年\d])(\d{1,2})月(底|末)(之前|以前|前)?")
 _THIS_YEAR = re.compile(
     r"今年(?:年)?(?:底|末)(?:之前|以前|前)?|(?<![\d一二两三四五六七八九十每])年内|(?<![\d年])年底前"
+)
+# A date after a time-limit label is a deadline however it is written: 完成时限：2024年6月.
+_LABELLED = re.compile(
+    r"(?:完成时限|完成时间|时限要求|时间要求|时间节点|时限)[:：]\s*(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?"
 )
 _TRANSITION = re.compile(_NUM + r"年(?:的)?过渡期")
 TRANSITION_PHRASE = re.compile(r"过渡期(?:内|末|结束前)?")
@@ -50,6 +54,14 @@ def _explicit(text: str) -> Iterator[tuple[int, int, date]]:
         yield m.start(), m.end(), date(int(m[1]), 12, 31)
     for m in _BY_YEAR.finditer(text):
         yield m.start(), m.end(), date(int(m[2] or m[3]), 12, 31)
+    # Last: where a fuller phrase (2023年12月底前) was found, it is the one kept.
+    for m in _LABELLED.finditer(text):
+        year, month, day = int(m[1]), m[2], m[3]
+        if day:
+            when = _safe_date(year, int(month), int(day))
+        else:
+            when = month_end(year, _month(month)) if month else date(year, 12, 31)
+        yield m.start(1), m.end(), when
 
 
 def _relative(text: str, year: int | None, years: int | None) -> Iterator[tuple[int, int, date]]:
