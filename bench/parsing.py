@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from bench.timing import best_time
 from policies.lines import split_lines
 from policies.parse import parse_text
 
@@ -16,19 +15,10 @@ HEAD = "某省关于推进某项工作的实施意见\n（2021年4月2日）\n�
 PHRASE = "推进某项工作（含说明）。责任单位：省发改委、省财政厅。"
 
 
-def _best(work: Callable[[], object], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def _row(name: str, text: str) -> str:
-    parse = _best(lambda: parse_text(text))
+    parse = best_time(lambda: parse_text(text))
     # The floor of any parse: splitting the text into lines and folding them to Simplified.
-    floor = _best(lambda: split_lines(text))
+    floor = best_time(lambda: split_lines(text))
     per_100k = parse * 100_000 / len(text)
     return f"| {name} | {len(text):,} | {parse:.3f} | {per_100k:.3f} | {floor:.3f} | {parse / floor:.1f} |"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
+from bench.timing import best_time
 from duban.domain import AssignmentRole
 from duban.scoring import PeriodOutcome, compile_scores
 from policies.rubric import load_rubric
@@ -68,16 +70,6 @@ def _floor(outcomes: list[PeriodOutcome]) -> dict[str, list[float]]:
     return by_department
 
 
-def _best_floor(outcomes: list[PeriodOutcome], repeat: int = 3) -> float:
-    """Return the best wall time of `_floor`: the same-run baseline for this machine's speed."""
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        _floor(outcomes)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def run(report: list[str]) -> None:
     """Append a Markdown table of compile times per size (best of 3) to `report`."""
     rng = random.Random(20261128)
@@ -92,7 +84,7 @@ def run(report: list[str]) -> None:
     base = 0.0
     for n in SIZES:
         seconds, lines = _best_of(pool[:n])
-        floor = _best_floor(pool[:n])
+        floor = best_time(partial(_floor, pool[:n]))
         per_100k = seconds * 100_000 / n
         base = base or per_100k
         report.append(
