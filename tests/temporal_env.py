@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from duban.devserver import START_ATTEMPTS
+from duban.devserver import START_ATTEMPTS, find_temporal_binary
 from duban.temporal import DATA_CONVERTER
 
-TEMPORAL_BIN = Path(sys.prefix) / "bin" / "temporal"
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +22,7 @@ async def start_local_env() -> WorkflowEnvironment:
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             return await WorkflowEnvironment.start_local(
-                dev_server_existing_path=str(TEMPORAL_BIN), data_converter=DATA_CONVERTER
+                dev_server_existing_path=str(find_temporal_binary()), data_converter=DATA_CONVERTER
             )
         except RuntimeError:
             if attempt == START_ATTEMPTS:
