@@ -16,9 +16,9 @@ PHRASE = "推进某项工作（含说明）。责任单位：省发改委、省�
 
 
 def _row(name: str, text: str) -> str:
-    parse = best_time(lambda: parse_text(text))
+    parse, _ = best_time(lambda: parse_text(text))
     # The floor of any parse: splitting the text into lines and folding them to Simplified.
-    floor = best_time(lambda: split_lines(text))
+    floor, _ = best_time(lambda: split_lines(text))
     per_100k = parse * 100_000 / len(text)
     return f"| {name} | {len(text):,} | {parse:.3f} | {per_100k:.3f} | {floor:.3f} | {parse / floor:.1f} |"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -47,17 +46,10 @@ def _outcome(rng: random.Random, i: int) -> PeriodOutcome:
     )
 
 
-def _best_of(outcomes: list[PeriodOutcome], repeat: int = 3) -> tuple[float, int]:
+def _best_of(outcomes: list[PeriodOutcome]) -> tuple[float, int]:
     """Return the best wall time of `compile_scores` and the number of lines it made."""
-    rubric = load_rubric()
-    best, lines = float("inf"), 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        rows = compile_scores(outcomes, rubric, as_of=AS_OF)
-        best = min(best, time.perf_counter() - started)
-        lines = sum(len(row.lines) for row in rows)
-        del rows  # free the result outside the timed region
-    return best, lines
+    best, rows = best_time(partial(compile_scores, outcomes, load_rubric(), as_of=AS_OF))
+    return best, sum(len(row.lines) for row in rows)
 
 
 def _floor(outcomes: list[PeriodOutcome]) -> dict[str, list[float]]:
@@ -84,7 +76,7 @@ def run(report: list[str]) -> None:
     base = 0.0
     for n in SIZES:
         seconds, lines = _best_of(pool[:n])
-        floor = best_time(partial(_floor, pool[:n]))
+        floor, _ = best_time(partial(_floor, pool[:n]))
         per_100k = seconds * 100_000 / n
         base = base or per_100k
         report.append(
