@@ -12,12 +12,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
@@ -40,6 +40,29 @@ class DevServerError(RuntimeError):
 
 class PortTakenError(DevServerError):
     """The server exited at start because a port it chose was taken before it could bind it."""
+
+
+T = TypeVar("T")
+
+
+async def retry_start(
+    start: Callable[[], Awaitable[T]],
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] = PortTakenError,
+    attempts: int = START_ATTEMPTS,
+) -> T:
+    """Await `start()`, again while it fails with `retry_on`, up to `attempts` times in all.
+
+    The `temporal` CLI picks free ports for its internal services and binds them a moment
+    later; another process can take one in between, and the server then exits at start.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await start()
+        except retry_on:
+            if attempt == attempts:
+                raise
+            log.warning("temporal dev server did not start; attempt %d", attempt + 1, exc_info=True)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _die_with_parent() -> None:
@@ -149,26 +172,20 @@ class DevServer:
     ) -> DevServer:
         """Launch the server and wait until it is ready, launching again if it lost a port race.
 
-        The CLI picks free ports for its internal services and binds them a moment later; another
-        process can take one in between, and the server then exits at start. Trying again is
-        safe: a server that finds its SQLite file (schema written before the bind) reuses it.
+        Trying again is safe: a server that finds its SQLite file (schema written before the
+        bind) reuses it.
         """
-        for attempt in range(1, attempts + 1):
+
+        async def launch_ready() -> DevServer:
             server = cls.launch(db_file=db_file, port=port, ui_port=ui_port)
             try:
                 await server.wait_ready()
-                return server
-            except PortTakenError:
-                await asyncio.to_thread(server.stop)
-                if attempt == attempts:
-                    raise
-                log.warning(
-                    "temporal dev server lost a port race at start; attempt %d", attempt + 1
-                )
             except BaseException:
                 await asyncio.to_thread(server.stop)
                 raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            return server
+
+        return await retry_start(launch_ready, attempts=attempts)
 
     def exit_reason(self) -> str:
         """Return the log line that says why the server stopped, else the end of its log.
