@@ -7,6 +7,23 @@ from datetime import date
 from typing import Any, Literal
 
 UnitRole = Literal["lead", "co"]
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """Why the parser is unsure of a reading: a stable `code` and a line for a person."""
+
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the doubt."""
+        return {"code": self.code, "message": self.message}
+
+
+def _span_json(span: Span | None) -> list[int] | None:
+    return [span[0], span[1]] if span is not None else None
 
 
 @dataclass(frozen=True)
@@ -18,6 +35,9 @@ class Unit:
     role: UnitRole
     known: bool = True
     code: str | None = None
+    collective: bool = False
+    span: Span | None = None
+    doubts: tuple[Doubt, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the contract JSON of the unit."""
@@ -26,6 +46,10 @@ class Unit:
             out["code"] = self.code
         if not self.known:
             out["unknown"] = True
+        out["known"] = self.known
+        out["collective"] = self.collective
+        out["span"] = _span_json(self.span)
+        out["doubts"] = [d.to_json() for d in self.doubts]
         return out
 
 
@@ -67,6 +91,8 @@ class Item:
     ordinal: int = 0
     label: str = ""
     group: str = ""
+    span: Span | None = None
+    doubts: tuple[Doubt, ...] = ()
 
     @property
     def key(self) -> int:
@@ -91,6 +117,8 @@ class Item:
             "ordinal": self.ordinal,
             "label": self.label,
             "group": self.group,
+            "span": _span_json(self.span),
+            "doubts": [d.to_json() for d in self.doubts],
         }
 
 
