@@ -85,6 +85,13 @@ def upgrade() -> None:
         batch_op.alter_column("hash", existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f("uq_audit_event_seq"), ["seq"])
     _forbid_changes(bind)
+    with op.batch_alter_table("evaluation", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("chain_seq", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("chain_hash", sa.String(length=64), server_default="", nullable=False)
+        )
 
 
 def _forbid_changes(bind: sa.Connection) -> None:
@@ -111,6 +118,9 @@ def _forbid_changes(bind: sa.Connection) -> None:
 
 def downgrade() -> None:
     """Drop the chain (the events stay)."""
+    with op.batch_alter_table("evaluation", schema=None) as batch_op:
+        batch_op.drop_column("chain_hash")
+        batch_op.drop_column("chain_seq")
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_event_no_truncate ON audit_event")
