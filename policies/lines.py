@@ -21,14 +21,19 @@ NOTE_LINE_RE = re.compile(r"^[（(]此件.{0,12}[）)]$")
 ATTACHMENT_RE = re.compile(r"^附\s*件\s*(\d*)\s*[:：]?\s*(.*)$")
 _TITLE_WORDS_RE = re.compile(r"关于|(?:意见|通知|方案|办法|决定|规划|措施|细则|纲要)$")
 _SPACES = " \t\u3000\ufeff\u00a0"
+_BREAK_RE = re.compile(r"\r\n|[\r\n\f]")
 
 
 @dataclass(frozen=True)
 class Line:
-    """One non-empty line: as written and folded to Simplified (same length)."""
+    """One non-empty line: as written and folded to Simplified (same length), and where it starts.
+
+    `offset` is the index of `raw`'s first character in the text given to `split_lines`.
+    """
 
     raw: str
     text: str
+    offset: int = 0
 
     @property
     def marker(self) -> tuple[int, int, int] | None:
@@ -52,9 +57,23 @@ class Line:
 
 def split_lines(text: str) -> list[Line]:
     """Return the non-empty lines of a text (any line ends), without repeated page headers."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-    lines = [Line(raw, fold(raw)) for raw in (r.strip(_SPACES) for r in text.split("\n")) if raw]
+    lines = []
+    for start, end in _line_spans(text):
+        chunk = text[start:end]
+        raw = chunk.strip(_SPACES)
+        if raw:
+            lines.append(Line(raw, fold(raw), start + len(chunk) - len(chunk.lstrip(_SPACES))))
     return _drop_repeated([ln for ln in lines if not NOTE_LINE_RE.match(ln.text)])
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) of each line of `text`, whatever its line ends."""
+    spans, pos = [], 0
+    for m in _BREAK_RE.finditer(text):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    return spans
 
 
 def _drop_repeated(lines: list[Line]) -> list[Line]:
