@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from policies import doubts
+from policies.lines import Line
 from policies.model import Unit
-from policies.spans import ItemMap
+from policies.spans import ItemMap, SourceMap
 from policies.unitlists import RawUnit, read_brackets
-from policies.unitnames import FIRST_LEADS_RE
-from policies.units import Registry
+from policies.unitnames import FIRST_LEADS_RE, Names
+from policies.units import Registry, name_key
 
 
 @dataclass
@@ -29,12 +30,55 @@ def states_first_leads(text: str) -> bool:
     return FIRST_LEADS_RE.search(text) is not None
 
 
+@dataclass(frozen=True)
+class DocumentNames:
+    """Names known to the registry or read as units somewhere in the same document."""
+
+    registry: Registry
+    seen: frozenset[str]
+
+    def knows(self, as_written: str) -> bool:
+        """Return whether the name is in the registry or was read as a unit in the document."""
+        return self.registry.knows(as_written) or name_key(as_written) in self.seen
+
+
+class UnitReader:
+    """Reads the units of a document's items, in order, with what the document states once."""
+
+    def __init__(self, registry: Registry, body: list[Line], item_texts: list[str]) -> None:
+        self.registry = registry
+        self.source = SourceMap(body)
+        seen = {
+            name_key(text[u.start : u.end])
+            for text in item_texts
+            for bracket in read_brackets(text, registry)
+            for u in bracket.units
+        }
+        self.names = DocumentNames(registry, frozenset(seen))
+        # Where the document states that the first listed leads (列第一位者为牵头单位，下同).
+        self.rule_at = next((ln.offset for ln in body if states_first_leads(ln.text)), None)
+        self.first_leads = False
+
+    def item(self, text: str, original: str) -> ItemUnits:
+        """Return the units of one item (its text in Simplified and as written); call in order."""
+        source = self.source.item(original)
+        end = max((o for o in source.offsets if o is not None), default=None)
+        holds = self.rule_at is not None and end is not None and self.rule_at <= end
+        self.first_leads = self.first_leads or holds or states_first_leads(text)
+        return read_units(text, original, self.names, self.registry, source, self.first_leads)
+
+
 def read_units(
-    text: str, original: str, registry: Registry, source: ItemMap, *, first_leads: bool
+    text: str,
+    original: str,
+    names: Names,
+    registry: Registry,
+    source: ItemMap,
+    first_leads: bool,
 ) -> ItemUnits:
     """Return the union of an item's unit lists; `first_leads`: the document's rule holds."""
     out = ItemUnits()
-    for bracket in read_brackets(text, registry):
+    for bracket in read_brackets(text, names):
         out.open_ended = out.open_ended or bracket.open_ended
         out.scopes += [s for s in bracket.scopes if s not in out.scopes]
         out.phrases += bracket.phrases

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from policies.numerals import NUMERAL_CHARS, chinese_to_int
 from policies.script import fold
+from policies.unitnames import UNIT_LABEL
 
 _CN = f"[{NUMERAL_CHARS}]+"
 MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
@@ -90,5 +91,16 @@ def _drop_repeated(lines: list[Line]) -> list[Line]:
     return out
 
 
+# A label line (责任单位：县财政局) repeated under many items belongs to each, as no page header does.
+_FIELD_LINE_RE = re.compile(
+    rf"^(?:{UNIT_LABEL}|完成时限|完成时间|时限要求|牵头领导|责任领导|分值|适用范围)\s*[:：]"
+)
+
+
 def _header_like(line: Line) -> bool:
-    return len(line.text) <= 60 and line.marker is None and not line.is_date
+    return (
+        len(line.text) <= 60
+        and line.marker is None
+        and not line.is_date
+        and not _FIELD_LINE_RE.match(line.text)
+    )

@@ -11,12 +11,11 @@ from policies import doubts
 from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
-from policies.itemunits import lead_the_first, read_units, states_first_leads
+from policies.itemunits import UnitReader, lead_the_first
 from policies.lines import DATE_LINE_RE, Line, split_lines
 from policies.model import Deadline, Doubt, Item, ParsedPolicy, PolicyParseError, Unit
-from policies.spans import SourceMap
 from policies.structure import RawItem, blocks_of, heading, outline
-from policies.units import Registry, load_registry
+from policies.units import load_registry
 
 _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
 NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
@@ -48,8 +47,8 @@ def _parse(text: str) -> ParsedPolicy:
     year = issued.year if issued else _year_of(lines)
     folded = "\n".join(ln.text for ln in body)
     transition = transition_years(folded)
-    preamble = "".join(ln.text for ln in _before_first_item(body))
-    context = _Context(registry, year, transition, SourceMap(body), states_first_leads(preamble))
+    reader = UnitReader(registry, body, [raw.text for raw in raw_items])
+    context = _Context(reader, year, transition)
     items = _items(raw_items, context)
     deadlines = find_deadlines(folded, year=year, transition=transition)
     return ParsedPolicy(
@@ -104,22 +103,13 @@ def _year_of(lines: list[Line]) -> int | None:
     return None
 
 
-def _before_first_item(lines: list[Line]) -> list[Line]:
-    for i, line in enumerate(lines):
-        if line.marker is not None:
-            return lines[:i]
-    return lines
-
-
 @dataclass
 class _Context:
     """What reading the items needs from the whole document."""
 
-    registry: Registry
+    reader: UnitReader
     year: int | None
     transition: int | None
-    source: SourceMap
-    first_leads: bool  # "列第一位者为牵头单位" stated so far: the first listed leads, no doubt
 
 
 def _items(raw_items: list[RawItem], context: _Context) -> list[Item]:
@@ -130,20 +120,13 @@ def _items(raw_items: list[RawItem], context: _Context) -> list[Item]:
     for ordinal, raw in enumerate(raw_items, start=1):
         if raw.section != section:
             carried, section = [], raw.section
-        context.first_leads = context.first_leads or states_first_leads(raw.text)
-        found = read_units(
-            raw.text,
-            raw.raw,
-            context.registry,
-            context.source.item(raw.raw),
-            first_leads=context.first_leads,
-        )
+        found = context.reader.item(raw.text, raw.raw)
         units = found.units
         for unit in carried:
             if all(u.name != unit.name for u in units):
                 units.append(unit)
         carried = carried + [u for u in found.declared if all(c.name != u.name for c in carried)]
-        lead_the_first(units, first_leads=context.first_leads)
+        lead_the_first(units, first_leads=context.reader.first_leads)
         # The title comes from the marker line alone; the lines after it are the body once.
         head, *more = raw.text.split("\n")
         title, rest = heading(head)

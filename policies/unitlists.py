@@ -12,16 +12,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from itertools import accumulate
 
-from policies.unitnames import (
-    CLOSERS,
-    OPENERS,
-    UNIT_LABEL,
-    ListReader,
-    RawUnit,
-    Span,
-    UnitBracket,
-)
-from policies.units import Registry
+from policies.clauses import CLOSERS, OPENERS, Span
+from policies.unitnames import UNIT_LABEL, ListReader, Names, RawUnit, UnitBracket
 
 __all__ = ["RawUnit", "UnitBracket", "bracket_spans", "read_bracket", "read_brackets"]
 
@@ -48,15 +40,33 @@ def bracket_spans(text: str) -> list[Span]:
     return out
 
 
-def read_bracket(text: str, span: Span, registry: Registry) -> UnitBracket | None:
-    """Read the list in `span` of `text` (Simplified); None if it names no unit."""
-    return ListReader(text, registry).read(span)
+def read_bracket(
+    text: str, span: Span, registry: Names, *, closing: bool = False
+) -> UnitBracket | None:
+    """Read the list in `span` of `text` (Simplified); None if it names no unit.
+
+    `closing`: the list is a bracket placed where unit lists stand, after a full sentence at the
+    end of a paragraph.
+    """
+    return ListReader(text, registry, closing=closing).read(span)
+
+
+_SENTENCE_END = "。；;！!"
+_TRAILING_RE = re.compile(r"[。；;\s]*(?:\n|$)")
+
+
+def _closing(text: str, bracket: Span) -> bool:
+    """Return whether a bracket follows a full sentence and ends its paragraph."""
+    start, end = bracket
+    return start > 0 and text[start - 1] in _SENTENCE_END and bool(_TRAILING_RE.match(text, end))
 
 
 # A labelled list outside brackets runs from its label to the end of its sentence or line, and
 # on through the labelled lists right after it (牵头单位：X。\n配合单位：Y), read as one. The label
 # opens a line or a sentence: "要明确责任单位：…" in running text is no list.
-_LIST_LABEL_RE = re.compile(rf"(?:^|(?<=[\n。；;，,）)\]〕】\s])){UNIT_LABEL}\s*[:：]")
+_LIST_LABEL_RE = re.compile(
+    rf"(?:^|(?<=[\n。；;，,）)\]〕】\s])){UNIT_LABEL}\s*[:：]|(?:^|(?<=\n)){UNIT_LABEL}[ \t\u3000]+(?=\S)"
+)
 _LIST_END_RE = re.compile(r"[。\n]")
 
 
@@ -122,16 +132,16 @@ def _overlap_test(spans: list[Span]) -> Callable[[Span], bool]:
     return overlaps
 
 
-def read_brackets(text: str, registry: Registry) -> list[UnitBracket]:
+def read_brackets(text: str, registry: Names) -> list[UnitBracket]:
     """Return the unit lists of an item's text (Simplified), in order: brackets, labelled lists
     and led sentences, each kept when it names units."""
     brackets = bracket_spans(text)
     lists = _labelled_lists(text, brackets)
-    spans = [(start + 1, end - 1) for start, end in brackets] + lists
-    spans += _led_sentences(text, brackets + lists)
+    spans = [((start + 1, end - 1), _closing(text, (start, end))) for start, end in brackets]
+    spans += [(span, False) for span in lists + _led_sentences(text, brackets + lists)]
     out = []
-    for span in sorted(spans):
-        bracket = read_bracket(text, span, registry)
+    for span, closing in sorted(spans):
+        bracket = read_bracket(text, span, registry, closing=closing)
         if bracket is not None:
             out.append(bracket)
     return out

@@ -1,7 +1,9 @@
 """Reading one unit list: its labels and fields, the names it gives, their roles.
 
 A labelled list (牵头单位：X，配合单位：Y) names units whatever they are called; an unlabelled one
-(X牵头，Y配合 / X负责 / X、Y) only when role words mark it or every name is in the registry.
+(X牵头，Y配合 / X负责 / X、Y) only when role words mark it, when every name is known (to the
+registry or read as a unit elsewhere in the document), or when it closes a paragraph after a full
+sentence (……。（X，Y）) and every part is shaped like a name.
 Fields that are not units (适用范围：…, 完成时限：…, 牵头领导：…, 分值：…) and the deadline, progress
 and score phrases sharing the bracket are kept apart from the names.
 """
@@ -10,12 +12,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from policies.clauses import Span, cut, depth_split, trim
 from policies.model import UnitRole
-from policies.units import Registry
 
-Span = tuple[int, int]
-OPENERS, CLOSERS = "（([〔【", "）)]〕】"
+
+class Names(Protocol):
+    """What the reader asks of known names: the registry, or the registry and the document."""
+
+    def knows(self, as_written: str) -> bool:
+        """Return whether the name is known."""
+        ...
+
 
 UNIT_LABEL = (
     r"(?:主要|具体)?(?:牵头考核|配合考核|牵头责任|协同责任|主要责任|数据提供|"
@@ -53,46 +62,6 @@ _TIME_RE = re.compile(
 _SENTENCE_WORDS_RE = re.compile(
     r"[。“”\"]|的|^(?:由|在|对|按|要|将|把|以|如|其|并|经|与|向|从|为|是|可|应|须|需|请|包括|含|除|即)"
 )
-
-
-def depth_split(text: str, span: Span, pattern: re.Pattern[str]) -> list[Span]:
-    """Split `span` at matches of `pattern` outside nested brackets; trim and drop empty parts."""
-    out, pos, depth, i = [], span[0], 0, span[0]
-    while i < span[1]:
-        char = text[i]
-        if char in OPENERS:
-            depth += 1
-        elif char in CLOSERS:
-            depth = max(depth - 1, 0)
-        elif depth == 0 and (m := pattern.match(text, i, span[1])) is not None and m.end() > i:
-            out.append((pos, i))
-            pos = i = m.end()
-            continue
-        i += 1
-    out.append((pos, span[1]))
-    return [t for t in (trim(text, s) for s in out) if t[0] < t[1]]
-
-
-def trim(text: str, span: Span) -> Span:
-    """Return the span without the spaces at its ends."""
-    start, end = span
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def cut(text: str, span: Span, pattern: re.Pattern[str]) -> tuple[Span, str]:
-    """Cut a match of `pattern` off the span's start (^) or end ($) and return what was cut."""
-    m = pattern.search(text[span[0] : span[1]])
-    if m is None or m.start() == m.end():
-        return span, ""
-    if m.start() == 0:
-        return trim(text, (span[0] + m.end(), span[1])), m.group(0)
-    if m.end() == span[1] - span[0]:
-        return trim(text, (span[0], span[0] + m.start())), m.group(0)
-    return span, ""
 
 
 def label_role(label: str) -> UnitRole | None:
@@ -141,8 +110,8 @@ class _Found:
 class ListReader:
     """Reads one list; `valid` turns false at running text in a list without labels."""
 
-    def __init__(self, text: str, registry: Registry) -> None:
-        self.text, self.registry = text, registry
+    def __init__(self, text: str, registry: Names, *, closing: bool = False) -> None:
+        self.text, self.registry, self.closing = text, registry, closing
         self.found: list[_Found] = []
         self.result = UnitBracket()
         self.marked = self.labelled = self.in_remark = False
@@ -165,15 +134,17 @@ class ListReader:
                 self.result.declared.append(RawUnit(unit[0], unit[1], "lead"))
             return
         for clause in depth_split(self.text, span, _CLAUSE_RE):
-            if not self.in_remark:
-                self.clause(clause)
+            self.clause(clause)
 
     def clause(self, span: Span) -> None:
         phrase = self.text[span[0] : span[1]]
         if (m := _UNIT_LABEL_RE.match(self.text, *span)) is not None:
             self.marked = self.labelled = True
+            self.in_remark = False
             self.current = _Field("unit", label_role(m.group(0)))
             self.names(trim(self.text, (m.end(), span[1])), self.current.role)
+        elif self.in_remark:
+            return  # the rest of a standing remark, up to the next label
         elif _REMARK_RE.search(phrase):
             self.marked, self.current, self.in_remark = True, None, True
         elif (m := _FIELD_LABEL_RE.match(self.text, *span)) is not None:
@@ -250,7 +221,9 @@ class ListReader:
         if self.labelled or not self.tentative_valid:
             self.found = [f for f in self.found if not f.tentative]
         names = [self.text[f.span[0] : f.span[1]] for f in self.found]
-        if not (self.marked or (names and all(self.registry.knows(n) for n in names))):
+        known = names and all(self.registry.knows(n) for n in names)
+        placed = self.closing and names and all(len(n) >= _PLACED_MIN for n in names)
+        if not (self.marked or known or placed):
             return None
         if not (self.found or self.result.declared or self.result.open_ended):
             return None
@@ -260,6 +233,9 @@ class ListReader:
             same = [u for u in self.result.units if self.text[u.start : u.end] == written]
             unit.role = same[0].role if same else "lead"
         return self.result
+
+
+_PLACED_MIN = 3  # a list placed like a unit list has names of three characters at least (不是“略”)
 
 
 def _names_a_unit(name: str, strict: bool) -> bool:
