@@ -127,6 +127,7 @@ def _items(raw_items: list[RawItem], context: _Context) -> list[Item]:
                 units.append(unit)
         carried = carried + [u for u in found.declared if all(c.name != u.name for c in carried)]
         lead_the_first(units, first_leads=context.reader.first_leads)
+        deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
         # The title comes from the marker line alone; the lines after it are the body once.
         head, *more = raw.text.split("\n")
         title, rest = heading(head)
@@ -139,23 +140,22 @@ def _items(raw_items: list[RawItem], context: _Context) -> list[Item]:
                 body=body,
                 units=tuple(units),
                 open_ended=found.open_ended,
-                deadlines=tuple(
-                    find_deadlines(raw.text, year=context.year, transition=context.transition)
-                ),
+                deadlines=tuple(deadlines),
                 ordinal=ordinal,
                 label=raw.block.label,
                 group=raw.group,
-                doubts=tuple(_time_doubts(found.phrases, context)),
+                doubts=tuple(_time_doubts(found.phrases, deadlines, context)),
                 scopes=tuple(found.scopes),
             )
         )
     return out
 
 
-def _time_doubts(phrases: list[str], context: _Context) -> list[Doubt]:
+def _time_doubts(phrases: list[str], deadlines: list[Deadline], context: _Context) -> list[Doubt]:
     """Return a doubt for each time-limit phrase of the unit lists that gives no date."""
     return [
         doubts.deadline_not_understood(phrase)
         for phrase in dict.fromkeys(phrases)
-        if not find_deadlines(phrase, year=context.year, transition=context.transition)
+        if not any(d.text in phrase for d in deadlines)
+        and not find_deadlines(phrase, year=context.year, transition=context.transition)
     ]
