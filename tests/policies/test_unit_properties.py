@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -86,7 +87,7 @@ def test_any_text_raises_only_policy_parse_error(text):
 @given(st.text(alphabet="（）()[]〔〕【】a、\n", max_size=200))
 def test_outermost_brackets_are_apart_and_balanced(text):
     spans = bracket_spans(text)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
     for start, end in spans:
         assert text[start] in "（([〔【" and text[end - 1] in "）)]〕】"
         assert "\n" not in text[start:end]
