@@ -83,15 +83,21 @@ def _with_header(fields: dict[str, str], body: list[str]) -> list[str]:
 
 
 def _title_lines(body: list[str], title: str) -> int:
-    """Return how many leading body lines spell the title (0 when the body does not open with it)."""
+    """Return where the body's own title ends (0 when the body does not open with it).
+
+    The title may stand after a running page header and be broken over lines.
+    """
     want = fold(_BLANKS.sub("", title))
-    seen = ""
-    for i, line in enumerate(body[:6]):
-        seen += fold(_BLANKS.sub("", line))
-        if not want or not want.startswith(seen):
-            return 0
-        if seen == want:
-            return i + 1
+    if not want:
+        return 0
+    for start in range(min(len(body), 4)):
+        seen = ""
+        for i in range(start, min(len(body), start + 6)):
+            seen += fold(_BLANKS.sub("", body[i]))
+            if seen == want:
+                return i + 1
+            if not want.startswith(seen):
+                break
     return 0
 
 

@@ -39,6 +39,7 @@ _SUFFIX_KINDS: dict[str, Kind] = {
     ".xhtml": "html",
 }
 _OLD_WORD = "旧版 Word 文档（.doc）无法读取，请在 Word/WPS 中另存为 .docx 后上传 / old binary Word .doc: save it as .docx"
+_OLE_DOCX = "文件是旧版 .doc 或加密的 Word 文档，请去除密码并另存为 .docx / old .doc or password-protected Word file: save it as .docx"
 _UNSUPPORTED: dict[str, str] = {
     ".doc": _OLD_WORD,
     ".wps": "WPS 文档（.wps）无法读取，请另存为 .docx / WPS .wps file: save it as .docx",
@@ -55,7 +56,7 @@ _IMAGE = (
     "图片文件（binary image），不是文字；请先进行文字识别（OCR）或上传文字版 / image file, not text"
 )
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic"}
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
+_IMAGE_MAGIC = (b"\x89PNG\r\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _PDF_RE = re.compile(rb"%PDF-")
@@ -81,14 +82,20 @@ def extract_text(data: bytes, *, name: str) -> str:
 
 def _refused(data: bytes, suffix: str) -> str | None:
     """Return the message for a type that is recognised but not read (images, .doc, Excel)."""
-    head = data[:16]
-    if head.startswith(_OLE_MAGIC):
-        return _UNSUPPORTED.get(suffix, _OLD_WORD)
-    if suffix in _IMAGE_SUFFIXES or (head.startswith(_IMAGE_MAGIC) and suffix not in _SUFFIX_KINDS):
+    if data.startswith(_OLE_MAGIC):
+        return _OLE_DOCX if suffix == ".docx" else _UNSUPPORTED.get(suffix, _OLD_WORD)
+    if suffix in _IMAGE_SUFFIXES or _is_image(data):
         return _IMAGE
-    if suffix in _UNSUPPORTED and not head.startswith(_ZIP_MAGIC):
+    if suffix in _UNSUPPORTED and not data.startswith(_ZIP_MAGIC):
         return _UNSUPPORTED[suffix]
     return None
+
+
+def _is_image(data: bytes) -> bool:
+    if data.startswith(_IMAGE_MAGIC):
+        return True
+    bmp = data.startswith(b"BM") and data[6:10] == b"\0\0\0\0"
+    return bmp or (data.startswith(b"RIFF") and data[8:12] == b"WEBP")
 
 
 def _kind(data: bytes, suffix: str, name: str) -> Kind:

@@ -23,10 +23,22 @@ _HTML_START_RE = re.compile(
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.I)
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 _GB_NAMES = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "euc-cn", "hz-gb-2312", "gb18030"}
-_DROP = {"script", "style", "noscript", "template", "nav", "iframe", "select", "button", "head"}
+_DROP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "iframe",
+    "select",
+    "button",
+    "head",
+    "footer",
+    "aside",
+}
 _BLOCKS = {
     "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
-    "section", "article", "main", "aside", "header", "footer", "blockquote", "pre", "center",
+    "section", "article", "main", "header", "blockquote", "pre", "center",
     "table", "tbody", "thead", "tfoot", "caption", "form", "fieldset", "address", "hr", "title",
 }  # fmt: skip
 _CJK_BREAK_RE = re.compile(
