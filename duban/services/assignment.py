@@ -27,6 +27,7 @@ from duban.models import (
 
 AMBER_WINDOW = timedelta(days=7)
 DONE_STATES = frozenset({AssignmentState.COMPLETED, AssignmentState.APPROVED})
+ITEM_NUMBER_DIGITS = 9
 MAX_QUERY_CHARS = 100
 
 
@@ -121,12 +122,19 @@ def select_with_item() -> ItemSelect:
     )
 
 
+def is_item_number(q: str) -> bool:
+    """Tell whether a search is an item number: ASCII digits only, in the column's range."""
+    # str.isdigit() also accepts "³" and other digits int() refuses, and a long run of
+    # digits would overflow the integer column; both are searched as text instead.
+    return q.isascii() and q.isdigit() and len(q) <= ITEM_NUMBER_DIGITS
+
+
 def _search(stmt: ItemSelect, q: str) -> ItemSelect:
     """Narrow by free text: an item number, or words in the title, body, policy or unit."""
     q = q.strip()[:MAX_QUERY_CHARS]
     if not q:
         return stmt
-    if q.isdigit():
+    if is_item_number(q):
         return stmt.where(Assignment.item_number == int(q))
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(
