@@ -106,7 +106,7 @@ def extension_of(*, session: Session, assignment_id: int, extension_id: int) -> 
     return extension
 
 
-def _top_rungs(*, open_only: bool) -> Select[tuple[Escalation]]:
+def _top_rungs(*, open_only: bool) -> Select[Escalation]:
     """Select each assignment's highest rung per period: one row per assignment and its level."""
     stmt = select(
         Escalation.assignment_id, Escalation.period_index, func.max(Escalation.level).label("top")
