@@ -9,8 +9,8 @@ from policies import doubts
 from policies.lines import Line
 from policies.model import Unit
 from policies.spans import ItemMap, SourceMap
-from policies.unitlists import RawUnit, read_brackets
-from policies.unitnames import FIRST_LEADS_RE, Names
+from policies.unitlists import RawUnit, UnitBracket, read_brackets
+from policies.unitnames import FIRST_LEADS_RE
 from policies.units import Registry, name_key
 
 
@@ -48,13 +48,16 @@ class UnitReader:
     def __init__(self, registry: Registry, body: list[Line], item_texts: list[str]) -> None:
         self.registry = registry
         self.source = SourceMap(body)
+        # A first reading with the registry alone gives the names the document uses as units.
+        self.first_reading = {text: read_brackets(text, registry) for text in item_texts}
         seen = {
             name_key(text[u.start : u.end])
-            for text in item_texts
-            for bracket in read_brackets(text, registry)
+            for text, brackets in self.first_reading.items()
+            for bracket in brackets
             for u in bracket.units
         }
         self.names = DocumentNames(registry, frozenset(seen))
+        self.reread = any(not registry.knows(name) for name in seen)
         # Where the document states that the first listed leads (列第一位者为牵头单位，下同).
         self.rule_at = next((ln.offset for ln in body if states_first_leads(ln.text)), None)
         self.first_leads = False
@@ -65,20 +68,21 @@ class UnitReader:
         end = max((o for o in source.offsets if o is not None), default=None)
         holds = self.rule_at is not None and end is not None and self.rule_at <= end
         self.first_leads = self.first_leads or holds or states_first_leads(text)
-        return read_units(text, original, self.names, self.registry, source, self.first_leads)
+        first = self.first_reading.get(text)
+        brackets = read_brackets(text, self.names) if self.reread or first is None else first
+        return read_units(brackets, original, self.registry, source, self.first_leads)
 
 
 def read_units(
-    text: str,
+    brackets: list[UnitBracket],
     original: str,
-    names: Names,
     registry: Registry,
     source: ItemMap,
     first_leads: bool,
 ) -> ItemUnits:
     """Return the union of an item's unit lists; `first_leads`: the document's rule holds."""
     out = ItemUnits()
-    for bracket in read_brackets(text, names):
+    for bracket in brackets:
         out.open_ended = out.open_ended or bracket.open_ended
         out.scopes += [s for s in bracket.scopes if s not in out.scopes]
         out.phrases += bracket.phrases

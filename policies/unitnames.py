@@ -32,8 +32,8 @@ UNIT_LABEL = (
 )
 _UNIT_LABEL_RE = re.compile(rf"{UNIT_LABEL}(?:\s*[:：]\s*|\s+(?=\S))")
 _FIELD_LABEL_RE = re.compile(r"([\u4e00-\u9fff]{2,8})\s*[:：]\s*")
-_CO_LABEL_WORDS = ("配合", "参与", "协办", "协助", "协同", "数据提供")
-_LEAD_LABEL_WORDS = ("牵头", "主责", "主办")
+_CO_WORD_RE = re.compile("配合|参与|协办|协助|协同|数据提供|指导")
+_LEAD_WORD_RE = re.compile("牵头|主责|主办")
 
 _SENTENCE_RE = re.compile(rf"[。；;﹔\n]|\s+(?={UNIT_LABEL})")
 _CLAUSE_RE = re.compile(r"[，,﹐]")
@@ -66,9 +66,11 @@ _SENTENCE_WORDS_RE = re.compile(
 
 def label_role(label: str) -> UnitRole | None:
     """Return the role a label or role word gives: lead, co, or None when it says neither."""
-    if any(w in label for w in _LEAD_LABEL_WORDS):
+    if not label:
+        return None
+    if _LEAD_WORD_RE.search(label):
         return "lead"
-    return "co" if any(w in label for w in (*_CO_LABEL_WORDS, "指导")) else None
+    return "co" if _CO_WORD_RE.search(label) else None
 
 
 @dataclass
