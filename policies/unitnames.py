@@ -28,7 +28,7 @@ class Names(Protocol):
 
 UNIT_LABEL = (
     r"(?:主要|具体)?(?:牵头考核|配合考核|牵头责任|协同责任|主要责任|数据提供|"
-    r"责任|牵头|主责|主办|配合|参与|协办|协助|协同|考核|负责|承办)(?:单位|部门|主体)"
+    r"责任|牵头|主责|主办|配合|参与|协办|协助|协同|考核|负责|承办)(?:单位|部门|主体|处室|科室)"
 )
 _UNIT_LABEL_RE = re.compile(rf"{UNIT_LABEL}(?:\s*[:：]\s*|\s+(?=\S))")
 _FIELD_LABEL_RE = re.compile(r"([\u4e00-\u9fff]{2,8})\s*[:：]\s*")
@@ -37,8 +37,13 @@ _LEAD_WORD_RE = re.compile("牵头|主责|主办")
 
 _SENTENCE_RE = re.compile(rf"[。；;﹔\n]|\s+(?={UNIT_LABEL})")
 _CLAUSE_RE = re.compile(r"[，,﹐]")
-_ELEMENT_RE = re.compile(r"、|会同|等和|等及|等以及|以及")
-_MARK_RE = re.compile(r"(?:分别|共同)?(牵头负责|牵头|负责落实|负责|落实|配合|参与|指导|协助|协办)$")
+_ELEMENT_RE = re.compile(r"、|等和|等及|等以及|以及")
+_WITH_RE = re.compile("会同")  # X会同Y负责: X leads, Y joins
+_MARK_RE = re.compile(
+    r"(?:分别|共同)?(?:牵头负责|负责牵头|牵头|负责落实|负责|落实|配合|参与|指导|协助|协办"
+    r"|为(?:牵头|责任|主责|配合|参与|协办)(?:单位|部门))$"
+)
+_BY_RE = re.compile(r"^(?:由|请)")
 _OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
 _DUTY_RE = re.compile(r"(?:按职责分工|按照职责分工|按职责|分别)$")
 _OPEN_RE = re.compile(r"等(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$")
@@ -47,7 +52,7 @@ COLLECTIVE_RE = re.compile(r"^(?:各|其他|其余|有关|相关)|成员单位$"
 # 各县、市、区政府: the short level words after a name that starts with 各 belong to that name.
 _LEVEL_RE = re.compile(r"^(?:[县市区州盟旗镇乡]|街道|县区|市区|县市)(?:人民)?(?:政府)?$")
 # A standing remark names no unit: 下同, 以下各项均需…, a rule for the whole document.
-_REMARK_RE = re.compile(r"下同|后同|第一位|为牵头|不再(?:一一)?列出|^(?:以下|以上|上述)")
+_REMARK_RE = re.compile(r"下同|后同|第一(?:位|个)|不再(?:一一)?列出|^(?:以下|以上|上述)")
 FIRST_LEADS_RE = re.compile(r"第一(?:位|个)[^。；，,]{0,8}(?:为|是)牵头")
 _DECLARED_RE = re.compile(r"不再(?:一一)?列出")
 _DECLARE_PREFIX_RE = re.compile(
@@ -60,7 +65,8 @@ _TIME_RE = re.compile(
 )
 # Running text is no name: a sentence (。), a clause that opens with a function word, 的.
 _SENTENCE_WORDS_RE = re.compile(
-    r"[。“”\"]|的|^(?:由|在|对|按|要|将|把|以|如|其|并|经|与|向|从|为|是|可|应|须|需|请|包括|含|除|即)"
+    r"[。“”\"\d]|的|要|应当|必须|简称|下称|详见|参见"
+    r"|^(?:由|在|对|按|将|把|以|如|其|并|经|与|向|从|为|是|可|应|须|需|请|包括|含|除|即|见)"
 )
 
 
@@ -183,10 +189,15 @@ class ListReader:
         self.marked = self.marked or bool(mark)
         hint = label_role(mark) or hint
         tentative = strict and not mark
+        if mark:
+            span, _by = cut(self.text, span, _BY_RE)
         if re.search(r"等和|等及|等以及", self.text[span[0] : span[1]]):
             self.result.open_ended = True
-        for element in _merge_levels(self.text, depth_split(self.text, span, _ELEMENT_RE)):
-            self.element(element, hint, strict, tentative)
+        first, *joined = depth_split(self.text, span, _WITH_RE) or [span]
+        for part, part_hint in [(first, hint), *((j, "co") for j in joined)]:
+            elements = depth_split(self.text, part, _ELEMENT_RE)
+            for element in _merge_levels(self.text, elements):
+                self.element(element, part_hint, strict, tentative)
 
     def element(self, span: Span, hint: UnitRole | None, strict: bool, tentative: bool) -> None:
         span, own = cut(self.text, span, _OWN_MARK_RE)
