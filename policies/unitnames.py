@@ -30,14 +30,19 @@ UNIT_LABEL = (
     r"(?:主要|具体)?(?:牵头考核|配合考核|牵头责任|协同责任|主要责任|数据提供|"
     r"责任|牵头|主责|主办|配合|参与|协办|协助|协同|考核|负责|承办)(?:单位|部门|主体|处室|科室)"
 )
-_UNIT_LABEL_RE = re.compile(rf"{UNIT_LABEL}(?:\s*[:：]\s*|\s+(?=\S))")
+_BRACKETED_LABEL_RE = re.compile(rf"[【\[〔]{UNIT_LABEL}[】\]〕]")
+# A label ends at a colon or a space, or is set in brackets of its own: 【牵头单位】X.
+_UNIT_LABEL_RE = re.compile(
+    rf"{UNIT_LABEL}(?:\s*[:：]\s*|\s+(?=\S))|[【\[〔]{UNIT_LABEL}[】\]〕]\s*[:：]?\s*"
+)
 _FIELD_LABEL_RE = re.compile(r"([\u4e00-\u9fff]{2,8})\s*[:：]\s*")
 _CO_WORD_RE = re.compile("配合|参与|协办|协助|协同|数据提供|指导")
 _LEAD_WORD_RE = re.compile("牵头|主责|主办")
 
 _SENTENCE_RE = re.compile(rf"[。；;﹔\n]|\s+(?={UNIT_LABEL})")
 _CLAUSE_RE = re.compile(r"[，,﹐]")
-_ELEMENT_RE = re.compile(r"、|等和|等及|等以及|以及")
+# Names are parted by 、 and also by spaces or slashes in lists copied from tables.
+_ELEMENT_RE = re.compile(r"、|等和|等及|等以及|以及|[ \t\u3000/／]+")
 _WITH_RE = re.compile("会同")  # X会同Y负责: X leads, Y joins
 _MARK_RE = re.compile(
     r"(?:分别|共同)?(?:牵头负责|负责牵头|牵头|负责落实|负责|落实|配合|参与|指导|协助|协办"
@@ -48,7 +53,10 @@ _OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
 _DUTY_RE = re.compile(r"(?:按职责分工|按照职责分工|按职责|分别)$")
 _OPEN_RE = re.compile(r"等(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$")
 _GENERIC_RE = re.compile(r"^(?:其他|其余)?(?:有关|相关)(?:部门|单位|部门和单位|方面|地区)$")
-COLLECTIVE_RE = re.compile(r"^(?:各|其他|其余|有关|相关)|成员单位$")
+# 各有关单位, 县直各部门, 市直有关部门, 全县各乡镇, …成员单位: units that stand for many.
+COLLECTIVE_RE = re.compile(
+    r"^(?:各|其他|其余|有关|相关|全省|全市|全县|全区)|^[^、]{0,4}各|(?:有关|相关)(?:部门|单位)$|成员单位$"
+)
 # 各县、市、区政府: the short level words after a name that starts with 各 belong to that name.
 _LEVEL_RE = re.compile(r"^(?:[县市区州盟旗镇乡]|街道|县区|市区|县市)(?:人民)?(?:政府)?$")
 # A standing remark names no unit: 下同, 以下各项均需…, a rule for the whole document.
@@ -129,7 +137,8 @@ class ListReader:
     def read(self, span: Span) -> UnitBracket | None:
         """Read the list in `span` of the text; None when it names no unit."""
         for sentence in depth_split(self.text, span, _SENTENCE_RE):
-            self.current, self.in_remark = None, False
+            # A list goes on after ；(牵头单位：X；Y、Z) until a label or a phrase ends it.
+            self.in_remark = False
             self.sentence(sentence)
             if not self.valid:
                 return None
@@ -141,8 +150,10 @@ class ListReader:
             for unit in self.declared(span):
                 self.result.declared.append(RawUnit(unit[0], unit[1], "lead"))
             return
-        for clause in depth_split(self.text, span, _CLAUSE_RE):
-            self.clause(clause)
+        cuts = [m.start() for m in _BRACKETED_LABEL_RE.finditer(self.text, *span)]
+        for part in zip([span[0], *cuts], [*cuts, span[1]], strict=True):
+            for clause in depth_split(self.text, part, _CLAUSE_RE):
+                self.clause(clause)
 
     def clause(self, span: Span) -> None:
         phrase = self.text[span[0] : span[1]]
