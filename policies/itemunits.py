@@ -3,6 +3,7 @@ each unit's span in the source, and the doubts of the reading (unknown unit, rol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from policies import doubts
@@ -10,8 +11,15 @@ from policies.lines import Line
 from policies.model import Unit
 from policies.spans import ItemMap, SourceMap
 from policies.unitlists import RawUnit, UnitBracket, read_brackets
-from policies.unitnames import FIRST_LEADS_RE
+from policies.unitnames import FIRST_LEADS_RE, REMARK_RE
 from policies.units import Registry, name_key
+
+# Scope and time-limit fields wherever they stand in the item, in a unit list or on a line of
+# their own (完成时限：持续推进 / 适用范围：综合保税区).
+_FIELD_RE = re.compile(
+    r"(?:^|(?<=[\n。；;，,（(【\[〔\s]))(适用范围|实施范围|完成时限|完成时间|时限要求|时间节点|时限)"
+    r"\s*[:：]\s*([^。；;\n）)】\]〕]+)"
+)
 
 
 @dataclass
@@ -70,7 +78,22 @@ class UnitReader:
         self.first_leads = self.first_leads or holds or states_first_leads(text)
         first = self.first_reading.get(text)
         brackets = read_brackets(text, self.names) if self.reread or first is None else first
-        return read_units(brackets, original, self.registry, source, self.first_leads)
+        found = read_units(brackets, original, self.registry, source, self.first_leads)
+        for m in _FIELD_RE.finditer(text):
+            _add_field(found, m.group(1), m.group(2))
+        return found
+
+
+def _add_field(found: ItemUnits, label: str, value: str) -> None:
+    """Add a scope (each, parted by commas) or a time phrase, up to a standing remark."""
+    parts: list[str] = []
+    for part in re.split("[，,]", value):
+        if REMARK_RE.search(part):
+            break  # 以下适用范围均同: a standing remark, not a value
+        parts += [part.strip()] if part.strip() else []
+    values = parts if "范围" in label else ["，".join(parts)] if parts else []
+    into = found.scopes if "范围" in label else found.phrases
+    into += [v for v in values if v not in into]
 
 
 def read_units(

@@ -60,7 +60,7 @@ COLLECTIVE_RE = re.compile(
 # 各县、市、区政府: the short level words after a name that starts with 各 belong to that name.
 _LEVEL_RE = re.compile(r"^(?:[县市区州盟旗镇乡]|街道|县区|市区|县市)(?:人民)?(?:政府)?$")
 # A standing remark names no unit: 下同, 以下各项均需…, a rule for the whole document.
-_REMARK_RE = re.compile(r"下同|后同|第一(?:位|个)|不再(?:一一)?列出|^(?:以下|以上|上述)")
+REMARK_RE = re.compile(r"下同|后同|第一(?:位|个)|不再(?:一一)?列出|^(?:以下|以上|上述)")
 FIRST_LEADS_RE = re.compile(r"第一(?:位|个)[^。；，,]{0,8}(?:为|是)牵头")
 _DECLARED_RE = re.compile(r"不再(?:一一)?列出")
 _DECLARE_PREFIX_RE = re.compile(
@@ -113,6 +113,7 @@ class UnitBracket:
 class _Field:
     kind: str  # "unit", "scope", "time" or "other"
     role: UnitRole | None = None
+    started: bool = False  # a time field already gave a phrase: its later clauses join it
 
 
 @dataclass
@@ -164,7 +165,7 @@ class ListReader:
             self.names(trim(self.text, (m.end(), span[1])), self.current.role)
         elif self.in_remark:
             return  # the rest of a standing remark, up to the next label
-        elif _REMARK_RE.search(phrase):
+        elif REMARK_RE.search(phrase):
             self.marked, self.current, self.in_remark = True, None, True
         elif (m := _FIELD_LABEL_RE.match(self.text, *span)) is not None:
             label = m.group(1)
@@ -191,8 +192,11 @@ class ListReader:
         value = self.text[span[0] : span[1]]
         if value and self.current.kind == "scope":
             self.result.scopes.append(value)
+        elif value and self.current.kind == "time" and self.current.started:
+            self.result.phrases[-1] += "，" + value
         elif value and self.current.kind == "time":
             self.result.phrases.append(value)
+            self.current.started = True
 
     def names(self, span: Span, hint: UnitRole | None, *, strict: bool = False) -> None:
         span, mark = cut(self.text, span, _MARK_RE)
@@ -232,7 +236,7 @@ class ListReader:
         out = []
         for clause in depth_split(self.text, sentence, _CLAUSE_RE):
             span, prefix = cut(self.text, clause, _DECLARE_PREFIX_RE)
-            if _REMARK_RE.search(self.text[clause[0] : clause[1]]) and not prefix:
+            if REMARK_RE.search(self.text[clause[0] : clause[1]]) and not prefix:
                 continue
             span, _suffix = cut(self.text, span, _DECLARE_SUFFIX_RE)
             name = self.text[span[0] : span[1]]
