@@ -53,3 +53,24 @@ def cut(text: str, span: Span, pattern: re.Pattern[str]) -> tuple[Span, str]:
     if m.end() == span[1] - span[0]:
         return trim(text, (span[0], span[0] + m.start())), m.group(0)
     return span, ""
+
+
+# 各县、市、区政府: the short level words after a name that starts with 各 belong to that name.
+_LEVEL_RE = re.compile(r"^(?:[县市区州盟旗镇乡]|街道|县区|市区|县市)(?:人民)?(?:政府)?$")
+
+
+def merge_levels(text: str, elements: list[Span]) -> list[Span]:
+    """Join 各县、市、区政府 into one name: level words after a name that starts with 各."""
+    out: list[Span] = []
+    for span in elements:
+        previous = out[-1] if out else None
+        if (
+            previous is not None
+            and text[previous[0]] == "各"
+            and text[previous[1]] == "、"
+            and _LEVEL_RE.match(text[span[0] : span[1]])
+        ):
+            out[-1] = (previous[0], span[1])
+        else:
+            out.append(span)
+    return out

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from policies.clauses import Span, cut, depth_split, trim
+from policies.clauses import Span, cut, depth_split, merge_levels, trim
 from policies.model import UnitRole
 
 
@@ -57,8 +57,6 @@ _GENERIC_RE = re.compile(r"^(?:其他|其余)?(?:有关|相关)(?:部门|单位|
 COLLECTIVE_RE = re.compile(
     r"^(?:各|其他|其余|有关|相关|全省|全市|全县|全区)|^[^、]{0,4}各|(?:有关|相关)(?:部门|单位)$|成员单位$"
 )
-# 各县、市、区政府: the short level words after a name that starts with 各 belong to that name.
-_LEVEL_RE = re.compile(r"^(?:[县市区州盟旗镇乡]|街道|县区|市区|县市)(?:人民)?(?:政府)?$")
 # A standing remark names no unit: 下同, 以下各项均需…, a rule for the whole document.
 REMARK_RE = re.compile(r"下同|后同|第一(?:位|个)|不再(?:一一)?列出|^(?:以下|以上|上述)")
 FIRST_LEADS_RE = re.compile(r"第一(?:位|个)[^。；，,]{0,8}(?:为|是)牵头")
@@ -140,29 +138,29 @@ class ListReader:
         for sentence in depth_split(self.text, span, _SENTENCE_RE):
             # A list goes on after ；(牵头单位：X；Y、Z) until a label or a phrase ends it.
             self.in_remark = False
-            self.sentence(sentence)
+            self._sentence(sentence)
             if not self.valid:
                 return None
-        return self.finish()
+        return self._finish()
 
-    def sentence(self, span: Span) -> None:
+    def _sentence(self, span: Span) -> None:
         if _DECLARED_RE.search(self.text, *span):
             self.marked = True
-            for unit in self.declared(span):
+            for unit in self._declared(span):
                 self.result.declared.append(RawUnit(unit[0], unit[1], "lead"))
             return
         cuts = [m.start() for m in _BRACKETED_LABEL_RE.finditer(self.text, *span)]
         for part in zip([span[0], *cuts], [*cuts, span[1]], strict=True):
             for clause in depth_split(self.text, part, _CLAUSE_RE):
-                self.clause(clause)
+                self._clause(clause)
 
-    def clause(self, span: Span) -> None:
+    def _clause(self, span: Span) -> None:
         phrase = self.text[span[0] : span[1]]
         if (m := _UNIT_LABEL_RE.match(self.text, *span)) is not None:
             self.marked = self.labelled = True
             self.in_remark = False
             self.current = _Field("unit", label_role(m.group(0)))
-            self.names(trim(self.text, (m.end(), span[1])), self.current.role)
+            self._names(trim(self.text, (m.end(), span[1])), self.current.role)
         elif self.in_remark:
             return  # the rest of a standing remark, up to the next label
         elif REMARK_RE.search(phrase):
@@ -177,17 +175,17 @@ class ListReader:
                 else "other"
             )
             self.current = _Field(kind)
-            self.value(trim(self.text, (m.end(), span[1])))
+            self._value(trim(self.text, (m.end(), span[1])))
         elif self.current is not None and self.current.kind != "unit":
-            self.value(span)
+            self._value(span)
         elif _SCORE_RE.match(phrase) or _TIME_RE.search(phrase):
             self.result.phrases.extend([phrase] if _TIME_RE.search(phrase) else [])
         elif self.current is not None:
-            self.names(span, self.current.role)
+            self._names(span, self.current.role)
         else:
-            self.names(span, None, strict=True)
+            self._names(span, None, strict=True)
 
-    def value(self, span: Span) -> None:
+    def _value(self, span: Span) -> None:
         assert self.current is not None
         value = self.text[span[0] : span[1]]
         if value and self.current.kind == "scope":
@@ -198,7 +196,7 @@ class ListReader:
             self.result.phrases.append(value)
             self.current.started = True
 
-    def names(self, span: Span, hint: UnitRole | None, *, strict: bool = False) -> None:
+    def _names(self, span: Span, hint: UnitRole | None, *, strict: bool = False) -> None:
         span, mark = cut(self.text, span, _MARK_RE)
         span, _duty = cut(self.text, span, _DUTY_RE)
         self.marked = self.marked or bool(mark)
@@ -211,10 +209,10 @@ class ListReader:
         first, *joined = depth_split(self.text, span, _WITH_RE) or [span]
         for part, part_hint in [(first, hint), *((j, "co") for j in joined)]:
             elements = depth_split(self.text, part, _ELEMENT_RE)
-            for element in _merge_levels(self.text, elements):
-                self.element(element, part_hint, strict, tentative)
+            for element in merge_levels(self.text, elements):
+                self._element(element, part_hint, strict, tentative)
 
-    def element(self, span: Span, hint: UnitRole | None, strict: bool, tentative: bool) -> None:
+    def _element(self, span: Span, hint: UnitRole | None, strict: bool, tentative: bool) -> None:
         span, own = cut(self.text, span, _OWN_MARK_RE)
         hint = label_role(own) or hint
         span, opened = cut(self.text, span, _OPEN_RE)
@@ -231,7 +229,7 @@ class ListReader:
         elif strict:
             self.valid = False
 
-    def declared(self, sentence: Span) -> list[Span]:
+    def _declared(self, sentence: Span) -> list[Span]:
         """Return the units a "…落实，不再列出" sentence declares for all later items."""
         out = []
         for clause in depth_split(self.text, sentence, _CLAUSE_RE):
@@ -244,7 +242,7 @@ class ListReader:
                 out.append(span)
         return out
 
-    def finish(self) -> UnitBracket | None:
+    def _finish(self) -> UnitBracket | None:
         # Unmarked names count only in a list without labels, and only if each is a name.
         if self.labelled or not self.tentative_valid:
             self.found = [f for f in self.found if not f.tentative]
@@ -282,21 +280,4 @@ def _roles(found: list[_Found]) -> list[RawUnit]:
         guessed = f.hint is None and not has_lead and neutral > 1
         has_lead = has_lead or role == "lead"
         out.append(RawUnit(f.span[0], f.span[1], role, guessed, f.collective))
-    return out
-
-
-def _merge_levels(text: str, elements: list[Span]) -> list[Span]:
-    """Join 各县、市、区政府 into one name: level words after a name that starts with 各."""
-    out: list[Span] = []
-    for span in elements:
-        previous = out[-1] if out else None
-        if (
-            previous is not None
-            and text[previous[0]] == "各"
-            and text[previous[1]] == "、"
-            and _LEVEL_RE.match(text[span[0] : span[1]])
-        ):
-            out[-1] = (previous[0], span[1])
-        else:
-            out.append(span)
     return out
