@@ -25,6 +25,7 @@ from duban.services.assessment import (
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from duban.services.timeline import timeline_label
 from web.deps import SessionDep, require_roles
+from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]
@@ -215,13 +216,15 @@ def read_evaluations(
 
 
 @router.get("/evaluations/{evaluation_id}")
-def read_evaluation(evaluation_id: int, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
+def read_evaluation(evaluation_id: RowId, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
     """Return one frozen evaluation with its rows."""
     return evaluation_json(evaluations.get_evaluation(session=session, evaluation_id=evaluation_id))
 
 
 @router.get("/evaluations/{evaluation_id}/compare")
-def compare_evaluation(evaluation_id: int, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
+def compare_evaluation(
+    evaluation_id: RowId, _: AssessorUser, session: SessionDep
+) -> dict[str, Any]:
     """Recompute the evaluation's period now with the rubric in force: matches, or the differences."""
     cmp = evaluations.compare(session=session, evaluation_id=evaluation_id, as_of=utcnow())
     return {
