@@ -25,7 +25,7 @@ from policies.model import PolicyParseError
 
 MAX_PAGES = 500
 TIME_LIMIT_S = 120.0
-SCANNED = "PDF 没有文字层（可能是扫描件），请先进行文字识别（OCR）或上传文字版 / PDF has no text layer (scanned?)"
+SCANNED = "PDF 没有文字层（{empty}/{pages} 页无文字，可能是扫描件），请先进行文字识别（OCR）或上传文字版 / PDF has no text layer (scanned?)"
 _DIGITS_RE = re.compile(r"\d+")
 _LATIN_END_RE = re.compile(r"[A-Za-z]$")
 _Box = tuple[float, float, float, float]
@@ -69,7 +69,7 @@ def pdf_text(data: bytes, *, name: str) -> str:
         fallback.close()
     empty = sum(1 for rows in pages if not rows)
     if empty == len(pages) or (len(pages) >= 2 and empty * 2 > len(pages)):
-        raise PolicyParseError(f"{SCANNED}（{empty}/{len(pages)} 页无文字）: {name}")
+        raise PolicyParseError(f"{SCANNED.format(empty=empty, pages=len(pages))}: {name}")
     pages = _drop_furniture(pages)
     pages = [
         _margin_notes_dropped(rows, height) for rows, height in zip(pages, heights, strict=True)

@@ -73,7 +73,8 @@ def to_html(text: str, *, charset: str = "utf-8", codec: str | None = None) -> b
             body.append(f"<p style='text-indent:2em'>&nbsp;&nbsp;{head}\n  {tail}</p>")
         else:
             rows = "".join(
-                "<tr>" + "".join(f"<td><span>{c}</span></td>" for c in row) + "</tr>" for row in group
+                "<tr>" + "".join(f"<td><span>{c}</span></td>" for c in row) + "</tr>"
+                for row in group
             )
             body.append(f"<table border='1'><tbody>{rows}</tbody></table>")
     page = f"""<!DOCTYPE html>
