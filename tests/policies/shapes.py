@@ -146,7 +146,7 @@ def cjk_ttf(path: Path, text: str) -> Path:
 
 
 class _Pages(FPDF):
-    """An A4 document with a running header and a `第 N 页 共 M 页` footer."""
+    """An A4 document with a running header and a `— N —` page number, as official documents print."""
 
     def header(self) -> None:
         self.set_font("cjk", size=9)
@@ -156,7 +156,7 @@ class _Pages(FPDF):
     def footer(self) -> None:
         self.set_y(-15)
         self.set_font("cjk", size=9)
-        self.cell(0, 8, f"第 {self.page_no()} 页 共 {{nb}} 页", align="C")
+        self.cell(0, 8, f"— {self.page_no()} —", align="C")
 
 
 def to_pdf(text: str, *, font: Path, face: int = 0) -> bytes:
