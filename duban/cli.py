@@ -17,7 +17,13 @@ app = typer.Typer(help="督办 duban — policy tasks as durable workflows", no_
 policy_app = typer.Typer(help="Parse and import policy documents", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
-FileArg = Annotated[Path, typer.Argument(help="policy document (.txt, UTF-8 or GB18030)")]
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        help="policy document: .txt (UTF-8 or GB18030, legal-database exports too), .docx, "
+        "text-layer .pdf or .html"
+    ),
+]
 
 
 def fail(message: str) -> None:
