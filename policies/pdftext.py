@@ -10,6 +10,7 @@ that one is indented or numbered. A PDF without a text layer is a scan, and the 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from policies.model import PolicyParseError
 
 MAX_PAGES = 500
 TIME_LIMIT_S = 60.0
+MAX_PATHS = 3000
 SCANNED = "PDF 没有文字层（{empty}/{pages} 页无文字，可能是扫描件），请先进行文字识别（OCR）或上传文字版 / PDF has no text layer (scanned?)"
 _DIGITS_RE = re.compile(r"\d+")
 _LATIN_END_RE = re.compile(r"[A-Za-z]$")
@@ -112,9 +114,14 @@ def _read_pages(document: Any, data: bytes, name: str) -> tuple[list[list[_Row]]
 
 
 def _draws_lines(page: Any) -> bool:
-    """Return whether a page holds path objects (rules and boxes: where tables can be)."""
+    """Return whether a page holds path objects (rules and boxes: where tables can be).
+
+    A page of more than MAX_PATHS paths is a drawing, not a table; finding tables in it would
+    take pdfplumber minutes.
+    """
     paths = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=2)
-    return next(iter(paths), None) is not None
+    count = sum(1 for _ in itertools.islice(paths, MAX_PATHS + 1))
+    return 0 < count <= MAX_PATHS
 
 
 def _page_rows(textpage: Any, height: float, tables: list[Any]) -> list[_Row]:

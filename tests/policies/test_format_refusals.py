@@ -196,3 +196,17 @@ def test_mangled_files_raise_nothing_else(shape: str, cjk_font: Path) -> None:
             assert extract_text(bytes(data), name=f"mangled.{shape}")
         except PolicyParseError as exc:
             assert "\n" not in str(exc)
+
+
+def test_page_of_many_drawn_lines_is_read_in_bounded_time(cjk_font: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("cjk", fname=str(cjk_font))
+    pdf.add_page()
+    pdf.set_font("cjk", size=12)
+    pdf.cell(0, 10, "某某市人民政府办公室通知", new_x="LMARGIN", new_y="NEXT")
+    for i in range(20_000):
+        x = 10 + (i % 190)
+        pdf.line(x, 30, x + 0.5, 30 + (i % 250))
+    started = time.monotonic()
+    assert extract_text(bytes(pdf.output()), name="drawing.pdf") == "某某市人民政府办公室通知"
+    assert time.monotonic() - started < 10
