@@ -12,6 +12,8 @@ from html import escape
 from pathlib import Path
 
 import docx
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
 from fontTools import subset
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -57,6 +59,49 @@ def to_docx(text: str) -> bytes:
         for row in group:
             for cell, value in zip(table.add_row().cells, row, strict=False):
                 cell.text = value
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+_LIST_LEVELS = (
+    re.compile(r"^[一二三四五六七八九十]+、"),
+    re.compile(r"^\([一二三四五六七八九十]+\)"),
+)
+_NUMBERING = (
+    '<w:abstractNum {ns} w:abstractNumId="90">'
+    '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+    '<w:lvlText w:val="%1、"/></w:lvl>'
+    '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+    '<w:lvlRestart w:val="0"/><w:lvlText w:val="(%2)"/></w:lvl>'
+    "</w:abstractNum>"
+)
+
+
+def to_docx_numbered(text: str) -> bytes:
+    """Return a .docx whose 一、 and (一) markers are Word list numbers, not typed text."""
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    abstract = parse_xml(_NUMBERING.format(ns=nsdecls("w")))
+    first_num = numbering.find(qn("w:num"))
+    if first_num is not None:
+        first_num.addprevious(abstract)
+    else:
+        numbering.append(abstract)
+    numbering.append(
+        parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>')
+    )
+    for line in text.splitlines():
+        level = next((i for i, r in enumerate(_LIST_LEVELS) if r.match(line)), None)
+        if level is None:
+            document.add_paragraph(line)
+            continue
+        paragraph = document.add_paragraph(_LIST_LEVELS[level].sub("", line))
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(
+                f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
+            )
+        )
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()

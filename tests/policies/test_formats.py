@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,16 @@ def test_tables_become_one_line_per_row(shape: str, cjk_font: Path) -> None:
     rows = [line for line in TABLE_NOTICE.splitlines() if shapes.table_row(line)]
     assert [line for line in extracted if line.endswith(" |")] == rows
     assert reading(parse_text("\n".join(extracted))) == reading(parse_text(TABLE_NOTICE))
+
+
+def test_word_list_numbers_are_written_out() -> None:
+    text = JILIN.read_text(encoding="utf-8")
+    data = shapes.to_docx_numbered(text)
+    body = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode("utf-8")
+    assert "(二十九)" not in body and "二十九" not in body  # the markers are list numbers only
+    extracted = extract_text(data, name="numbered.docx")
+    assert extracted.splitlines() == text.splitlines()
+    assert reading(parse_text(extracted)) == reading(parse_text(text))
 
 
 def test_site_chrome_is_dropped() -> None:
