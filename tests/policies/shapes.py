@@ -7,7 +7,10 @@ Lines of the form `a | b | c |` are written as real table rows (Word table, rule
 from __future__ import annotations
 
 import io
+import quopri
 import re
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from html import escape
 from pathlib import Path
 
@@ -137,6 +140,19 @@ def _cjk_cut(line: str) -> int:
     """Return a place near the middle between two Chinese characters (0 when there is none)."""
     cjk = [i for i in range(1, len(line)) if _CJK_RE.match(line[i - 1 : i + 1])]
     return min(cjk, key=lambda i: abs(i - len(line) // 2), default=0)
+
+
+def to_mhtml(text: str) -> bytes:
+    """Return the page as a browser's web archive (.mht): MIME, GB2312 declared, quoted-printable."""
+    page = to_html(text, charset="gb2312", codec="gb18030")
+    archive = MIMEMultipart("related", type="text/html")
+    part = MIMENonMultipart("text", "html", charset="gb2312")
+    part.set_payload(quopri.encodestring(page).decode("ascii"))
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part["Content-Location"] = "http://www.example.gov.cn/zwgk/notice.html"
+    archive.attach(part)
+    archive["Subject"] = "notice"
+    return archive.as_bytes()
 
 
 def to_export(text: str, *, title: str, issued: str, lines_per_page: int = 8) -> bytes:

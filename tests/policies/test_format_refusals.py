@@ -210,3 +210,11 @@ def test_page_of_many_drawn_lines_is_read_in_bounded_time(cjk_font: Path) -> Non
     started = time.monotonic()
     assert extract_text(bytes(pdf.output()), name="drawing.pdf") == "某某市人民政府办公室通知"
     assert time.monotonic() - started < 10
+
+
+def test_web_archive_without_a_page() -> None:
+    archive = (
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: image/png\r\n\r\nxxxx\r\n--b--\r\n"
+    )
+    assert "没有网页" in refusal(archive, "saved.mht")

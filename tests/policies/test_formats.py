@@ -43,6 +43,8 @@ def build(shape: str, text: str, font: Path) -> tuple[bytes, str]:
         return shapes.to_pdf(text, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC), "policy.pdf"
     if shape == "html-utf8":
         return shapes.to_html(text), "policy.html"
+    if shape == "mhtml":
+        return shapes.to_mhtml(text), "policy.mht"
     if shape == "html-gbk":
         # Sites declare GB2312 and serve GBK; characters beyond GBK need its superset.
         try:
@@ -54,7 +56,7 @@ def build(shape: str, text: str, font: Path) -> tuple[bytes, str]:
     return shapes.to_export(text, title=parsed.title, issued=issued), "policy.txt"
 
 
-SHAPES = ["docx", "pdf", "pdf-opentype", "html-utf8", "html-gbk", "export"]
+SHAPES = ["docx", "pdf", "pdf-opentype", "html-utf8", "html-gbk", "mhtml", "export"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -121,7 +123,7 @@ def test_export_header_fills_what_the_body_lacks() -> None:
     assert [i.title for i in parsed.items] == [i.title for i in parse_text(TABLE_NOTICE).items]
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
 def test_plain_text_comes_back_unchanged(encoding: str) -> None:
     text = JILIN.read_text(encoding="utf-8")
     assert extract_text(text.encode(encoding), name="jilin.txt") == text
