@@ -77,12 +77,16 @@ def web(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the web app and the JSON API."""
+    """Serve the web app and the JSON API (needs DUBAN_SECRET_KEY: replicas share it)."""
     import uvicorn
 
     from web.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port)
+    settings = get_settings()
+    problem = settings.secret_key_problem()
+    if problem:
+        fail(problem)
+    uvicorn.run(create_app(settings), host=host, port=port)
 
 
 @app.command()
