@@ -19,7 +19,13 @@ app.add_typer(policy_app, name="policy")
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-FileArg = Annotated[Path, typer.Argument(help="policy document (.txt, UTF-8 or GB18030)")]
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        help="policy document: .txt (UTF-8 or GB18030, legal-database exports too), .docx, "
+        "text-layer .pdf or .html"
+    ),
+]
 
 
 def fail(message: str) -> None:
