@@ -16,19 +16,32 @@ MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (3, re.compile(r"^(\d{1,3})\s*[.．﹒、](?!\d)\s*")),
     (4, re.compile(r"^[（(]\s*(\d{1,3})\s*[）)]\s*")),
 )
+# 5.100个美丽庭院创建行动: an item number directly followed by digits, an item only where the
+# numbering runs on (policies/structure.py decides), since 1.5倍 may also open a line.
+LOOSE_ITEM_RE = re.compile(r"^(\d{1,3})\s*[.．﹒、](?=\d)")
 DATE_LINE_RE = re.compile(r"^[（(]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*[）)]?$")
 NOTE_LINE_RE = re.compile(r"^[（(]此件.{0,12}[）)]$")
 ATTACHMENT_RE = re.compile(r"^附\s*件\s*(\d*)\s*[:：]?\s*(.*)$")
 _TITLE_WORDS_RE = re.compile(r"关于|(?:意见|通知|方案|办法|决定|规划|措施|细则|纲要)$")
 _SPACES = " \t\u3000\ufeff\u00a0"
+# A field of the item above (牵头单位：X, 完成时限：Y, 分值：2分): the same line under many items is
+# no page header.
+FIELD_LINE_RE = re.compile(
+    r"^[^\s：:。，,；;]{0,8}(?:单位|部门|主体|领导|时限|时间|节点|范围|分值|要求)\s*[:：]"
+)
 
 
 @dataclass(frozen=True)
 class Line:
-    """One non-empty line: as written and folded to Simplified (same length)."""
+    """One non-empty line: as written, folded to Simplified (same length), and where it starts.
+
+    `offset` is the position of `raw` in the text given to `split_lines`: text[offset:offset +
+    len(raw)] == raw, so spans survive the stripping and the line-end clean-up.
+    """
 
     raw: str
     text: str
+    offset: int = 0
 
     @property
     def marker(self) -> tuple[int, int, int] | None:
@@ -38,6 +51,12 @@ class Line:
             if m and len(self.text) > m.end():
                 return level, chinese_to_int(m.group(1)), m.end()
         return None
+
+    @property
+    def loose_marker(self) -> tuple[int, int, int] | None:
+        """Return (3, number, end) when the line opens with a number and a dot before a digit."""
+        m = LOOSE_ITEM_RE.match(self.text)
+        return (3, int(m.group(1)), m.end()) if m else None
 
     @property
     def is_date(self) -> bool:
@@ -50,10 +69,17 @@ class Line:
         return len(self.text) <= 60 and ATTACHMENT_RE.match(self.text) is not None
 
 
+_LINE_RE = re.compile(r"[^\r\n\f]+")
+
+
 def split_lines(text: str) -> list[Line]:
     """Return the non-empty lines of a text (any line ends), without repeated page headers."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-    lines = [Line(raw, fold(raw)) for raw in (r.strip(_SPACES) for r in text.split("\n")) if raw]
+    lines = []
+    for m in _LINE_RE.finditer(text):
+        raw = m.group(0).strip(_SPACES)
+        if raw:
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip(_SPACES))
+            lines.append(Line(raw, fold(raw), start))
     return _drop_repeated([ln for ln in lines if not NOTE_LINE_RE.match(ln.text)])
 
 
@@ -72,4 +98,12 @@ def _drop_repeated(lines: list[Line]) -> list[Line]:
 
 
 def _header_like(line: Line) -> bool:
-    return len(line.text) <= 60 and line.marker is None and not line.is_date
+    """Return whether a line may be a running header: short, no marker, date, field or table cell."""
+    return (
+        len(line.text) <= 60
+        and line.marker is None
+        and not line.is_date
+        and not FIELD_LINE_RE.match(line.text)
+        and "|" not in line.text
+        and "\t" not in line.text
+    )

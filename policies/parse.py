@@ -10,9 +10,11 @@ from pathlib import Path
 from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
+from policies.doubts import item_without_units
 from policies.lines import DATE_LINE_RE, Line, split_lines
 from policies.model import Deadline, Item, ParsedPolicy, PolicyParseError, Unit
-from policies.structure import RawItem, blocks_of, heading, outline
+from policies.outline import outline
+from policies.structure import RawItem, blocks_of, heading
 from policies.unitlists import RawUnit, read_brackets
 from policies.units import Registry, load_registry
 
@@ -39,7 +41,7 @@ def _parse(text: str) -> ParsedPolicy:
     registry = load_registry()
     lines = split_lines(text)
     body, attachment_lines = split_attachments(lines)
-    sections, raw_items = outline(blocks_of(body), registry)
+    sections, raw_items = outline(blocks_of(body), registry, body)
     if not raw_items:
         raise PolicyParseError(NO_ITEMS)
     issued = issue_date(lines)
@@ -122,6 +124,7 @@ def _items(
         head, *more = raw.text.split("\n")
         title, rest = heading(head)
         body = "\n".join([rest, *more]).strip()
+        doubts = (item_without_units(),) if raw.among_tasks and not units else ()
         out.append(
             Item(
                 number=raw.block.number,
@@ -134,6 +137,8 @@ def _items(
                 ordinal=ordinal,
                 label=raw.block.label,
                 group=raw.group,
+                span=raw.span,
+                doubts=doubts,
             )
         )
     return out

@@ -9,6 +9,7 @@ import opencc
 import pytest
 
 from policies.parse import parse_file, parse_text
+from policies.script import fold
 from tests.policies.conftest import DOCUMENTS, GENRE, GOLDEN, JILIN
 
 # Counted by reading each text: items, tasks (items with units), assignments, departments.
@@ -125,9 +126,20 @@ def test_genre_traditional_gives_the_same_result(path):
     assert not result.unknown_units
 
 
+def _without_spans(data):
+    for item in data["items"]:
+        item.pop("span")
+    return data
+
+
 def test_crlf_and_bom_give_the_same_result(tmp_path):
     target = tmp_path / "jilin.txt"
-    target.write_bytes(
-        b"\xef\xbb\xbf" + JILIN.read_text(encoding="utf-8").replace("\n", "\r\n").encode()
-    )
-    assert parse_file(target).to_json() == parse_file(JILIN).to_json()
+    crlf = JILIN.read_text(encoding="utf-8").replace("\n", "\r\n")
+    target.write_bytes(b"\xef\xbb\xbf" + crlf.encode())
+    policy = parse_file(target)
+    assert _without_spans(policy.to_json()) == _without_spans(parse_file(JILIN).to_json())
+    # Spans count in the text as read: CRLF line ends move them, and each still holds its item.
+    for item in policy.items:
+        start, end = item.span
+        assert fold(crlf[start:end]).startswith(item.title)
+        assert fold(crlf[start:end]).replace("\r\n", "\n").endswith(item.body[-20:])
