@@ -13,7 +13,7 @@ from typing import Literal
 
 from policies.lines import Line
 from policies.model import Section
-from policies.paragraphs import enumerates, names_units, task_paragraphs
+from policies.paragraphs import enumerated_parts, enumerates, names_units, task_paragraphs
 from policies.structure import Block, RawItem, drop_closing_text, heading, item_level, tree
 from policies.units import Registry
 
@@ -50,6 +50,8 @@ class _Outliner:
             and len(task_paragraphs(block.rest, self.registry)) >= 2
         ):
             return "group"
+        if enumerated_parts([block.head, *block.rest], self.registry):
+            return "group"
         with_units = [c for c in block.children if self.below(c)]
         if self.units(block):
             return "group" if len(with_units) >= 2 else "item"
@@ -76,8 +78,16 @@ class _Outliner:
             if section is None:
                 self.sections.append(Section(block.number, title))
             inner, name = (block.number, "") if section is None else (section, title)
-            self.paragraph_items(block.rest, inner, name)
+            self.own_items(block, inner, name)
             self.walk(block.children, inner, name)
+
+    def own_items(self, block: Block, section: int, group: str) -> None:
+        """Collect the items in a group's own text: its 一是…二是… parts, else its task paragraphs."""
+        parts = enumerated_parts([block.head, *block.rest], self.registry)
+        for number, (label, line) in enumerate(parts, start=1):
+            self.items.append(RawItem(Block(0, number, label, line), section, group))
+        if not parts:
+            self.paragraph_items(block.rest, section, group)
 
     def paragraph_items(self, lines: list[Line], section: int, group: str) -> None:
         """Collect the unnumbered paragraphs with units of their own as items."""

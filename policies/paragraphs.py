@@ -15,6 +15,8 @@ from policies.units import Registry
 
 # A line ending in one of these ends its paragraph; another line runs on into the next one.
 _ENDS = tuple("。；;！!？?：:）)]】〕」』”")
+_WRAPPED = 25  # a line this long that stops mid-sentence was wrapped (a PDF, a narrow page)
+_PART_RE = re.compile(r"(?:(?<=^)|(?<=[。；;，,：:\s]))([一二三四五六七八九十]+)是")
 _ENUMERATION_RE = re.compile(r"[；;，,、：:]$")
 
 
@@ -31,8 +33,16 @@ def paragraphs(lines: list[Line]) -> list[list[Line]]:
 
 
 def _runs_on(paragraph: list[Line]) -> bool:
-    """Return whether the next line continues this paragraph (its last line ends mid-sentence)."""
-    return not FIELD_LINE_RE.match(paragraph[0].text) and not paragraph[-1].text.endswith(_ENDS)
+    """Return whether the next line continues this paragraph (its last line ends mid-sentence).
+
+    A short line without a closing mark is a heading or a title, not a wrapped line.
+    """
+    last = paragraph[-1].text
+    return (
+        not FIELD_LINE_RE.match(paragraph[0].text)
+        and len(last) >= _WRAPPED
+        and not last.endswith(_ENDS)
+    )
 
 
 def names_units(text: str, registry: Registry) -> bool:
@@ -50,6 +60,31 @@ def is_task_paragraph(lines: list[Line], registry: Registry) -> bool:
 def task_paragraphs(lines: list[Line], registry: Registry) -> list[list[Line]]:
     """Return the paragraphs of `lines` that are tasks of their own."""
     return [p for p in paragraphs(lines) if is_task_paragraph(p, registry)]
+
+
+def enumerated_parts(lines: list[Line], registry: Registry) -> list[tuple[str, Line]]:
+    """Return the parts 一是…；二是… of a line when each names units of its own, else [].
+
+    Each part as its marker (一是) and the line from the marker to the next part. Parts without
+    units of their own are parts of their item, not tasks.
+    """
+    for line in lines:
+        marks = list(_PART_RE.finditer(line.text))
+        if len(marks) < 2 or marks[0].group(1) != "一":
+            continue
+        ends = [m.start() for m in marks[1:]] + [len(line.text)]
+        parts = [
+            (m.group(0), _sub_line(line, m.start(), end))
+            for m, end in zip(marks, ends, strict=True)
+        ]
+        if all(names_units(part.text, registry) for _, part in parts):
+            return parts
+    return []
+
+
+def _sub_line(line: Line, start: int, end: int) -> Line:
+    raw = line.raw[start:end].rstrip()
+    return Line(raw, line.text[start : start + len(raw)], line.offset + start)
 
 
 def enumerates(text: str) -> bool:

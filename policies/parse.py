@@ -7,14 +7,15 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
 from policies.doubts import item_without_units
 from policies.lines import DATE_LINE_RE, Line, split_lines
-from policies.model import Deadline, Item, ParsedPolicy, PolicyParseError, Unit
-from policies.outline import outline
-from policies.structure import RawItem, blocks_of, heading
+from policies.model import Deadline, Doubt, Item, ParsedPolicy, PolicyParseError, Unit
+from policies.parts import Entry, read_parts
+from policies.structure import RawItem, heading
+from policies.tablecells import row_item
+from policies.tables import Row
 from policies.unitlists import RawUnit, read_brackets
 from policies.units import Registry, load_registry
 
@@ -40,22 +41,21 @@ def parse_text(text: str) -> ParsedPolicy:
 def _parse(text: str) -> ParsedPolicy:
     registry = load_registry()
     lines = split_lines(text)
-    body, attachment_lines = split_attachments(lines)
-    sections, raw_items = outline(blocks_of(body), registry, body)
-    if not raw_items:
+    parts = read_parts(lines, registry)
+    if not parts.entries:
         raise PolicyParseError(NO_ITEMS)
     issued = issue_date(lines)
     year = issued.year if issued else _year_of(lines)
-    folded = "\n".join(ln.text for ln in body)
+    folded = "\n".join(ln.text for ln in parts.body)
     transition = transition_years(folded)
-    items = _items(raw_items, registry, year, transition)
+    items = _items(parts.entries, registry, year, transition)
     deadlines = find_deadlines(folded, year=year, transition=transition)
     return ParsedPolicy(
         title=title_of(lines),
         issued=issued,
-        sections=tuple(sections),
+        sections=tuple(parts.sections),
         items=tuple(items),
-        attachments=tuple(read_attachments(attachment_lines)),
+        attachments=tuple(parts.attachments),
         horizon=_horizon(items, deadlines),
     )
 
@@ -103,45 +103,59 @@ def _year_of(lines: list[Line]) -> int | None:
 
 
 def _items(
-    raw_items: list[RawItem], registry: Registry, year: int | None, transition: int | None
+    entries: list[Entry], registry: Registry, year: int | None, transition: int | None
 ) -> list[Item]:
     """Build the items: their units (with units declared once for the rest of a section) and deadlines."""
     out: list[Item] = []
     carried: list[Unit] = []
     section = None
-    for ordinal, raw in enumerate(raw_items, start=1):
-        if raw.section != section:
-            carried, section = [], raw.section
-        units, open_ended, declared = _units(raw, registry)
-        for unit in carried:
-            if all(u.name != unit.name for u in units):
-                units.append(unit)
-        carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
-        if units and all(u.role != "lead" for u in units):
-            # Only co-organizers were marked (配合单位：X): the first unit listed leads.
-            units[0] = replace(units[0], role="lead")
-        # The title comes from the marker line alone; the lines after it are the body once.
-        head, *more = raw.text.split("\n")
-        title, rest = heading(head)
-        body = "\n".join([rest, *more]).strip()
-        doubts = (item_without_units(),) if raw.among_tasks and not units else ()
-        out.append(
-            Item(
-                number=raw.block.number,
-                section=raw.section,
-                title=title,
-                body=body,
-                units=tuple(units),
-                open_ended=open_ended,
-                deadlines=tuple(find_deadlines(raw.text, year=year, transition=transition)),
-                ordinal=ordinal,
-                label=raw.block.label,
-                group=raw.group,
-                span=raw.span,
-                doubts=doubts,
+    for ordinal, entry in enumerate(entries, start=1):
+        if isinstance(entry, Row):
+            item = row_item(
+                entry, registry, section=entry.section, year=year, transition=transition
             )
-        )
+            out.append(replace(item, ordinal=ordinal, doubts=_doubts(item, among=True)))
+            continue
+        if entry.section != section:
+            carried, section = [], entry.section
+        item, declared = _item(entry, registry, year, transition, carried)
+        carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
+        out.append(replace(item, ordinal=ordinal, doubts=_doubts(item, among=entry.among_tasks)))
     return out
+
+
+def _doubts(item: Item, *, among: bool) -> tuple[Doubt, ...]:
+    """Return the item's doubts: a task-like item among tasks that names no unit."""
+    return (*item.doubts, item_without_units()) if among and not item.units else item.doubts
+
+
+def _item(
+    raw: RawItem, registry: Registry, year: int | None, transition: int | None, carried: list[Unit]
+) -> tuple[Item, list[Unit]]:
+    """Return an item of a numbered block or paragraph, and the units it declares onward."""
+    units, open_ended, declared = _units(raw, registry)
+    for unit in carried:
+        if all(u.name != unit.name for u in units):
+            units.append(unit)
+    if units and all(u.role != "lead" for u in units):
+        # Only co-organizers were marked (配合单位：X): the first unit listed leads.
+        units[0] = replace(units[0], role="lead")
+    # The title comes from the marker line alone; the lines after it are the body once.
+    head, *more = raw.text.split("\n")
+    title, rest = heading(head)
+    item = Item(
+        number=raw.block.number,
+        section=raw.section,
+        title=title,
+        body="\n".join([rest, *more]).strip(),
+        units=tuple(units),
+        open_ended=open_ended,
+        deadlines=tuple(find_deadlines(raw.text, year=year, transition=transition)),
+        label=raw.block.label,
+        group=raw.group,
+        span=raw.span,
+    )
+    return item, declared
 
 
 def _units(raw: RawItem, registry: Registry) -> tuple[list[Unit], bool, list[Unit]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from policies.unitlists import read_brackets
 from policies.units import Registry
 
 _STOPS = "。：:\n"
+_UNIT_TAG_RE = re.compile(r"[（(][^（）()]*(?:单位|部门|负责|牵头|配合)[^（）()]*[）)][；;，,]?$")
 
 
 @dataclass
@@ -99,11 +101,23 @@ class RawItem:
 
 
 def heading(text: str) -> tuple[str, str]:
-    """Split a marker line's text into its title (to the first 。) and the rest."""
+    """Split a marker line's text into its title (to the first 。 outside brackets) and the rest.
+
+    A unit bracket that ends the title (做好工作（责任单位：X）) stays in the rest, not the title.
+    """
+    depth = 0
     for i, char in enumerate(text):
-        if char in _STOPS and i > 0:
-            return text[:i].strip(), text[i + 1 :].strip()
-    return text.strip().rstrip("；;，,"), ""
+        depth += (char in "（(") - (char in "）)")
+        if char in _STOPS and i > 0 and depth <= 0:
+            return _untagged(text[:i].strip(), text[i + 1 :].strip(), char)
+    return _untagged(text.strip().rstrip("；;，,"), "", "")
+
+
+def _untagged(title: str, rest: str, stop: str) -> tuple[str, str]:
+    m = _UNIT_TAG_RE.search(title)
+    if m is None or m.start() == 0:
+        return title, rest
+    return title[: m.start()].rstrip("；;，,"), (title[m.start() :] + stop + rest).strip()
 
 
 def blocks_of(lines: list[Line]) -> list[Block]:
@@ -125,18 +139,19 @@ def blocks_of(lines: list[Line]) -> list[Block]:
 def markers(lines: list[Line]) -> list[tuple[int, int, int] | None]:
     """Return each line's marker; a number before digits (5.100个) only where the numbering runs on.
 
-    Such a number is an item when it is the next of its run (5 after 4), or 1 with a 2 next.
+    Such a number is an item when it follows the last 1.-style number (5 after 4, even in another
+    group), or is 1 with a 2 next.
     """
     ahead = _next_item_numbers(lines)
     out: list[tuple[int, int, int] | None] = []
-    expected = 1
+    last = 0
     for line, following in zip(lines, ahead, strict=True):
         found = line.marker
         loose = line.loose_marker if found is None else None
-        if loose is not None and loose[1] == expected and (expected > 1 or following == 2):
+        if loose is not None and (loose[1] == last + 1 > 1 or (loose[1] == 1 and following == 2)):
             found = loose
-        if found is not None:
-            expected = found[1] + 1 if found[0] == 3 else 1 if found[0] < 3 else expected
+        if found is not None and found[0] == 3:
+            last = found[1]
         out.append(found)
     return out
 

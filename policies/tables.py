@@ -1,0 +1,208 @@
+"""Tables flattened to text (分工表, 任务清单, 进展表): their rows, each one task.
+
+Two shapes arrive. Cells separated by `|` or tabs, under a header row (序号 | 重点任务 | 牵头单位 |
+责任单位 | 完成时限 |), a row on one line or its cells one per line each ending in `|`; and rows
+of one line whose fields are separated by runs of spaces (13 推进老旧小区改造。 市住建局 各区政府
+2024年底), with or without a header. A row number needs no punctuation after it. Each column's
+heading gives what its cells hold; without a header the cells are read by what they look like.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from policies.lines import Line
+from policies.tablecells import Cell, looks_like_deadline, names_in, unit_cell
+
+Kind = Literal["number", "task", "lead", "units", "co", "deadline", "other"]
+
+_BAR_RE = re.compile(r"\s*\|\s*|\t+")
+_FIELD_SPLIT_RE = re.compile(r"[ \t\u3000]+")
+_ROW_NUMBER_RE = re.compile(r"^\d{1,3}$")
+_SPACED_ROW_RE = re.compile(r"^\d{1,3}[ \t\u3000]+\S")
+_COLUMNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    ("number", re.compile(r"^(?:序号|编号|序|号|项次)$")),
+    ("other", re.compile(r"领导|联系人|分值|备注|说明|进展|情况")),
+    ("lead", re.compile(r"牵头")),
+    ("co", re.compile(r"配合|协办|参与|协同|协助")),
+    ("deadline", re.compile(r"时限|时间|期限|节点|进度")),
+    ("units", re.compile(r"单位|部门|主体")),
+    ("task", re.compile(r"任务|事项|内容|措施|工作|目标|指标|举措|项目|要求|标准|名称")),
+)
+
+
+@dataclass
+class Row:
+    """A row of a table: its number, its cells by the kind of their column, its group heading."""
+
+    number: int | None
+    cells: list[tuple[Kind, Cell]]
+    group: str = ""
+    lead_column: bool = False
+    section: int = 0
+
+    def task(self) -> Cell | None:
+        """Return the task cell (the first one)."""
+        return next((cell for kind, cell in self.cells if kind == "task"), None)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Return where the row stands in the source text."""
+        return self.cells[0][1].span[0], self.cells[-1][1].span[1]
+
+
+@dataclass
+class _Table:
+    """The header of a table being read and its rows so far."""
+
+    kinds: list[Kind]
+    headings: list[str]
+    bars: bool
+    trailing: bool = False
+    rows: list[Row] = field(default_factory=list)
+    group: str = ""
+
+    @property
+    def numbered(self) -> bool:
+        return bool(self.kinds) and self.kinds[0] == "number"
+
+    def add(self, cells: list[Cell]) -> None:
+        kinds = list(self.kinds)
+        if len(cells) > len(kinds) and "task" in kinds:
+            cells = _join_task_cells(cells, kinds)
+        pairs = list(zip(kinds, cells, strict=False))
+        number = _row_number(cells[0]) if self.numbered and cells else None
+        if any(kind == "task" and cell.text for kind, cell in pairs):
+            lead = "lead" in kinds
+            self.rows.append(Row(number, pairs, self.group, lead))
+
+
+def _row_number(cell: Cell) -> int | None:
+    return int(cell.text) if _ROW_NUMBER_RE.match(cell.text) else None
+
+
+def _join_task_cells(cells: list[Cell], kinds: list[Kind]) -> list[Cell]:
+    """Join the surplus fields of a spaced row into its task cell (a task may hold spaces)."""
+    at, extra = kinds.index("task"), len(cells) - len(kinds)
+    return [*cells[:at], Cell.join(cells[at : at + extra + 1]), *cells[at + extra + 1 :]]
+
+
+def _kind(heading: str) -> Kind:
+    for kind, pattern in _COLUMNS:
+        if pattern.search(heading):
+            return kind
+    return "other"
+
+
+def _split(line: Line, pattern: re.Pattern[str]) -> list[Cell]:
+    """Return the cells of a line split at `pattern` (a trailing or leading separator opens none)."""
+    cells, pos = [], 0
+    for m in pattern.finditer(line.text):
+        cells.append(Cell.of(line, pos, m.start()))
+        pos = m.end()
+    cells.append(Cell.of(line, pos, len(line.text)))
+    if cells and not cells[-1].text:
+        cells.pop()
+    if cells and not cells[0].text and line.text.startswith("|"):
+        cells.pop(0)
+    return cells
+
+
+def _has_bars(line: Line) -> bool:
+    return "|" in line.text or "\t" in line.text
+
+
+def header_of(line: Line) -> _Table | None:
+    """Return a table opened by a header line (序号 重点任务 牵头单位 …), else None."""
+    bars = _has_bars(line)
+    cells = _split(line, _BAR_RE if bars else _FIELD_SPLIT_RE)
+    headings = [c.text for c in cells]
+    if len(cells) < 3 or any(len(h) > 12 for h in headings):
+        return None
+    kinds = [_kind(h) for h in headings]
+    if "task" not in kinds or not {"lead", "units", "co"} & set(kinds):
+        return None
+    return _Table(kinds, headings, bars, line.text.rstrip().endswith("|"))
+
+
+def find_rows(lines: list[Line]) -> tuple[list[Row], list[Line]]:
+    """Return the table rows among `lines` and the lines that are not part of a table."""
+    rows: list[Row] = []
+    rest: list[Line] = []
+    i = 0
+    while i < len(lines):
+        table = header_of(lines[i])
+        if table is not None:
+            i = _read_table(table, lines, i + 1)
+            rows += table.rows
+            continue
+        row = _loose_row(lines[i])
+        if row is not None:
+            rows.append(row)
+        else:
+            rest.append(lines[i])
+        i += 1
+    return rows, rest
+
+
+def _read_table(table: _Table, lines: list[Line], i: int) -> int:
+    """Read the rows under a header; return the index of the first line after the table."""
+    pending: list[Cell] = []
+    while i < len(lines):
+        line = lines[i]
+        if table.bars and not _has_bars(line) and not pending:
+            break
+        if not table.bars and not _SPACED_ROW_RE.match(line.text):
+            break
+        cells = _split(line, _BAR_RE if table.bars else _FIELD_SPLIT_RE)
+        i += 1
+        if [c.text for c in cells] == table.headings:
+            continue  # the header again, on a new page
+        if table.numbered and not pending and len(cells) == 1 and _row_number(cells[0]) is None:
+            table.group = cells[0].text  # a merged row: a heading over the rows below it
+            continue
+        if pending and table.numbered and _row_number(cells[0]) is not None:
+            table.add(pending)
+            pending = []
+        pending = _carry(pending, cells)
+        # Cells that each end in `|`: a line without one runs on into the next line.
+        if table.trailing and not line.text.endswith("|") and len(cells) < len(table.kinds):
+            pending[-1].open = True
+        if len(pending) >= len(table.kinds) or not table.bars:
+            table.add(pending[: len(table.kinds)] if table.bars else pending)
+            pending = []
+    if pending:
+        table.add(pending)
+    return i
+
+
+def _carry(pending: list[Cell], cells: list[Cell]) -> list[Cell]:
+    """Add a line's cells to the row being read, the first one continuing an open cell."""
+    if pending and pending[-1].open and cells:
+        return [*pending[:-1], Cell.join([pending[-1], cells[0]]), *cells[1:]]
+    return pending + cells
+
+
+def _loose_row(line: Line) -> Row | None:
+    """Return a row without a header (13 推进…。 市住建局 各区政府 2024年底), read by its fields."""
+    if not _SPACED_ROW_RE.match(line.text) and not (_has_bars(line) and line.text[:1].isdigit()):
+        return None
+    cells = _split(line, _BAR_RE if _has_bars(line) else _FIELD_SPLIT_RE)
+    if len(cells) < 3 or _row_number(cells[0]) is None:
+        return None
+    kinds: list[Kind] = ["number", "task"]
+    for cell in cells[2:]:
+        if looks_like_deadline(cell.text):
+            kinds.append("deadline")
+        elif unit_cell(cell.text):
+            kinds.append("units" if "units" not in kinds else "co")
+        else:
+            kinds.append("other")
+    if "units" not in kinds:
+        return None
+    return Row(_row_number(cells[0]), list(zip(kinds, cells, strict=True)), "", False)
+
+
+__all__ = ["Cell", "Row", "find_rows", "header_of", "names_in"]

@@ -1,0 +1,285 @@
+"""Goldens of the structure notations (NOTATIONS families 1, 5's label lines, 7 and 9).
+
+Each document under notations/ is invented; it is read in Simplified, in Traditional and with
+CRLF line ends, and every item's span holds its title in the exact text given to the parser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import opencc
+import pytest
+
+from policies.parse import parse_text
+from policies.script import fold
+
+NOTATIONS = Path(__file__).with_name("notations")
+
+# (section, label, title, units with roles, deadlines, doubts) of every item, read by hand.
+EXPECTED = {
+    # Family 1: tasks in an attachment; the attachment index line is no item, a list stays a list.
+    "attachment_tasks": [
+        (2, "（一）", "日常考评", [], [], []),
+        (2, "（二）", "年度考评", [], ["2024-12-31"], []),
+        (4, "1．", "主次干道无乱堆乱放", [("市城管局", "lead")], [], []),
+        (
+            4,
+            "2．",
+            "背街小巷路灯完好率达95%以上",
+            [("市城管局", "lead"), ("市供电公司", "lead")],
+            [],
+            [],
+        ),
+        (4, "3．", "非机动车规范停放", [("市公安局交警支队", "lead")], [], []),
+        (5, "4．", "政务服务大厅实行“好差评”", [("市政务服务中心", "lead")], [], []),
+    ],
+    # Family 5: labels on their own lines after the item, the same line under many items.
+    "label_lines": [
+        (
+            1,
+            "1．",
+            "固定资产投资增长10%左右",
+            [("县发改局", "lead"), ("县住建局", "co"), ("县交通局", "co")],
+            ["2023-12-31"],
+            [],
+        ),
+        (
+            1,
+            "2．",
+            "规模以上工业增加值增长8%",
+            [("县工信局", "lead"), ("县财政局", "co")],
+            ["2023-12-31"],
+            [],
+        ),
+        (
+            1,
+            "3．",
+            "社会消费品零售总额增长7%",
+            [("县商务局", "lead"), ("县财政局", "co")],
+            ["2023-12-31"],
+            [],
+        ),
+        (2, "4．", "新增城镇就业1000人", [("县人社局", "lead")], ["2023-12-31"], []),
+        (
+            2,
+            "5．",
+            "改造农村公路50公里",
+            [("县交通局", "lead"), ("县财政局", "co")],
+            ["2023-12-31"],
+            [],
+        ),
+    ],
+    # Family 7: depth decided where it stands, 5.100个, 一是…二是…, unnumbered task paragraphs.
+    "mixed_depth": [
+        (2, "1．", "推进重大项目开工", [("区发改局", "lead"), ("区住建局", "co")], [], []),
+        (2, "2．", "做好要素保障", [("区自然资源局", "lead"), ("区财政局", "co")], [], []),
+        (2, "3．", "推介优质项目", [("区发改局", "lead")], [], []),
+        (2, "4．", "落实减税降费", [("区税务局", "lead")], [], []),
+        (3, "（一）", "实施城市更新行动", [("区住建局", "lead")], ["2023-12-31"], []),
+        (
+            3,
+            "5.",
+            "100个美丽庭院创建行动",
+            [("区农业农村局", "lead"), ("区妇联", "co")],
+            ["2023-10-31"],
+            [],
+        ),
+        (3, "一是", "整治河道", [("区水务局", "lead")], [], []),
+        (3, "二是", "整治扬尘", [("区城管局", "lead")], [], []),
+        (4, "", "加大研发投入奖补", [("区科技局", "lead"), ("区财政局", "co")], [], []),
+        (4, "", "建设中试基地", [("区科技局", "lead")], [], []),
+        (5, "（一）", "加强组织领导", [], [], ["item_without_units"]),
+        (5, "（二）", "强化督查考核", [("区督查室", "lead")], [], []),
+    ],
+    # Family 9: a table with `|` cells (one per line, a cell over two lines, a row on one line,
+    # a tab-separated row, merged heading rows).
+    "table_bars": [
+        (
+            0,
+            "12",
+            "建设智慧停车平台",
+            [("市城管局", "lead"), ("市公安局", "co"), ("市住建局", "co")],
+            ["2024-09-30"],
+            [],
+        ),
+        (
+            0,
+            "13",
+            "推进老旧小区改造，年内完成40个",
+            [("市住建局", "lead"), ("各区政府", "co")],
+            ["2024-12-31"],
+            [],
+        ),
+        (
+            0,
+            "14",
+            "推进污水管网建设",
+            [("市水务局", "lead"), ("市财政局", "co")],
+            ["2024-11-30"],
+            [],
+        ),
+    ],
+    # Family 9: rows of one line split by spaces, under a header and without one.
+    "table_spaces": [
+        (
+            0,
+            "1",
+            "推进老旧小区改造，年内完成40个",
+            [("区住建局", "lead"), ("各街道办事处", "co")],
+            ["2024-12-31"],
+            [],
+        ),
+        (
+            0,
+            "2",
+            "新建社区食堂10个",
+            [("区民政局", "lead"), ("区市场监管局", "co")],
+            ["2024-10-31"],
+            [],
+        ),
+        (0, "3", "推进污水管网建设", [("区水务局", "lead")], [], []),
+        (
+            0,
+            "7",
+            "实施背街小巷整治工程",
+            [("区城管局", "lead"), ("区财政局", "co")],
+            ["2024-09-30"],
+            [],
+        ),
+        (0, "8", "增设公共充电桩500个", [("区发改局", "lead")], [], []),
+    ],
+}
+
+
+def _variants(text: str) -> dict[str, str]:
+    traditional = opencc.OpenCC("s2t").convert(text)
+    return {
+        "simplified": text,
+        "traditional": traditional,
+        "crlf": text.replace("\n", "\r\n"),
+        "traditional-crlf": traditional.replace("\n", "\r\n"),
+    }
+
+
+def _reading(item):
+    return (
+        item.section,
+        item.label,
+        item.title,
+        [(u.name, u.role) for u in item.units],
+        [d.date.isoformat() for d in item.deadlines],
+        [d.code for d in item.doubts],
+    )
+
+
+CASES = [
+    (name, variant)
+    for name in EXPECTED
+    for variant in ("simplified", "traditional", "crlf", "traditional-crlf")
+]
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES, ids=[f"{n}-{v}" for n, v in CASES])
+def test_structure_notation(name, variant):
+    text = _variants((NOTATIONS / f"{name}.txt").read_text(encoding="utf-8"))[variant]
+    policy = parse_text(text)
+    assert [_reading(item) for item in policy.items] == [tuple(e) for e in EXPECTED[name]]
+    assert [item.ordinal for item in policy.items] == list(range(1, len(policy.items) + 1))
+    for item in policy.items:
+        start, end = item.span
+        written = fold(text[start:end])
+        assert written.startswith(item.title)
+        assert item.body.replace("\n", "")[-8:] in written.replace("\r\n", "").replace("\n", "")
+        for unit in item.units:
+            if unit.span is not None:
+                assert text[unit.span[0] : unit.span[1]] == unit.as_written
+                assert start <= unit.span[0] <= unit.span[1] <= end
+
+
+def test_a_list_attachment_stays_a_list_next_to_a_task_attachment():
+    text = (NOTATIONS / "attachment_tasks.txt").read_text(encoding="utf-8")
+    policy = parse_text(text)
+    assert [(a.title, a.entries) for a in policy.attachments] == [
+        ("重点区域名单", ("东城区", "西城区", "南湖新区"))
+    ]
+    assert [(s.number, s.title) for s in policy.sections][3:] == [
+        (4, "城市环境（30分）"),
+        (5, "公共服务（20分）"),
+    ]
+    assert len(policy.tasks) == 4
+    assert sum(len(i.units) for i in policy.items) == 5
+
+
+def test_table_cells_keep_unknown_names_as_written_with_a_doubt():
+    text = (NOTATIONS / "table_bars.txt").read_text(encoding="utf-8")
+    unit = parse_text(text).items[0].units[0]
+    assert (unit.as_written, unit.known) == ("市城管局", False)
+    assert [d.code for d in unit.doubts] == ["unknown_unit"]
+    assert text[unit.span[0] : unit.span[1]] == "市城管局"
+
+
+HEAD = "某市关于推进某项工作的实施意见\n（2024年1月2日）\n一、重点任务\n"
+
+
+@pytest.mark.parametrize(
+    "attachments",
+    ["附件：1.某某任务分工表 2.某某清单", "附件：1.某某任务分工表\n2.某某清单"],
+)
+def test_an_attachment_index_is_no_item(attachments):
+    text = (
+        HEAD + "（一）做好工作。（市发改委负责）\n" + attachments + "\n某市人民政府\n2024年1月2日\n"
+    )
+    policy = parse_text(text)
+    assert [i.title for i in policy.items] == ["做好工作"]
+    assert policy.attachments == ()
+
+
+def test_decimals_and_dates_at_a_line_start_are_no_items():
+    lines = [
+        "（一）做好工作。（市发改委负责）",
+        "1.5倍的增速是目标。",
+        "2023.5起按月调度。",
+        "（二）做好服务。（市财政局负责）",
+    ]
+    policy = parse_text(HEAD + "\n".join(lines))
+    assert [i.title for i in policy.items] == ["做好工作", "做好服务"]
+    assert "1.5倍" in policy.items[0].body and "2023.5" in policy.items[0].body
+
+
+def test_parts_without_their_own_units_stay_in_the_item():
+    text = HEAD + "（一）做好工作。一是建立台账；二是定期调度。（市发改委负责）"
+    (item,) = parse_text(text).items
+    assert item.title == "做好工作" and "二是定期调度" in item.body
+
+
+def test_a_running_header_is_dropped_but_a_repeated_label_line_is_kept():
+    header = "某某法规数据库"
+    lines = [header, "一、重点任务", "1．甲。", "责任单位：市财政局", header]
+    lines += ["2．乙。", "责任单位：市财政局", header]
+    policy = parse_text("\n".join(lines))
+    assert [[u.name for u in i.units] for i in policy.items] == [["市财政局"], ["市财政局"]]
+    assert all(header not in i.body for i in policy.items)
+
+
+def test_units_of_the_last_sub_point_cover_an_enumerated_item():
+    text = (
+        HEAD + "（一）做好三项工作：\n1．建立台账；\n2．定期调度；\n3．按月通报。（市发改委负责）\n"
+    )
+    (item,) = parse_text(text).items
+    assert item.title == "做好三项工作"
+    assert [u.as_written for u in item.units] == ["市发改委"]
+    assert "3．按月通报" in item.body
+
+
+def test_a_document_of_unnumbered_task_paragraphs():
+    text = (
+        "某县关于做好秋冬季工作的通知\n"
+        "加强秋粮收储。做好秋粮收购和仓储工作。（责任单位：县粮食局）\n"
+        "做好冬季供暖。确保居民温暖过冬。（责任单位：县住建局、县供热公司）\n"
+    )
+    policy = parse_text(text)
+    assert [(i.title, [u.name for u in i.units]) for i in policy.items] == [
+        ("加强秋粮收储", ["县粮食局"]),
+        ("做好冬季供暖", ["县住建局", "县供热公司"]),
+    ]
