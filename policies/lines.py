@@ -21,8 +21,10 @@ MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
 LOOSE_ITEM_RE = re.compile(r"^(\d{1,3})\s*[.．﹒、](?=\d)")
 DATE_LINE_RE = re.compile(r"^[（(]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*[）)]?$")
 NOTE_LINE_RE = re.compile(r"^[（(]此件.{0,12}[）)]$")
-# 附件 / 附件： / 附件2 / 附件1：某某表 / 附件 某某表; not a sentence that starts with 附件中….
-ATTACHMENT_RE = re.compile(r"^附\s*件\s*(?:(\d+)\s*[:：.．、]?|[:：]|(?=\s|$))\s*(.*)$")
+# 附件 / 附件： / 附件2 / 附件一 / 附件1：某某表 / 附件 某某表; not a sentence that starts with 附件中….
+ATTACHMENT_RE = re.compile(
+    rf"^附\s*件\s*(?:(\d+|[{NUMERAL_CHARS}]+)\s*[:：.．、]?|[:：]|(?=\s|$))\s*(.*)$"
+)
 _TITLE_WORDS_RE = re.compile(r"关于|(?:意见|通知|方案|办法|决定|规划|措施|细则|纲要)$")
 _SPACES = " \t\u3000\ufeff\u00a0"
 # A field of the item above (牵头单位：X, 完成时限：Y, 分值：2分): the same line under many items is

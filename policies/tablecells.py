@@ -18,7 +18,7 @@ from policies.units import Registry, load_registry
 if TYPE_CHECKING:
     from policies.tables import Row
 
-_NAME_SPLIT_RE = re.compile(r"[、，,；;\s]+")
+_NAME_SPLIT_RE = re.compile(r"[、，,；;\s]")
 _OPEN_RE = re.compile(r"等(?:有关|相关)?(?:部门|单位|部门和单位)?$")
 _OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
 _EMPTY_RE = re.compile(r"^[-—－/／无\s]*$")
@@ -67,19 +67,29 @@ class Cell:
 
 
 def names_in(text: str) -> list[tuple[int, int, UnitRole | None, bool]]:
-    """Return the unit names of a cell, a bare list split at 、，,； and spaces.
+    """Return the unit names of a cell, a bare list split at 、，,； and spaces outside brackets.
 
-    Each as (start, end, role its own mark gives or None, whether the list ends in 等).
+    Each as (start, end, role its own mark gives or None, whether the list ends in 等); a name
+    keeps its brackets (各县（市、区）政府, 县水利局（河长办）).
     """
     out: list[tuple[int, int, UnitRole | None, bool]] = []
-    pos = 0
-    for m in [*_NAME_SPLIT_RE.finditer(text), None]:
-        end = m.start() if m else len(text)
-        start, stop, role, opened = _name(text, pos, end)
-        if start < stop:
-            out.append((start, stop, role, opened))
-        pos = m.end() if m else len(text)
+    for start, end in _outside_brackets(text):
+        name = _name(text, start, end)
+        if name[0] < name[1]:
+            out.append(name)
     return out
+
+
+def _outside_brackets(text: str) -> list[tuple[int, int]]:
+    """Return the spans between separators that stand outside brackets."""
+    spans, start, depth = [], 0, 0
+    for i, char in enumerate(text):
+        depth = max(depth + (char in "（(〔[【") - (char in "）)〕]】"), 0)
+        if depth == 0 and _NAME_SPLIT_RE.fullmatch(char):
+            spans.append((start, i))
+            start = i + 1
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if s < e]
 
 
 def _name(text: str, start: int, end: int) -> tuple[int, int, UnitRole | None, bool]:
@@ -164,7 +174,10 @@ def row_item(
 ) -> Item:
     """Return the item of a table row: title the task's first sentence, units, deadlines, span."""
     task = row.task()
-    title, body = heading(task.text) if task else ("", "")
+    title, rest = heading(task.text) if task else ("", "")
+    # Further task columns (具体措施, 工作目标) are the body of the row's task.
+    more = [cell.text for kind, cell in row.cells if kind == "task" and cell is not task]
+    body = "\n".join(t for t in [rest, *more] if t)
     units, opened = row_units(row, registry)
     deadlines = []
     for kind, cell in row.cells:

@@ -150,32 +150,52 @@ def find_rows(lines: list[Line]) -> tuple[list[Row], list[Line]]:
 def _read_table(table: _Table, lines: list[Line], i: int) -> int:
     """Read the rows under a header; return the index of the first line after the table."""
     pending: list[Cell] = []
-    while i < len(lines):
+    width = len(table.kinds)
+    while i < len(lines) and _in_table(table, lines[i], pending):
         line = lines[i]
-        if table.bars and not _has_bars(line) and not pending:
-            break
-        if not table.bars and not _SPACED_ROW_RE.match(line.text):
-            break
         cells = _split(line, _BAR_RE if table.bars else _FIELD_SPLIT_RE)
         i += 1
-        if [c.text for c in cells] == table.headings:
-            continue  # the header again, on a new page
-        if table.numbered and not pending and len(cells) == 1 and _row_number(cells[0]) is None:
-            table.group = cells[0].text  # a merged row: a heading over the rows below it
+        again = [c.text for c in cells] == table.headings  # the header again, on a new page
+        if again or _heading_row(table, cells, pending):
+            if pending:
+                table.add(pending)
+                pending = []
+            table.group = table.group if again else cells[0].text
             continue
-        if pending and table.numbered and _row_number(cells[0]) is not None:
+        if pending and _starts_row(table, cells):
             table.add(pending)
             pending = []
         pending = _carry(pending, cells)
-        # Cells that each end in `|`: a line without one runs on into the next line.
-        if table.trailing and not line.text.endswith("|") and len(cells) < len(table.kinds):
-            pending[-1].open = True
-        if len(pending) >= len(table.kinds) or not table.bars:
-            table.add(pending[: len(table.kinds)] if table.bars else pending)
+        # Cells that each end in `|`: a line without one runs on into the next line. A row of
+        # one line: a line that starts no row continues the row's last cell.
+        pending[-1].open = not line.text.endswith("|") if table.trailing else table.bars
+        if not table.bars or (table.trailing and len(pending) >= width):
+            table.add(pending[:width] if table.trailing else pending)
             pending = []
     if pending:
         table.add(pending)
     return i
+
+
+def _in_table(table: _Table, line: Line, pending: list[Cell]) -> bool:
+    if not table.bars:
+        return _SPACED_ROW_RE.match(line.text) is not None
+    return _has_bars(line) or (table.trailing and bool(pending))
+
+
+def _heading_row(table: _Table, cells: list[Cell], pending: list[Cell]) -> bool:
+    """Return whether a line is a merged row over the rows below it (一、智慧城市)."""
+    texts = {c.text for c in cells if c.text}
+    if len(texts) != 1 or _row_number(cells[0]) is not None:
+        return False
+    # One cell alone is a heading only between the rows of a numbered table.
+    return len(cells) > 1 or (table.numbered and not pending)
+
+
+def _starts_row(table: _Table, cells: list[Cell]) -> bool:
+    if table.numbered:
+        return _row_number(cells[0]) is not None
+    return not table.trailing and len(cells) >= 2
 
 
 def _carry(pending: list[Cell], cells: list[Cell]) -> list[Cell]:

@@ -120,6 +120,30 @@ EXPECTED = {
             [],
         ),
     ],
+    # Family 9: rows of one line split by ` | ` (as .docx tables arrive), a merged heading row
+    # repeated in every cell, the header again on a new page, a cell of two paragraphs, an empty
+    # cell; the tasks of the body name no units and stay items.
+    "table_rows": [
+        (2, "（一）", "优化政务服务", [], [], []),
+        (2, "（二）", "强化要素保障", [], [], []),
+        (
+            4,
+            "1",
+            "推行“一件事一次办”",
+            [("市政务服务局", "lead"), ("市司法局", "co"), ("各县（市、区）政府", "co")],
+            ["2024-06-30"],
+            [],
+        ),
+        (
+            4,
+            "2",
+            "推进证照分离改革",
+            [("市市场监管局", "lead"), ("市政务服务局", "co")],
+            ["2024-09-30"],
+            [],
+        ),
+        (4, "3", "降低企业用地成本", [("市自然资源局", "lead")], ["2024-12-31"], []),
+    ],
     # Family 9: rows of one line split by spaces, under a header and without one.
     "table_spaces": [
         (
@@ -209,6 +233,15 @@ def test_a_list_attachment_stays_a_list_next_to_a_task_attachment():
     ]
     assert len(policy.tasks) == 4
     assert sum(len(i.units) for i in policy.items) == 5
+
+
+def test_table_rows_keep_their_groups_and_measures():
+    policy = parse_text((NOTATIONS / "table_rows.txt").read_text(encoding="utf-8"))
+    rows = policy.items[2:]
+    assert [r.group for r in rows] == ["一、优化政务服务", "一、优化政务服务", "二、强化要素保障"]
+    assert rows[1].body == "全面实行告知承诺制。\n落实涉企经营许可事项清单。"
+    assert policy.sections[-1].title == "营商环境优化提升重点任务清单"
+    assert [a.title for a in policy.attachments] == ["联系人名单"]
 
 
 def test_table_cells_keep_unknown_names_as_written_with_a_doubt():
