@@ -45,9 +45,8 @@ class _Outliner:
     def kind(self, block: Block) -> Kind:
         """Return what a block is by its own units and those of the blocks under it."""
         head = block.head.text[len(block.label) :]
-        if (
-            not names_units(head, self.registry)
-            and len(task_paragraphs(block.rest, self.registry)) >= 2
+        if len(task_paragraphs(block.rest, self.registry)) >= 2 and not names_units(
+            head, self.registry
         ):
             return "group"
         if enumerated_parts([block.head, *block.rest], self.registry):
