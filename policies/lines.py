@@ -15,6 +15,7 @@ MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (2, re.compile(rf"^[（(]\s*({_CN})\s*[）)]\s*")),
     (3, re.compile(r"^(\d{1,3})\s*[.．﹒、](?!\d)\s*")),
     (4, re.compile(r"^[（(]\s*(\d{1,3})\s*[）)]\s*")),
+    (4, re.compile(r"^(\d{1,3})\s*[）)]\s*")),
 )
 # 5.100个美丽庭院创建行动: an item number directly followed by digits, an item only where the
 # numbering runs on (policies/structure.py decides), since 1.5倍 may also open a line.

@@ -14,7 +14,15 @@ from typing import Literal
 from policies.lines import Line
 from policies.model import Section
 from policies.paragraphs import enumerated_parts, enumerates, names_units, task_paragraphs
-from policies.structure import Block, RawItem, drop_closing_text, heading, item_level, tree
+from policies.structure import (
+    Block,
+    RawItem,
+    drop_closing_text,
+    heading,
+    item_level,
+    loose_runs,
+    tree,
+)
 from policies.units import Registry
 
 Kind = Literal["item", "group", "none"]
@@ -70,8 +78,7 @@ class _Outliner:
                 kind = "item" if tasks_here or block.level >= self.level else "group"
             if kind == "item":
                 number = section if section is not None else self._last_section()
-                among = tasks_here and not self.units(block)
-                self.items.append(RawItem(block, number, group, block.descendants(), among))
+                self.items.append(RawItem(block, number, group, block.descendants()))
                 continue
             title = heading(block.text)[0]
             if section is None:
@@ -94,6 +101,16 @@ class _Outliner:
             block = Block(0, number, "", paragraph[0], paragraph[1:])
             self.items.append(RawItem(block, section, group))
 
+    def mark_among_tasks(self) -> None:
+        """Mark the items without units that stand in a section whose other items have units.
+
+        Those read like tasks whose units were missed; the general part of a document (总体要求)
+        and a section without any task are context, not tasks.
+        """
+        with_units = {item.section for item in self.items if self.below(item.block)}
+        for item in self.items:
+            item.among_tasks = item.section in with_units and not self.below(item.block)
+
     def _last_section(self) -> int:
         return self.sections[-1].number if self.sections else 0
 
@@ -105,14 +122,18 @@ def _one_sentence(block: Block) -> bool:
 
 
 def outline(
-    blocks: list[Block], registry: Registry, lines: list[Line] | None = None
+    blocks: list[Block], registry: Registry, lines: list[Line]
 ) -> tuple[list[Section], list[RawItem]]:
-    """Return the sections and the raw items; without blocks, the paragraphs of `lines` with units."""
-    if not blocks:
-        walker = _Outliner(registry, 0)
-        walker.paragraph_items(lines or [], 0, "")
-        return [], walker.items
-    walker = _Outliner(registry, item_level(blocks, registry))
+    """Return the sections and the raw items of the blocks and of the paragraphs outside them.
+
+    Paragraphs that no numbered block holds (a document without numbers, a preamble) are items
+    when they carry units of their own.
+    """
+    walker = _Outliner(registry, item_level(blocks, registry) if blocks else 0)
     walker.walk(tree(blocks), None, "")
     drop_closing_text(walker.items)
+    for run in loose_runs(lines, blocks):
+        walker.paragraph_items(run, 0, "")
+    walker.items.sort(key=lambda item: item.span[0])
+    walker.mark_among_tasks()
     return walker.sections, walker.items

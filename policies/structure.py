@@ -136,6 +136,19 @@ def blocks_of(lines: list[Line]) -> list[Block]:
     return blocks
 
 
+def loose_runs(lines: list[Line], blocks: list[Block]) -> list[list[Line]]:
+    """Return the runs of lines that belong to no block (the preamble, text after a date line)."""
+    taken = {id(line) for block in blocks for line in (block.head, *block.rest)}
+    runs: list[list[Line]] = [[]]
+    for line in lines:
+        if id(line) in taken:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(line)
+    return [run for run in runs if run]
+
+
 def markers(lines: list[Line]) -> list[tuple[int, int, int] | None]:
     """Return each line's marker; a number before digits (5.100个) only where the numbering runs on.
 

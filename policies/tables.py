@@ -20,7 +20,9 @@ Kind = Literal["number", "task", "lead", "units", "co", "deadline", "other"]
 
 _BAR_RE = re.compile(r"\s*\|\s*|\t+")
 _FIELD_SPLIT_RE = re.compile(r"[ \t\u3000]+")
-_ROW_NUMBER_RE = re.compile(r"^\d{1,3}$")
+_ROW_NUMBER_RE = re.compile(r"^(\d{1,3})[.．、]?$")
+# A merged row over the rows below it: 一、智慧城市 / （一） 智慧城市 / 一 | 智慧城市.
+_CN_HEADING_RE = re.compile(r"^[（(]?[一二三四五六七八九十]+[）)、.．]?")
 _SPACED_ROW_RE = re.compile(r"^\d{1,3}[ \t\u3000]+\S")
 _COLUMNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("number", re.compile(r"^(?:序号|编号|序|号|项次)$")),
@@ -80,7 +82,8 @@ class _Table:
 
 
 def _row_number(cell: Cell) -> int | None:
-    return int(cell.text) if _ROW_NUMBER_RE.match(cell.text) else None
+    m = _ROW_NUMBER_RE.match(cell.text)
+    return int(m.group(1)) if m else None
 
 
 def _join_task_cells(cells: list[Cell], kinds: list[Kind]) -> list[Cell]:
@@ -160,7 +163,9 @@ def _read_table(table: _Table, lines: list[Line], i: int) -> int:
             if pending:
                 table.add(pending)
                 pending = []
-            table.group = table.group if again else cells[0].text
+            table.group = (
+                table.group if again else " ".join(dict.fromkeys(c.text for c in cells if c.text))
+            )
             continue
         if pending and _starts_row(table, cells):
             table.add(pending)
@@ -185,11 +190,13 @@ def _in_table(table: _Table, line: Line, pending: list[Cell]) -> bool:
 
 def _heading_row(table: _Table, cells: list[Cell], pending: list[Cell]) -> bool:
     """Return whether a line is a merged row over the rows below it (一、智慧城市)."""
-    texts = {c.text for c in cells if c.text}
-    if len(texts) != 1 or _row_number(cells[0]) is not None:
+    texts = list(dict.fromkeys(c.text for c in cells if c.text))
+    if not texts or _row_number(cells[0]) is not None:
         return False
+    if len(texts) == 2 and table.numbered and _CN_HEADING_RE.fullmatch(texts[0]):
+        return not pending
     # One cell alone is a heading only between the rows of a numbered table.
-    return len(cells) > 1 or (table.numbered and not pending)
+    return len(texts) == 1 and (len(cells) > 1 or (table.numbered and not pending))
 
 
 def _starts_row(table: _Table, cells: list[Cell]) -> bool:

@@ -316,3 +316,41 @@ def test_a_document_of_unnumbered_task_paragraphs():
         ("加强秋粮收储", ["县粮食局"]),
         ("做好冬季供暖", ["县住建局", "县供热公司"]),
     ]
+
+
+def test_a_table_with_numbered_cells_and_numeral_heading_rows():
+    text = (
+        "某县重点工作任务清单\n"
+        "序号 | 工作任务 | 责任单位 | 完成时限\n"
+        "一 | 项目建设 |  | \n"
+        "1. | 建成县城污水处理厂。 | 县住建局、县水利局（河长办） | 2024年6月底\n"
+        "2. | 完成农村公路改造。 | 县交通局 | \n"
+    )
+    policy = parse_text(text)
+    assert [(i.number, i.group, i.title) for i in policy.items] == [
+        (1, "一 项目建设", "建成县城污水处理厂"),
+        (2, "一 项目建设", "完成农村公路改造"),
+    ]
+    first = policy.items[0]
+    assert [(u.name, u.role) for u in first.units] == [
+        ("县住建局", "lead"),
+        ("县水利局（河长办）", "co"),
+    ]
+    # A 责任单位 column without a 牵头单位 column: the first listed leads, and that is a guess.
+    assert [d.code for d in first.units[0].doubts] == ["role_guessed", "unknown_unit"]
+
+
+def test_task_paragraphs_before_the_first_number_and_half_bracket_markers():
+    text = (
+        "某镇关于做好防汛工作的通知\n"
+        "做好汛前检查。全面排查隐患点位。（责任单位：镇应急办）\n"
+        "一、工作措施\n"
+        "1）加强值班值守。（责任单位：镇党政办）\n"
+        "2）落实转移预案。（责任单位：镇应急办、各村委会）\n"
+    )
+    policy = parse_text(text)
+    assert [(i.label, i.title) for i in policy.items] == [
+        ("", "做好汛前检查"),
+        ("1）", "加强值班值守"),
+        ("2）", "落实转移预案"),
+    ]
