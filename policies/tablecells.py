@@ -129,6 +129,9 @@ def row_units(row: Row, registry: Registry) -> tuple[list[Unit], bool]:
             role: UnitRole = own or _role(kind, row.lead_column, units)
             doubts = [role_guessed()] if guessed and own is None else []
             _add(units, _unit(cell, start, end, role, registry, doubts))
+    if units and all(u.role == "co" for u in units):
+        # The lead cell is empty: the first unit listed leads (DESIGN's rule), as a guess.
+        units[0] = replace(units[0], role="lead", doubts=(role_guessed(), *units[0].doubts))
     return units, opened
 
 

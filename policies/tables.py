@@ -18,7 +18,7 @@ from policies.tablecells import Cell, looks_like_deadline, names_in, unit_cell
 
 Kind = Literal["number", "task", "lead", "units", "co", "deadline", "other"]
 
-_BAR_RE = re.compile(r"\s*\|\s*|\t+")
+_BAR_RE = re.compile(r" *\| *|\t")
 _FIELD_SPLIT_RE = re.compile(r"[ \t\u3000]+")
 _ROW_NUMBER_RE = re.compile(r"^(\d{1,3})[.．、]?$")
 # A merged row over the rows below it: 一、智慧城市 / （一） 智慧城市 / 一 | 智慧城市.

@@ -354,3 +354,17 @@ def test_task_paragraphs_before_the_first_number_and_half_bracket_markers():
         ("1）", "加强值班值守"),
         ("2）", "落实转移预案"),
     ]
+
+
+def test_tab_separated_rows_keep_their_empty_cells():
+    text = (
+        "某市任务表\n序号\t重点任务\t牵头单位\t责任单位\t完成时限\n"
+        "1\t推进老旧小区改造。\t\t市住建局、各区政府\t2024年底\n"
+        "2\t建设口袋公园。\t市园林局\t\t\n"
+    )
+    first, second = parse_text(text).items
+    assert [(u.name, u.role) for u in first.units] == [("市住建局", "lead"), ("各区政府", "co")]
+    assert first.units[0].doubts[0].code == "role_guessed"
+    assert [d.date.isoformat() for d in first.deadlines] == ["2024-12-31"]
+    assert [(u.name, u.role) for u in second.units] == [("市园林局", "lead")]
+    assert second.deadlines == ()
