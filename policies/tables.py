@@ -24,6 +24,8 @@ _ROW_NUMBER_RE = re.compile(r"^(\d{1,3})[.．、]?$")
 # A merged row over the rows below it: 一、智慧城市 / （一） 智慧城市 / 一 | 智慧城市.
 _CN_HEADING_RE = re.compile(r"^[（(]?[一二三四五六七八九十]+[）)、.．]?")
 _SPACED_ROW_RE = re.compile(r"^\d{1,3}[ \t\u3000]+\S")
+# Under a header of a table split by spaces, a row number may carry a dot: 1. 推进… / 1．推进….
+_TABLE_ROW_RE = re.compile(r"^\d{1,3}(?:[.．、][ \t\u3000]*|[ \t\u3000]+)(?=\S)")
 _COLUMNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("number", re.compile(r"^(?:序号|编号|序|号|项次)$")),
     ("other", re.compile(r"领导|联系人|分值|备注|说明|进展|情况")),
@@ -75,7 +77,7 @@ class _Table:
         if len(cells) > len(kinds) and "task" in kinds:
             cells = _join_task_cells(cells, kinds)
         pairs = list(zip(kinds, cells, strict=False))
-        number = _row_number(cells[0]) if self.numbered and cells else None
+        number = _row_number(cells[0]) if self.numbered and cells else len(self.rows) + 1
         if any(kind == "task" and cell.text for kind, cell in pairs):
             lead = "lead" in kinds
             self.rows.append(Row(number, pairs, self.group, lead))
@@ -99,10 +101,10 @@ def _kind(heading: str) -> Kind:
     return "other"
 
 
-def _split(line: Line, pattern: re.Pattern[str]) -> list[Cell]:
+def _split(line: Line, pattern: re.Pattern[str], pos: int = 0) -> list[Cell]:
     """Return the cells of a line split at `pattern` (a trailing or leading separator opens none)."""
-    cells, pos = [], 0
-    for m in pattern.finditer(line.text):
+    cells: list[Cell] = []
+    for m in pattern.finditer(line.text, pos):
         cells.append(Cell.of(line, pos, m.start()))
         pos = m.end()
     cells.append(Cell.of(line, pos, len(line.text)))
@@ -122,7 +124,7 @@ def header_of(line: Line) -> _Table | None:
     bars = _has_bars(line)
     cells = _split(line, _BAR_RE if bars else _FIELD_SPLIT_RE)
     headings = [c.text for c in cells]
-    if len(cells) < 3 or any(len(h) > 12 for h in headings):
+    if len(cells) < 2 or any(len(h) > 12 for h in headings):
         return None
     kinds = [_kind(h) for h in headings]
     if "task" not in kinds or not {"lead", "units", "co"} & set(kinds):
@@ -156,7 +158,7 @@ def _read_table(table: _Table, lines: list[Line], i: int) -> int:
     width = len(table.kinds)
     while i < len(lines) and _in_table(table, lines[i], pending):
         line = lines[i]
-        cells = _split(line, _BAR_RE if table.bars else _FIELD_SPLIT_RE)
+        cells = _split(line, _BAR_RE) if table.bars else _spaced_cells(line)
         i += 1
         again = [c.text for c in cells] == table.headings  # the header again, on a new page
         if again or _heading_row(table, cells, pending):
@@ -182,9 +184,17 @@ def _read_table(table: _Table, lines: list[Line], i: int) -> int:
     return i
 
 
+def _spaced_cells(line: Line) -> list[Cell]:
+    """Return the cells of a row split by spaces, its number cut off the task it may touch."""
+    m = _TABLE_ROW_RE.match(line.text)
+    if m is None:
+        return _split(line, _FIELD_SPLIT_RE)
+    return [Cell.of(line, 0, m.end()), *_split(line, _FIELD_SPLIT_RE, m.end())]
+
+
 def _in_table(table: _Table, line: Line, pending: list[Cell]) -> bool:
     if not table.bars:
-        return _SPACED_ROW_RE.match(line.text) is not None
+        return _TABLE_ROW_RE.match(line.text) is not None
     return _has_bars(line) or (table.trailing and bool(pending))
 
 

@@ -368,3 +368,21 @@ def test_tab_separated_rows_keep_their_empty_cells():
     assert [d.date.isoformat() for d in first.deadlines] == ["2024-12-31"]
     assert [(u.name, u.role) for u in second.units] == [("市园林局", "lead")]
     assert second.deadlines == ()
+
+
+def test_rows_split_by_spaces_may_number_with_a_dot_and_a_table_may_have_two_columns():
+    text = (
+        "某区清单\n序号 重点任务 牵头单位 责任单位 完成时限\n"
+        "1．推进老旧小区改造。 区住建局 各街道 2024年底\n"
+        "2. 新建社区食堂。 区民政局\n"
+        "工作任务 | 责任单位\n"
+        "建设口袋公园 | 区园林局\n"
+        "修缮古建筑 | 区文旅局、区财政局\n"
+    )
+    policy = parse_text(text)
+    assert [(i.number, i.title, [u.name for u in i.units]) for i in policy.items] == [
+        (1, "推进老旧小区改造", ["区住建局", "各街道"]),
+        (2, "新建社区食堂", ["区民政局"]),
+        (1, "建设口袋公园", ["区园林局"]),
+        (2, "修缮古建筑", ["区文旅局", "区财政局"]),
+    ]
