@@ -124,7 +124,8 @@ def header_of(line: Line) -> _Table | None:
     bars = _has_bars(line)
     cells = _split(line, _BAR_RE if bars else _FIELD_SPLIT_RE)
     headings = [c.text for c in cells]
-    if len(cells) < 2 or any(len(h) > 12 for h in headings):
+    # Split by spaces a header needs three columns at least: two words could be a heading.
+    if len(cells) < (2 if bars else 3) or any(len(h) > 12 for h in headings):
         return None
     kinds = [_kind(h) for h in headings]
     if "task" not in kinds or not {"lead", "units", "co"} & set(kinds):
