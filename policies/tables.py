@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.lines import Line
-from policies.tablecells import Cell, looks_like_deadline, names_in, unit_cell
+from policies.tablecells import Cell, looks_like_deadline, unit_cell
 
 Kind = Literal["number", "task", "lead", "units", "co", "deadline", "other"]
 
@@ -70,9 +70,11 @@ class _Table:
 
     @property
     def numbered(self) -> bool:
+        """Return whether the first column holds the row numbers (序号)."""
         return bool(self.kinds) and self.kinds[0] == "number"
 
     def add(self, cells: list[Cell]) -> None:
+        """Add a row of cells (a spaced row's surplus fields join its task); skip one without a task."""
         kinds = list(self.kinds)
         if len(cells) > len(kinds) and "task" in kinds:
             cells = _join_task_cells(cells, kinds)
@@ -241,6 +243,3 @@ def _loose_row(line: Line) -> Row | None:
     if "units" not in kinds:
         return None
     return Row(_row_number(cells[0]), list(zip(kinds, cells, strict=True)), "", False)
-
-
-__all__ = ["Cell", "Row", "find_rows", "header_of", "names_in"]
