@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from policies.numerals import NUMERAL_CHARS, chinese_to_int
 from policies.script import fold
+from policies.unitnames import UNIT_LABEL
 
 _CN = f"[{NUMERAL_CHARS}]+"
 MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
@@ -28,19 +29,23 @@ ATTACHMENT_RE = re.compile(
 )
 _TITLE_WORDS_RE = re.compile(r"关于|(?:意见|通知|方案|办法|决定|规划|措施|细则|纲要)$")
 _SPACES = " \t\u3000\ufeff\u00a0"
+_BREAK_RE = re.compile(r"\r\n|[\r\n\f]")
 # A field of the item above (牵头单位：X, 完成时限：Y, 分值：2分): the same line under many items is
-# no page header.
+# no page header, and it belongs to the paragraph above it.
 FIELD_LINE_RE = re.compile(
     r"^[^\s：:。，,；;]{0,8}(?:单位|部门|主体|领导|时限|时间|节点|范围|分值|要求)\s*[:：]"
+)
+# The labels the unit reader knows (负责部门, 牵头责任单位, …), whatever their ending.
+_LABEL_LINE_RE = re.compile(
+    rf"^(?:{UNIT_LABEL}|完成时限|完成时间|时限要求|牵头领导|责任领导|分值|适用范围)\s*[:：]"
 )
 
 
 @dataclass(frozen=True)
 class Line:
-    """One non-empty line: as written, folded to Simplified (same length), and where it starts.
+    """One non-empty line: as written and folded to Simplified (same length), and where it starts.
 
-    `offset` is the position of `raw` in the text given to `split_lines`: text[offset:offset +
-    len(raw)] == raw, so spans survive the stripping and the line-end clean-up.
+    `offset` is the index of `raw`'s first character in the text given to `split_lines`.
     """
 
     raw: str
@@ -73,18 +78,25 @@ class Line:
         return len(self.text) <= 60 and ATTACHMENT_RE.match(self.text) is not None
 
 
-_LINE_RE = re.compile(r"[^\r\n\f]+")
-
-
 def split_lines(text: str) -> list[Line]:
     """Return the non-empty lines of a text (any line ends), without repeated page headers."""
     lines = []
-    for m in _LINE_RE.finditer(text):
-        raw = m.group(0).strip(_SPACES)
+    for start, end in _line_spans(text):
+        chunk = text[start:end]
+        raw = chunk.strip(_SPACES)
         if raw:
-            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip(_SPACES))
-            lines.append(Line(raw, fold(raw), start))
+            lines.append(Line(raw, fold(raw), start + len(chunk) - len(chunk.lstrip(_SPACES))))
     return _drop_repeated([ln for ln in lines if not NOTE_LINE_RE.match(ln.text)])
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) of each line of `text`, whatever its line ends."""
+    spans, pos = [], 0
+    for m in _BREAK_RE.finditer(text):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    return spans
 
 
 def _drop_repeated(lines: list[Line]) -> list[Line]:
@@ -108,6 +120,7 @@ def _header_like(line: Line) -> bool:
         and line.marker is None
         and not line.is_date
         and not FIELD_LINE_RE.match(line.text)
+        and not _LABEL_LINE_RE.match(line.text)
         and "|" not in line.text
         and "\t" not in line.text
     )

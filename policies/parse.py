@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from policies import doubts
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
-from policies.doubts import item_without_units
+from policies.itemunits import UnitReader, lead_the_first
 from policies.lines import DATE_LINE_RE, Line, split_lines
 from policies.model import Deadline, Doubt, Item, ParsedPolicy, PolicyParseError, Unit
 from policies.parts import Entry, read_parts
 from policies.structure import RawItem, heading
 from policies.tablecells import row_item
 from policies.tables import Row
-from policies.unitlists import RawUnit, read_brackets
-from policies.units import Registry, load_registry
+from policies.units import load_registry
 
 _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
 NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
@@ -48,7 +48,10 @@ def _parse(text: str) -> ParsedPolicy:
     year = issued.year if issued else _year_of(lines)
     folded = "\n".join(ln.text for ln in parts.body)
     transition = transition_years(folded)
-    items = _items(parts.entries, registry, year, transition)
+    texts = [entry.text for entry in parts.entries if isinstance(entry, RawItem)]
+    reader = UnitReader(registry, parts.body, texts)
+    context = _Context(reader, year, transition)
+    items = _items(parts.entries, context)
     deadlines = find_deadlines(folded, year=year, transition=transition)
     return ParsedPolicy(
         title=title_of(lines),
@@ -102,9 +105,16 @@ def _year_of(lines: list[Line]) -> int | None:
     return None
 
 
-def _items(
-    entries: list[Entry], registry: Registry, year: int | None, transition: int | None
-) -> list[Item]:
+@dataclass
+class _Context:
+    """What reading the items needs from the whole document."""
+
+    reader: UnitReader
+    year: int | None
+    transition: int | None
+
+
+def _items(entries: list[Entry], context: _Context) -> list[Item]:
     """Build the items: their units (with units declared once for the rest of a section) and deadlines."""
     out: list[Item] = []
     carried: list[Unit] = []
@@ -112,34 +122,38 @@ def _items(
     for ordinal, entry in enumerate(entries, start=1):
         if isinstance(entry, Row):
             item = row_item(
-                entry, registry, section=entry.section, year=year, transition=transition
+                entry,
+                context.reader.registry,
+                section=entry.section,
+                year=context.year,
+                transition=context.transition,
             )
             out.append(replace(item, ordinal=ordinal, doubts=_doubts(item, among=True)))
             continue
         if entry.section != section:
             carried, section = [], entry.section
-        item, declared = _item(entry, registry, year, transition, carried)
+        item, declared = _item(entry, context, carried)
         carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
         out.append(replace(item, ordinal=ordinal, doubts=_doubts(item, among=entry.among_tasks)))
     return out
 
 
 def _doubts(item: Item, *, among: bool) -> tuple[Doubt, ...]:
-    """Return the item's doubts: a task-like item among tasks that names no unit."""
-    return (*item.doubts, item_without_units()) if among and not item.units else item.doubts
+    """Return the item's doubts, and item_without_units for a task-like item among tasks."""
+    if among and not item.units:
+        return (*item.doubts, doubts.item_without_units())
+    return item.doubts
 
 
-def _item(
-    raw: RawItem, registry: Registry, year: int | None, transition: int | None, carried: list[Unit]
-) -> tuple[Item, list[Unit]]:
-    """Return an item of a numbered block or paragraph, and the units it declares onward."""
-    units, open_ended, declared = _units(raw, registry)
+def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, list[Unit]]:
+    """Return the item of a numbered block or paragraph, and the units it declares onward."""
+    found = context.reader.item(raw.text, raw.raw, raw.item_map())
+    units = found.units
     for unit in carried:
         if all(u.name != unit.name for u in units):
             units.append(unit)
-    if units and all(u.role != "lead" for u in units):
-        # Only co-organizers were marked (配合单位：X): the first unit listed leads.
-        units[0] = replace(units[0], role="lead")
+    lead_the_first(units, first_leads=context.reader.first_leads)
+    deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
     # The title comes from the marker line alone; the lines after it are the body once.
     head, *more = raw.text.split("\n")
     title, rest = heading(head)
@@ -149,40 +163,22 @@ def _item(
         title=title,
         body="\n".join([rest, *more]).strip(),
         units=tuple(units),
-        open_ended=open_ended,
-        deadlines=tuple(find_deadlines(raw.text, year=year, transition=transition)),
+        open_ended=found.open_ended,
+        deadlines=tuple(deadlines),
         label=raw.block.label,
         group=raw.group,
         span=raw.span,
+        doubts=tuple(_time_doubts(found.phrases, deadlines, context)),
+        scopes=tuple(found.scopes),
     )
-    return item, declared
+    return item, found.declared
 
 
-def _units(raw: RawItem, registry: Registry) -> tuple[list[Unit], bool, list[Unit]]:
-    """Return the union of an item's unit brackets, whether open (等), and units declared onward."""
-    text, original = raw.text, raw.raw
-    units: list[Unit] = []
-    declared: list[Unit] = []
-    open_ended = False
-    for bracket in read_brackets(text, registry):
-        open_ended = open_ended or bracket.open_ended
-        for found in bracket.units:
-            _merge(units, _unit(found, original, registry))
-        declared.extend(_unit(found, original, registry) for found in bracket.declared)
-    return units, open_ended, declared
-
-
-def _unit(found: RawUnit, original: str, registry: Registry) -> Unit:
-    as_written = original[found.start : found.end]
-    resolved = registry.resolve(as_written)
-    return Unit(resolved.name, as_written, found.role, resolved.known, resolved.code)
-
-
-def _merge(units: list[Unit], unit: Unit) -> None:
-    """Add a unit once, in order; a unit that is lead anywhere in the item stays lead."""
-    for i, seen in enumerate(units):
-        if seen.name == unit.name:
-            if unit.role == "lead" and seen.role != "lead":
-                units[i] = Unit(seen.name, seen.as_written, "lead", seen.known, seen.code)
-            return
-    units.append(unit)
+def _time_doubts(phrases: list[str], deadlines: list[Deadline], context: _Context) -> list[Doubt]:
+    """Return a doubt for each time-limit phrase of the unit lists that gives no date."""
+    return [
+        doubts.deadline_not_understood(phrase)
+        for phrase in dict.fromkeys(phrases)
+        if not any(d.text in phrase for d in deadlines)
+        and not find_deadlines(phrase, year=context.year, transition=context.transition)
+    ]

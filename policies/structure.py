@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 
 from policies.lines import Line
+from policies.spans import ItemMap
 from policies.unitlists import read_brackets
 from policies.units import Registry
 
@@ -88,16 +87,12 @@ class RawItem:
         start = pieces[0][0] + len(pieces[0][1]) - len(pieces[0][1].lstrip())
         return start, pieces[-1][0] + len(pieces[-1][1])
 
-    def locator(self) -> Callable[[int], int]:
-        """Return a map from a position in `raw` (or `text`) to its offset in the source text."""
+    def item_map(self) -> ItemMap:
+        """Return the map of the item's text to the source, line by line."""
         pieces = self.pieces()
         starts = list(accumulate((len(text) + 1 for _, text in pieces[:-1]), initial=0))
-
-        def source(position: int) -> int:
-            i = bisect_right(starts, position) - 1
-            return pieces[i][0] + position - starts[i]
-
-        return source
+        offsets: list[int | None] = [offset for offset, _ in pieces]
+        return ItemMap(starts, offsets)
 
 
 def heading(text: str) -> tuple[str, str]:

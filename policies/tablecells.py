@@ -12,7 +12,8 @@ from policies.doubts import role_guessed, unknown_unit
 from policies.lines import Line
 from policies.model import Doubt, Item, Unit, UnitRole
 from policies.structure import heading
-from policies.unitlists import looks_like_unit
+from policies.unitlists import RawUnit, read_bracket
+from policies.unitnames import label_role
 from policies.units import Registry, load_registry
 
 if TYPE_CHECKING:
@@ -104,10 +105,12 @@ def _name(text: str, start: int, end: int) -> tuple[int, int, UnitRole | None, b
 
 
 def unit_cell(text: str, registry: Registry | None = None) -> bool:
-    """Return whether a cell without a heading reads as a list of unit names."""
-    registry = registry or load_registry()
-    names = [text[s:e] for s, e, _, _ in names_in(text)]
-    return bool(names) and all(looks_like_unit(n, registry) or n.startswith("各") for n in names)
+    """Return whether a cell without a heading reads as a list of unit names.
+
+    Read as a list placed where unit lists stand: every part must be shaped like a name.
+    """
+    bracket = read_bracket(text, (0, len(text)), registry or load_registry(), closing=True)
+    return bracket is not None and bool(bracket.units)
 
 
 def looks_like_deadline(text: str) -> bool:
@@ -115,49 +118,59 @@ def looks_like_deadline(text: str) -> bool:
     return len(text) <= 20 and _TIME_WORDS_RE.search(text) is not None
 
 
+# The column's heading given to the unit reader as the cell's label: a 责任单位 column names the
+# others when the table has a 牵头单位 column.
+_COLUMN_LABELS = {"lead": "牵头单位：", "co": "配合单位：", "units": "责任单位："}
+
+
 def row_units(row: Row, registry: Registry) -> tuple[list[Unit], bool]:
     """Return the units of a row's unit cells and whether a list is open-ended (等)."""
     units: list[Unit] = []
     opened = False
     for kind, cell in row.cells:
-        if kind not in ("lead", "units", "co") or _EMPTY_RE.match(cell.text):
+        if kind not in _COLUMN_LABELS or _EMPTY_RE.match(cell.text):
             continue
-        names = names_in(cell.text)
-        guessed = kind == "units" and not row.lead_column and len(names) > 1
-        for start, end, own, open_ended in names:
-            opened = opened or open_ended
-            role: UnitRole = own or _role(kind, row.lead_column, units)
-            doubts = [role_guessed()] if guessed and own is None else []
-            _add(units, _unit(cell, start, end, role, registry, doubts))
+        label = _COLUMN_LABELS["co" if kind == "units" and row.lead_column else kind]
+        found, open_ended = _cell_units(label, cell.text, registry)
+        opened = opened or open_ended
+        for unit in found:
+            doubts = [role_guessed()] if unit.guessed else []
+            _add(units, _unit(cell, unit, registry, doubts))
     if units and all(u.role == "co" for u in units):
         # The lead cell is empty: the first unit listed leads (DESIGN's rule), as a guess.
         units[0] = replace(units[0], role="lead", doubts=(role_guessed(), *units[0].doubts))
     return units, opened
 
 
-def _role(kind: str, lead_column: bool, so_far: list[Unit]) -> UnitRole:
-    if kind == "lead":
-        return "lead"
-    if kind == "co" or lead_column:
-        return "co"
-    return "co" if any(u.role == "lead" for u in so_far) else "lead"
+def _cell_units(label: str, text: str, registry: Registry) -> tuple[list[RawUnit], bool]:
+    """Return the units of a cell read as a list under its column's label, spans in the cell.
+
+    A cell the reader refuses still keeps every name as written (split at 、，；), never dropped.
+    """
+    labelled = label + text
+    bracket = read_bracket(labelled, (0, len(labelled)), registry)
+    if bracket is not None and bracket.units:
+        shift = len(label)
+        units = [replace(u, start=u.start - shift, end=u.end - shift) for u in bracket.units]
+        return units, bracket.open_ended
+    role = label_role(label) or "lead"
+    names = names_in(text)
+    return [RawUnit(s, e, own or role) for s, e, own, _ in names], any(o for *_, o in names)
 
 
-def _unit(
-    cell: Cell, start: int, end: int, role: UnitRole, registry: Registry, doubts: list[Doubt]
-) -> Unit:
-    as_written = cell.raw[start:end]
+def _unit(cell: Cell, found: RawUnit, registry: Registry, doubts: list[Doubt]) -> Unit:
+    as_written = cell.raw[found.start : found.end]
     resolved = registry.resolve(as_written)
     if not resolved.known:
         doubts = [*doubts, unknown_unit(as_written)]
-    span = (cell.source(start), cell.source(end))
     return Unit(
         resolved.name,
         as_written,
-        role,
+        found.role,
         resolved.known,
         resolved.code,
-        span=span,
+        collective=found.collective,
+        span=(cell.source(found.start), cell.source(found.end)),
         doubts=tuple(doubts),
     )
 

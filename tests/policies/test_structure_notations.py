@@ -1,6 +1,6 @@
 """Goldens of the structure notations (NOTATIONS families 1, 5's label lines, 7 and 9).
 
-Each document under notations/ is invented; it is read in Simplified, in Traditional and with
+Each document under notations/structure/ is invented; it is read in Simplified, in Traditional and with
 CRLF line ends, and every item's span holds its title in the exact text given to the parser.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from policies.parse import parse_text
 from policies.script import fold
 
-NOTATIONS = Path(__file__).with_name("notations")
+NOTATIONS = Path(__file__).with_name("notations") / "structure"
 
 # (section, label, title, units with roles, deadlines, doubts) of every item, read by hand.
 EXPECTED = {
