@@ -159,12 +159,13 @@ def _read_table(table: _Table, lines: list[Line], i: int) -> int:
     """Read the rows under a header; return the index of the first line after the table."""
     pending: list[Cell] = []
     width = len(table.kinds)
-    while i < len(lines) and _in_table(table, lines[i], pending):
+    while i < len(lines) and _in_table(table, lines, i, pending):
         line = lines[i]
         cells = _split(line, _BAR_RE) if table.bars else _spaced_cells(line)
         i += 1
         again = [c.text for c in cells] == table.headings  # the header again, on a new page
-        if again or _heading_row(table, cells, pending):
+        caption = table.bars and not _has_bars(line) and not pending  # a merged row, plain
+        if again or caption or _heading_row(table, cells, pending):
             if pending:
                 table.add(pending)
                 pending = []
@@ -172,14 +173,16 @@ def _read_table(table: _Table, lines: list[Line], i: int) -> int:
                 table.group if again else " ".join(dict.fromkeys(c.text for c in cells if c.text))
             )
             continue
-        if pending and _starts_row(table, cells):
+        # A line of several cells that ends in `|` is a whole row (as .docx and PDF tables come).
+        whole = table.trailing and len(cells) >= 2 and line.text.endswith("|")
+        if pending and (whole or _starts_row(table, cells)):
             table.add(pending)
             pending = []
         pending = _carry(pending, cells)
         # Cells that each end in `|`: a line without one runs on into the next line. A row of
         # one line: a line that starts no row continues the row's last cell.
         pending[-1].open = not line.text.endswith("|") if table.trailing else table.bars
-        if not table.bars or (table.trailing and len(pending) >= width):
+        if not table.bars or whole or (table.trailing and len(pending) >= width):
             table.add(pending[:width] if table.trailing else pending)
             pending = []
     if pending:
@@ -195,10 +198,15 @@ def _spaced_cells(line: Line) -> list[Cell]:
     return [Cell.of(line, 0, m.end()), *_split(line, _FIELD_SPLIT_RE, m.end())]
 
 
-def _in_table(table: _Table, line: Line, pending: list[Cell]) -> bool:
+def _in_table(table: _Table, lines: list[Line], i: int, pending: list[Cell]) -> bool:
+    """Return whether line i still belongs to the table (a plain line before a row: a caption)."""
+    line = lines[i]
     if not table.bars:
         return _TABLE_ROW_RE.match(line.text) is not None
-    return _has_bars(line) or (table.trailing and bool(pending))
+    if _has_bars(line) or (table.trailing and bool(pending)):
+        return True
+    following = lines[i + 1] if i + 1 < len(lines) else None
+    return following is not None and _has_bars(following) and header_of(following) is None
 
 
 def _heading_row(table: _Table, cells: list[Cell], pending: list[Cell]) -> bool:

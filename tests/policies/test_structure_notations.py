@@ -386,3 +386,27 @@ def test_rows_split_by_spaces_may_number_with_a_dot_and_a_table_may_have_two_col
         (1, "建设口袋公园", ["区园林局"]),
         (2, "修缮古建筑", ["区文旅局", "区财政局"]),
     ]
+
+
+def test_a_table_as_docx_and_pdf_tables_arrive():
+    # One line per row ending in ` |`, a merged caption row as a plain line, a short row.
+    text = (
+        "某市2024年重点任务分工方案\n为推进重点工作，制定本方案。\n"
+        "序号 | 重点任务 | 牵头单位 | 责任单位 | 完成时限 |\n"
+        "一、城市建设\n"
+        "1 | 建设智慧停车平台。 | 市城管局 | 市公安局、市住建局 | 2024年9月 |\n"
+        "2 | 新建口袋公园。 | 市园林局 |\n"
+        "3 | 推进老旧小区改造。 | 市住建局 | 各区政府 | 2024年底 |\n"
+        "某市人民政府\n"
+    )
+    policy = parse_text(text)
+    assert [(i.number, i.group, [u.name for u in i.units]) for i in policy.items] == [
+        (1, "一、城市建设", ["市城管局", "市公安局", "市住建局"]),
+        (2, "一、城市建设", ["市园林局"]),
+        (3, "一、城市建设", ["市住建局", "各区政府"]),
+    ]
+    assert [[d.date.isoformat() for d in i.deadlines] for i in policy.items] == [
+        ["2024-09-30"],
+        [],
+        ["2024-12-31"],
+    ]
