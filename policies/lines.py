@@ -1,4 +1,4 @@
-"""Lines of a policy text: clean-up, repeated page headers, markers (一、 （一） 1. （1）), dates."""
+"""Lines of a policy text: clean-up, repeated page headers, markers (第一部分 一、 （一） 1. （1）), dates."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from policies.unitnames import UNIT_LABEL
 
 _CN = f"[{NUMERAL_CHARS}]+"
 MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (0, re.compile(rf"^第({_CN})(?:部分|篇|章)\s*")),
     (1, re.compile(rf"^({_CN})\s*[、.．]\s*")),
     (2, re.compile(rf"^[（(]\s*({_CN})\s*[）)]\s*")),
     (3, re.compile(r"^(\d{1,3})\s*[.．﹒、](?!\d)\s*")),

@@ -410,3 +410,17 @@ def test_a_table_as_docx_and_pdf_tables_arrive():
         [],
         ["2024-12-31"],
     ]
+
+
+def test_parts_above_the_sections():
+    text = (
+        "某市国民经济和社会发展计划重点任务分解\n"
+        "第一部分 稳增长\n一、扩大投资\n1．推进重大项目。（责任单位：市发改委）\n"
+        "第二部分 惠民生\n一、促进就业\n1．开展技能培训。（责任单位：市人社局）\n"
+    )
+    policy = parse_text(text)
+    assert [(s.number, s.title) for s in policy.sections] == [(1, "稳增长"), (2, "惠民生")]
+    assert [(i.section, i.group, i.title) for i in policy.items] == [
+        (1, "扩大投资", "推进重大项目"),
+        (2, "促进就业", "开展技能培训"),
+    ]
