@@ -32,7 +32,7 @@ from duban.scoring import (
     compile_scores,
     period_bounds,
 )
-from duban.services.assignment import item_ref, select_with_item
+from duban.services.assignment import item_ref, item_title, select_with_item
 from duban.services.head_term import head_at, head_terms
 from policies.rubric import Rubric
 
@@ -272,6 +272,13 @@ class Ledger:
     events: dict[int, AuditEvent]
     task_numbers: dict[int, int]
     task_refs: dict[int, str] = field(default_factory=dict)
+    # The task as a reader knows it: its number as written and its title.
+    task_titles: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def scored(self) -> bool:
+        """Tell whether anything of the period has been scored for the department yet."""
+        return self.row is not None and bool(self.row.lines)
 
 
 def _events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, AuditEvent]:
@@ -297,5 +304,6 @@ def department_ledger(
     pairs = session.execute(q).unique().all()
     tasks = {a.id: a.item_number for a, _ in pairs}
     refs = {a.id: item_ref(a, item) for a, item in pairs}
+    titles = {a.id: item_ref(a, item) + item_title(a, item) for a, item in pairs}
     events = _events_by_id(session, lines)
-    return Ledger(department, period, row, len(rows), events, tasks, refs)
+    return Ledger(department, period, row, len(rows), events, tasks, refs, titles)
