@@ -29,6 +29,9 @@ WAITING = WAITING_STATES
 LADDER_AUDIENCE = {1: ("head", "escalation_l1"), 2: ("supervisors", "escalation_l2")}
 LADDER_TOP = ("supervisors", "escalation_l3")
 MAX_KEY = 200
+# Update keys carried into the next run: enough for any retry of a recent action to find its
+# first result, few enough that a five-year assignment's carried state stays small.
+CARRIED_KEYS = 200
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,13 @@ def next_alarm(
         level = s.escalation_level + 1
         alarms.append(Alarm(s.due_at + ladder[level - 1], "escalation", level))
     return min(alarms, key=lambda a: (a.at, a.kind)) if alarms else None
+
+
+def bound_carry(s: AssignmentCarry, keep: int = CARRIED_KEYS) -> None:
+    """Trim what continue-as-new carries: the newest `keep` update keys, open periods' co tags."""
+    if len(s.results) > keep:
+        s.results = dict(list(s.results.items())[-keep:])
+    s.co_reported = [tag for tag in s.co_reported if int(tag.split(":", 1)[0]) >= s.period_index]
 
 
 def ladder_audience(level: int) -> tuple[str, str]:
