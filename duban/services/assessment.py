@@ -293,6 +293,19 @@ def _events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, Aud
     return found
 
 
+def task_titles(*, session: Session, rows: Iterable[ScoreRow]) -> dict[int, str]:
+    """Return each scored task as a reader knows it (number as written and title), by assignment."""
+    ids = sorted({line.assignment_id for row in rows for line in row.lines})
+    titles: dict[int, str] = {}
+    for start in range(0, len(ids), 500):  # keep IN lists short on every backend
+        q = select_with_item().where(Assignment.id.in_(ids[start : start + 500]))
+        titles.update(
+            (a.id, item_ref(a, item) + item_title(a, item))
+            for a, item in session.execute(q).unique()
+        )
+    return titles
+
+
 def department_ledger(
     *, session: Session, rubric: Rubric, department: Department, period: str, as_of: datetime
 ) -> Ledger:
