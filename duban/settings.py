@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
+
 
 class Settings(BaseSettings):
     """Every setting of duban; built once per process and passed into factories."""
@@ -55,14 +57,20 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024,
         validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
-    base_url: str = Field(
-        default="http://127.0.0.1:8000", validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
+    # Where people reach the app, for links in mail and calendar feeds. Unset: a feed links to
+    # the address it was fetched from; mail (sent without a request) to the local default.
+    base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
     )
 
     @property
     def evidence_dir(self) -> Path:
         """Return the folder of content-addressed evidence files."""
         return self.data_dir / "evidence"
+
+    def public_url(self, seen_at: str | None = None) -> str:
+        """Return DUBAN_BASE_URL, else the address a request came to, else the local default."""
+        return (self.base_url or seen_at or LOCAL_BASE_URL).rstrip("/")
 
     @property
     def sqlalchemy_url(self) -> str:
