@@ -12,6 +12,7 @@ from duban.rules import (
     WAITING_STATES,
     Refusal,
     acknowledge_refusal,
+    extension_date_refusal,
     extension_refusal,
     rating_refusal,
     submit_refusal,
@@ -157,8 +158,7 @@ def check_extension_request(s: AssignmentCarry, inp: Any, now: datetime) -> None
     refuse(extension_refusal(s.state))
     if not inp.reason.strip():
         reject("invalid", "请说明延期理由")
-    if inp.requested_due_at <= now or (s.due_at and inp.requested_due_at <= s.due_at):
-        reject("invalid", "申请的期限须晚于当前期限")
+    refuse(extension_date_refusal(inp.requested_due_at, now=now, due_at=s.due_at))
 
 
 def check_extension_decision(s: AssignmentCarry, inp: Any, now: datetime) -> None:
