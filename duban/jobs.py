@@ -149,7 +149,7 @@ async def run_digest(settings: Settings, session_factory: sessionmaker[Session])
         log.info("digest skipped: SMTP_URL is not set, notifications stay in-app")
         return 0
     mailer = Mailer(settings.smtp_url, settings.mail_from)
-    sent = await send_digests(session_factory, mailer, base_url=settings.base_url)
+    sent = await send_digests(session_factory, mailer, base_url=settings.public_url())
     log.info("digest: %d mails sent", sent)
     return sent
 

@@ -14,6 +14,7 @@ MIN_SECRET_CHARS = 32
 WEAK_SECRETS = frozenset(
     {"change-me-in-production", "changeme", "change-me", "secret", "test-secret", "duban"}
 )
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -61,8 +62,10 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024,
         validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
-    base_url: str = Field(
-        default="http://127.0.0.1:8000", validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
+    # Where people reach the app, for links in mail and calendar feeds. Unset: a feed links to
+    # the address it was fetched from; mail (sent without a request) to the local default.
+    base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
     )
 
     def secret_key_problem(self) -> str | None:
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     def evidence_dir(self) -> Path:
         """Return the folder of content-addressed evidence files."""
         return self.data_dir / "evidence"
+
+    def public_url(self, seen_at: str | None = None) -> str:
+        """Return DUBAN_BASE_URL, else the address a request came to, else the local default."""
+        return (self.base_url or seen_at or LOCAL_BASE_URL).rstrip("/")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -108,7 +108,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         session_cookie="duban_session",
         max_age=SESSION_TTL_SECONDS,
         same_site="lax",
-        https_only=settings.base_url.startswith("https://"),
+        https_only=settings.public_url().startswith("https://"),
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.state.metrics = HttpMetrics()

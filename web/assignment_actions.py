@@ -18,6 +18,7 @@ from duban import temporal
 from duban.db import utcnow
 from duban.errors import Invalid
 from duban.models import Assignment, Evidence, User
+from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
 from web.clients import LazyTemporal
@@ -147,13 +148,14 @@ async def request_extension(
 ) -> ActionOutcome:
     """Ask for a later due date through the workflow."""
     reason = check_text(reason, label="延期理由", max_chars=REASON_MAX_CHARS)
-    if requested_due_at.tzinfo is None:
-        raise Invalid("申请的截止时间须带时区。")
-    if requested_due_at <= utcnow():
-        raise Invalid("申请的截止时间必须晚于当前时间。")
+    # The workflow checks the same rule against its own clock; this answers before a round trip.
+    if (early := extension_date_refusal(requested_due_at, now=utcnow(), due_at=None)) is not None:
+        raise Invalid(early.message)
     assignment = await _owned(caller, assignment_id)
-    if assignment.due_at is not None and requested_due_at <= assignment.due_at:
-        raise Invalid("申请的截止时间必须晚于当前截止时间。")
+    if (
+        late := extension_date_refusal(requested_due_at, now=utcnow(), due_at=assignment.due_at)
+    ) is not None:
+        raise Invalid(late.message)
     user = caller.user
     inp = ExtensionRequestInput(
         key=action_key(assignment, "ext", key),
