@@ -82,7 +82,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, **settings.engine_options())
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         bootstrap_admin(app.state.session_factory, settings)
