@@ -115,6 +115,7 @@ def evaluation_json(ev: Evaluation, *, rows: bool = True) -> dict[str, Any]:
         "digest": ev.digest,
         "rubric_version": ev.rubric_version,
         "as_of": ev.as_of,
+        "audit_chain": {"seq": ev.chain_seq, "hash": ev.chain_hash},
         "created_by": ev.created_by_label,
         "created_at": ev.created_at,
     }

@@ -17,6 +17,7 @@ from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES
 from duban.errors import Conflict, Invalid
 from duban.models import User
+from duban.rules import action_flags
 from duban.services.assignment import (
     InboxFilter,
     Light,
@@ -115,6 +116,7 @@ def detail_context(
         "d": detail,
         "a": assignment,
         "can_act": user.role in DEPARTMENT_ROLES,
+        "flags": action_flags(assignment.state),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,
         "error": None,
