@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from duban.db import make_session_factory
 from duban.domain import UserRole
 from duban.models import Assignment, User
 from duban.settings import Settings
@@ -80,7 +81,7 @@ async def test_worker_down_actions_are_503_and_reads_stay_quick(
         # Started on a task queue no worker polls: every Update waits for ever.
         handle, aid = await start_assignment(
             shared_temporal.client,
-            db,
+            make_session_factory(app.state.engine),  # sees rows before their start
             tmp_path,
             f"nobody-{uuid.uuid4()}",
             due_in=timedelta(days=30),
@@ -115,7 +116,11 @@ async def test_temporal_stopped_mid_test(settings: Settings, tmp_path: Path) -> 
             db: sessionmaker[Session] = app.state.session_factory
             async with running_worker(env.client, tuned, db, scheduler=False):
                 _h, aid = await start_assignment(
-                    env.client, db, tmp_path, tuned.task_queue, due_in=timedelta(days=30)
+                    env.client,
+                    make_session_factory(app.state.engine),
+                    tmp_path,
+                    tuned.task_queue,
+                    due_in=timedelta(days=30),
                 )
                 code = _code(db, aid)
                 staff = await api_token(c, await _user(db, UserRole.STAFF, code))
