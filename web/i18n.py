@@ -119,6 +119,7 @@ MESSAGES: dict[str, str] = {
 }
 
 _converter = opencc.OpenCC("s2twp")
+_simplifier = opencc.OpenCC("tw2sp")
 
 
 @lru_cache(maxsize=8192)
@@ -131,6 +132,12 @@ def to_script(text: str, locale: str) -> str:
     if locale == TRADITIONAL and text:
         return _to_traditional(text)
     return text
+
+
+@lru_cache(maxsize=8192)
+def to_simplified(text: str) -> str:
+    """Return `text` in Simplified script (a Traditional document read in Simplified)."""
+    return str(_simplifier.convert(text)) if text else text
 
 
 def t(key: str, locale: str = SIMPLIFIED, **params: object) -> str:

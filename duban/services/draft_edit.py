@@ -143,6 +143,9 @@ def _map_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     if department is None:
         raise Invalid(f"没有代码为“{edit.value}”的部门，请先搜索选择或新建部门")
     old = unit["name"]
+    if any(u is not unit and u.get("code") == department.code for u in item["units"]):
+        item["units"].remove(unit)  # the same department listed twice is one assignment
+        return f"{_label(item)}：单位“{old}”即“{department.name}”，已合并"
     unit.update(name=department.name, code=department.code, known=True)
     unit.pop("unknown", None)
     _drop_doubts(unit, "unknown_unit")

@@ -181,3 +181,11 @@ def test_an_amendment_shows_what_it_does_to_running_assignments(session):
     assert diff.assignments_replanned == 2 and len(diff.deadlines_moved) == 1
     again = publish_draft(session=session, draft_id=amend.id, lock_version=None, actor=CLERK)
     assert (again.policy_id, again.version) == (published.policy_id, 2)
+
+
+def test_mapping_a_unit_onto_one_already_listed_merges_them(session):
+    draft = _draft(session)
+    _edit(session, draft, DraftEdit("map_unit", ROAD.format(draft.id), unit=2, value="jl-czt"))
+    units = draft.corrected["items"][1]["units"]
+    assert [u["name"] for u in units] == ["省交通厅", "省财政厅"]
+    assert open_doubts(draft.corrected) == []
