@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -24,13 +22,14 @@ from duban.services.policy import (
     import_policy,
     policy_key_from_name,
 )
-from policies.decode import decode_policy_bytes
+from policies.formats import extract_text
 from policies.model import ParsedPolicy, PolicyParseError
 
 DRAFT, PUBLISHED = "draft", "published"
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-TEXT_SUFFIXES = frozenset({".txt"})
-RICH_SUFFIXES = frozenset({".docx", ".pdf", ".html", ".htm"})
+# What policies.formats reads, plus the Word/WPS files it explains how to convert.
+READ_SUFFIXES = frozenset({".txt", ".text", ".docx", ".pdf", ".html", ".htm", ".shtml", ".xhtml"})
+EXPLAINED_SUFFIXES = frozenset({".doc", ".wps", ".rtf", ".odt", ".ofd"})
 SUFFIX_HINT = ".txt、.docx、.pdf、.html"
 
 
@@ -58,27 +57,15 @@ def document_text(data: bytes, *, filename: str, max_bytes: int = MAX_DOCUMENT_B
     if len(data) > max_bytes:
         raise TooLarge(f"文件过大：{len(data)} 字节，上限 {max_bytes} 字节")
     suffix = PurePath(filename or "").suffix.lower()
-    if suffix not in TEXT_SUFFIXES | RICH_SUFFIXES:
+    if suffix not in READ_SUFFIXES | EXPLAINED_SUFFIXES:
         raise Invalid(f"不支持的文件类型“{suffix or filename}”：请上传 {SUFFIX_HINT} 文件")
     try:
-        text = _extract(data, suffix, filename)
+        text = extract_text(data, name=filename)
     except (PolicyParseError, ValueError) as exc:
         raise Invalid(_first_line(exc)) from exc
     if not text.strip():
         raise Invalid("文件中没有可读取的文字（扫描版 PDF 请先识别为文字后再上传）")
     return text
-
-
-def _extract(data: bytes, suffix: str, filename: str) -> str:
-    """The one place that chooses a reader by file type."""
-    if suffix in TEXT_SUFFIXES:
-        return decode_policy_bytes(data, name=filename)
-    try:
-        formats = importlib.import_module("policies.formats")
-    except ImportError as exc:
-        raise Invalid(f"本系统暂不能读取 {suffix} 文件，请另存为 .txt 后上传") from exc
-    extract: Callable[..., str] = formats.extract_text
-    return extract(data, name=filename)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -71,11 +71,11 @@ def test_corrections_resolve_doubts_and_are_logged(session):
     _edit(
         session,
         draft,
-        DraftEdit("map_unit", road, unit=2, value="jl-jtt"),
+        DraftEdit("map_unit", road, unit=2, value="jl-zjt"),
         DraftEdit("deadline", road, index=0, value="2026-09-30", text="2026年9月底前"),
     )
     item = draft.corrected["items"][1]
-    assert item["units"][2]["name"] == "省交通厅" and item["units"][2]["known"] is True
+    assert item["units"][2]["name"] == "省住建厅" and item["units"][2]["known"] is True
     assert item["deadlines"] == [{"text": "2026年9月底前", "date": "2026-09-30"}]
     assert open_doubts(draft.corrected) == []
     assert draft.lock_version == 2

@@ -60,7 +60,7 @@ async def test_pasted_text_and_htmx_edit_return_the_workbench(login_as, registry
         "op": "map_unit",
         "item": f"d{draft_id}-i2",
         "unit": "2",
-        "value": "jl-jtt",
+        "value": "jl-zjt",
     }
     edited = await clerk.client.post(f"{url}/edit", data=form, headers={"HX-Request": "true"})
     assert edited.status_code == 200 and edited.text.lstrip().startswith('<div id="workbench">')

@@ -16,6 +16,7 @@ from web import assignment_actions as actions
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.pages.assignments import back_to_detail, detail_context, render_detail
+from web.schemas import RowId
 
 router = APIRouter(include_in_schema=False)
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
@@ -32,7 +33,7 @@ def _store_files(
     session: Session,
     store: EvidenceStore,
     user: User,
-    assignment_id: int,
+    assignment_id: RowId,
     files: list[UploadFile],
 ) -> list[Evidence]:
     """Store every uploaded file of one form, all or none."""
@@ -54,7 +55,7 @@ def _store_files(
 @router.post("/assignments/{assignment_id}/evidence")
 def upload_form(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     user: CurrentUser,
     session: SessionDep,
     store: StoreDep,
@@ -78,7 +79,11 @@ def upload_form(
 
 @router.get("/assignments/{assignment_id}/evidence/{evidence_id}")
 def download_page(
-    assignment_id: int, evidence_id: int, user: CurrentUser, session: SessionDep, store: StoreDep
+    assignment_id: RowId,
+    evidence_id: RowId,
+    user: CurrentUser,
+    session: SessionDep,
+    store: StoreDep,
 ) -> Response:
     """Download an evidence file after re-checking its SHA-256."""
     assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
