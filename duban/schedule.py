@@ -112,9 +112,11 @@ def plan_periods(
     A deadline already past at `start` is kept as a historic period (it never escalates);
     a cadence end on the same day as a deadline gives way to the deadline.
     """
+    # One-off work reports at its own deadlines; with none ahead, once at the window's end.
+    ahead = any(day >= start for _, day in deadlines or [])
     ends = (
         []
-        if cadence == ONE_OFF and deadlines
+        if cadence == ONE_OFF and ahead
         else cadence_ends(start, tracking_end(start, horizon), cadence)
     )
     by_day: dict[date, tuple[str, str]] = {end: (label, "cadence") for end, label in ends}

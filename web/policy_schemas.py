@@ -221,6 +221,7 @@ class DraftEditIn(BaseModel):
         "merge",
         "split",
         "accept",
+        "accept_all",
         "cadence",
     ]
     item: str = ""

@@ -258,6 +258,20 @@ def _accept(session: Session, data: Json, item: Json | None, edit: DraftEdit) ->
     raise Invalid(f"本草稿中没有疑点 {edit.value}")
 
 
+def _accept_all(data: Json, code: str) -> str:
+    """Accept every open doubt of one kind (e.g. roles read from the order of a list)."""
+    count = 0
+    for row in data["items"]:
+        for target in [row, *row["units"]]:
+            for doubt in target.get("doubts", []):
+                if not doubt.get("accepted") and doubt["code"] == code:
+                    doubt["accepted"] = True
+                    count += 1
+    if not count:
+        raise Invalid("没有这一类待处理的疑点")
+    return f"确认全部 {count} 个同类疑点（{code}）无误"
+
+
 ItemOp = Callable[[Session, Json, Json, DraftEdit], str]
 ITEM_OPS: dict[str, ItemOp] = {
     "title": _set_title,
@@ -272,12 +286,14 @@ ITEM_OPS: dict[str, ItemOp] = {
     "merge": _merge,
     "split": _split,
 }
-OPS = frozenset({*ITEM_OPS, "accept", "cadence"})
+OPS = frozenset({*ITEM_OPS, "accept", "accept_all", "cadence"})
 
 
 def _apply_one(session: Session, draft: PolicyDraft, data: Json, edit: DraftEdit) -> str:
     if edit.op == "accept":
         return _accept(session, data, None, edit)
+    if edit.op == "accept_all":
+        return _accept_all(data, edit.value)
     if edit.op == "cadence":
         if edit.value not in CADENCES:
             raise Invalid(f"报送周期只能是：{'、'.join(CADENCES.values())}")

@@ -189,3 +189,13 @@ def test_mapping_a_unit_onto_one_already_listed_merges_them(session):
     units = draft.corrected["items"][1]["units"]
     assert [u["name"] for u in units] == ["省交通厅", "省财政厅"]
     assert open_doubts(draft.corrected) == []
+
+
+def test_accept_all_of_one_kind(session):
+    text = Path(__file__).parents[2] / "policies" / "genre" / "guoban_2018_117_incentives.txt"
+    draft = _draft(session, text=text.read_text("utf-8"))
+    assert {d.code for d in open_doubts(draft.corrected)} == {"role_guessed"}
+    _edit(session, draft, DraftEdit("accept_all", value="role_guessed"))
+    assert open_doubts(draft.corrected) == []
+    with pytest.raises(Invalid, match="没有这一类"):
+        _edit(session, draft, DraftEdit("accept_all", value="role_guessed"))

@@ -111,8 +111,8 @@ async def create_draft_page(
         )
         return render(request, "drafts/new.html", ctx, status_code=exc.status, block="form")
     url = f"/policies/drafts/{draft.id}"
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": url})
+    if is_htmx(request):  # a whole new page, not a fragment
+        return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
 
 
@@ -212,7 +212,7 @@ async def publish_draft_page(
         return render(request, "drafts/review.html", ctx, status_code=exc.status, block="workbench")
     url = f"/policies/{outcome.published.policy_id}?started=1"
     if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": url})
+        return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
 
 

@@ -58,6 +58,7 @@ def policy_page(
     chosen = script or request_locale(request)
     ctx = {
         "doc": doc,
+        "policy_id": policy_id,
         "lights": LIGHTS,
         "can_intake": user.role in INTAKE_ROLES,
         "doc_script": chosen,
