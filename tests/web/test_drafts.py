@@ -17,6 +17,16 @@ from tests.web.browser import api_token
 SAMPLE = (Path(__file__).parent / "data" / "renwu-fengong.txt").read_bytes()
 
 
+def _scanned_pdf() -> bytes:
+    """A valid PDF whose page holds only a drawing: no text layer, as a scan."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 60, style="F")
+    return bytes(pdf.output())
+
+
 @pytest.fixture
 def registry(db):
     with db.begin() as s:
@@ -93,7 +103,8 @@ async def test_a_second_clerk_with_a_stale_page_gets_409(login_as, registry, db)
         (b"MZ\x90\x00binary", "tool.exe", 422, "不支持的文件类型"),
         (b"", "empty.txt", 422, "文件为空"),
         ("只有一句话，没有任何编号条目。".encode(), "plain.txt", 422, "编号条目"),
-        (b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n%%EOF\n", "scan.pdf", 422, ""),
+        (_scanned_pdf(), "scan.pdf", 422, "没有文字层"),
+        (b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n%%EOF\n", "broken.pdf", 422, "已损坏"),
         (b"x" * (5 * 1024 * 1024 + 10), "huge.txt", 413, "文件过大"),
     ],
 )
@@ -106,6 +117,16 @@ async def test_bad_uploads_get_a_clear_message_and_store_nothing(
     assert words in response.text
     with db() as s:
         assert s.scalar(select(func.count(PolicyDraft.id))) == 0
+
+
+async def test_a_docx_upload_is_read_like_its_text(login_as, registry):
+    from tests.policies.shapes import to_docx
+
+    clerk = await login_as(UserRole.SUPERVISOR)
+    response = await _upload(clerk, to_docx(SAMPLE.decode()), "fengong.docx")
+    assert response.status_code == 303, response.text
+    page = await clerk.client.get(response.headers["location"])
+    assert "加快农村公路建设" in page.text and "省乡村道路养护中心" in page.text
 
 
 async def test_staff_may_not_touch_the_workbench(login_as, registry, client, db):
