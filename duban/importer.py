@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from duban.db import make_engine, make_session_factory
 from duban.errors import DomainError
-from duban.services.department import sync_departments
-from duban.services.policy import ImportResult, ItemCallback, import_policy
+from duban.services.policy import ImportResult, ItemCallback
 from duban.settings import Settings
 from policies.model import ParsedPolicy, PolicyParseError
 
@@ -52,19 +51,35 @@ def store_document(
     key: str | None = None,
     on_item: ItemCallback | None = None,
 ) -> ImportResult:
-    """Store a parsed document in ONE transaction: registry departments, then the policy."""
-    from policies.units import load_registry
+    """Store a document in ONE transaction as a draft published at once (the web's path too).
 
+    The CLI operator accepts the parser's doubts by importing; a text already current
+    leaves no draft behind, so importing it twice changes nothing.
+    """
+    from duban.services.draft import Actor, create_draft, publish_draft
+
+    cli = Actor(user_id=None, label="cli")
     with session_factory.begin() as session:
-        sync_departments(session=session, registry=load_registry())
-        return import_policy(
+        savepoint = session.begin_nested()
+        draft = create_draft(
             session=session,
-            parsed=parsed,
-            source_text=text,
+            text=text,
             source_name=source_name,
-            key=key,
+            actor=cli,
+            policy_key=key,
+            parsed=parsed,
+        )
+        published = publish_draft(
+            session=session,
+            draft_id=draft.id,
+            lock_version=None,
+            actor=cli,
+            accept_doubts=True,
             on_item=on_item,
         )
+        if not published.result.changed:
+            savepoint.rollback()
+        return published.result
 
 
 def import_path(

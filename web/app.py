@@ -43,6 +43,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.notifications",
     "web.api.board",
     "web.api.reviews",
+    "web.api.policies",
     "web.pages.auth",
     "web.pages.home",
     "web.pages.admin",
@@ -54,6 +55,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.notifications",
     "web.pages.reviews",
     "web.pages.cockpit",
+    "web.pages.policies",
+    "web.pages.drafts",
 )
 
 

@@ -122,6 +122,7 @@ MESSAGES: dict[str, str] = {
 # Character-level conversion (s2t): a mainland document in Traditional script keeps its words
 # (项目 is 項目, not Taiwan's 專案). Taiwan phrasing (s2tw, s2twp) would rewrite the policy text.
 _converter = opencc.OpenCC("s2t")
+_simplifier = opencc.OpenCC("t2s")
 
 
 def to_script(text: str, locale: str) -> str:
@@ -133,6 +134,11 @@ def to_script(text: str, locale: str) -> str:
     if locale == TRADITIONAL and text:
         return str(_converter.convert(text))
     return text
+
+
+def to_simplified(text: str) -> str:
+    """Return `text` in Simplified script (a Traditional document read in Simplified)."""
+    return str(_simplifier.convert(text)) if text else text
 
 
 @lru_cache(maxsize=1)
