@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     def public_url(self, seen_at: str | None = None) -> str:
         """Return DUBAN_BASE_URL, else the address a request came to, else the local default."""
         return (self.base_url or seen_at or LOCAL_BASE_URL).rstrip("/")
+
     def engine_options(self) -> dict[str, Any]:
         """Return the engine's pool size, overflow, wait and connect timeouts (pre-pinged)."""
         options: dict[str, Any] = {
