@@ -15,6 +15,12 @@ HEAD = "某省关于推进某项工作的实施意见\n（2021年4月2日）\n�
 PHRASE = "推进某项工作（含说明）。责任单位：省发改委、省财政厅。"
 
 
+def _one_list(n: int) -> str:
+    """Return one labelled list of `n` names, some holding brackets of their own."""
+    names = "、".join(f"某{i}局（某{i}办）" if i % 3 else f"某{i}局" for i in range(n))
+    return f"（牵头单位：某局；责任单位：{names}）"
+
+
 def _row(name: str, text: str) -> str:
     parse, _ = best_time(lambda: parse_text(text))
     # The floor of any parse: splitting the text into lines and folding them to Simplified.
@@ -37,6 +43,8 @@ def run(report: list[str], sizes: tuple[int, ...] = SIZES) -> None:
         report.append(_row(path.stem, path.read_text(encoding="utf-8")))
     for n in sizes:
         report.append(_row(f"one item of {n:,} sentences with units", HEAD + PHRASE * n))
+    for n in sizes:
+        report.append(_row(f"one list of {n:,} names", HEAD + _one_list(n)))
     report += [
         "",
         "Time per 100k characters that stays level as the item grows means the parser is linear in",

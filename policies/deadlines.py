@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date
 
@@ -102,14 +103,13 @@ def find_deadlines(text: str, *, year: int | None, transition: int | None = None
         transition: the length in years of the document's transition period, if it sets one.
     """
     found: list[tuple[int, int, date]] = []
+    starts: list[int] = []  # of `found`, kept sorted; found phrases never overlap
     for start, end, when in [*_explicit(text), *_relative(text, year, transition)]:
-        if any(s < end and start < e for s, e, _ in found):
+        i = bisect_left(starts, end)
+        if i > 0 and found[i - 1][1] > start:
             continue
         if 1900 <= when.year <= 2200:
-            found.append((start, end, when))
-    out: list[Deadline] = []
-    for start, end, when in sorted(found):
-        deadline = Deadline(text=text[start:end], date=when)
-        if deadline not in out:
-            out.append(deadline)
-    return out
+            starts.insert(i, start)
+            found.insert(i, (start, end, when))
+    out = [Deadline(text=text[start:end], date=when) for start, end, when in found]
+    return list(dict.fromkeys(out))
