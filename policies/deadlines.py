@@ -102,14 +102,16 @@ def find_deadlines(text: str, *, year: int | None, transition: int | None = None
         year: the issue year, for phrases without a year (6月底, 年内, 过渡期).
         transition: the length in years of the document's transition period, if it sets one.
     """
+    # The phrases kept so far never overlap: sorted by start, a new one is checked against its two
+    # neighbours only, so a text with many deadlines stays linear.
     found: list[tuple[int, int, date]] = []
-    starts: list[int] = []  # of `found`, kept sorted; found phrases never overlap
     for start, end, when in [*_explicit(text), *_relative(text, year, transition)]:
-        i = bisect_left(starts, end)
-        if i > 0 and found[i - 1][1] > start:
+        i = bisect_left(found, (start,))
+        if (i > 0 and found[i - 1][1] > start) or (i < len(found) and found[i][0] < end):
             continue
         if 1900 <= when.year <= 2200:
-            starts.insert(i, start)
             found.insert(i, (start, end, when))
-    out = [Deadline(text=text[start:end], date=when) for start, end, when in found]
-    return list(dict.fromkeys(out))
+    out: dict[Deadline, None] = {}
+    for start, end, when in found:
+        out.setdefault(Deadline(text=text[start:end], date=when))
+    return list(out)

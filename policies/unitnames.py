@@ -51,7 +51,9 @@ _MARK_RE = re.compile(
 _BY_RE = re.compile(r"^(?:由|请)")
 _OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
 _DUTY_RE = re.compile(r"(?:按职责分工|按照职责分工|按职责|分别)$")
-_OPEN_RE = re.compile(r"等(?:\d+|[一二三四五六七八九十]+)?个?(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$")
+_OPEN_RE = re.compile(
+    r"等(?:\d+|[一二三四五六七八九十]+)?个?(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$"
+)
 _GENERIC_RE = re.compile(r"^(?:其他|其余)?(?:有关|相关)(?:部门|单位|部门和单位|方面|地区)$")
 # 各有关单位, 县直各部门, 市直有关部门, 全县各乡镇, …成员单位: units that stand for many.
 COLLECTIVE_RE = re.compile(
