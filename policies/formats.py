@@ -22,6 +22,8 @@ from policies.htmltext import html_text, looks_like_html, looks_like_mhtml, mhtm
 from policies.model import PolicyParseError
 from policies.pdftext import pdf_text
 
+# The parser reads ~300k characters a second; a policy document is rarely 200k characters long.
+MAX_TEXT_CHARS = 3_000_000
 Kind = Literal["text", "docx", "pdf", "html", "mhtml"]
 _LABELS: dict[str, str] = {
     "text": "文本 / text",
@@ -83,6 +85,10 @@ def extract_text(data: bytes, *, name: str) -> str:
         text = mhtml_text(data, name=name)
     else:
         text = decode_policy_bytes(_utf16_to_utf8(data, name), name=name)
+    if len(text) > MAX_TEXT_CHARS:
+        raise PolicyParseError(
+            f"文字过长 / text too long: {len(text)} characters (limit {MAX_TEXT_CHARS}): {name}"
+        )
     return clean_export(text)
 
 
