@@ -70,6 +70,8 @@ _PDF_RE = re.compile(rb"%PDF-")
 
 def extract_text(data: bytes, *, name: str) -> str:
     """Return the text of a policy file's bytes (txt, docx, pdf, html); raise PolicyParseError."""
+    if not data.strip():
+        raise PolicyParseError(f"文件为空 / file is empty: {name}")
     suffix = PurePath(name).suffix.lower()
     refused = _refused(data, suffix)
     if refused:
@@ -126,8 +128,8 @@ def _kind(data: bytes, suffix: str, name: str) -> Kind:
     claimed = _SUFFIX_KINDS.get(suffix)
     if claimed is None or claimed == found:
         return found
-    if {claimed, found} == {"text", "html"}:
-        return found  # a page saved as .txt, or a .html holding plain text: read what is there
+    if {claimed, found} <= {"text", "html", "mhtml"}:
+        return found  # a page saved as .txt, an archive named .htm: read what is there
     raise PolicyParseError(
         f"文件内容是 {_LABELS[found]}，但扩展名是 {suffix}，请检查文件 / "
         f"content is {found} but the name ends in {suffix}: {name}"

@@ -222,3 +222,8 @@ def test_web_archive_without_a_page() -> None:
 
 def test_text_too_long_for_the_parser_is_refused() -> None:
     assert "too long" in refusal(("一、" + "推进工作。" * 700_000).encode("utf-8"), "long.txt")
+
+
+@pytest.mark.parametrize("name", ["empty.pdf", "empty.docx", "empty.html", "empty.txt"])
+def test_empty_file_of_any_type(name: str) -> None:
+    assert "empty" in refusal(b" \r\n", name)
