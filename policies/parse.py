@@ -23,8 +23,8 @@ _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
 NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
 
 
-def parse_file(path: str | Path, *, max_bytes: int = 10 * 1024 * 1024) -> ParsedPolicy:
-    """Parse a policy file (UTF-8 with or without BOM, or GB18030); raise PolicyParseError."""
+def parse_file(path: str | Path, *, max_bytes: int = 32 * 1024 * 1024) -> ParsedPolicy:
+    """Parse a policy file of any accepted shape (txt, docx, pdf, html); raise PolicyParseError."""
     return parse_text(read_policy_file(path, max_bytes=max_bytes))
 
 
