@@ -35,7 +35,7 @@ from duban.services.policy import import_policy
 from duban.services.restore import restore_backup
 from duban.services.user import create_user
 from policies.parse import parse_text
-from tests.db import PgTemplate, fresh_database
+from tests.db import fresh_database
 
 JILIN = (
     Path(__file__).resolve().parents[2] / "policies" / "jilin-2021-consolidation-revitalization.txt"
