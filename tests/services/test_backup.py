@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import sqlite3
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +15,8 @@ from typing import Any
 
 import pytest
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import duban.models  # noqa: F401  (fills the metadata)
@@ -29,7 +33,8 @@ from activities.read_model import (
 from duban.db import Base, make_engine, make_session_factory
 from duban.models import Assignment, AuditEvent, Evidence
 from duban.services.audit import verify_chain
-from duban.services.backup import create_backup, file_sha256
+from duban.services.backup import BackupError, create_backup, file_sha256
+from duban.services.dump import reflect_tables, row_counts
 from duban.services.evidence import EvidenceStore, record_evidence
 from duban.services.policy import import_policy
 from duban.services.restore import restore_backup
@@ -265,3 +270,101 @@ def test_backup_reads_one_snapshot_of_a_temporal_store_being_written(
     ids = {r[0] for r in copy.execute("SELECT workflow_id FROM executions")}
     copy.close()
     assert "committed" in ids and "uncommitted" not in ids and len(ids) == 51
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dump_is_one_snapshot_while_the_app_writes(
+    backend: str, tmp_path: Path, database: Any
+) -> None:
+    """An event committed after the chain head was dumped is in neither table of the archive."""
+    (tmp_path / "src").mkdir()
+    source = populate(database(backend, tmp_path / "src"), tmp_path / "src" / "data")
+    engine, writer = make_engine(source.url), make_engine(source.url)
+    written: list[int] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _write_meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM audit_event" in statement and not written:
+            with make_session_factory(writer).begin() as s:
+                s.add(AuditEvent(key="during-backup", kind="note"))
+            written.append(1)
+
+    made = create_backup(
+        engine=engine, data_dir=source.data_dir, output=tmp_path / "b.tgz", now=NOW
+    )
+    assert written
+    with writer.connect() as conn:
+        live = conn.scalar(select(func.count()).select_from(AuditEvent))
+    assert made.rows["audit_event"] == (live or 0) - 1
+    target = tmp_path / "dst"
+    dst = make_engine(f"sqlite:///{tmp_path / 'dst.sqlite3'}")
+    restore_backup(archive=tmp_path / "b.tgz", engine=dst, data_dir=target)
+    with Session(dst) as s:
+        assert verify_chain(session=s).intact
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.key == "during-backup")) is None
+    for e in (engine, writer, dst):
+        e.dispose()
+
+
+def _retarget(archive: Path, out: Path, table: str, old: bytes, new: bytes) -> Path:
+    """Copy the archive with one table's rows edited and the manifest's hash updated to match."""
+    with tarfile.open(archive, "r:gz") as tar:
+        members = {}
+        for m in tar:
+            handle = tar.extractfile(m)
+            assert handle is not None
+            members[m.name] = handle.read()
+    name = next(n for n in members if n.endswith(f"-{table}.jsonl"))
+    members[name] = members[name].replace(old, new, 1)
+    manifest = json.loads(members["manifest.json"])
+    digest = hashlib.sha256(members[name]).hexdigest()
+    manifest["members"][name] = {"sha256": digest, "size": len(members[name])}
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(out, "w:gz") as tar:
+        for member, body in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_load_that_fails_leaves_the_target_empty(
+    backend: str, tmp_path: Path, database: Any
+) -> None:
+    """Rows that break a foreign key roll the whole restore back: no rows, no files placed."""
+    (tmp_path / "src").mkdir()
+    source = populate(database("sqlite", tmp_path / "src"), tmp_path / "src" / "data")
+    engine = make_engine(source.url)
+    create_backup(engine=engine, data_dir=source.data_dir, output=tmp_path / "b.tgz", now=NOW)
+    engine.dispose()
+    bad = _retarget(
+        tmp_path / "b.tgz",
+        tmp_path / "bad.tgz",
+        "evidence",
+        b'"assignment_id":',
+        b'"assignment_id":99999',
+    )
+    url = (
+        f"sqlite:///{tmp_path / 'dst.sqlite3'}"
+        if backend == "sqlite"
+        else database("postgresql", tmp_path)
+    )
+    dst = make_engine(url)
+    with pytest.raises((BackupError, IntegrityError)):
+        restore_backup(archive=bad, engine=dst, data_dir=tmp_path / "dst")
+    with dst.connect() as conn:
+        tables = reflect_tables(conn)
+        assert all(n == 0 for t, n in row_counts(conn, tables) if t.name != "audit_chain")
+    assert not (tmp_path / "dst" / "temporal.sqlite3").exists()
+    assert not any(p.is_file() for p in (tmp_path / "dst").rglob("*") if "evidence" in p.parts)
+    restore_backup(archive=tmp_path / "b.tgz", engine=dst, data_dir=tmp_path / "dst")
+    with Session(dst) as s:
+        assert verify_chain(session=s).intact
+    dst.dispose()
