@@ -182,8 +182,15 @@ def restore(
         engine.dispose()
     typer.echo(
         f"恢复完成 / restored: revision {result.revision}, {sum(result.rows.values())} rows, "
-        f"{result.evidence} evidence files, Temporal store {'yes' if result.temporal else 'no'}"
+        f"{result.evidence} evidence files, Temporal store {'yes' if result.temporal else 'no'}; "
+        f"audit chain {'intact' if result.chain.intact else 'BROKEN'}: {result.chain.checked} events"
     )
+    if not result.chain.intact:  # restored faithfully: the break was in the backed-up database
+        typer.echo(
+            f"duban: 警告 / warning: 审计链在事件 #{result.chain.broken_seq} 处断裂："
+            f"{result.chain.reason}",
+            err=True,
+        )
 
 
 def _refusing(action: Callable[[], _T]) -> _T:

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.orm import Session
 
 from duban.migrate import known_revision, migrate_connection
+from duban.services.audit import ChainReport, verify_chain
 from duban.services.backup import (
     CHUNK,
     EVIDENCE_MEMBER,
@@ -47,6 +49,7 @@ class RestoreResult:
     rows: dict[str, int]
     evidence: int
     temporal: bool
+    chain: ChainReport
 
 
 def restore_backup(*, archive: Path, engine: Engine, data_dir: Path) -> RestoreResult:
@@ -69,9 +72,10 @@ def restore_backup(*, archive: Path, engine: Engine, data_dir: Path) -> RestoreR
                 path.unlink(missing_ok=True)
             raise
     evidence = sum(1 for name in manifest["members"] if EVIDENCE_MEMBER.match(name))
-    return RestoreResult(
-        manifest["alembic_revision"], rows, evidence, TEMPORAL_MEMBER in manifest["members"]
-    )
+    with Session(engine) as session:
+        chain = verify_chain(session=session)
+    temporal = TEMPORAL_MEMBER in manifest["members"]
+    return RestoreResult(manifest["alembic_revision"], rows, evidence, temporal, chain)
 
 
 def read_manifest(*, archive: Path) -> dict[str, Any]:

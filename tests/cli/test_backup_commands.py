@@ -82,7 +82,7 @@ def test_restore_then_audit_verify_passes(archive: Path, source: Source, tmp_pat
     target = tmp_path / "data"
     done = run("restore", archive, data_dir=target)
     assert done.returncode == 0, done.stderr
-    assert "恢复完成" in done.stdout
+    assert "恢复完成" in done.stdout and "audit chain intact" in done.stdout
     verify = run("audit", "verify", data_dir=target)
     assert verify.returncode == 0, verify.stderr
     assert "审计链完整" in verify.stdout

@@ -207,6 +207,7 @@ def test_restore_onto_empty_target_finds_everything(
     dst_engine = make_engine(target_url)
     done = restore_backup(archive=archive, engine=dst_engine, data_dir=target_dir)
     assert done.rows == made.rows and (done.evidence, done.temporal) == (5, True)
+    assert done.chain.intact and done.chain.checked == made.rows["audit_event"]
 
     before, after = table_rows(src_engine), table_rows(dst_engine)
     for name, rows in before.items():
