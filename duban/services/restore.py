@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,30 @@ from duban.services.backup import (
     BackupError,
 )
 from duban.services.dump import load_table, reflect_tables, reset_sequences, row_counts
+
+
+class _Digest(BaseModel):
+    """A member's hash and size as the manifest lists them."""
+
+    sha256: str
+    size: int
+
+
+class _Table(BaseModel):
+    """A table's entry in the manifest."""
+
+    name: str
+    rows: int
+    member: str
+
+
+class _Manifest(BaseModel):
+    """The manifest fields a restore relies on (the others are information)."""
+
+    alembic_revision: str
+    tables: list[_Table]
+    members: dict[str, _Digest]
+
 
 _CORRUPT = (tarfile.TarError, EOFError, zlib.error, OSError, UnicodeDecodeError, ValueError)
 
@@ -107,14 +132,14 @@ def read_manifest(*, archive: Path) -> dict[str, Any]:
 
 def _check_names(manifest: dict[str, Any]) -> None:
     """Accept only the member names duban writes, so nothing lands outside the staging dir."""
-    if not isinstance(manifest.get("members"), dict) or not isinstance(
-        manifest.get("tables"), list
-    ):
-        raise BackupError("备份清单不完整（缺少成员或数据表列表）")
+    try:
+        _Manifest.model_validate(manifest)
+    except ValidationError as exc:
+        raise BackupError(f"备份清单不完整或格式不符：{exc.errors()[0]['loc']}") from exc
     for name in manifest["members"]:
         if not (TABLE_MEMBER.match(name) or EVIDENCE_MEMBER.match(name) or name == TEMPORAL_MEMBER):
             raise BackupError(f"备份清单含有不认识的成员：{name!r}")
-    listed = {t.get("member") for t in manifest["tables"] if isinstance(t, dict)}
+    listed = {t["member"] for t in manifest["tables"]}
     if not listed <= set(manifest["members"]):
         raise BackupError("备份清单的数据表与成员列表不符")
 

@@ -155,6 +155,9 @@ def _drop_member(members: Members) -> None:
             id="unknown-revision",
         ),
         pytest.param(lambda m: m.pop("manifest.json"), "不是 duban 备份", id="no-manifest"),
+        pytest.param(
+            lambda m: _manifest(m, tables=[{"name": "x"}]), "格式不符", id="manifest-shape"
+        ),
     ],
 )
 def test_restore_refuses_a_tampered_archive_and_writes_nothing(

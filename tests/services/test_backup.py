@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from activities.read_model import (
     SubmissionRecord,
 )
 from duban.db import Base, make_engine, make_session_factory
+from duban.migrate import alembic_config, upgrade
 from duban.models import Assignment, AuditEvent, Evidence
 from duban.services.audit import verify_chain
 from duban.services.backup import BackupError, create_backup, file_sha256
@@ -368,4 +370,52 @@ def test_a_load_that_fails_leaves_the_target_empty(
     restore_backup(archive=tmp_path / "b.tgz", engine=dst, data_dir=tmp_path / "dst")
     with Session(dst) as s:
         assert verify_chain(session=s).intact
+    dst.dispose()
+
+
+BEFORE_CHAIN = "4d8b2e6f0a13"  # the revision before the audit chain (2026-12-02_audit_chain)
+
+
+@pytest.mark.parametrize("target_backend", BACKENDS)
+def test_an_older_backup_is_loaded_at_its_revision_then_migrated_to_head(
+    target_backend: str, tmp_path: Path, database: Any
+) -> None:
+    """A backup from before the audit chain restores, and the migration chains its events."""
+    old = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(old, BEFORE_CHAIN)
+    with old.begin() as conn:
+        tables = {t.name: t for t in reflect_tables(conn)}
+        conn.execute(
+            tables["department"].insert(),
+            [{"id": i, "code": f"d{i}", "name": f"部门{i}", "known": True} for i in (1, 2, 3)],
+        )
+        events = [
+            {
+                "id": i,
+                "key": f"k{i}",
+                "at": NOW + timedelta(minutes=i),
+                "kind": "note",
+                "actor_label": "系统",
+                "data": {"次序": i},
+            }
+            for i in range(1, 6)
+        ]
+        conn.execute(tables["audit_event"].insert(), events)
+    made = create_backup(engine=old, data_dir=tmp_path / "old", output=tmp_path / "b.tgz", now=NOW)
+    old.dispose()
+    assert (made.revision, made.temporal, made.rows["audit_event"]) == (BEFORE_CHAIN, False, 5)
+    url = (
+        f"sqlite:///{tmp_path / 'dst.sqlite3'}"
+        if target_backend == "sqlite"
+        else database("postgresql", tmp_path)  # at head: taken down to the backup's revision first
+    )
+    dst = make_engine(url)
+    done = restore_backup(archive=tmp_path / "b.tgz", engine=dst, data_dir=tmp_path / "dst")
+    assert done.chain.intact and done.chain.checked == 5
+    with dst.connect() as conn:
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert MigrationContext.configure(conn).get_current_revision() == head
+        keys = list(conn.scalars(select(AuditEvent.key).order_by(AuditEvent.seq)))
+        assert keys == [f"k{i}" for i in range(1, 6)]
+    _keeps_writing(dst)
     dst.dispose()
