@@ -7,7 +7,9 @@ import io
 import json
 import sqlite3
 import tarfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,7 +44,7 @@ from duban.services.policy import import_policy
 from duban.services.restore import restore_backup
 from duban.services.user import create_user
 from policies.parse import parse_text
-from tests.db import fresh_database
+from tests.db import PG_ADMIN_URL, fresh_database
 
 JILIN = (
     Path(__file__).resolve().parents[2] / "policies" / "jilin-2021-consolidation-revitalization.txt"
@@ -166,12 +168,31 @@ def table_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+@contextmanager
+def bare_postgresql() -> Iterator[str]:
+    """Yield the URL of a new PostgreSQL database with no schema at all, dropped afterwards."""
+    name = f"duban_bare_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     """Make fresh databases of a backend: migrated for the source, empty clones for the target."""
     opened: list[Any] = []
 
     def make(backend: str, folder: Path) -> str:
+        if backend == "bare-postgresql":
+            ctx = bare_postgresql()
+            opened.append(ctx)
+            return ctx.__enter__()
         template = request.getfixturevalue("pg_template") if backend == "postgresql" else None
         ctx = fresh_database(backend, folder, template)
         opened.append(ctx)
@@ -186,6 +207,7 @@ PAIRS = [
     pytest.param("sqlite", "sqlite", id="sqlite-to-sqlite"),
     pytest.param("sqlite", "postgresql", id="sqlite-to-postgresql", marks=pytest.mark.postgres),
     pytest.param("postgresql", "sqlite", id="postgresql-to-sqlite", marks=pytest.mark.postgres),
+    pytest.param("sqlite", "bare-postgresql", id="sqlite-to-bare-pg", marks=pytest.mark.postgres),
 ]
 
 
@@ -204,8 +226,10 @@ def test_restore_onto_empty_target_finds_everything(
     target_dir = tmp_path / "dst" / "data"
     if target_backend == "sqlite":  # a data dir that does not exist yet, no database file in it
         target_url = f"sqlite:///{target_dir / 'duban.sqlite3'}"
-    else:  # a migrated, empty PostgreSQL database
+    elif target_backend == "postgresql":  # a migrated, empty PostgreSQL database
         target_url = database("postgresql", tmp_path)
+    else:  # a PostgreSQL database just created, without a schema
+        target_url = database("bare-postgresql", tmp_path)
     dst_engine = make_engine(target_url)
     done = restore_backup(archive=archive, engine=dst_engine, data_dir=target_dir)
     assert done.rows == made.rows and (done.evidence, done.temporal) == (5, True)
@@ -419,3 +443,24 @@ def test_an_older_backup_is_loaded_at_its_revision_then_migrated_to_head(
         assert keys == [f"k{i}" for i in range(1, 6)]
     _keeps_writing(dst)
     dst.dispose()
+
+
+def test_a_missing_evidence_file_is_named_and_the_rest_restores(
+    tmp_path: Path, database: Any
+) -> None:
+    (tmp_path / "src").mkdir()
+    source = populate(database("sqlite", tmp_path / "src"), tmp_path / "src" / "data")
+    gone = sorted(source.evidence)[0]
+    (source.data_dir / "evidence" / gone[:2] / gone).unlink()
+    engine = make_engine(source.url)
+    made = create_backup(
+        engine=engine, data_dir=source.data_dir, output=tmp_path / "b.tgz", now=NOW
+    )
+    engine.dispose()
+    assert (made.evidence_missing, made.evidence) == ([gone], len(source.evidence) - 1)
+    dst = make_engine(f"sqlite:///{tmp_path / 'dst.sqlite3'}")
+    done = restore_backup(archive=tmp_path / "b.tgz", engine=dst, data_dir=tmp_path / "dst")
+    dst.dispose()
+    assert done.evidence == len(source.evidence) - 1 and done.chain.intact
+    restored = {p.name for p in (tmp_path / "dst" / "evidence").glob("??/*")}
+    assert restored == source.evidence - {gone}
