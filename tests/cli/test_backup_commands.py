@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from duban.db import make_engine
+from duban.devserver import running_dev_server
 from duban.models import Assignment, AuditEvent, Evidence
 from tests.db import sqlite_url
 from tests.services.test_backup import Source, populate
@@ -192,3 +195,27 @@ def test_backup_refuses_to_overwrite(archive: Path, source: Source) -> None:
     done = run("backup", "--output", archive, data_dir=source.data_dir, db_url=source.url)
     refused(done, "输出文件已存在")
     assert archive.read_bytes() == before
+
+
+async def test_a_running_dev_servers_workflows_come_back(tmp_path: Path) -> None:
+    """Back up while the embedded Temporal server runs; a server on the restored store has them."""
+    src = tmp_path / "src"
+    src.mkdir()
+    url = sqlite_url(src)
+    archive = tmp_path / "backup.tar.gz"
+    ids = [f"task:backup:{n}" for n in range(3)]
+    async with running_dev_server(db_file=src / "temporal.sqlite3", port=None) as server:
+        client = await Client.connect(server.address)
+        for wid in ids:  # no worker polls this queue: the executions wait in the store
+            await client.start_workflow("PolicyTaskWorkflow", id=wid, task_queue="backup-test")
+        done = await asyncio.to_thread(run, "backup", "--output", archive, data_dir=src, db_url=url)
+        assert done.returncode == 0, done.stderr
+        assert "Temporal store yes" in done.stdout
+    target = tmp_path / "dst"
+    restored = await asyncio.to_thread(run, "restore", archive, data_dir=target)
+    assert restored.returncode == 0, restored.stderr
+    async with running_dev_server(db_file=target / "temporal.sqlite3", port=None) as server:
+        client = await Client.connect(server.address)
+        for wid in ids:
+            described = await client.get_workflow_handle(wid).describe()
+            assert described.status == WorkflowExecutionStatus.RUNNING
