@@ -183,7 +183,7 @@ def _copy(handle: Any, target: Path | None) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             if out is not None:
-                out.write(chunk)
+                _write(out, chunk)
         if out is not None:
             out.flush()
             os.fsync(out.fileno())
@@ -191,6 +191,14 @@ def _copy(handle: Any, target: Path | None) -> str:
         if out is not None:
             out.close()
     return digest.hexdigest()
+
+
+def _write(out: Any, chunk: bytes) -> None:
+    """Write a staged chunk; a full or read-only disk is not a damaged archive."""
+    try:
+        out.write(chunk)
+    except OSError as exc:
+        raise BackupError(f"无法写入数据目录（{exc.strerror or exc}），未做任何更改。") from exc
 
 
 def _refuse_non_empty_files(data_dir: Path) -> None:
