@@ -70,9 +70,12 @@ class UnitReader:
         self.rule_at = next((ln.offset for ln in body if states_first_leads(ln.text)), None)
         self.first_leads = False
 
-    def item(self, text: str, original: str) -> ItemUnits:
-        """Return the units of one item (its text in Simplified and as written); call in order."""
-        source = self.source.item(original)
+    def item(self, text: str, original: str, source: ItemMap | None = None) -> ItemUnits:
+        """Return the units of one item (its text in Simplified and as written); call in order.
+
+        `source`: where the item's lines stand, when the caller knows (an item of an attachment).
+        """
+        source = source or self.source.item(original)
         end = max((o for o in source.offsets if o is not None), default=None)
         holds = self.rule_at is not None and end is not None and self.rule_at <= end
         self.first_leads = self.first_leads or holds or states_first_leads(text)
