@@ -239,6 +239,8 @@ _PLACED_MIN = 3  # a list placed like a unit list has names of three characters 
 
 
 def _names_a_unit(name: str, strict: bool) -> bool:
+    if "\n" in name:  # a name never runs over a line end (its span would not hold it as written)
+        return False
     if strict:
         return len(name) <= 25 and not _SENTENCE_WORDS_RE.search(name)
     return len(name) <= 40 and "。" not in name
