@@ -99,17 +99,23 @@ class _Outliner:
 
     def own_items(self, block: Block, section: int, group: str) -> None:
         """Collect the items in a group's own text: its 一是…二是… parts, else its task paragraphs."""
-        parts = enumerated_parts([block.head, *block.rest], self.registry)
-        for number, (label, line) in enumerate(parts, start=1):
-            self.items.append(RawItem(Block(0, number, label, line), section, group))
-        if not parts:
+        if not self.part_items([block.head, *block.rest], section, group):
             self.paragraph_items(block.rest, section, group)
 
+    def part_items(self, lines: list[Line], section: int, group: str) -> bool:
+        """Collect the parts 一是…二是… that each carry units as items; return whether any."""
+        parts = enumerated_parts(lines, self.registry)
+        for number, (label, line) in enumerate(parts, start=1):
+            self.items.append(RawItem(Block(0, number, label, line), section, group))
+        return bool(parts)
+
     def paragraph_items(self, lines: list[Line], section: int, group: str) -> None:
-        """Collect the unnumbered paragraphs with units of their own as items."""
+        """Collect the unnumbered paragraphs with units of their own as items (or their parts)."""
         for number, paragraph in enumerate(task_paragraphs(lines, self.registry), start=1):
-            block = Block(0, number, "", paragraph[0], paragraph[1:])
-            self.items.append(RawItem(block, section, group))
+            title = heading(paragraph[0].text)[0]
+            if not self.part_items(paragraph, section, title):
+                block = Block(0, number, "", paragraph[0], paragraph[1:])
+                self.items.append(RawItem(block, section, group))
 
     def mark_among_tasks(self) -> None:
         """Mark the items without units that stand in a section whose other items have units.
