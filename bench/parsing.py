@@ -18,6 +18,12 @@ TABLE_HEAD = "某市重点任务分工\n序号 | 重点任务 | 牵头单位 | �
 ROW = "{n} | 推进某项工作，年内完成。 | 市发改委 | 市财政局、各区政府 | 2024年底\n"
 
 
+def _one_list(n: int) -> str:
+    """Return one labelled list of `n` names, some holding brackets of their own."""
+    names = "、".join(f"某{i}局（某{i}办）" if i % 3 else f"某{i}局" for i in range(n))
+    return f"（牵头单位：某局；责任单位：{names}）"
+
+
 def _row(name: str, text: str) -> str:
     parse, _ = best_time(lambda: parse_text(text))
     # The floor of any parse: splitting the text into lines and folding them to Simplified.
@@ -43,6 +49,8 @@ def run(report: list[str], sizes: tuple[int, ...] = SIZES) -> None:
     for n in sizes:
         rows = "".join(ROW.format(n=i % 1000) for i in range(1, n + 1))
         report.append(_row(f"a table of {n:,} rows", TABLE_HEAD + rows))
+    for n in sizes:
+        report.append(_row(f"one list of {n:,} names", HEAD + _one_list(n)))
     report += [
         "",
         "Time per 100k characters that stays level as the item grows means the parser is linear in",

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from duban.starter import StartReport
 
 log = logging.getLogger(__name__)
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES = (
+    32 * 1024 * 1024
+)  # PDFs and .docx carry fonts and images; text is bounded apart
 Fail = Callable[[str], None]
 
 

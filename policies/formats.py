@@ -22,6 +22,8 @@ from policies.htmltext import html_text, looks_like_html, looks_like_mhtml, mhtm
 from policies.model import PolicyParseError
 from policies.pdftext import pdf_text
 
+# The parser reads ~300k characters a second; a policy document is rarely 200k characters long.
+MAX_TEXT_CHARS = 3_000_000
 Kind = Literal["text", "docx", "pdf", "html", "mhtml"]
 _LABELS: dict[str, str] = {
     "text": "文本 / text",
@@ -68,6 +70,8 @@ _PDF_RE = re.compile(rb"%PDF-")
 
 def extract_text(data: bytes, *, name: str) -> str:
     """Return the text of a policy file's bytes (txt, docx, pdf, html); raise PolicyParseError."""
+    if not data.strip():
+        raise PolicyParseError(f"文件为空 / file is empty: {name}")
     suffix = PurePath(name).suffix.lower()
     refused = _refused(data, suffix)
     if refused:
@@ -83,6 +87,10 @@ def extract_text(data: bytes, *, name: str) -> str:
         text = mhtml_text(data, name=name)
     else:
         text = decode_policy_bytes(_utf16_to_utf8(data, name), name=name)
+    if len(text) > MAX_TEXT_CHARS:
+        raise PolicyParseError(
+            f"文字过长 / text too long: {len(text)} characters (limit {MAX_TEXT_CHARS}): {name}"
+        )
     return clean_export(text)
 
 
@@ -120,8 +128,8 @@ def _kind(data: bytes, suffix: str, name: str) -> Kind:
     claimed = _SUFFIX_KINDS.get(suffix)
     if claimed is None or claimed == found:
         return found
-    if {claimed, found} == {"text", "html"}:
-        return found  # a page saved as .txt, or a .html holding plain text: read what is there
+    if {claimed, found} <= {"text", "html", "mhtml"}:
+        return found  # a page saved as .txt, an archive named .htm: read what is there
     raise PolicyParseError(
         f"文件内容是 {_LABELS[found]}，但扩展名是 {suffix}，请检查文件 / "
         f"content is {found} but the name ends in {suffix}: {name}"

@@ -84,6 +84,7 @@ class UnitReader:
         found = read_units(brackets, original, self.registry, source, self.first_leads)
         for m in _FIELD_RE.finditer(text):
             _add_field(found, m.group(1), m.group(2))
+        found.scopes = list(dict.fromkeys(found.scopes))
         return found
 
 
@@ -94,9 +95,10 @@ def _add_field(found: ItemUnits, label: str, value: str) -> None:
         if REMARK_RE.search(part):
             break  # 以下适用范围均同: a standing remark, not a value
         parts += [part.strip()] if part.strip() else []
-    values = parts if "范围" in label else ["，".join(parts)] if parts else []
-    into = found.scopes if "范围" in label else found.phrases
-    into += [v for v in values if v not in into]
+    if "范围" in label:
+        found.scopes += parts
+    elif parts:
+        found.phrases.append("，".join(parts))
 
 
 def read_units(
@@ -108,12 +110,13 @@ def read_units(
 ) -> ItemUnits:
     """Return the union of an item's unit lists; `first_leads`: the document's rule holds."""
     out = ItemUnits()
+    at: dict[str, int] = {}  # where each name stands in out.units
     for bracket in brackets:
         out.open_ended = out.open_ended or bracket.open_ended
-        out.scopes += [s for s in bracket.scopes if s not in out.scopes]
+        out.scopes += bracket.scopes
         out.phrases += bracket.phrases
         for found in bracket.units:
-            _merge(out.units, _unit(found, original, registry, source, first_leads))
+            _merge(out.units, at, _unit(found, original, registry, source, first_leads))
         out.declared += [_unit(f, original, registry, source, True) for f in bracket.declared]
     return out
 
@@ -145,11 +148,11 @@ def _unit(
     )
 
 
-def _merge(units: list[Unit], unit: Unit) -> None:
+def _merge(units: list[Unit], at: dict[str, int], unit: Unit) -> None:
     """Add a unit once, in order; a unit that is lead anywhere in the item stays lead."""
-    for i, seen in enumerate(units):
-        if seen.name == unit.name:
-            if unit.role == "lead" and seen.role != "lead":
-                units[i] = replace(seen, role="lead", doubts=unit.doubts)
-            return
-    units.append(unit)
+    i = at.get(unit.name)
+    if i is None:
+        at[unit.name] = len(units)
+        units.append(unit)
+    elif unit.role == "lead" and units[i].role != "lead":
+        units[i] = replace(units[i], role="lead", doubts=unit.doubts)

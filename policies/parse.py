@@ -23,8 +23,8 @@ _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
 NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
 
 
-def parse_file(path: str | Path, *, max_bytes: int = 10 * 1024 * 1024) -> ParsedPolicy:
-    """Parse a policy file (UTF-8 with or without BOM, or GB18030); raise PolicyParseError."""
+def parse_file(path: str | Path, *, max_bytes: int = 32 * 1024 * 1024) -> ParsedPolicy:
+    """Parse a policy file of any accepted shape (txt, docx, pdf, html); raise PolicyParseError."""
     return parse_text(read_policy_file(path, max_bytes=max_bytes))
 
 
@@ -168,17 +168,19 @@ def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, l
         label=raw.block.label,
         group=raw.group,
         span=raw.span,
-        doubts=tuple(_time_doubts(found.phrases, deadlines, context)),
+        doubts=tuple(_time_doubts(found.phrases, context)),
         scopes=tuple(found.scopes),
     )
     return item, found.declared
 
 
-def _time_doubts(phrases: list[str], deadlines: list[Deadline], context: _Context) -> list[Doubt]:
+def _time_doubts(phrases: list[str], context: _Context) -> list[Doubt]:
     """Return a doubt for each time-limit phrase of the unit lists that gives no date."""
     return [
         doubts.deadline_not_understood(phrase)
         for phrase in dict.fromkeys(phrases)
-        if not any(d.text in phrase for d in deadlines)
-        and not find_deadlines(phrase, year=context.year, transition=context.transition)
+        # Read as a time-limit field, so that a bare date (2024年11月15日) counts too.
+        if not find_deadlines(
+            f"完成时限：{phrase}", year=context.year, transition=context.transition
+        )
     ]

@@ -145,15 +145,26 @@ def _lines(textpage: Any, height: float, boxes: list[_Box]) -> list[_Row]:
         if text and not any(_inside(obj, box) for box in boxes):
             runs.append(_Row(text, height - top, left, right, top - bottom, False))
     lines: list[_Row] = []
-    for run in sorted(runs, key=lambda r: (round(r.top / max(r.size, 1.0) * 2), r.x0)):
-        last = lines[-1] if lines else None
-        if last and abs(last.top - run.top) < 0.5 * max(run.size, 1.0) and run.x0 >= last.x1:
-            lines[-1] = _Row(
-                _join(last.text, run.text), last.top, last.x0, run.x1, last.size, False
-            )
-        else:
-            lines.append(run)
-    return lines
+    group: list[_Row] = []
+    for run in sorted(runs, key=lambda r: r.top):
+        if group and abs(group[0].top - run.top) >= 0.5 * max(run.size, 1.0):
+            lines.append(_baseline(group))
+            group = []
+        group.append(run)
+    return [*lines, _baseline(group)] if group else lines
+
+
+def _baseline(runs: list[_Row]) -> _Row:
+    """Join the runs of one line left to right; a wide gap (a borderless column) is two spaces."""
+    runs = sorted(runs, key=lambda r: r.x0)
+    text, columns = runs[0].text, False
+    for previous, run in itertools.pairwise(runs):
+        wide = run.x0 - previous.x1 > 1.5 * max(run.size, 1.0)
+        text = f"{text}  {run.text}" if wide else _join(text, run.text)
+        columns = columns or wide
+    size = max(r.size for r in runs)
+    # A line in columns is a table row: it is never joined to the next line.
+    return _Row(text, runs[0].top, runs[0].x0, max(r.x1 for r in runs), size, columns)
 
 
 def _bounded(textpage: Any, height: float, box: _Box | None) -> str | None:

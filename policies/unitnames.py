@@ -51,7 +51,9 @@ _MARK_RE = re.compile(
 _BY_RE = re.compile(r"^(?:由|请)")
 _OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
 _DUTY_RE = re.compile(r"(?:按职责分工|按照职责分工|按职责|分别)$")
-_OPEN_RE = re.compile(r"等(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$")
+_OPEN_RE = re.compile(
+    r"等(?:\d+|[一二三四五六七八九十]+)?个?(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$"
+)
 _GENERIC_RE = re.compile(r"^(?:其他|其余)?(?:有关|相关)(?:部门|单位|部门和单位|方面|地区)$")
 # 各有关单位, 县直各部门, 市直有关部门, 全县各乡镇, …成员单位: units that stand for many.
 COLLECTIVE_RE = re.compile(
@@ -71,9 +73,11 @@ _TIME_RE = re.compile(
 )
 # Running text is no name: a sentence (。), a clause that opens with a function word, 的.
 _SENTENCE_WORDS_RE = re.compile(
-    r"[。“”\"\d]|的|要|应当|必须|简称|下称|详见|参见"
+    r"[。]|的|要|应当|必须|简称|下称|详见|参见"
     r"|^(?:由|在|对|按|将|把|以|如|其|并|经|与|向|从|为|是|可|应|须|需|请|包括|含|除|即|见)"
 )
+# Without a role word, figures and quotes too say running text (（2024年修订）, （“一窗”）).
+_UNMARKED_WORDS_RE = re.compile(r"[“”\"\d]")
 
 
 def label_role(label: str) -> UnitRole | None:
@@ -222,7 +226,7 @@ class ListReader:
             return
         if _GENERIC_RE.match(name) and strict:
             self.result.open_ended = True
-        elif self.registry.knows(name) or _names_a_unit(name, strict):
+        elif self.registry.knows(name) or _names_a_unit(name, strict, tentative):
             self.found.append(_Found(span, hint, bool(COLLECTIVE_RE.search(name)), tentative))
         elif tentative:
             self.tentative_valid = False
@@ -238,7 +242,7 @@ class ListReader:
                 continue
             span, _suffix = cut(self.text, span, _DECLARE_SUFFIX_RE)
             name = self.text[span[0] : span[1]]
-            if name and _names_a_unit(name, True) and not _DECLARED_RE.search(name):
+            if name and _names_a_unit(name, True, True) and not _DECLARED_RE.search(name):
                 out.append(span)
         return out
 
@@ -264,7 +268,11 @@ class ListReader:
 _PLACED_MIN = 3  # a list placed like a unit list has names of three characters at least (不是“略”)
 
 
-def _names_a_unit(name: str, strict: bool) -> bool:
+def _names_a_unit(name: str, strict: bool, unmarked: bool) -> bool:
+    if "\n" in name:  # a name never runs over a line end (its span would not hold it as written)
+        return False
+    if unmarked and _UNMARKED_WORDS_RE.search(name):
+        return False
     if strict:
         return len(name) <= 25 and not _SENTENCE_WORDS_RE.search(name)
     return len(name) <= 40 and "。" not in name

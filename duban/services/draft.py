@@ -28,7 +28,9 @@ from policies.model import ParsedPolicy, PolicyParseError
 DRAFT, PUBLISHED = "draft", "published"
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 # What policies.formats reads, plus the Word/WPS files it explains how to convert.
-READ_SUFFIXES = frozenset({".txt", ".text", ".docx", ".pdf", ".html", ".htm", ".shtml", ".xhtml"})
+READ_SUFFIXES = frozenset(
+    {".txt", ".text", ".docx", ".pdf", ".html", ".htm", ".shtml", ".xhtml", ".mht", ".mhtml"}
+)
 EXPLAINED_SUFFIXES = frozenset({".doc", ".wps", ".rtf", ".odt", ".ofd"})
 SUFFIX_HINT = ".txt、.docx、.pdf、.html"
 

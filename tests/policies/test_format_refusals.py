@@ -218,3 +218,12 @@ def test_web_archive_without_a_page() -> None:
         b"--b\r\nContent-Type: image/png\r\n\r\nxxxx\r\n--b--\r\n"
     )
     assert "没有网页" in refusal(archive, "saved.mht")
+
+
+def test_text_too_long_for_the_parser_is_refused() -> None:
+    assert "too long" in refusal(("一、" + "推进工作。" * 700_000).encode("utf-8"), "long.txt")
+
+
+@pytest.mark.parametrize("name", ["empty.pdf", "empty.docx", "empty.html", "empty.txt"])
+def test_empty_file_of_any_type(name: str) -> None:
+    assert "empty" in refusal(b" \r\n", name)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fpdf import FPDF
 
 from policies.formats import extract_text
 from policies.model import ParsedPolicy
@@ -127,3 +128,20 @@ def test_export_header_fills_what_the_body_lacks() -> None:
 def test_plain_text_comes_back_unchanged(encoding: str) -> None:
     text = JILIN.read_text(encoding="utf-8")
     assert extract_text(text.encode(encoding), name="jilin.txt") == text
+
+
+def test_borderless_pdf_columns_stay_apart(cjk_font: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("cjk", fname=str(cjk_font))
+    pdf.add_page()
+    pdf.set_font("cjk", size=11)
+    rows = [line.split(" | ") for line in TABLE_NOTICE.splitlines() if shapes.table_row(line)]
+    for row in rows:
+        for x, value in zip((10, 25, 95, 125, 175), [c.rstrip(" |") for c in row], strict=True):
+            pdf.set_x(x)
+            pdf.cell(0 if x == 175 else 20, 8, value)
+        pdf.ln(9)
+    lines = extract_text(bytes(pdf.output()), name="borderless.pdf").splitlines()
+    assert [re.split(r"\s{2,}", line) for line in lines] == [
+        [c.rstrip(" |") for c in row] for row in rows
+    ]
