@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from duban.errors import Invalid
 from duban.models import Department, PolicyDraft
 from duban.services.department_admin import create_department
-from duban.services.draft import Actor, check_editable, get_draft, log_change, touch
+from duban.services.draft import Actor, all_or_nothing, claim_draft, log_change
 from duban.services.draft_json import CADENCES
 from policies.units import load_registry
 
@@ -314,14 +314,14 @@ def apply_edits(
     actor: Actor,
 ) -> PolicyDraft:
     """Apply corrections all together or not at all; each is logged with who and when."""
-    draft = get_draft(session=session, draft_id=draft_id)
-    check_editable(draft, lock_version)
     if not edits:
         raise Invalid("没有要保存的修改")
-    data = copy.deepcopy(draft.corrected)
-    summaries = [_apply_one(session, draft, data, edit) for edit in edits]
-    draft.corrected = data
-    touch(draft)
+    # A savepoint: a refused edit leaves neither the lock nor a half-made department behind.
+    with all_or_nothing(session):
+        draft = claim_draft(session=session, draft_id=draft_id, lock_version=lock_version)
+        data = copy.deepcopy(draft.corrected)
+        summaries = [_apply_one(session, draft, data, edit) for edit in edits]
+        draft.corrected = data
     for edit, summary in zip(edits, summaries, strict=True):
         log_change(
             session=session,

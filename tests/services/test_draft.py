@@ -108,7 +108,8 @@ def test_another_drafts_item_is_refused_and_edits_apply_all_or_none(session):
     assert get_draft(session=session, draft_id=second.id).corrected["items"][1]["title"] == (
         "加快农村公路建设"
     )
-    assert second.lock_version == 1
+    session.refresh(second)
+    assert second.lock_version == 1  # the refused edit took no lock version
 
 
 def test_exclude_merge_split_and_units(session):
@@ -199,3 +200,42 @@ def test_accept_all_of_one_kind(session):
     assert open_doubts(draft.corrected) == []
     with pytest.raises(Invalid, match="没有这一类"):
         _edit(session, draft, DraftEdit("accept_all", value="role_guessed"))
+
+
+def test_two_clerks_saving_at_the_same_moment_cannot_both_win(engine):
+    import threading
+
+    from duban.db import make_session_factory
+
+    factory = make_session_factory(engine)
+    with factory.begin() as s:
+        draft_id = _draft(s).id
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def clerk(title: str) -> None:
+        try:
+            with factory.begin() as s:
+                start.wait(timeout=10)
+                edit = DraftEdit("title", ROAD.format(draft_id), value=title)
+                apply_edits(
+                    session=s,
+                    draft_id=draft_id,
+                    lock_version=1,
+                    edits=[edit],
+                    actor=Actor(None, title),
+                )
+            outcomes.append(title)
+        except Conflict:
+            outcomes.append("409")
+
+    threads = [threading.Thread(target=clerk, args=(t,)) for t in ("甲", "乙")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes)[0] == "409" and len(outcomes) == 2
+    winner = next(o for o in outcomes if o != "409")
+    with factory() as s:
+        saved = get_draft(session=s, draft_id=draft_id)
+        assert saved.corrected["items"][1]["title"] == winner and saved.lock_version == 2
