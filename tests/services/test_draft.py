@@ -239,3 +239,12 @@ def test_two_clerks_saving_at_the_same_moment_cannot_both_win(engine):
     with factory() as s:
         saved = get_draft(session=s, draft_id=draft_id)
         assert saved.corrected["items"][1]["title"] == winner and saved.lock_version == 2
+
+
+def test_a_unit_is_mapped_by_code_or_by_name_in_either_script(session):
+    draft = _draft(session)
+    road = ROAD.format(draft.id)
+    _edit(session, draft, DraftEdit("map_unit", road, unit=2, value="省住建廳"))
+    assert draft.corrected["items"][1]["units"][2]["code"] == "jl-zjt"
+    with pytest.raises(Invalid, match="没有名称或代码"):
+        _edit(session, draft, DraftEdit("map_unit", road, unit=2, value="不存在的单位"))
