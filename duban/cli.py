@@ -19,7 +19,13 @@ app.add_typer(policy_app, name="policy")
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-FileArg = Annotated[Path, typer.Argument(help="policy document (.txt, UTF-8 or GB18030)")]
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        help="policy document: .txt (UTF-8 or GB18030, legal-database exports too), .docx, "
+        "text-layer .pdf or .html"
+    ),
+]
 
 
 def fail(message: str) -> None:
@@ -71,12 +77,16 @@ def web(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the web app and the JSON API."""
+    """Serve the web app and the JSON API (needs DUBAN_SECRET_KEY: replicas share it)."""
     import uvicorn
 
     from web.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port)
+    settings = get_settings()
+    problem = settings.secret_key_problem()
+    if problem:
+        fail(problem)
+    uvicorn.run(create_app(settings), host=host, port=port)
 
 
 @app.command()

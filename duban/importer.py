@@ -190,8 +190,9 @@ def _start(
     """Start the policy's workflows, or say clearly why they were not started."""
     if not settings.temporal_address:
         typer.echo(
-            "未启动工作流：未设置 TEMPORAL_ADDRESS（请使用 duban dev，或设置 TEMPORAL_ADDRESS 后重新导入）"
-            " / workflows not started: TEMPORAL_ADDRESS is unset"
+            "未启动工作流：未设置 TEMPORAL_ADDRESS，分工在工作流启动前不会显示"
+            "（请使用 duban dev，或设置 TEMPORAL_ADDRESS 后重新导入）"
+            " / workflows not started: TEMPORAL_ADDRESS is unset; nothing shows until they start"
         )
         return
     try:
@@ -200,7 +201,8 @@ def _start(
         log.debug("starting workflows failed", exc_info=True)
         _fail_hard(
             fail,
-            f"政策已保存，但启动工作流失败 / stored, but starting workflows failed: {_first_line(exc)}",
+            "政策已保存，但启动工作流失败，分工在启动前不会显示（重新导入或等待对账任务启动）"
+            f" / stored, not shown until its workflows start: {_first_line(exc)}",
         )
     typer.echo(
         f"工作流：新启动 {report.started} 个，已在运行 {report.already_running} 个，"

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from duban.db import make_engine, make_session_factory
+from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
 from web.clients import LazyTemporal
@@ -87,9 +88,10 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, **settings.engine_options())
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        hide_pending_starts(app.state.session_factory)
         bootstrap_admin(app.state.session_factory, settings)
         try:
             yield
@@ -111,7 +113,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         session_cookie="duban_session",
         max_age=SESSION_TTL_SECONDS,
         same_site="lax",
-        https_only=settings.base_url.startswith("https://"),
+        https_only=settings.public_url().startswith("https://"),
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.state.metrics = HttpMetrics()

@@ -114,6 +114,7 @@ MESSAGES: dict[str, str] = {
     "error.throttled": "登录失败次数过多，请 {minutes} 分钟后再试",
     "error.invalid": "提交的数据不符合要求",
     "error.temporal": "工作流服务暂时不可用，请稍后重试",
+    "error.database": "数据库暂时不可用，请稍后重试",
     "error.forbidden": "您没有权限执行此操作",
     "error.token": "访问令牌无效或已过期，请重新获取",
 }

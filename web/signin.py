@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from duban.db import utcnow
@@ -12,7 +12,7 @@ from duban.errors import DomainError
 from duban.models import User
 from duban.services import sign_in
 from duban.services.user import authenticate
-from web.deps import SESSION_PASSWORD_KEY, SESSION_USER_KEY
+from web.deps import SESSION_PASSWORD_KEY, SESSION_USER_KEY, release
 from web.i18n import t
 from web.security import client_ip, csrf_token, password_fingerprint
 
@@ -35,7 +35,7 @@ def verify_credentials(request: Request, session: Session, username: str, passwo
     """Return the user for good credentials; raise Throttled or BadCredentials otherwise.
 
     Failures are counted in the database, so every web replica refuses alike; each is
-    committed on its own, since the request's transaction ends with the error.
+    committed at once on the request's one session, since the request ends with the error.
     """
     ip, now = client_ip(request), utcnow()
     wait = sign_in.retry_after(session=session, username=username, ip=ip, now=now)
@@ -43,9 +43,8 @@ def verify_credentials(request: Request, session: Session, username: str, passwo
         raise Throttled(t("error.throttled", minutes=math.ceil(wait / 60)))
     user = authenticate(session=session, username=username, password=password)
     if user is None:
-        factory: sessionmaker[Session] = request.app.state.session_factory
-        with factory.begin() as own:
-            sign_in.record_failure(session=own, username=username, ip=ip, now=now)
+        sign_in.record_failure(session=session, username=username, ip=ip, now=now)
+        release(session)  # the failure counts although the request ends with an error
         raise BadCredentials(t("auth.bad_credentials"))
     sign_in.forget_failures(session=session, username=username, ip=ip)
     return user

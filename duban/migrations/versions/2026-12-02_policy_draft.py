@@ -1,7 +1,7 @@
 """policy_draft
 
 Revision ID: 7a2c9e41d5b8
-Revises: 8a2c4e6f1b35
+Revises: 6e1f3a5c7b29
 Create Date: 2026-12-02 00:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import duban.db
 
 revision: str = "7a2c9e41d5b8"
-down_revision: str | None = "8a2c4e6f1b35"
+down_revision: str | None = "6e1f3a5c7b29"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
