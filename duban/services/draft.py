@@ -20,6 +20,7 @@ from duban.services.draft_notify import assignment_ids, notify_new_assignments
 from duban.services.policy import (
     ImportResult,
     ItemCallback,
+    content_sha256,
     import_policy,
     policy_key_from_name,
 )
@@ -51,6 +52,8 @@ class Published:
     policy_key: str
     version: int
     result: ImportResult
+    # The policy's assignments before publishing: the rest are new, to announce once started.
+    before: frozenset[int] = frozenset()
 
 
 def document_text(data: bytes, *, filename: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
@@ -99,6 +102,9 @@ def create_draft(
         if base is None:
             raise NotFound(f"政策 {base_policy_id} 不存在")
         policy_key = base.key
+    if not source_name and policy_key is None:
+        # Pasted texts share no file name, so each is keyed by its content, not merged as versions.
+        policy_key = "pasted-" + content_sha256(text)[:12]
     data = draft_json(parsed)
     draft = PolicyDraft(
         source_name=(source_name or "粘贴文本.txt")[-255:],
@@ -230,9 +236,17 @@ def publish_draft(
     )
     if result.changed:
         _record_cadence(session, result, draft.cadence)
-        notify_new_assignments(session=session, policy_id=result.policy_id, before=before)
     _mark_published(session, draft, result, actor)
-    return Published(draft.id, result.policy_id, result.policy_key, result.version, result)
+    return Published(
+        draft.id, result.policy_id, result.policy_key, result.version, result, frozenset(before)
+    )
+
+
+def announce(*, session: Session, published: Published) -> int:
+    """Tell each department's staff and head of the assignments this publishing gave them."""
+    return notify_new_assignments(
+        session=session, policy_id=published.policy_id, before=published.before
+    )
 
 
 def _record_cadence(session: Session, result: ImportResult, cadence: str) -> None:

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from duban.errors import Conflict, Invalid, TooLarge
 from duban.models import Assignment, Notification, Policy, PolicyDraftChange, PolicyItem
 from duban.services.department import sync_departments
-from duban.services.draft import Actor, create_draft, document_text, get_draft, publish_draft
+from duban.services.draft import (
+    Actor,
+    announce,
+    create_draft,
+    document_text,
+    get_draft,
+    publish_draft,
+)
 from duban.services.draft_diff import draft_diff
 from duban.services.draft_edit import DraftEdit, apply_edits
 from duban.services.draft_json import open_doubts
@@ -149,6 +156,7 @@ def test_publish_once_with_the_corrections(session):
         DraftEdit("cadence", value="monthly"),
     )
     done = publish_draft(session=session, draft_id=draft.id, lock_version=2, actor=CLERK)
+    assert announce(session=session, published=done) == 1  # the one jtt user, once
     assert (done.version, draft.status) == (1, "published")
     item = session.scalars(
         select(PolicyItem).where(PolicyItem.number == 2, PolicyItem.version_id.is_not(None))

@@ -156,7 +156,7 @@ async def test_an_amendment_is_published_through_the_revision_path(app, registry
         assert done.status_code == 200, done.text
         return done.json()
 
-    first = await publish({"text": SAMPLE.decode()})
+    first = await publish({"text": SAMPLE.decode(), "name": "amend-me.txt"})
     await eventually(lambda: _opened(db, first["policy_id"]))
     changed = SAMPLE.decode().replace("（省扶贫办负责）", "（省民政厅负责）")
     second = await publish({"text": changed, "policy_id": first["policy_id"]})

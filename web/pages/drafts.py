@@ -94,7 +94,7 @@ async def create_draft_page(
         if file is not None and file.filename:
             text, name = await read_upload(file, settings)
         elif text.strip():
-            name = "粘贴文本.txt"
+            name = ""  # pasted: keyed by its content
         else:
             raise Invalid("请选择要上传的文件，或粘贴政策文件全文")
         draft = create_draft(
