@@ -13,7 +13,7 @@ from duban.errors import Conflict, DomainError, Invalid
 from duban.models import Department, Policy, PolicyDraft
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_diff import draft_diff
-from duban.services.draft_edit import DraftEdit, apply_edits, item_ref, search_departments
+from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
 from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
 from duban.services.policy_overview import start_progress
@@ -94,7 +94,7 @@ async def create_draft_page(
         if file is not None and file.filename:
             text, name = await read_upload(file, settings)
         elif text.strip():
-            name = "粘贴文本.txt"
+            name = ""  # pasted: keyed by its content
         else:
             raise Invalid("请选择要上传的文件，或粘贴政策文件全文")
         draft = create_draft(
@@ -145,19 +145,6 @@ def review_page(
     """Show the source text beside its decomposition, doubts first."""
     draft = get_draft(session=session, draft_id=draft_id)
     return render(request, "drafts/review.html", review_context(session, draft), block="workbench")
-
-
-@router.get("/drafts/{draft_id}/departments")
-def department_search(
-    request: Request,
-    draft_id: RowId,
-    user: IntakeUser,
-    session: SessionDep,
-    q: Annotated[str, Query(max_length=50)] = "",
-) -> Response:
-    """Return the departments matching a search, as options (for mapping an unknown unit)."""
-    found = search_departments(session=session, query=q)
-    return render(request, "drafts/_department_options.html", {"found": found})
 
 
 @router.post("/drafts/{draft_id}/edit")
