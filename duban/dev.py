@@ -122,7 +122,8 @@ async def serve(settings: Settings, options: DevOptions, stop: asyncio.Event) ->
             say(
                 options, f"工作流：新启动 {report.started} 个，已在运行 {report.already_running} 个"
             )
-        await run_web(create_app(settings, temporal_client=client), options, stop)
+        app = create_app(settings, temporal_client=client, dev_mode=True)
+        await run_web(app, options, stop)
 
 
 async def run_web(app: FastAPI, options: DevOptions, stop: asyncio.Event) -> None:

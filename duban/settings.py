@@ -59,6 +59,21 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
     )
 
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),
+    )
+    cookie_secure: bool | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_COOKIE_SECURE", "cookie_secure")
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Return whether cookies carry Secure (DUBAN_COOKIE_SECURE, else an https base URL)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
     @property
     def evidence_dir(self) -> Path:
         """Return the folder of content-addressed evidence files."""

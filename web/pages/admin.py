@@ -95,6 +95,7 @@ def create_user_page(
             department_code=form.department or None,
             display_name=form.display_name,
             email=form.email,
+            actor=admin,
         )
     except DomainError as exc:
         ctx = _user_form_ctx(session, form, error=exc.message)
@@ -142,7 +143,7 @@ def update_user_page(
         ctx = _user_form_ctx(session, form, user=user, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
     if user.id == admin.id and form.password:
-        start_session(request, user)  # keep the admin signed in after changing their own password
+        start_session(request, session, user)  # keep the admin signed in after changing their own password
     return done(request, USERS_URL)
 
 
