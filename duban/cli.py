@@ -73,8 +73,9 @@ def web(
     import uvicorn
 
     from web.app import create_app
+    from web.serving import server_config
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port)
+    uvicorn.Server(server_config(create_app(get_settings()), host=host, port=port)).run()
 
 
 @app.command()

@@ -25,6 +25,7 @@ from duban.starter import start_policy
 from duban.temporal import connect
 from duban.worker import running_worker, stop_on_signals
 from web.app import create_app
+from web.serving import server_config
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ async def serve(settings: Settings, options: DevOptions, stop: asyncio.Event) ->
 
 async def run_web(app: FastAPI, options: DevOptions, stop: asyncio.Event) -> None:
     """Serve the web app until `stop` is set, then let in-flight requests finish."""
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="info")
+    config = server_config(app, host=options.host, port=options.port, log_level="info")
     server = _EmbeddedServer(config)
     web = asyncio.create_task(server.serve())
     say(options, f"督办已启动：http://{options.host}:{options.port}  （Ctrl-C 退出）")

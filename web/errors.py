@@ -56,7 +56,7 @@ async def on_sign_in_required(request: Request, exc: Exception) -> Response:
 async def on_password_change_required(request: Request, exc: Exception) -> Response:
     """Send pages to the change-password form; the API gets 403 with the code."""
     assert isinstance(exc, PasswordChangeRequired)
-    if not wants_html(request):
+    if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=403)
     if is_htmx(request):
         return Response(status_code=403, headers={"HX-Redirect": "/account/password"})
