@@ -143,7 +143,9 @@ def update_user_page(
         ctx = _user_form_ctx(session, form, user=user, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
     if user.id == admin.id and form.password:
-        start_session(request, session, user)  # keep the admin signed in after changing their own password
+        start_session(
+            request, session, user
+        )  # keep the admin signed in after changing their own password
     return done(request, USERS_URL)
 
 
