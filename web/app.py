@@ -21,6 +21,7 @@ from duban.settings import Settings
 from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
+from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
 from web.rendering import served_paths
 from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
@@ -117,6 +118,7 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = load_routers()
