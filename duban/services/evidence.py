@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from duban.errors import Conflict, Invalid, NotFound, TooLarge
 from duban.models import AuditEvent, Evidence
-from duban.services.evidence_type import neutralise_filename, sniff_content_type
+from duban.services.evidence_type import sniff_content_type, stored_name
 
 CHUNK = 1024 * 1024
 MAX_EVIDENCE_PER_SUBMISSION = 50
@@ -152,7 +152,7 @@ def index_evidence(
         assignment_id=assignment_id,
         sha256=blob.sha256,
         size=blob.size,
-        filename=neutralise_filename(filename),
+        filename=stored_name(filename, blob.content_type),
         content_type=blob.content_type,
         uploaded_by_id=user_id,
     )
