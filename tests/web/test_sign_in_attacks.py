@@ -127,6 +127,10 @@ async def test_duban_dev_accepts_the_demo_password(settings):
         async with new_client(dev) as c:
             response = await sign_in(c, name, DEMO_PASSWORD)
             assert response.status_code == 303 and response.headers["location"] == "/"
+        with dev.state.session_factory.begin() as s:
+            stmt = select(AuditEvent.data).where(AuditEvent.kind == "sign_in_succeeded")
+            vias = [data["via"] for data in s.scalars(stmt)]
+        assert vias == ["api", "page"]
 
 
 @asynccontextmanager

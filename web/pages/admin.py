@@ -214,7 +214,7 @@ def rename_department_page(
     """Rename a department, or re-show the form with the reason (422)."""
     department = get_department(session=session, code=code)
     try:
-        rename_department(session=session, code=code, name=form.name)
+        rename_department(session=session, code=code, name=form.name, actor=admin)
     except DomainError as exc:
         form.code = department.code
         ctx = {"form": form, "department": department, "error": exc.message}
