@@ -48,26 +48,42 @@ class NotifyActivities:
 
     @activity.defn
     def notify(self, inp: NotifyInput) -> int:
-        """Notify every active user of the audience; return how many rows were added."""
-        with self.session_factory.begin() as session:
-            ids = [n.id for n in add_notifications(session, inp)]
-        if self.mailer is not None and inp.kind in URGENT_KINDS and ids:
-            self._mail(ids)
-        return len(ids)
+        """Notify every active user of the audience; mail urgent ones; return rows added.
 
-    def _mail(self, ids: list[int]) -> None:
-        """Send urgent notifications now and mark them so the digest skips them."""
+        A failed mail fails the activity, and its retry mails what is still unmailed: the
+        rows are selected by key and `emailed_at is null`, not by what this attempt added.
+        """
+        with self.session_factory.begin() as session:
+            added = len(add_notifications(session, inp))
+        if self.mailer is not None and inp.kind in URGENT_KINDS:
+            self._mail(inp.key)
+        return added
+
+    def _mail(self, key: str) -> None:
+        """Send the notification's unmailed rows, marking each as sent so no retry sends it twice."""
+        assert self.mailer is not None
+        with self.session_factory() as session:
+            ids = session.scalars(
+                select(Notification.id)
+                .join(User, User.id == Notification.user_id)
+                .where(
+                    Notification.key.startswith(f"{key}:", autoescape=True),
+                    Notification.emailed_at.is_(None),
+                    User.email.is_not(None),
+                )
+                .order_by(Notification.id)
+            ).all()
+        for note_id in ids:
+            self._mail_one(note_id)
+
+    def _mail_one(self, note_id: int) -> None:
         assert self.mailer is not None
         with self.session_factory.begin() as session:
-            rows = session.execute(
-                select(Notification, User)
-                .join(User, User.id == Notification.user_id)
-                .where(Notification.id.in_(ids), User.email.is_not(None))
-            ).all()
-            for note, user in rows:
-                # A worker thread has no running loop, so one short-lived loop per mail is fine.
-                asyncio.run(self.mailer.send(user.email or "", f"【督办】{note.title}", note.body))
-                note.emailed_at = utcnow()
+            note = session.get_one(Notification, note_id)
+            email = session.get_one(User, note.user_id).email or ""
+            # A worker thread has no running loop, so one short-lived loop per mail is fine.
+            asyncio.run(self.mailer.send(email, f"【督办】{note.title}", note.body))
+            note.emailed_at = utcnow()
 
 
 def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:

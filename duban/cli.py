@@ -16,6 +16,8 @@ from duban.settings import get_settings
 app = typer.Typer(help="督办 duban — policy tasks as durable workflows", no_args_is_help=True)
 policy_app = typer.Typer(help="Parse and import policy documents", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 FileArg = Annotated[Path, typer.Argument(help="policy document (.txt, UTF-8 or GB18030)")]
 
@@ -69,13 +71,17 @@ def web(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the web app and the JSON API."""
+    """Serve the web app and the JSON API (needs DUBAN_SECRET_KEY: replicas share it)."""
     import uvicorn
 
     from web.app import create_app
     from web.serving import server_config
 
-    uvicorn.Server(server_config(create_app(get_settings()), host=host, port=port)).run()
+    settings = get_settings()
+    problem = settings.secret_key_problem()
+    if problem:
+        fail(problem)
+    uvicorn.Server(server_config(create_app(settings), host=host, port=port)).run()
 
 
 @app.command()
@@ -86,6 +92,34 @@ def dev(
     from duban.dev import main as dev_main
 
     dev_main(get_settings(), port=port)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; exit 0 when intact, else name the first broken event and exit 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from duban.db import make_engine, make_session_factory
+    from duban.services.audit import verify_chain
+
+    engine = make_engine(get_settings().sqlalchemy_url)
+    try:
+        with make_session_factory(engine)() as session:
+            report = verify_chain(session=session)
+    except SQLAlchemyError as exc:
+        fail(f"无法读取审计记录 / cannot read the audit trail: {type(exc).__name__}")
+    finally:
+        engine.dispose()
+    if report.intact:
+        typer.echo(
+            f"审计链完整 / audit chain intact: {report.checked} events, head {report.head.hash}"
+        )
+        return
+    where = f"event #{report.broken_seq}" + (
+        f" (id {report.broken_id})" if report.broken_id else ""
+    )
+    typer.echo(f"duban: 审计链断裂 / audit chain broken at {where}: {report.reason}", err=True)
+    raise typer.Exit(1)
 
 
 def main() -> None:

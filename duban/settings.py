@@ -9,6 +9,12 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_SECRET_CHARS = 32
+# Placeholders seen in example files; a key equal to one of them is no secret.
+WEAK_SECRETS = frozenset(
+    {"change-me-in-production", "changeme", "change-me", "secret", "test-secret", "duban"}
+)
+
 
 class Settings(BaseSettings):
     """Every setting of duban; built once per process and passed into factories."""
@@ -73,6 +79,21 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.base_url.startswith("https://")
+
+    def secret_key_problem(self) -> str | None:
+        """Return why the secret key cannot serve several web replicas in production, or None.
+
+        A generated key differs per process (sessions and tokens of one replica fail on the
+        next, and all end at a restart); a short or published one lets anyone forge them.
+        """
+        if "secret_key" not in self.model_fields_set:
+            return "未设置 DUBAN_SECRET_KEY / DUBAN_SECRET_KEY is not set (e.g. openssl rand -base64 48)"
+        if len(self.secret_key) < MIN_SECRET_CHARS or self.secret_key.lower() in WEAK_SECRETS:
+            return (
+                f"DUBAN_SECRET_KEY 过弱 / DUBAN_SECRET_KEY is too weak: use at least "
+                f"{MIN_SECRET_CHARS} random characters (e.g. openssl rand -base64 48)"
+            )
+        return None
 
     @property
     def evidence_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Deadline phrases of a policy text (2022年底前, 到2025年, 6月底, 年内, 过渡期, 完成时限：2024年6月) as ISO dates."""
+"""Deadline phrases of a policy text (2022年底前, 到2025年, 6月底, 三季度, 年内, 过渡期, 完成时限：2024年6月) as ISO dates."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ _THIS_YEAR = re.compile(
 _LABELLED = re.compile(
     r"(?:完成时限|完成时间|时限要求|时间要求|时间节点|时限)[:：]\s*(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?"
 )
+# A quarter ends its last month: 三季度 → 9月30日, 2024年第四季度末前 → 2024年12月31日.
+_QUARTER = re.compile(r"(?:(\d{4})年)?第?([一二三四1-4])季度(?:末|底)?(?:之前|以前|前)?")
 _TRANSITION = re.compile(_NUM + r"年(?:的)?过渡期")
 TRANSITION_PHRASE = re.compile(r"过渡期(?:内|末|结束前)?")
 
@@ -54,6 +56,9 @@ def _explicit(text: str) -> Iterator[tuple[int, int, date]]:
         yield m.start(), m.end(), date(int(m[1]), 12, 31)
     for m in _BY_YEAR.finditer(text):
         yield m.start(), m.end(), date(int(m[2] or m[3]), 12, 31)
+    for m in _QUARTER.finditer(text):
+        if m.group(1):
+            yield m.start(), m.end(), month_end(int(m[1]), 3 * chinese_to_int(m[2]))
     # Last: where a fuller phrase (2023年12月底前) was found, it is the one kept.
     for m in _LABELLED.finditer(text):
         year, month, day = int(m[1]), m[2], m[3]
@@ -71,6 +76,9 @@ def _relative(text: str, year: int | None, years: int | None) -> Iterator[tuple[
         yield m.start(), m.end(), month_end(year, _month(m[1]))
     for m in _THIS_YEAR.finditer(text):
         yield m.start(), m.end(), date(year, 12, 31)
+    for m in _QUARTER.finditer(text):
+        if not m.group(1):
+            yield m.start(), m.end(), month_end(year, 3 * chinese_to_int(m[2]))
     if years:
         for m in TRANSITION_PHRASE.finditer(text):
             yield m.start(), m.end(), date(year + years - 1, 12, 31)

@@ -12,7 +12,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def read_policy_file(path: str | Path, *, max_bytes: int) -> str:
-    """Return the text of a policy file; raise PolicyParseError with one line if it is unusable."""
+    """Return the text of a policy file of any accepted shape (txt, docx, pdf, html); raise PolicyParseError."""
+    from policies.formats import extract_text  # formats reads plain text with this module
+
     p = Path(path)
     try:
         if not p.exists():
@@ -30,7 +32,7 @@ def read_policy_file(path: str | Path, *, max_bytes: int) -> str:
         raise PolicyParseError(f"无法读取文件 / cannot read file: {p}: {exc.strerror}") from exc
     if len(data) > max_bytes:
         raise PolicyParseError(f"文件过大 / file too large (limit {max_bytes} bytes): {p}")
-    return decode_policy_bytes(data, name=str(p))
+    return extract_text(data, name=str(p))
 
 
 def decode_policy_bytes(data: bytes, *, name: str = "<bytes>") -> str:

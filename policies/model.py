@@ -93,6 +93,7 @@ class Item:
     group: str = ""
     span: Span | None = None
     doubts: tuple[Doubt, ...] = ()
+    scopes: tuple[str, ...] = ()
 
     @property
     def key(self) -> int:
@@ -119,6 +120,7 @@ class Item:
             "group": self.group,
             "span": _span_json(self.span),
             "doubts": [d.to_json() for d in self.doubts],
+            "scopes": list(self.scopes),
         }
 
 

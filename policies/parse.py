@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from policies import doubts
 from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
+from policies.itemunits import UnitReader, lead_the_first
 from policies.lines import DATE_LINE_RE, Line, split_lines
-from policies.model import Deadline, Item, ParsedPolicy, PolicyParseError, Unit
+from policies.model import Deadline, Doubt, Item, ParsedPolicy, PolicyParseError, Unit
 from policies.structure import RawItem, blocks_of, heading, outline
-from policies.unitlists import RawUnit, read_brackets
-from policies.units import Registry, load_registry
+from policies.units import load_registry
 
 _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
 NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
@@ -46,7 +47,9 @@ def _parse(text: str) -> ParsedPolicy:
     year = issued.year if issued else _year_of(lines)
     folded = "\n".join(ln.text for ln in body)
     transition = transition_years(folded)
-    items = _items(raw_items, registry, year, transition)
+    reader = UnitReader(registry, body, [raw.text for raw in raw_items])
+    context = _Context(reader, year, transition)
+    items = _items(raw_items, context)
     deadlines = find_deadlines(folded, year=year, transition=transition)
     return ParsedPolicy(
         title=title_of(lines),
@@ -100,9 +103,16 @@ def _year_of(lines: list[Line]) -> int | None:
     return None
 
 
-def _items(
-    raw_items: list[RawItem], registry: Registry, year: int | None, transition: int | None
-) -> list[Item]:
+@dataclass
+class _Context:
+    """What reading the items needs from the whole document."""
+
+    reader: UnitReader
+    year: int | None
+    transition: int | None
+
+
+def _items(raw_items: list[RawItem], context: _Context) -> list[Item]:
     """Build the items: their units (with units declared once for the rest of a section) and deadlines."""
     out: list[Item] = []
     carried: list[Unit] = []
@@ -110,14 +120,14 @@ def _items(
     for ordinal, raw in enumerate(raw_items, start=1):
         if raw.section != section:
             carried, section = [], raw.section
-        units, open_ended, declared = _units(raw, registry)
+        found = context.reader.item(raw.text, raw.raw)
+        units = found.units
         for unit in carried:
             if all(u.name != unit.name for u in units):
                 units.append(unit)
-        carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
-        if units and all(u.role != "lead" for u in units):
-            # Only co-organizers were marked (配合单位：X): the first unit listed leads.
-            units[0] = replace(units[0], role="lead")
+        carried = carried + [u for u in found.declared if all(c.name != u.name for c in carried)]
+        lead_the_first(units, first_leads=context.reader.first_leads)
+        deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
         # The title comes from the marker line alone; the lines after it are the body once.
         head, *more = raw.text.split("\n")
         title, rest = heading(head)
@@ -129,41 +139,23 @@ def _items(
                 title=title,
                 body=body,
                 units=tuple(units),
-                open_ended=open_ended,
-                deadlines=tuple(find_deadlines(raw.text, year=year, transition=transition)),
+                open_ended=found.open_ended,
+                deadlines=tuple(deadlines),
                 ordinal=ordinal,
                 label=raw.block.label,
                 group=raw.group,
+                doubts=tuple(_time_doubts(found.phrases, deadlines, context)),
+                scopes=tuple(found.scopes),
             )
         )
     return out
 
 
-def _units(raw: RawItem, registry: Registry) -> tuple[list[Unit], bool, list[Unit]]:
-    """Return the union of an item's unit brackets, whether open (等), and units declared onward."""
-    text, original = raw.text, raw.raw
-    units: list[Unit] = []
-    declared: list[Unit] = []
-    open_ended = False
-    for bracket in read_brackets(text, registry):
-        open_ended = open_ended or bracket.open_ended
-        for found in bracket.units:
-            _merge(units, _unit(found, original, registry))
-        declared.extend(_unit(found, original, registry) for found in bracket.declared)
-    return units, open_ended, declared
-
-
-def _unit(found: RawUnit, original: str, registry: Registry) -> Unit:
-    as_written = original[found.start : found.end]
-    resolved = registry.resolve(as_written)
-    return Unit(resolved.name, as_written, found.role, resolved.known, resolved.code)
-
-
-def _merge(units: list[Unit], unit: Unit) -> None:
-    """Add a unit once, in order; a unit that is lead anywhere in the item stays lead."""
-    for i, seen in enumerate(units):
-        if seen.name == unit.name:
-            if unit.role == "lead" and seen.role != "lead":
-                units[i] = Unit(seen.name, seen.as_written, "lead", seen.known, seen.code)
-            return
-    units.append(unit)
+def _time_doubts(phrases: list[str], deadlines: list[Deadline], context: _Context) -> list[Doubt]:
+    """Return a doubt for each time-limit phrase of the unit lists that gives no date."""
+    return [
+        doubts.deadline_not_understood(phrase)
+        for phrase in dict.fromkeys(phrases)
+        if not any(d.text in phrase for d in deadlines)
+        and not find_deadlines(phrase, year=context.year, transition=context.transition)
+    ]

@@ -1,219 +1,72 @@
-"""Responsible units of an item: brackets such as （牵头单位：X；配合单位：Y、Z）, （X牵头，Y配合）,
-（X负责）; labelled lists outside brackets (牵头单位：X；责任单位：Y、Z。); sentences that give the
-lead (X牵头，Y配合，年底前完成。)."""
+"""Where an item names its responsible units: brackets of every kind (（）() [] 〔〕 【】, names inside
+may hold brackets of their own), labelled lists outside brackets (牵头单位：X；责任单位：Y、Z on the
+item's line or the lines after it) and sentences that give the lead (X牵头，Y配合，年底前完成。).
+
+Each list is read by `policies.unitnames.ListReader`.
+"""
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from itertools import accumulate
 
-from policies.model import UnitRole
-from policies.units import Registry
+from policies.clauses import CLOSERS, OPENERS, Span
+from policies.unitnames import UNIT_LABEL, ListReader, Names, RawUnit, UnitBracket
 
-BRACKET_RE = re.compile(r"[（(]([^（）()\n]*)[）)]")
-_CLAUSE_RE = re.compile(r"[，,﹐]")
-_ELEMENT_RE = re.compile(r"、|会同|等和|等及|等以及|以及")
-_LABEL = (
-    r"(?:主要|具体)?(?:责任|牵头|主责|配合|参与|协办|协助|考核|牵头考核|配合考核)(?:单位|部门)[:：]"
-)
-_LABEL_RE = re.compile(rf"^{_LABEL}\s*")
-# Sentences end at these marks, and before a label that only a space sets off (X 配合单位：Y).
-_SENTENCE_RE = re.compile(rf"[。；;﹔\n]|\s+(?={_LABEL})")
-_MARK_RE = re.compile(r"(?:分别|共同)?(牵头负责|牵头|负责落实|负责|落实|配合|参与|指导|协助|协办)$")
-# A unit of a labelled list may carry its own mark in brackets: 责任单位：X（牵头）、Y。
-_OWN_MARK_RE = re.compile(r"[（(](牵头|配合|参与|协助|协办)[）)]$")
-_DUTY_RE = re.compile(r"(?:按职责分工|按照职责分工|按职责|分别)$")
-_OPEN_RE = re.compile(r"等(?:有关|相关)?(?:部门|单位|部门和单位|地区)?$")
-_GENERIC_RE = re.compile(r"^(?:各|其他)?(?:有关|相关)?(?:部门|单位|部门和单位|方面|地区)$")
-_RULE_RE = re.compile(r"下同|后同|第一位|为牵头|不再(?:一一)?列出")
-_SKIP_RE = re.compile(r"^\d+(?:\.\d+)?分$|\d{4}年|月底|年底|年内|长期|持续|前完成")
-_DECLARE_PREFIX_RE = re.compile(
-    r"^(?:以下|下列|此后|后续)(?:各项|任务|工作)?(?:均|都|皆)?(?:需要|需|由|须)?"
-)
-_DECLARE_SUFFIX_RE = re.compile(r"(?:负责)?(?:落实|负责|承担|实施)$")
-_UNIT_SUFFIX_RE = re.compile(
-    r"(?:部|委|局|署|办|厅|行|会|社|联|院|府|室|中心|公司|政府|集团|团中央|组|处|所|站|队|馆|台|党委|党组|机关|工委|监委)$"
-)
-_NOT_UNIT_RE = re.compile(r"[的向对将把要在不了第\d〔〕“”\"'（）()]")
+__all__ = ["RawUnit", "UnitBracket", "bracket_spans", "read_bracket", "read_brackets"]
 
 
-@dataclass
-class RawUnit:
-    """A unit found in a bracket: its span in the line and the role it was given."""
+def bracket_spans(text: str) -> list[Span]:
+    """Return the spans of the outermost brackets of `text`, closers included, in linear time.
 
-    start: int
-    end: int
-    role: UnitRole
-
-
-@dataclass
-class UnitBracket:
-    """The units of one bracket, whether the list is open (等), and units declared for later items."""
-
-    units: list[RawUnit] = field(default_factory=list)
-    open_ended: bool = False
-    declared: list[RawUnit] = field(default_factory=list)
-
-
-Span = tuple[int, int]
-
-
-def _split(text: str, span: Span, pattern: re.Pattern[str]) -> list[Span]:
-    out, pos = [], span[0]
-    for m in pattern.finditer(text[span[0] : span[1]]):
-        out.append((pos, span[0] + m.start()))
-        pos = span[0] + m.end()
-    out.append((pos, span[1]))
-    return [_trim(text, s) for s in out if text[s[0] : s[1]].strip()]
-
-
-def _trim(text: str, span: Span) -> Span:
-    start, end = span
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def _cut(text: str, span: Span, pattern: re.Pattern[str]) -> tuple[Span, str]:
-    """Cut a match of `pattern` off the span's start (^) or end ($) and return what was cut."""
-    m = pattern.search(text[span[0] : span[1]])
-    if m is None or m.start() == m.end():
-        return span, ""
-    start, end = span[0] + m.start(), span[0] + m.end()
-    if start == span[0]:
-        return _trim(text, (end, span[1])), m.group(0)
-    if end == span[1]:
-        return _trim(text, (span[0], start)), m.group(0)
-    return span, ""
-
-
-def looks_like_unit(name: str, registry: Registry) -> bool:
-    """Return whether a short phrase names a unit (known, or shaped like one)."""
-    if registry.knows(name):
-        return True
-    return (
-        2 <= len(name) <= 20
-        and not _NOT_UNIT_RE.search(name)
-        and bool(_UNIT_SUFFIX_RE.search(name))
-    )
-
-
-_CO_WORDS = ("配合", "参与", "指导", "协助", "协办")
-
-
-def _hint(marker: str) -> UnitRole | None:
-    if "牵头" in marker:
-        return "lead"
-    return "co" if any(w in marker for w in _CO_WORDS) else None
-
-
-def _declared(text: str, sentence: Span, registry: Registry) -> list[Span]:
-    """Return the units a "…落实，不再列出" sentence declares for all later items."""
-    out = []
-    for clause in _split(text, sentence, _CLAUSE_RE):
-        if _RULE_RE.search(text[clause[0] : clause[1]]):
-            continue
-        span, _prefix = _cut(text, clause, _DECLARE_PREFIX_RE)
-        span, _suffix = _cut(text, span, _DECLARE_SUFFIX_RE)
-        if span[0] < span[1] and looks_like_unit(text[span[0] : span[1]], registry):
-            out.append(span)
+    Brackets nest (县发改局（粮食局）); a bracket left open at a line end is no bracket, and a closer
+    without its opener is text.
+    """
+    out: list[Span] = []
+    depth, start = 0, 0
+    for i, char in enumerate(text):
+        if char in OPENERS:
+            if depth == 0:
+                start = i
+            depth += 1
+        elif char in CLOSERS and depth:
+            depth -= 1
+            if depth == 0:
+                out.append((start, i + 1))
+        elif char == "\n":
+            depth = 0
     return out
 
 
-class _Reader:
-    """Collects the units of one bracket; `valid` turns false at a phrase that is no unit."""
+def read_bracket(
+    text: str, span: Span, registry: Names, *, closing: bool = False
+) -> UnitBracket | None:
+    """Read the list in `span` of `text` (Simplified); None if it names no unit.
 
-    def __init__(self, text: str, registry: Registry) -> None:
-        self.text, self.registry = text, registry
-        self.found: list[tuple[Span, UnitRole | None]] = []
-        self.result = UnitBracket()
-        self.marked = False
-        self.valid = True
-
-    def sentence(self, span: Span) -> None:
-        if re.search(r"不再(?:一一)?列出", self.text[span[0] : span[1]]):
-            self.marked = True
-            for unit in _declared(self.text, span, self.registry):
-                self.result.declared.append(RawUnit(unit[0], unit[1], "lead"))
-            return
-        span, label = _cut(self.text, span, _LABEL_RE)
-        self.marked = self.marked or bool(label)
-        for clause in _split(self.text, span, _CLAUSE_RE):
-            self.clause(clause, label)
-
-    def clause(self, span: Span, label: str) -> None:
-        span, own_label = _cut(self.text, span, _LABEL_RE)
-        label = own_label or label
-        self.marked = self.marked or bool(own_label)
-        phrase = self.text[span[0] : span[1]]
-        if _RULE_RE.search(phrase):
-            self.marked = True
-            return
-        if _SKIP_RE.search(phrase):
-            return
-        span, mark = _cut(self.text, span, _MARK_RE)
-        span, _duty = _cut(self.text, span, _DUTY_RE)
-        self.marked = self.marked or bool(mark)
-        hint = _hint(mark) or _hint(label)
-        if re.search(r"等和|等及|等以及", self.text[span[0] : span[1]]):
-            self.result.open_ended = True
-        for element in _split(self.text, span, _ELEMENT_RE):
-            self.element(element, hint)
-
-    def element(self, span: Span, hint: UnitRole | None) -> None:
-        span, own = _cut(self.text, span, _OWN_MARK_RE)
-        hint = _hint(own) or hint
-        span, opened = _cut(self.text, span, _OPEN_RE)
-        self.result.open_ended = self.result.open_ended or bool(opened)
-        name = self.text[span[0] : span[1]]
-        if not name:
-            return
-        if _GENERIC_RE.match(name):
-            self.result.open_ended = True
-        elif looks_like_unit(name, self.registry):
-            self.found.append((span, hint))
-        else:
-            self.valid = False
-
-    def finish(self) -> UnitBracket | None:
-        known = all(self.registry.knows(self.text[s:e]) for (s, e), _ in self.found)
-        if not self.valid or not (self.marked or (self.found and known)):
-            return None
-        if not (self.found or self.result.declared or self.result.open_ended):
-            return None
-        has_lead = any(hint == "lead" for _, hint in self.found)
-        for (start, end), hint in self.found:
-            role: UnitRole = hint or ("co" if has_lead else "lead")
-            has_lead = has_lead or role == "lead"
-            self.result.units.append(RawUnit(start, end, role))
-        for unit in self.result.declared:
-            same = [
-                u
-                for u in self.result.units
-                if self.text[u.start : u.end] == self.text[unit.start : unit.end]
-            ]
-            unit.role = same[0].role if same else "lead"
-        return self.result
+    `closing`: the list is a bracket placed where unit lists stand, after a full sentence at the
+    end of a paragraph.
+    """
+    return ListReader(text, registry, closing=closing).read(span)
 
 
-def read_bracket(text: str, span: Span, registry: Registry) -> UnitBracket | None:
-    """Read the content `span` of a bracket in `text` (Simplified); None if it lists no units."""
-    reader = _Reader(text, registry)
-    for sentence in _split(text, span, _SENTENCE_RE):
-        reader.sentence(sentence)
-        if not reader.valid:
-            return None
-    return reader.finish()
+_SENTENCE_END = "。；;！!"
+_TRAILING_RE = re.compile(r"[。；;\s]*(?:\n|$)")
+
+
+def _closing(text: str, bracket: Span) -> bool:
+    """Return whether a bracket follows a full sentence and ends its paragraph."""
+    start, end = bracket
+    return start > 0 and text[start - 1] in _SENTENCE_END and bool(_TRAILING_RE.match(text, end))
 
 
 # A labelled list outside brackets runs from its label to the end of its sentence or line, and
-# on through the labelled lists right after it (牵头单位：X。\n配合单位：Y), read as one.
-_LIST_LABEL_RE = re.compile(_LABEL)
+# on through the labelled lists right after it (牵头单位：X。\n配合单位：Y), read as one. The label
+# opens a line or a sentence: "要明确责任单位：…" in running text is no list.
+_LIST_LABEL_RE = re.compile(
+    rf"(?:^|(?<=[\n。；;，,）)\]〕】\s])){UNIT_LABEL}\s*[:：]|(?:^|(?<=\n)){UNIT_LABEL}[ \t\u3000]+(?=\S)"
+)
 _LIST_END_RE = re.compile(r"[。\n]")
 
 
@@ -231,7 +84,7 @@ def _after_gap(text: str, pos: int) -> int:
 def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
     """Return the spans of the labelled unit lists that stand outside every bracket."""
     out: list[Span] = []
-    starts = [start for start, _ in brackets]  # in order and apart, as finditer found them
+    starts = [start for start, _ in brackets]  # in order and apart
     pos = 0
     while (m := _LIST_LABEL_RE.search(text, pos)) is not None:
         i = bisect_right(starts, m.start()) - 1
@@ -246,17 +99,22 @@ def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
     return out
 
 
-# A sentence outside brackets that names a lead: 市住建局牵头，市发改委配合，年底前完成。
+# A sentence outside brackets that closes its paragraph and names a lead: X牵头，Y配合，年底前完成。
 _LED_RE = re.compile(r"牵头(?:负责)?(?=[，,。；;﹔\n]|$)")
 _PLAIN_SENTENCE_RE = re.compile(r"[^。；;﹔\n]+")
+_PARAGRAPH_END_RE = re.compile(r"[。；;﹔\s]*(?:\n|$)")
 
 
 def _led_sentences(text: str, taken: list[Span]) -> list[Span]:
-    """Return the sentences outside `taken` (brackets, labelled lists) that give a unit the lead."""
+    """Return the last sentences of paragraphs, outside `taken`, that give a unit the lead."""
     overlaps = _overlap_test(taken)
     out: list[Span] = []
     for m in _PLAIN_SENTENCE_RE.finditer(text):
-        if not overlaps(m.span()) and _LED_RE.search(text, *m.span()):
+        if (
+            not overlaps(m.span())
+            and _LED_RE.search(text, *m.span())
+            and _PARAGRAPH_END_RE.match(text, m.end())
+        ):
             out.append(m.span())
     return out
 
@@ -274,18 +132,16 @@ def _overlap_test(spans: list[Span]) -> Callable[[Span], bool]:
     return overlaps
 
 
-def read_brackets(text: str, registry: Registry) -> list[UnitBracket]:
-    """Return the unit brackets, labelled lists and led sentences of a paragraph (Simplified), in order.
-
-    Each is read the same way, and only kept when every phrase in it names a unit.
-    """
-    brackets = [m.span() for m in BRACKET_RE.finditer(text)]
+def read_brackets(text: str, registry: Names) -> list[UnitBracket]:
+    """Return the unit lists of an item's text (Simplified), in order: brackets, labelled lists
+    and led sentences, each kept when it names units."""
+    brackets = bracket_spans(text)
     lists = _labelled_lists(text, brackets)
-    spans = [(start + 1, end - 1) for start, end in brackets] + lists
-    spans += _led_sentences(text, brackets + lists)
+    spans = [((start + 1, end - 1), _closing(text, (start, end))) for start, end in brackets]
+    spans += [(span, False) for span in lists + _led_sentences(text, brackets + lists)]
     out = []
-    for span in sorted(spans):
-        bracket = read_bracket(text, span, registry)
+    for span, closing in sorted(spans):
+        bracket = read_bracket(text, span, registry, closing=closing)
         if bracket is not None:
             out.append(bracket)
     return out

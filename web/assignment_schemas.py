@@ -11,7 +11,7 @@ from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
 from web.assignment_actions import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS, ActionOutcome
-from web.schemas import DepartmentRead
+from web.schemas import DepartmentRead, RowId
 
 
 class TitledRow(Protocol):
@@ -229,7 +229,7 @@ class SubmissionCreate(ActionRequest):
     """A progress report with the ids of evidence already uploaded to this assignment."""
 
     report: str = Field(min_length=1, max_length=REPORT_MAX_CHARS)
-    evidence_ids: list[int] = Field(default_factory=list)
+    evidence_ids: list[RowId] = Field(default_factory=list, max_length=1000)
 
 
 class ExtensionCreate(ActionRequest):

@@ -126,27 +126,35 @@ MESSAGES: dict[str, str] = {
     "error.token": "访问令牌无效或已过期，请重新获取",
 }
 
-_converter = opencc.OpenCC("s2twp")
-
-
-@lru_cache(maxsize=8192)
-def _to_traditional(text: str) -> str:
-    return str(_converter.convert(text))
+# Character-level conversion (s2t): a mainland document in Traditional script keeps its words
+# (项目 is 項目, not Taiwan's 專案). Taiwan phrasing (s2tw, s2twp) would rewrite the policy text.
+_converter = opencc.OpenCC("s2t")
 
 
 def to_script(text: str, locale: str) -> str:
-    """Return `text` in the script of `locale` (Simplified text is converted for zh-TW)."""
+    """Return `text` in the script of `locale` (Simplified text is converted for zh-TW).
+
+    Not cached: pages carry per-render tokens, and the converter is fast enough (well under a
+    millisecond per thousand characters) to convert each page as it is rendered.
+    """
     if locale == TRADITIONAL and text:
-        return _to_traditional(text)
+        return str(_converter.convert(text))
     return text
+
+
+@lru_cache(maxsize=1)
+def _traditional_messages() -> dict[str, str]:
+    """Return every interface string in Traditional script (a fixed set, converted once)."""
+    return {key: to_script(text, TRADITIONAL) for key, text in MESSAGES.items()}
 
 
 def t(key: str, locale: str = SIMPLIFIED, **params: object) -> str:
     """Return the interface string `key` in `locale`, with `{name}` parameters filled in."""
-    text = MESSAGES.get(key, key)
     if params:
-        text = text.format(**params)
-    return to_script(text, locale)
+        return to_script(MESSAGES.get(key, key).format(**params), locale)
+    if locale == TRADITIONAL:
+        return _traditional_messages().get(key) or to_script(key, locale)
+    return MESSAGES.get(key, key)
 
 
 def normalize_locale(value: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +10,10 @@ from duban.domain import UserRole
 from duban.models import Department, User
 
 Locale = Literal["zh-CN", "zh-TW"]
+# Every table's id is a PostgreSQL `integer`; a larger id (or 0, or a negative one) can name no
+# row, and passing it on would make the driver fail with a 500 instead of the caller a 422.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 class FormModel(BaseModel):

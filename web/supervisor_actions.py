@@ -13,6 +13,7 @@ from duban.db import utcnow
 from duban.domain import ExtensionState, ReviewDecision
 from duban.errors import Conflict, DomainError, Invalid, NotFound
 from duban.models import Assignment
+from duban.rules import rating_refusal
 from duban.services.review import extension_of, pending_submission
 from web.assignment_actions import (
     ActionOutcome,
@@ -84,8 +85,8 @@ def check_verdict(verdict: Verdict) -> Verdict:
     if len(comment) > COMMENT_MAX_CHARS:
         raise Invalid(f"审核意见不能超过 {COMMENT_MAX_CHARS} 字。")
     if verdict.decision == ReviewDecision.APPROVE:
-        if verdict.rating is None or not 1 <= verdict.rating <= 5:
-            raise Invalid("评分须为 1 至 5 分。")
+        if (refusal := rating_refusal(verdict.rating)) is not None:
+            raise Invalid(refusal.message)
         return Verdict(verdict.decision, verdict.rating, comment)
     comment = check_text(comment, label="退回理由", max_chars=COMMENT_MAX_CHARS)
     due = verdict.new_due_at

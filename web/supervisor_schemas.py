@@ -16,7 +16,7 @@ from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
 from web.assignment_actions import Caller
 from web.assignment_schemas import ActionRequest, TaskRef
 from web.deps import LazyTemporalDep, SessionDep, require_roles
-from web.schemas import DepartmentRead
+from web.schemas import DepartmentRead, RowId
 from web.supervisor_actions import COMMENT_MAX_CHARS, BulkResult
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
@@ -216,7 +216,7 @@ class BulkApproveCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    submission_ids: list[int] = Field(min_length=1, max_length=500)
+    submission_ids: list[RowId] = Field(min_length=1, max_length=500)
     rating: int
     comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
 

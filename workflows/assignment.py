@@ -81,6 +81,7 @@ class AssignmentWorkflow(AssignmentEngine):
     @workflow.run
     async def run(self, inp: AssignmentInput) -> AssignmentStatus:
         """Run the current period, then continue-as-new into the next one."""
+        self._decide_patches()
         await self._begin()
         if self.s.period_begun:
             if not await self._watch_period():

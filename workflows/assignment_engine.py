@@ -33,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_WRITES = "record-as-local-activity"
+# A lead's approved period closes on its own terms; co-organizers report on their own clocks.
+# Runs recorded before this waited for every co-organizer's report before closing.
+LEAD_CLOSES_ALONE = "2026-12-02-lead-closes-alone"
 S = AssignmentState
 
 
@@ -48,6 +51,8 @@ class AssignmentEngine:
         self.inp = inp
         self.s = inp.carry or AssignmentCarry(policy_version=inp.policy_version)
         self._wake = 0
+        # Decided once per run, at its start (`_decide_patches`), never inside a wait condition.
+        self._lead_waits_for_cos = True
         self._lock = asyncio.Lock()
         # Every write waits until the run's opening writes (`_begin`) are done.
         self._ready = False
@@ -64,6 +69,10 @@ class AssignmentEngine:
         await workflow.wait_condition(workflow.all_handlers_finished)
         self.s.runs += 1
         workflow.continue_as_new(replace(self.inp, carry=self.s))
+
+    def _decide_patches(self) -> None:
+        """Take the versioning decisions of this run, once, before its first step."""
+        self._lead_waits_for_cos = not workflow.patched(LEAD_CLOSES_ALONE)
 
     async def _begin(self) -> None:
         """Write the run's opening steps (periods, `assigned` + notice, `period_opened`) at once."""
@@ -137,7 +146,7 @@ class AssignmentEngine:
             return True
         if self.s.state != S.APPROVED:
             return False
-        if self.inp.role != AssignmentRole.LEAD:
+        if self.inp.role != AssignmentRole.LEAD or not self._lead_waits_for_cos:
             return True
         tags = {f"{self.s.period_index}:{code}" for code in self.inp.co_department_codes}
         return tags <= set(self.s.co_reported)

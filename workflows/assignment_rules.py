@@ -8,6 +8,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from duban.domain import AssignmentState
+from duban.rules import (
+    WAITING_STATES,
+    Refusal,
+    acknowledge_refusal,
+    extension_refusal,
+    rating_refusal,
+    submit_refusal,
+)
 from temporalio.exceptions import ApplicationError
 
 if TYPE_CHECKING:
@@ -17,7 +25,7 @@ if TYPE_CHECKING:
 
 S = AssignmentState
 # States in which the department still owes a report: reminders and the ladder run.
-WAITING = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED})
+WAITING = WAITING_STATES
 LADDER_AUDIENCE = {1: ("head", "escalation_l1"), 2: ("supervisors", "escalation_l2")}
 LADDER_TOP = ("supervisors", "escalation_l3")
 MAX_KEY = 200
@@ -49,6 +57,12 @@ class Replan:
 def reject(code: str, message: str) -> NoReturn:
     """Refuse an action with a stable code and a Chinese message."""
     raise ApplicationError(message, type=code, non_retryable=True)
+
+
+def refuse(refusal: Refusal | None) -> None:
+    """Refuse an action when a rule of duban.rules says no."""
+    if refusal is not None:
+        reject(refusal.code, refusal.message)
 
 
 def scoped_key(*parts: object) -> str:
@@ -98,15 +112,13 @@ def _open(s: AssignmentCarry) -> None:
 def check_acknowledge(s: AssignmentCarry, inp: Any, now: datetime) -> None:
     """Allow 签收 only of a newly assigned task."""
     _open(s)
-    if s.state != S.ASSIGNED:
-        reject("conflict", "该任务已签收")
+    refuse(acknowledge_refusal(s.state))
 
 
 def check_submit(s: AssignmentCarry, inp: Any, now: datetime) -> None:
-    """Allow a report while one is owed, with some text."""
+    """Allow a report after 签收 while one is owed, with some text."""
     _open(s)
-    if s.state not in WAITING:
-        reject("conflict", "本期已报送，请等待审核结果")
+    refuse(submit_refusal(s.state))
     if not inp.report.strip():
         reject("invalid", "请填写工作进展")
 
@@ -118,8 +130,7 @@ def check_review(s: AssignmentCarry, inp: Any, now: datetime) -> None:
     if s.state != S.SUBMITTED:
         reject("conflict", "没有待审核的报送")
     if inp.decision == "approve":
-        if inp.rating is None or not 1 <= inp.rating <= 5:
-            reject("invalid", "评分须为 1 至 5 分")
+        refuse(rating_refusal(inp.rating))
     elif inp.decision == "return":
         if not inp.comment.strip():
             reject("invalid", "退回时须说明理由")
@@ -133,8 +144,7 @@ def check_extension_request(s: AssignmentCarry, inp: Any, now: datetime) -> None
     """Allow an extension request while a report is owed, for a later date, with a reason."""
     _open(s)
     _aware(inp.requested_due_at)
-    if s.state not in WAITING:
-        reject("conflict", "本期已报送，无需申请延期")
+    refuse(extension_refusal(s.state))
     if not inp.reason.strip():
         reject("invalid", "请说明延期理由")
     if inp.requested_due_at <= now or (s.due_at and inp.requested_due_at <= s.due_at):

@@ -1,7 +1,7 @@
 """The read model: every table, imported here so metadata is complete."""
 
 from duban.models.assignment import Assignment, AssignmentPeriod, Escalation, Extension
-from duban.models.audit import AuditEvent
+from duban.models.audit import AuditChain, AuditEvent
 from duban.models.department import Department
 from duban.models.evaluation import Evaluation, RubricVersion
 from duban.models.evidence import Evidence
@@ -16,6 +16,7 @@ from duban.models.user import User
 __all__ = [
     "Assignment",
     "AssignmentPeriod",
+    "AuditChain",
     "AuditEvent",
     "Department",
     "Escalation",

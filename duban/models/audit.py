@@ -1,14 +1,27 @@
-"""The audit trail: insert-only events, also the timeline of an assignment."""
+"""The audit trail: insert-only events in one hash chain, also the timeline of an assignment.
+
+Every event holds the SHA-256 of its content and of the event before it (`prev_hash`), in the
+order of `seq`. The chain is global rather than per policy: sign-ins, user changes and
+evaluations belong to no policy, and one head is what an evaluation or an export can cite. Its
+head lives in the one row of `audit_chain`; each insert updates that row first, which takes the
+row lock on PostgreSQL and the write lock on SQLite, so two transactions can never both extend
+the same head. The price is that audit-writing transactions commit one after another.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Connection, ForeignKey, String, event, insert, select, update
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from duban.db import Base, UTCDateTime, utcnow
+
+GENESIS = "0" * 64
+CHAIN_ROW = 1
 
 
 class AuditEvent(Base):
@@ -27,3 +40,87 @@ class AuditEvent(Base):
         ForeignKey("assignment.id"), default=None, index=True
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The head of the audit chain: the last event's `seq` and `hash` (one row, id 1)."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    seq: int,
+    key: str,
+    at: datetime,
+    kind: str,
+    actor_id: int | None,
+    actor_label: str,
+    policy_id: int | None,
+    assignment_id: int | None,
+    data: Any,
+) -> str:
+    """Return the SHA-256 of an event's content chained to the hash before it."""
+    # The data as the JSON column gives it back (e.g. int keys become strings), so a stored row
+    # hashes the same as the object that was written.
+    stored = json.loads(json.dumps(data, default=str))
+    content = [
+        seq,
+        key,
+        at.astimezone(UTC).isoformat(timespec="microseconds"),
+        kind,
+        actor_id,
+        actor_label,
+        policy_id,
+        assignment_id,
+        stored,
+    ]
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+def _advance(connection: Connection) -> tuple[int, str]:
+    """Lock the chain's head, move it one step and return (new seq, previous head hash)."""
+    bumped = connection.execute(
+        update(AuditChain).where(AuditChain.id == CHAIN_ROW).values(seq=AuditChain.seq + 1)
+    )
+    if bumped.rowcount == 0:
+        connection.execute(insert(AuditChain).values(id=CHAIN_ROW, seq=1, head_hash=GENESIS))
+    seq, head = connection.execute(
+        select(AuditChain.seq, AuditChain.head_hash).where(AuditChain.id == CHAIN_ROW)
+    ).one()
+    return int(seq), str(head)
+
+
+@event.listens_for(AuditEvent, "before_insert")
+def _chain(_mapper: Mapper[AuditEvent], connection: Connection, target: AuditEvent) -> None:
+    """Give every new event its place in the chain, however it was written."""
+    # Python-side defaults are applied after this hook: set them now so the hash covers them.
+    unset: dict[str, Any] = {"at": utcnow(), "actor_label": "", "data": {}}
+    for name, value in unset.items():
+        if getattr(target, name) is None:
+            setattr(target, name, value)
+    target.seq, target.prev_hash = _advance(connection)
+    target.hash = event_hash(
+        target.prev_hash,
+        seq=target.seq,
+        key=target.key,
+        at=target.at,
+        kind=target.kind,
+        actor_id=target.actor_id,
+        actor_label=target.actor_label,
+        policy_id=target.policy_id,
+        assignment_id=target.assignment_id,
+        data=target.data,
+    )
+    connection.execute(
+        update(AuditChain).where(AuditChain.id == CHAIN_ROW).values(head_hash=target.hash)
+    )

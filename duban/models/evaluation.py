@@ -43,3 +43,6 @@ class Evaluation(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     created_by_label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The audit chain's head when it was frozen: the record it was computed from (0/"" before).
+    chain_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    chain_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")

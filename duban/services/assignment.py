@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from duban.domain import DEPARTMENT_ROLES, AssignmentState, UserRole
+from duban.domain import DEPARTMENT_ROLES, AssignmentRole, UserRole
 from duban.errors import Forbidden, NotFound
 from duban.models import (
     Assignment,
@@ -24,54 +23,18 @@ from duban.models import (
     Submission,
     User,
 )
+from duban.rules import DONE_STATES, Light, StatusLight, status_light, urgency_key
 
-AMBER_WINDOW = timedelta(days=7)
-DONE_STATES = frozenset({AssignmentState.COMPLETED, AssignmentState.APPROVED})
+ITEM_NUMBER_DIGITS = 9
 MAX_QUERY_CHARS = 100
-
-
-class Light(StrEnum):
-    """The inbox status light."""
-
-    RED = "red"
-    AMBER = "amber"
-    GREEN = "green"
-
-
 ItemSelect = Select[Assignment, PolicyItem]
-LIGHT_RANK = {Light.RED: 0, Light.AMBER: 1, Light.GREEN: 2}
-
-
-@dataclass(frozen=True)
-class StatusLight:
-    """A light with the reason it shows, in Chinese."""
-
-    color: Light
-    reason: str
-
-
-def status_light(*, due_at: datetime | None, now: datetime, state: str) -> StatusLight:
-    """Return red when overdue, amber when due within 7 days, otherwise green (with why)."""
-    if state in DONE_STATES:
-        return StatusLight(Light.GREEN, "已完成")
-    if state == AssignmentState.SUBMITTED:
-        return StatusLight(Light.GREEN, "已报送，待审核")
-    if due_at is None:
-        return StatusLight(Light.GREEN, "暂无截止时间")
-    if due_at <= now:
-        days = (now - due_at).days
-        return StatusLight(Light.RED, f"已逾期 {days} 天" if days else "今日已到期")
-    if due_at - now <= AMBER_WINDOW:
-        days = (due_at - now).days
-        return StatusLight(Light.AMBER, f"{days} 天内到期" if days else "今日到期")
-    return StatusLight(Light.GREEN, "进度正常")
-
-
-def urgency_key(light: StatusLight, due_at: datetime | None, state: str) -> tuple[int, int, float]:
-    """Sort key: red before amber before green, finished last, earlier due first."""
-    finished = 1 if state in DONE_STATES else 0
-    stamp = due_at.timestamp() if due_at is not None else float("inf")
-    return (finished, LIGHT_RANK[light.color], stamp)
+__all__ = [
+    "DONE_STATES",
+    "Light",
+    "StatusLight",
+    "status_light",
+    "urgency_key",
+]
 
 
 @dataclass(frozen=True)
@@ -121,12 +84,19 @@ def select_with_item() -> ItemSelect:
     )
 
 
+def is_item_number(q: str) -> bool:
+    """Tell whether a search is an item number: ASCII digits only, in the column's range."""
+    # str.isdigit() also accepts "³" and other digits int() refuses, and a long run of
+    # digits would overflow the integer column; both are searched as text instead.
+    return q.isascii() and q.isdigit() and len(q) <= ITEM_NUMBER_DIGITS
+
+
 def _search(stmt: ItemSelect, q: str) -> ItemSelect:
     """Narrow by free text: an item number, or words in the title, body, policy or unit."""
     q = q.strip()[:MAX_QUERY_CHARS]
     if not q:
         return stmt
-    if q.isdigit():
+    if is_item_number(q):
         return stmt.where(Assignment.item_number == int(q))
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(
@@ -181,6 +151,16 @@ def inbox(
     ]
     rows.sort(key=lambda r: urgency_key(r.light, r.assignment.due_at, r.assignment.state))
     return Inbox(rows=rows, counts=counts, total=len(all_rows))
+
+
+def traffic(*, session: Session, department_id: int | None, now: datetime) -> dict[str, int]:
+    """Count the inbox's assignments per light, done ones apart (the home page's summary)."""
+    box = inbox(session=session, department_id=department_id, now=now, filters=InboxFilter())
+    counts = {"total": box.total, "green": 0, "amber": 0, "red": 0, "done": 0}
+    for row in box.rows:
+        done = row.assignment.state in DONE_STATES
+        counts["done" if done else row.light.color.value] += 1
+    return counts
 
 
 def _narrow(stmt: ItemSelect, filters: InboxFilter) -> ItemSelect:
@@ -239,6 +219,34 @@ class AssignmentDetail:
     extensions: list[Extension]
     timeline: list[AuditEvent]
     ref: str
+    # For a lead: its co-organizers' reports, each on the co-organizer's own clock.
+    co_reports: list[CoReport] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CoReport:
+    """A co-organizer's report as its lead's page shows it."""
+
+    department_name: str
+    submission: Submission
+
+
+def co_reports(*, session: Session, assignment: Assignment) -> list[CoReport]:
+    """Return the reports of a lead's co-organizers on the same item, newest first."""
+    if assignment.role != AssignmentRole.LEAD:
+        return []
+    rows = session.execute(
+        select(Department.name, Submission)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .join(Department, Department.id == Assignment.department_id)
+        .where(
+            Assignment.policy_id == assignment.policy_id,
+            Assignment.item_number == assignment.item_number,
+            Assignment.role == AssignmentRole.CO,
+        )
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+    )
+    return [CoReport(name, submission) for name, submission in rows]
 
 
 def assignment_detail(
@@ -264,6 +272,7 @@ def assignment_detail(
         ref=item_ref(assignment, item),
         light=status_light(due_at=assignment.due_at, now=now, state=assignment.state),
         partners=list(partners),
+        co_reports=co_reports(session=session, assignment=assignment),
         periods=list(
             session.scalars(
                 select(AssignmentPeriod)

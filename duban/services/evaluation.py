@@ -14,7 +14,7 @@ from duban.errors import Conflict, Invalid, NotFound
 from duban.models import Evaluation, RubricVersion, User
 from duban.scoring import GroupBy, ScoreRow, evaluation_digest, freeze_evaluation
 from duban.services.assessment import check_period, load_outcomes, scores
-from duban.services.audit import record_event
+from duban.services.audit import chain_head, record_event
 from policies.rubric import DEFAULT_PATH, Rubric, RubricError, parse_rubric
 
 MAX_RUBRIC_CHARS = 20_000
@@ -122,6 +122,7 @@ def freeze(
     )
     if same is not None:
         return same, False
+    head = chain_head(session=session)
     row = Evaluation(
         period=period,
         by=by,
@@ -132,6 +133,8 @@ def freeze(
         rows=[row_json(r) for r in ev.rows],
         created_by_id=user.id,
         created_by_label=user.display_name or user.username,
+        chain_seq=head.seq,
+        chain_hash=head.hash,
     )
     session.add(row)
     session.flush()

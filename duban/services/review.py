@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentState, ExtensionState
@@ -106,29 +106,47 @@ def extension_of(*, session: Session, assignment_id: int, extension_id: int) -> 
     return extension
 
 
+def _top_rungs(*, open_only: bool) -> Select[Escalation]:
+    """Select each assignment's highest rung per period: one row per assignment and its level."""
+    stmt = select(
+        Escalation.assignment_id, Escalation.period_index, func.max(Escalation.level).label("top")
+    ).group_by(Escalation.assignment_id, Escalation.period_index)
+    if open_only:
+        stmt = stmt.where(Escalation.resolved_at.is_(None))
+    top = stmt.subquery()
+    rung = select(Escalation).join(
+        top,
+        and_(
+            Escalation.assignment_id == top.c.assignment_id,
+            Escalation.period_index == top.c.period_index,
+            Escalation.level == top.c.top,
+        ),
+    )
+    return rung.where(Escalation.resolved_at.is_(None)) if open_only else rung
+
+
 def escalation_inbox(
     *, session: Session, level: int | None = None, open_only: bool = True
 ) -> list[EscalationRow]:
-    """Return rungs reached (open ones by default), highest level and newest first."""
-    stmt = select(Escalation).order_by(
+    """Return each escalated assignment once at its level (open ones by default), highest first."""
+    stmt = _top_rungs(open_only=open_only).order_by(
         Escalation.level.desc(), Escalation.reached_at.desc(), Escalation.id.desc()
     )
     if level is not None:
         stmt = stmt.where(Escalation.level == level)
-    if open_only:
-        stmt = stmt.where(Escalation.resolved_at.is_(None))
     rows = list(session.scalars(stmt))
     known = _titles(session, {e.assignment_id for e in rows})
     return [EscalationRow(e, *known[e.assignment_id]) for e in rows]
 
 
-def escalation_counts(*, session: Session) -> dict[int, int]:
-    """Return how many open rungs each level holds."""
-    stmt = (
-        select(Escalation.level, func.count())
-        .where(Escalation.resolved_at.is_(None))
-        .group_by(Escalation.level)
-    )
+def escalation_counts(
+    *, session: Session, assignment_ids: Collection[int] | None = None
+) -> dict[int, int]:
+    """Return how many assignments stand at each level (among `assignment_ids` when given)."""
+    top = _top_rungs(open_only=True).subquery()
+    stmt = select(top.c.level, func.count()).group_by(top.c.level)
+    if assignment_ids is not None:
+        stmt = stmt.where(top.c.assignment_id.in_(list(assignment_ids)))
     found: dict[int, int] = {int(level): int(n) for level, n in session.execute(stmt)}
     return {level: found.get(level, 0) for level in LEVELS}
 

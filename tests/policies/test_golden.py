@@ -17,7 +17,9 @@ EXPECTED = {
     "guoban_2018_117_incentives": (30, 30, 46, 21),
     "guoban_2018_128_zero_waste_city": (19, 6, 53, 20),
     "guoban_2018_129_consumption_poverty": (17, 17, 114, 32),
-    "guofa_2018_39_employment": (15, 14, 36, 13),
+    "guofa_2018_38_ftz_reform": (53, 53, 85, 26),
+    # Items 13-15 name 各有关部门和单位, a collective unit (it only marked the list open before).
+    "guofa_2018_39_employment": (15, 15, 39, 14),
     "guofa_2018_42_agri_mechanization": (20, 18, 71, 17),
     "guofa_2019_3_bonded_zones": (21, 21, 48, 13),
 }
@@ -44,10 +46,19 @@ LEADS = {
         (3, ["全国工商联"], 9),
         (9, ["中央宣传部"], 7),
     ],
+    "guofa_2018_38_ftz_reform": [
+        (1, ["人力资源社会保障部"], 3),
+        (16, ["国家发展改革委"], 2),
+        (40, ["人民银行"], 6),
+        (45, ["人民银行"], 1),
+        (52, ["人力资源社会保障部"], 5),
+    ],
     "guofa_2018_39_employment": [
         (1, ["人力资源社会保障部"], 2),
         (4, ["人力资源社会保障部"], 6),
         (12, ["各省级人民政府"], 1),
+        (13, ["各有关部门和单位"], 1),
+        (14, ["各有关部门和单位"], 2),
     ],
     "guofa_2018_42_agri_mechanization": [
         (3, ["工业和信息化部"], 4),
@@ -125,9 +136,32 @@ def test_genre_traditional_gives_the_same_result(path):
     assert not result.unknown_units
 
 
-def test_crlf_and_bom_give_the_same_result(tmp_path):
-    target = tmp_path / "jilin.txt"
-    target.write_bytes(
-        b"\xef\xbb\xbf" + JILIN.read_text(encoding="utf-8").replace("\n", "\r\n").encode()
-    )
-    assert parse_file(target).to_json() == parse_file(JILIN).to_json()
+def _without_spans(data):
+    for item in data["items"]:
+        item.pop("span")
+        for unit in item["units"]:
+            unit.pop("span")
+    return data
+
+
+def _assert_spans_stand_in(text, policy):
+    for item in policy.items:
+        for unit in item.units:
+            assert unit.span is not None, (item.ordinal, unit.as_written)
+            assert text[unit.span[0] : unit.span[1]] == unit.as_written
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+def test_every_unit_span_gives_the_unit_as_written(path):
+    text = path.read_text(encoding="utf-8")
+    _assert_spans_stand_in(text, parse_text(text))
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+def test_crlf_and_bom_give_the_same_result(tmp_path, path):
+    text = "\ufeff" + path.read_text(encoding="utf-8").replace("\n", "\r\n")
+    target = tmp_path / "doc.txt"
+    target.write_bytes(text.encode())
+    expected = _without_spans(parse_file(path).to_json())
+    assert _without_spans(parse_file(target).to_json()) == expected
+    _assert_spans_stand_in(text, parse_text(text))

@@ -123,6 +123,9 @@ async def _extensions(env: WorkflowEnvironment, factory) -> None:  # type: ignor
         await handle.execute_update(AssignmentWorkflow.set_due, move, id="m1")
         await env.sleep(110 * DAY)
         await handle.execute_update(
+            AssignmentWorkflow.acknowledge, ActionInput("a1", staff, "张三"), id="a1"
+        )
+        await handle.execute_update(
             AssignmentWorkflow.submit, SubmitInput("s1", staff, "张三", "报告"), id="s1"
         )
         await handle.execute_update(
@@ -165,6 +168,9 @@ async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-u
             )
             await _when_started(wf)
             await wf.execute_update(
+                AssignmentWorkflow.acknowledge, ActionInput(f"a-{code}", sup, "x"), id=f"a-{code}"
+            )
+            await wf.execute_update(
                 AssignmentWorkflow.submit,
                 SubmitInput(f"s-{code}", sup, "x", "报告"),
                 id=f"s-{code}",
@@ -199,6 +205,9 @@ async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[
         )
         first_run = handle.first_execution_run_id
         await handle.signal(AssignmentWorkflow.revise, AssignmentRevision(2, revised))
+        await handle.execute_update(
+            AssignmentWorkflow.acknowledge, ActionInput("a1", staff, "张三"), id="a1"
+        )
         for n in (1, 2):
             await handle.execute_update(
                 AssignmentWorkflow.submit, SubmitInput(f"s{n}", staff, "张三", "报告"), id=f"s{n}"
@@ -231,6 +240,9 @@ async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignor
         await task.signal(PolicyTaskWorkflow.revise, PolicyRevisionInput(2, "任务", [alone]))
         await handles["czt"].result()
         await handles["fpb"].execute_update(
+            AssignmentWorkflow.acknowledge, ActionInput("a-fpb", sup, "x"), id="a-fpb"
+        )
+        await handles["fpb"].execute_update(
             AssignmentWorkflow.submit, SubmitInput("s-fpb", sup, "x", "报告"), id="s-fpb"
         )
         await handles["fpb"].execute_update(
@@ -261,6 +273,9 @@ async def _early_revision(env: WorkflowEnvironment, factory) -> None:  # type: i
             AssignmentWorkflow.run, seeded.workflow_id(code_of(seeded, "fpb"))
         )
         await _when_started(handle)
+        await handle.execute_update(
+            AssignmentWorkflow.acknowledge, ActionInput("a-fpb", sup, "x"), id="a-fpb"
+        )
         await handle.execute_update(
             AssignmentWorkflow.submit, SubmitInput("s-fpb", sup, "x", "报告"), id="s-fpb"
         )

@@ -1,86 +1,147 @@
-"""Security-relevant actions write their audit event in the same transaction, on both databases."""
+"""The audit chain: every event linked by hash, changes refused, and `verify` names what was altered."""
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
+import threading
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from duban.errors import Forbidden, NotFound
+from duban.db import make_engine, make_session_factory
+from duban.migrate import upgrade
 from duban.models import AuditEvent
-from duban.services.department_admin import rename_department
-from duban.services.evaluation import freeze
-from duban.services.evidence import EvidenceStore, evidence_for_download, record_evidence
-from tests.workspace import make_assignment, make_department, make_policy, make_user
-
-PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+from duban.services.audit import chain_head, verify_chain
+from tests.cli.test_policy_commands import run
+from tests.db import fresh_database
 
 
-def events(session, kind: str) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.kind == kind)))
+def _add(factory, n: int, prefix: str) -> None:
+    for i in range(n):
+        with factory.begin() as s:
+            s.add(AuditEvent(key=f"{prefix}:{i}", kind="test", data={"i": i, 7: "int key"}))
 
 
-def test_a_department_rename_is_audited(session):
-    admin = make_user(session, "admin")
-    make_department(session, "jl-x", "省某厅")
-    rename_department(session=session, code="jl-x", name="省某某厅", actor=admin)
-    rename_department(session=session, code="jl-x", name="省某某厅", actor=admin)  # no change
-    (event,) = events(session, "department_renamed")
-    assert event.actor_id == admin.id
-    assert event.data == {"code": "jl-x", "from": "省某厅", "to": "省某某厅"}
+def _tamper(engine: Engine, sql: str) -> None:
+    """Change rows as someone with direct database access would, past the triggers."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # A superuser can switch triggers off for its session; the chain still shows it.
+            conn.execute(text("SET session_replication_role = replica"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_event_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_event_no_delete"))
+        conn.execute(text(sql))
 
 
-def test_freezing_an_evaluation_is_audited_once(session):
-    assessor = make_user(session, "assessor")
-    as_of = datetime(2026, 12, 31, tzinfo=UTC)
-    ev, _ = freeze(session=session, period="2026Q4", by="department", as_of=as_of, user=assessor)
-    freeze(session=session, period="2026Q4", by="department", as_of=as_of, user=assessor)
-    (event,) = events(session, "evaluation_frozen")
-    assert event.actor_id == assessor.id and event.data["evaluation_id"] == ev.id
+def test_events_are_chained_in_order_and_verify_passes(engine):
+    factory = make_session_factory(engine)
+    _add(factory, 5, "a")
+    with factory() as s:
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        report = verify_chain(session=s)
+        head = chain_head(session=s)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert report.intact and report.checked == 5
+    assert (head.seq, head.hash) == (5, events[-1].hash)
 
 
-@pytest.fixture
-def evidence(session, tmp_path):
-    own = make_department(session, "jl-own", "省本厅")
-    assignment = make_assignment(session, policy=make_policy(session), department=own)
-    store = EvidenceStore(tmp_path / "evidence", max_bytes=4096)
-    row = record_evidence(
-        session=session,
-        store=store,
-        assignment_id=assignment.id,
-        user_id=None,
-        actor="张三",
-        filename="a.pdf",
-        source=io.BytesIO(PDF),
-    )
-    other = make_department(session, "jl-other", "省他厅")
-    return {"row": row, "own": own, "other": other}
+def test_several_events_in_one_transaction_chain_too(engine):
+    factory = make_session_factory(engine)
+    with factory.begin() as s:
+        s.add_all(AuditEvent(key=f"b:{i}", kind="test") for i in range(4))
+    with factory() as s:
+        assert verify_chain(session=s).checked == 4
 
 
-def test_evidence_is_read_by_the_department_and_supervisors_only(session, evidence):
-    row = evidence["row"]
-    readers = [make_user(session, "staff", evidence["own"]), make_user(session, "supervisor")]
-    for user in readers:
-        got = evidence_for_download(
-            session=session, user=user, assignment_id=row.assignment_id, evidence_id=row.id
-        )
-        assert got.id == row.id
-    for role in ("assessor", "admin"):
-        with pytest.raises(Forbidden):
-            evidence_for_download(
-                session=session,
-                user=make_user(session, role),
-                assignment_id=row.assignment_id,
-                evidence_id=row.id,
-            )
-    with pytest.raises(NotFound):
-        evidence_for_download(
-            session=session,
-            user=make_user(session, "head", evidence["other"]),
-            assignment_id=row.assignment_id,
-            evidence_id=row.id,
-        )
-    logged = [(e.actor_id, e.data["evidence_id"]) for e in events(session, "evidence_downloaded")]
-    assert logged == [(user.id, row.id) for user in readers]
+@pytest.mark.parametrize("verb", ["UPDATE audit_event SET kind = 'x'", "DELETE FROM audit_event"])
+def test_the_database_refuses_to_change_or_delete_an_event(engine, verb):
+    _add(make_session_factory(engine), 1, "c")
+    with pytest.raises(DBAPIError, match="insert-only"), engine.begin() as conn:
+        conn.execute(text(verb))
+
+
+def test_verify_names_the_first_edited_event(engine):
+    factory = make_session_factory(engine)
+    _add(factory, 6, "d")
+    _tamper(engine, "UPDATE audit_event SET actor_label = 'someone else' WHERE seq IN (3, 5)")
+    with factory() as s:
+        report = verify_chain(session=s)
+    assert not report.intact
+    assert (report.broken_seq, report.checked) == (3, 2)
+    assert "修改" in report.reason
+
+
+def test_verify_finds_a_deleted_event_and_a_deleted_tail(engine):
+    factory = make_session_factory(engine)
+    _add(factory, 4, "e")
+    _tamper(engine, "DELETE FROM audit_event WHERE seq = 4")
+    with factory() as s:
+        tail = verify_chain(session=s)
+    _tamper(engine, "DELETE FROM audit_event WHERE seq = 2")
+    with factory() as s:
+        middle = verify_chain(session=s)
+    assert (tail.intact, tail.checked, "链头" in tail.reason) == (False, 3, True)
+    assert (middle.broken_seq, "序号" in middle.reason) == (3, True)
+
+
+def test_concurrent_writers_never_fork_the_chain(engine):
+    factory = make_session_factory(engine)
+    threads = [threading.Thread(target=_add, args=(factory, 15, f"t{n}")) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with factory() as s:
+        report = verify_chain(session=s)
+    assert report.intact, report.reason
+    assert report.checked == 90
+
+
+def test_the_migration_chains_events_written_before_it(backend, tmp_path, request):
+    template = request.getfixturevalue("pg_template") if backend == "postgresql" else None
+    with fresh_database(backend, tmp_path, template) as url:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                # Back to the schema before the chain, as an existing deployment has it.
+                from alembic import command
+
+                from duban.migrate import alembic_config
+
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, "4d8b2e6f0a13")
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_event (key, at, kind, actor_label, data) VALUES "
+                        "('old:1', '2026-11-30 08:00:00.123456+00:00', 'old', '', '{\"n\": 1}'),"
+                        "('old:2', '2026-11-30 09:00:00+00:00', 'old', 'x', '{}')"
+                    )
+                )
+            upgrade(engine)
+            factory = make_session_factory(engine)
+            _add(factory, 2, "new")
+            with Session(engine) as s:
+                report = verify_chain(session=s)
+            assert report.intact, report.reason
+            assert report.checked == 4
+        finally:
+            engine.dispose()
+
+
+def test_cli_verify_exits_0_when_intact_and_1_naming_the_broken_event(db_url, tmp_path: Path):
+    engine = make_engine(db_url)
+    _add(make_session_factory(engine), 3, "cli")
+    ok = run("audit", "verify", db_url=db_url, data_dir=tmp_path)
+    _tamper(engine, "UPDATE audit_event SET data = '{\"i\": 99}' WHERE seq = 2")
+    engine.dispose()
+    broken = run("audit", "verify", db_url=db_url, data_dir=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "3 events" in ok.stdout
+    assert broken.returncode == 1
+    assert "#2" in broken.stderr and "Traceback" not in broken.stderr
+    assert len(broken.stderr.splitlines()) == 1

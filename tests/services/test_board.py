@@ -200,12 +200,14 @@ def test_escalation_inbox_by_level(session, world):
     )
     session.flush()
     rows = escalation_inbox(session=session)
+    # One row per assignment, at its level (not one per rung it passed).
     assert [(r.assignment.id, r.escalation.level) for r in rows] == [
         (a["late30"].id, 2),
         (a["late2"].id, 1),
-        (a["late30"].id, 1),
     ]
-    assert escalation_counts(session=session) == {1: 2, 2: 1, 3: 0}
+    assert escalation_counts(session=session) == {1: 1, 2: 1, 3: 0}
+    assert [r.assignment.id for r in escalation_inbox(session=session, level=1)] == [a["late2"].id]
+    assert escalation_counts(session=session, assignment_ids=[a["late30"].id]) == {1: 0, 2: 1, 3: 0}
     assert [
         r.assignment.id for r in escalation_inbox(session=session, level=3, open_only=False)
     ] == [a["sent"].id]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from duban.errors import Conflict, Invalid
 from duban.models import AuditEvent, Evaluation, RubricVersion, User
 from duban.services.assessment import scores
+from duban.services.audit import chain_head
 from duban.services.evaluation import (
     compare,
     current_rubric,
@@ -89,6 +90,9 @@ def test_frozen_evaluation_stays_after_later_events(world: World, session: Sessi
         session=session, period="2026Q4", by="department", as_of=AS_OF, user=assessor
     )
     assert created and ev.rubric_version == "2026-11-28" and len(ev.digest) == 64
+    # It cites the audit chain's head it was computed from.
+    head = chain_head(session=session)
+    assert (ev.chain_seq, ev.chain_hash) == (head.seq, head.hash) and head.seq > 0
     frozen_rows = [dict(r) for r in ev.rows]
     assert [r["department"]["code"] for r in frozen_rows] == ["dA", "dB", "dC"]
     again, created_again = freeze(

@@ -40,7 +40,7 @@ async def test_login_page_is_simplified_by_default(client):
 async def test_accept_language_selects_traditional(client):
     page = await client.get("/login", headers={"Accept-Language": "zh-HK,zh;q=0.8,en;q=0.5"})
     assert '<html lang="zh-TW">' in page.text
-    assert "使用者名稱" in page.text and "登入" in page.text
+    assert "用戶名" in page.text and "登錄" in page.text
 
 
 async def test_lang_switch_is_remembered_in_the_session(client):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from duban.db import utcnow
 from duban.domain import UserRole
-from duban.models import AuditEvent, Evidence
+from duban.models import AuditEvent, Department, Evidence
 from duban.settings import Settings
 from tests.web.browser import api_token
 from tests.workspace import add_event, make_assignment, make_department, make_policy
@@ -328,3 +328,35 @@ async def test_bad_api_input_gets_422_with_a_detail(client, login_as, world, pat
     )
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+def _stat(html: str, light: str) -> int:
+    """Return the number shown beside a light on the home page or the inbox."""
+    found = re.search(rf'<span class="light light-{light}"></span>(\d+)', html)
+    assert found, light
+    return int(found.group(1))
+
+
+async def test_home_and_inbox_agree_on_lights_and_withdrawn_work(login_as, world, db):
+    """One traffic-light rule: an overdue submitted report is green, a withdrawn one not counted."""
+    now = utcnow()
+    with db.begin() as s:
+        policy = make_policy(s, key="other-policy")
+        own = s.scalars(select(Department).where(Department.code == world["own"])).one()
+        make_assignment(
+            s, policy=policy, department=own, state="submitted", due_at=now - timedelta(days=3)
+        )
+        make_assignment(
+            s,
+            policy=policy,
+            department=own,
+            item_number=6,
+            due_at=now - timedelta(days=3),
+            removed_in_version=2,
+        )
+    staff = await login_as(UserRole.STAFF, department=world["own"])
+    home = (await staff.client.get("/")).text
+    inbox = (await staff.client.get("/assignments")).text
+    assert [_stat(home, c) for c in ("red", "amber")] == [_stat(inbox, c) for c in ("red", "amber")]
+    assert (_stat(home, "red"), _stat(home, "amber")) == (1, 1)
+    assert _stat(home, "green") + _stat(home, "done") == _stat(inbox, "green") == 2

@@ -154,6 +154,8 @@ async def test_returned_submission_shows_its_reason(app, login_as, started, db):
 
     staff = await login_as(UserRole.STAFF, department=started["own"])
     aid = started["mine"]
+    ack = {"csrf_token": staff.csrf, "key": "a1"}
+    assert (await staff.client.post(f"/assignments/{aid}/acknowledge", data=ack)).status_code == 303
     form = {"csrf_token": staff.csrf, "key": "s1", "report": "初步完成摸底。"}
     assert (
         await staff.client.post(f"/assignments/{aid}/submissions", data=form)
@@ -171,3 +173,41 @@ async def test_returned_submission_shows_its_reason(app, login_as, started, db):
     body = (await staff.client.get(f"/api/v1/assignments/{aid}")).json()
     assert body["submissions"][0]["review_comment"] == "缺少佐证材料，请补充台账"
     assert body["timeline"][-1]["label"] == "退回整改"
+
+
+async def test_no_report_before_acknowledge_on_page_or_api(app, login_as, started, db):
+    """One rule: the page offers no report form before 签收 and the API refuses one."""
+    staff = await login_as(UserRole.STAFF, department=started["own"])
+    aid = started["mine"]
+    page = (await staff.client.get(f"/assignments/{aid}")).text
+    assert 'id="submit-form"' not in page and f"/assignments/{aid}/acknowledge" in page
+    async with new_client(app) as api:
+        _, username = add_user(db, UserRole.STAFF, started["own"])
+        headers = await api_token(api, username)
+        early = await api.post(
+            f"/api/v1/assignments/{aid}/submissions",
+            json={"report": "未签收先报送", "key": "s0"},
+            headers=headers,
+        )
+    assert early.status_code == 409 and "请先签收" in early.text
+    form = {"csrf_token": staff.csrf, "key": "s0", "report": "未签收先报送"}
+    refused = await staff.client.post(f"/assignments/{aid}/submissions", data=form)
+    assert refused.status_code == 409 and "请先签收" in refused.text
+    assert state_of(db, aid) == "assigned"
+    ack = {"csrf_token": staff.csrf, "key": "a1"}
+    assert (await staff.client.post(f"/assignments/{aid}/acknowledge", data=ack)).status_code == 303
+    assert 'id="submit-form"' in (await staff.client.get(f"/assignments/{aid}")).text
+
+
+async def test_co_organizer_report_shows_on_the_lead_page(login_as, started, db):
+    co_staff = await login_as(UserRole.STAFF, department="czt")
+    theirs = started["theirs"]
+    ack = {"csrf_token": co_staff.csrf, "key": "a1"}
+    await co_staff.client.post(f"/assignments/{theirs}/acknowledge", data=ack)
+    form = {"csrf_token": co_staff.csrf, "key": "s1", "report": "配合单位已拨付专项资金。"}
+    sent = await co_staff.client.post(f"/assignments/{theirs}/submissions", data=form)
+    assert sent.status_code == 303
+    assert await eventually(state_is(db, theirs, "submitted"))
+    lead = await login_as(UserRole.STAFF, department=started["own"])
+    page = (await lead.client.get(f"/assignments/{started['mine']}")).text
+    assert "配合单位报送" in page and "配合单位已拨付专项资金。" in page and "省财政厅" in page

@@ -26,11 +26,14 @@ def test_accept_language(header, expected):
     assert from_accept_language(header) == expected
 
 
-def test_traditional_conversion_uses_taiwan_phrases():
-    assert to_script("用户管理", "zh-TW") == "使用者管理"
+def test_traditional_conversion_keeps_mainland_words():
+    """Characters are converted, words are not: no Taiwan phrasing in a mainland document."""
+    assert to_script("用户管理", "zh-TW") == "用戶管理"
     assert to_script("省扶贫办", "zh-TW") == "省扶貧辦"
     assert to_script("省扶贫办", "zh-CN") == "省扶贫办"
-    assert t("error.throttled", "zh-TW", minutes=15) == "登入失敗次數過多，請 15 分鐘後再試"
+    assert to_script("项目 支持 对象", "zh-TW") == "項目 支持 對象"
+    assert "稽核" not in to_script("审核", "zh-TW")
+    assert t("error.throttled", "zh-TW", minutes=15) == "登錄失敗次數過多，請 15 分鐘後再試"
 
 
 def test_every_message_converts():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -215,3 +216,40 @@ async def test_due_date_form_refuses_past_and_malformed_days(login_as, seeded, d
     assert extra.status_code == 422
     with db() as s:
         assert s.query(AuditEvent).filter_by(kind="due_moved").count() == 0
+
+
+def _ladder_kpi(html: str) -> tuple[int, ...]:
+    """Return the board's escalation KPI: the total, then levels one to three."""
+    found = re.search(
+        r'预警升级</span><span class="kpi-value">(\d+)</span><span class="kpi-foot">'
+        r"一级 (\d+) · 二级 (\d+) · 三级 (\d+)",
+        html,
+    )
+    assert found, "no ladder KPI"
+    return tuple(int(n) for n in found.groups())
+
+
+async def test_escalation_inbox_lists_each_assignment_once_at_its_level(login_as, seeded, db):
+    now = utcnow()
+    with db.begin() as s:  # the late one climbed every rung; the soon one only the first
+        for level in (1, 2):
+            s.add(
+                Escalation(
+                    assignment_id=seeded["late"], period_index=0, level=level, reached_at=now
+                )
+            )
+        s.add(Escalation(assignment_id=seeded["soon"], period_index=0, level=1, reached_at=now))
+    sup = await login_as(UserRole.SUPERVISOR)
+    rows = (await sup.client.get("/api/v1/escalations")).json()
+    assert [(r["assignment_id"], r["level"]) for r in rows] == [
+        (seeded["late"], 3),
+        (seeded["soon"], 1),
+    ]
+    level_one = (await sup.client.get("/api/v1/escalations", params={"level": 1})).json()
+    assert [r["assignment_id"] for r in level_one] == [seeded["soon"]]
+    page = (await sup.client.get("/escalations")).text
+    assert page.count(f'href="/assignments/{seeded["late"]}"') == 1
+    assert _ladder_kpi((await sup.client.get("/board")).text) == (2, 1, 0, 1)
+    # The board's ladder counts what its filters show.
+    fpb = (await sup.client.get("/board", params={"department": "fpb"})).text
+    assert _ladder_kpi(fpb) == (1, 0, 0, 1)

@@ -46,6 +46,10 @@ async def submitted(app, db, client, aid: int, dept: str, key: str) -> dict[str,
     """Submit a report as the department's staff through the API; return its headers."""
     _, username = add_user(db, UserRole.STAFF, department=dept)
     headers = await api_token(client, username)
+    ack = await client.post(
+        f"/api/v1/assignments/{aid}/acknowledge", json={"key": f"a-{key}"}, headers=headers
+    )
+    assert ack.status_code in (200, 409), ack.text  # 签收 first; a second submit finds it done
     sent = await client.post(
         f"/api/v1/assignments/{aid}/submissions",
         json={"report": "本季度已完成。", "key": key},

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from aiosmtplib import SMTPException
 from sqlalchemy import func, select
 
 from activities.notify import NotifyActivities, NotifyInput
@@ -17,7 +19,9 @@ from activities.read_model import (
     SubmissionRecord,
 )
 from duban.db import make_engine, make_session_factory
-from duban.models import AuditEvent, Escalation, Notification, Submission
+from duban.mailer import Mailer
+from duban.models import AuditEvent, Escalation, Notification, Submission, User
+from tests.smtp import smtp_server
 from tests.workflows.seed import seed
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -52,4 +56,29 @@ def test_record_and_notify_are_idempotent(db_url):
     assert (notes.notify(note), notes.notify(note)) == (1, 0)
     with factory() as s:
         assert s.scalars(select(Notification.kind)).all() == ["escalation_l1"]
+    engine.dispose()
+
+
+def test_urgent_mail_is_retried_until_sent(db_url):
+    """The relay refuses the first attempt; the activity's retry finds its rows and mails them."""
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    seeded = seed(factory)
+    with factory.begin() as s:
+        head = s.get_one(User, seeded.users["fpb-head"])
+        head.email = "head@example.gov.cn"
+    inp = NotifyInput("k:urge", seeded.assignment_ids["fpb"], "urge", "department", "请尽快办理")
+    with smtp_server(refuse=1) as (inbox, url):
+        notify = NotifyActivities(factory, Mailer(url, "duban@example.gov.cn"))
+        with pytest.raises(SMTPException):
+            notify.notify(inp)
+        assert inbox.messages == []
+        notify.notify(inp)  # Temporal's retry: the same input again
+        notify.notify(inp)  # and once more: nothing is mailed twice
+    assert [m["Subject"] for m in inbox.to("head@example.gov.cn")] == ["【督办】请尽快办理"]
+    with factory() as s:
+        mailed = s.scalars(
+            select(Notification.emailed_at).where(Notification.user_id == head.id)
+        ).all()
+    assert len(mailed) == 1 and mailed[0] is not None
     engine.dispose()

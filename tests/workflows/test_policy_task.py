@@ -1,4 +1,4 @@
-"""PolicyTaskWorkflow and the starter: children per department, leads wait for co-organizers."""
+"""PolicyTaskWorkflow and the starter: children per department, leads close on their own terms."""
 
 from __future__ import annotations
 
@@ -38,14 +38,26 @@ from duban.settings import Settings
 from duban.starter import build_task_inputs, settings_offsets, start_policy
 from tests.workflows.conftest import assert_eventually, duban_worker
 from tests.workflows.seed import assignment_input, code_of, seed
-from workflows.assignment import AssignmentWorkflow, PeriodSpec, ReviewInput, SubmitInput
+from workflows.assignment import (
+    ActionInput,
+    AssignmentWorkflow,
+    PeriodSpec,
+    ReviewInput,
+    SubmitInput,
+)
 from workflows.policy_task import PolicyRevisionInput, PolicyTaskInput, PolicyTaskWorkflow
 
 
-async def test_lead_period_closes_only_after_co_organizer_reported(dev_env, session_factory):
+async def test_lead_period_closes_on_approval_while_co_organizer_has_not_reported(
+    dev_env, session_factory
+):
+    """The lead's approved period closes on its own terms; the co-organizer keeps its own clock."""
     seeded = seed(session_factory, ("fpb", "czt"))
     now = await dev_env.get_current_time()
-    periods = [PeriodSpec(0, now + timedelta(days=30), "第1期")]
+    periods = [
+        PeriodSpec(0, now + timedelta(days=30), "第1期"),
+        PeriodSpec(1, now + timedelta(days=120), "第2期"),
+    ]
     lead = assignment_input(seeded, "fpb", periods, cos=["czt"])
     co = assignment_input(seeded, "czt", periods, lead="fpb")
     task = PolicyTaskInput(seeded.policy_key, seeded.item, "保持稳定", 1, [co, lead])
@@ -68,30 +80,37 @@ async def test_lead_period_closes_only_after_co_organizer_reported(dev_env, sess
             )
 
         await assert_eventually(children_running)
+        await duban_temporal.acknowledge(client, lead_id, ActionInput("l-a", 1, "牵头"))
         await duban_temporal.submit(client, lead_id, SubmitInput("l-s", 1, "牵头", "牵头单位报告"))
         await duban_temporal.review(
             client, lead_id, ReviewInput("l-r", sup, "督查室", "approve", 5)
         )
-        state = await duban_temporal.query_state(client, lead_id)
-        assert (state.state, state.completed) == ("approved", False)
-        await duban_temporal.submit(client, co_id, SubmitInput("c-s", 1, "配合", "配合单位报告"))
 
-        async def lead_completed():
-            assert (await duban_temporal.query_state(client, lead_id)).completed
+        async def lead_in_next_period():
+            state = await duban_temporal.query_state(client, lead_id)
+            assert state.period_index == 1 and state.periods[0].state == "approved"
 
-        await assert_eventually(lead_completed)
-        await duban_temporal.review(client, co_id, ReviewInput("c-r", sup, "督查室", "approve", 3))
-        result = await task_handle.result()
-        assert (
-            result.completed
-            == result.departments
-            == sorted([lead.department_code, co.department_code])
-        )
+        await assert_eventually(lead_in_next_period)
+        co_state = await duban_temporal.query_state(client, co_id)
+        assert (co_state.period_index, co_state.state) == (0, "assigned")
         with session_factory() as s:
-            states = s.scalars(
-                select(Assignment.state).where(Assignment.policy.has(key=seeded.policy_key))
+            rows = s.execute(
+                select(Assignment.department_id, Assignment.period_index, Assignment.state).where(
+                    Assignment.policy.has(key=seeded.policy_key)
+                )
             ).all()
-        assert states == ["completed", "completed"]
+        by_index = sorted((period, state) for _, period, state in rows)
+        assert by_index == [(0, "assigned"), (1, "in_progress")]
+        # The co-organizer reports later, on its own clock, and is reviewed on its own.
+        await duban_temporal.acknowledge(client, co_id, ActionInput("c-a", 1, "配合"))
+        await duban_temporal.submit(client, co_id, SubmitInput("c-s", 1, "配合", "配合单位报告"))
+        await duban_temporal.review(client, co_id, ReviewInput("c-r", sup, "督查室", "approve", 3))
+
+        async def co_in_next_period():
+            assert (await duban_temporal.query_state(client, co_id)).period_index == 1
+
+        await assert_eventually(co_in_next_period)
+        await task_handle.terminate("test done")
 
 
 async def test_start_policy_is_idempotent_and_signals_new_versions(dev_env, db_url):
@@ -300,6 +319,7 @@ async def test_a_department_the_new_version_drops_is_withdrawn_and_its_lead_goes
         kinds, notes = _events(session_factory, seeded.assignment_ids["czt"])
         assert kinds[-1] == "withdrawn" and "completed" not in kinds and "withdrawn" in notes
         # The lead no longer waits for the withdrawn co-organizer: approving closes its period.
+        await duban_temporal.acknowledge(dev_env.client, lead_id, ActionInput("l-a", sup, "x"))
         await duban_temporal.submit(dev_env.client, lead_id, SubmitInput("l-s", sup, "x", "报告"))
         await duban_temporal.review(
             dev_env.client, lead_id, ReviewInput("l-r", sup, "督查室", "approve", 4)

@@ -44,6 +44,9 @@ async def test_validators_reject_with_chinese_messages(dev_env, session_factory)
             await duban_temporal.review(
                 client, wf_id, ReviewInput("r0", sup, "督查室", "approve", 4)
             )
+        with pytest.raises(Conflict, match="请先签收"):
+            await duban_temporal.submit(client, wf_id, SubmitInput("s0", 1, "张三", "未签收"))
+        await duban_temporal.acknowledge(client, wf_id, ActionInput("a1", 1, "张三"))
         await duban_temporal.submit(client, wf_id, SubmitInput("s1", 1, "张三", "进展"))
         with pytest.raises(Invalid, match="评分须为 1 至 5 分"):
             await duban_temporal.review(
@@ -69,7 +72,7 @@ async def test_validators_reject_with_chinese_messages(dev_env, session_factory)
             kinds = s.scalars(
                 select(AuditEvent.kind).where(AuditEvent.assignment_id == inp.assignment_id)
             ).all()
-        assert sorted(kinds) == ["assigned", "period_opened", "submitted"]
+        assert sorted(kinds) == ["acknowledged", "assigned", "period_opened", "submitted"]
         await client.get_workflow_handle(wf_id).terminate("test over")
 
 
@@ -81,6 +84,7 @@ async def test_repeated_submit_and_approve_change_nothing(dev_env, session_facto
         await client.start_workflow(
             AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
         )
+        await duban_temporal.acknowledge(client, wf_id, ActionInput("ack-key", staff, "张三"))
         submit = SubmitInput("submit-key", staff, "张三", "第一季度进展")
         first = await duban_temporal.submit(client, wf_id, submit)
         again = await duban_temporal.submit(client, wf_id, submit)
@@ -113,6 +117,7 @@ async def test_ladder_in_seconds_climbs_and_stops_on_submission(dev_env, session
             assert (await duban_temporal.query_state(client, wf_id)).escalation_level == 3
 
         await assert_eventually(level_three, within=20)
+        await duban_temporal.acknowledge(client, wf_id, ActionInput("ack", 1, "张三"))
         await duban_temporal.submit(client, wf_id, SubmitInput("late", 1, "张三", "迟报"))
         with session_factory() as s:
             rows = s.scalars(

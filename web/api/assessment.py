@@ -25,6 +25,7 @@ from duban.services.assessment import (
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from duban.services.timeline import timeline_label
 from web.deps import SessionDep, require_roles
+from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]
@@ -114,6 +115,7 @@ def evaluation_json(ev: Evaluation, *, rows: bool = True) -> dict[str, Any]:
         "digest": ev.digest,
         "rubric_version": ev.rubric_version,
         "as_of": ev.as_of,
+        "audit_chain": {"seq": ev.chain_seq, "hash": ev.chain_hash},
         "created_by": ev.created_by_label,
         "created_at": ev.created_at,
     }
@@ -214,13 +216,15 @@ def read_evaluations(
 
 
 @router.get("/evaluations/{evaluation_id}")
-def read_evaluation(evaluation_id: int, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
+def read_evaluation(evaluation_id: RowId, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
     """Return one frozen evaluation with its rows."""
     return evaluation_json(evaluations.get_evaluation(session=session, evaluation_id=evaluation_id))
 
 
 @router.get("/evaluations/{evaluation_id}/compare")
-def compare_evaluation(evaluation_id: int, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
+def compare_evaluation(
+    evaluation_id: RowId, _: AssessorUser, session: SessionDep
+) -> dict[str, Any]:
     """Recompute the evaluation's period now with the rubric in force: matches, or the differences."""
     cmp = evaluations.compare(session=session, evaluation_id=evaluation_id, as_of=utcnow())
     return {

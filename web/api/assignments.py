@@ -31,6 +31,7 @@ from web.assignment_schemas import (
 )
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
+from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
@@ -52,7 +53,7 @@ def list_assignments(
 
 
 @router.get("/{assignment_id}", response_model=AssignmentRead)
-def read_assignment(assignment_id: int, user: CurrentUser, session: SessionDep) -> AssignmentRead:
+def read_assignment(assignment_id: RowId, user: CurrentUser, session: SessionDep) -> AssignmentRead:
     """Return one assignment with periods, submissions, evidence and its timeline."""
     assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
     return AssignmentRead.of_detail(
@@ -62,14 +63,16 @@ def read_assignment(assignment_id: int, user: CurrentUser, session: SessionDep) 
 
 @router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead)
 async def acknowledge(
-    assignment_id: int, body: ActionRequest, caller: CallerDep
+    assignment_id: RowId, body: ActionRequest, caller: CallerDep
 ) -> ActionResultRead:
     """签收 the assignment."""
     return ActionResultRead.of(await actions.acknowledge(caller, assignment_id, key=body.key))
 
 
 @router.post("/{assignment_id}/submissions", response_model=ActionResultRead, status_code=201)
-async def submit(assignment_id: int, body: SubmissionCreate, caller: CallerDep) -> ActionResultRead:
+async def submit(
+    assignment_id: RowId, body: SubmissionCreate, caller: CallerDep
+) -> ActionResultRead:
     """Submit a progress report with evidence ids of this assignment."""
     outcome = await actions.submit(
         caller, assignment_id, report=body.report, evidence_ids=body.evidence_ids, key=body.key
@@ -79,7 +82,7 @@ async def submit(assignment_id: int, body: SubmissionCreate, caller: CallerDep) 
 
 @router.post("/{assignment_id}/extensions", response_model=ActionResultRead, status_code=201)
 async def request_extension(
-    assignment_id: int, body: ExtensionCreate, caller: CallerDep
+    assignment_id: RowId, body: ExtensionCreate, caller: CallerDep
 ) -> ActionResultRead:
     """Ask for a later due date."""
     outcome = await actions.request_extension(
@@ -94,7 +97,7 @@ async def request_extension(
 
 @router.post("/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201)
 async def upload_evidence(
-    assignment_id: int,
+    assignment_id: RowId,
     request: Request,
     file: UploadFile,
     user: CurrentUser,
@@ -116,7 +119,11 @@ async def upload_evidence(
 
 @router.get("/{assignment_id}/evidence/{evidence_id}", response_class=StreamingResponse)
 def download_evidence(
-    assignment_id: int, evidence_id: int, user: CurrentUser, session: SessionDep, store: StoreDep
+    assignment_id: RowId,
+    evidence_id: RowId,
+    user: CurrentUser,
+    session: SessionDep,
+    store: StoreDep,
 ) -> StreamingResponse:
     """Download an evidence file (department and supervisors only) after re-checking its SHA-256."""
     evidence = evidence_for_download(

@@ -8,6 +8,7 @@ from duban.services.review import extension_queue, review_queue
 from web import supervisor_actions as actions
 from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
+from web.schemas import RowId
 from web.supervisor_schemas import (
     BulkApproveCreate,
     BulkResultRead,
@@ -51,7 +52,7 @@ def list_extensions(user: SupervisorUser, session: SessionDep) -> list[PendingEx
 
 @router.post("/assignments/{assignment_id}/review", response_model=ActionResultRead)
 async def review(
-    assignment_id: int, body: ReviewCreate, caller: SupervisorCaller
+    assignment_id: RowId, body: ReviewCreate, caller: SupervisorCaller
 ) -> ActionResultRead:
     """Approve the pending submission with a rating, or return it with a reason."""
     verdict = actions.Verdict(body.decision, body.rating, body.comment, body.new_due_at)
@@ -61,7 +62,7 @@ async def review(
 
 @router.post("/assignments/{assignment_id}/due", response_model=ActionResultRead)
 async def set_due(
-    assignment_id: int, body: DueUpdate, caller: SupervisorCaller
+    assignment_id: RowId, body: DueUpdate, caller: SupervisorCaller
 ) -> ActionResultRead:
     """Move the current due date; the original stays on record."""
     outcome = await actions.set_due(
@@ -75,7 +76,10 @@ async def set_due(
     response_model=ActionResultRead,
 )
 async def decide_extension(
-    assignment_id: int, extension_id: int, body: ExtensionDecisionCreate, caller: SupervisorCaller
+    assignment_id: RowId,
+    extension_id: RowId,
+    body: ExtensionDecisionCreate,
+    caller: SupervisorCaller,
 ) -> ActionResultRead:
     """Grant or refuse an extension request of this assignment."""
     outcome = await actions.decide_extension(
@@ -91,7 +95,7 @@ async def decide_extension(
 
 
 @router.post("/assignments/{assignment_id}/urge", response_model=UrgeRead, status_code=202)
-async def urge(assignment_id: int, body: UrgeCreate, caller: SupervisorCaller) -> UrgeRead:
+async def urge(assignment_id: RowId, body: UrgeCreate, caller: SupervisorCaller) -> UrgeRead:
     """催办: remind the department now; recorded on the timeline."""
     message = await actions.urge(caller, assignment_id, message=body.message, key=body.key)
     return UrgeRead(message=message)

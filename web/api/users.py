@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
-from web.schemas import UserCreate, UserRead, UserUpdate
+from web.schemas import RowId, UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -34,13 +34,13 @@ def create(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserRead:
 
 
 @router.get("/{user_id}", response_model=UserRead)
-def read(user_id: int, admin: AdminUser, session: SessionDep) -> UserRead:
+def read(user_id: RowId, admin: AdminUser, session: SessionDep) -> UserRead:
     """Return one account."""
     return UserRead.of(get_user(session=session, user_id=user_id))
 
 
 @router.patch("/{user_id}", response_model=UserRead)
-def update(user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep) -> UserRead:
+def update(user_id: RowId, body: UserUpdate, admin: AdminUser, session: SessionDep) -> UserRead:
     """Change an account: name, role, department, e-mail, password, locale, or deactivate it."""
     changes = UserChanges(
         display_name=body.display_name,

@@ -20,7 +20,7 @@ from duban.services.department_admin import (
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
 from web.rendering import is_htmx, render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 from web.signin import start_session
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -105,7 +105,7 @@ def create_user_page(
 
 @router.get("/users/{user_id}")
 def edit_user_page(
-    request: Request, user_id: int, admin: AdminUser, session: SessionDep
+    request: Request, user_id: RowId, admin: AdminUser, session: SessionDep
 ) -> Response:
     """Show an account's form."""
     user = get_user(session=session, user_id=user_id)
@@ -122,7 +122,7 @@ def edit_user_page(
 @router.post("/users/{user_id}")
 def update_user_page(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     admin: AdminUser,
     session: SessionDep,
     form: Annotated[UserForm, Form()],
@@ -152,7 +152,7 @@ def update_user_page(
 @router.post("/users/{user_id}/active")
 def set_active_page(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     admin: AdminUser,
     session: SessionDep,
     form: Annotated[ActiveForm, Form()],

@@ -19,7 +19,7 @@ from duban.services.timeline import timeline_label
 from web.api.assessment import period_or_now
 from web.deps import SessionDep, require_roles
 from web.rendering import render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]
@@ -181,7 +181,7 @@ def freeze_page(
 
 @router.get("/assessment/evaluations/{evaluation_id}")
 def evaluation_page(
-    request: Request, evaluation_id: int, _: AssessorUser, session: SessionDep
+    request: Request, evaluation_id: RowId, _: AssessorUser, session: SessionDep
 ) -> Response:
     """Show a frozen evaluation beside a recomputation now: matches, or the differences."""
     cmp = evaluations.compare(session=session, evaluation_id=evaluation_id, as_of=utcnow())

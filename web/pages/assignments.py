@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -17,6 +17,7 @@ from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES
 from duban.errors import Conflict, Invalid
 from duban.models import User
+from duban.rules import action_flags
 from duban.services.assignment import (
     InboxFilter,
     Light,
@@ -33,9 +34,10 @@ from web.deps import CurrentUser, SessionDep
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
 from web.rendering import is_htmx, render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
+ROW_IDS: TypeAdapter[int] = TypeAdapter(RowId)
 router.include_router(calendar_router)
 STATES = (
     "assigned",
@@ -104,7 +106,7 @@ def _ical_url(request: Request, user: User) -> str | None:
 
 
 def detail_context(
-    session: Session, user: User, assignment_id: int, **extra: Any
+    session: Session, user: User, assignment_id: RowId, **extra: Any
 ) -> dict[str, Any]:
     """Return what the assignment page needs; `extra` carries form errors and values."""
     assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
@@ -116,6 +118,7 @@ def detail_context(
         "a": assignment,
         "can_act": user.role in DEPARTMENT_ROLES,
         "may_download": may_read_evidence(user),
+        "flags": action_flags(assignment.state),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,
         "error": None,
@@ -127,7 +130,7 @@ def detail_context(
 
 @router.get("/assignments/{assignment_id}")
 def detail_page(
-    request: Request, assignment_id: int, user: CurrentUser, session: SessionDep
+    request: Request, assignment_id: RowId, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Show the item text, other units, periods, submissions, evidence, actions and the timeline."""
     return render_detail(request, detail_context(session, user, assignment_id))
@@ -140,7 +143,7 @@ def render_detail(request: Request, ctx: dict[str, Any], status_code: int = 200)
     )
 
 
-def back_to_detail(request: Request, assignment_id: int) -> Response:
+def back_to_detail(request: Request, assignment_id: RowId) -> Response:
     """Send the browser back to the assignment page (htmx: reload only the workspace)."""
     url = str(request.url_for("detail_page", assignment_id=assignment_id))
     if is_htmx(request):
@@ -153,7 +156,7 @@ def back_to_detail(request: Request, assignment_id: int) -> Response:
 async def _act(
     request: Request,
     caller: Caller,
-    assignment_id: int,
+    assignment_id: RowId,
     action: Callable[[], Awaitable[object]],
     values: dict[str, Any],
 ) -> Response:
@@ -175,7 +178,7 @@ async def _act(
 
 @router.post("/assignments/{assignment_id}/acknowledge")
 async def acknowledge_form(
-    request: Request, assignment_id: int, form: Annotated[ActionForm, Form()], caller: CallerDep
+    request: Request, assignment_id: RowId, form: Annotated[ActionForm, Form()], caller: CallerDep
 ) -> Response:
     """签收 from the page."""
 
@@ -187,16 +190,17 @@ async def acknowledge_form(
 
 def parse_ids(raw: list[str]) -> list[int]:
     """Return evidence ids from form values, or raise Invalid."""
+    values = [v.strip() for v in raw if v.strip()]
     try:
-        return [int(v) for v in raw if v.strip()]
-    except ValueError as exc:
+        return [ROW_IDS.validate_python(v) for v in values]
+    except ValidationError as exc:
         raise Invalid("证据编号无效。") from exc
 
 
 @router.post("/assignments/{assignment_id}/submissions")
 async def submit_form(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     form: Annotated[SubmissionForm, Form()],
     caller: CallerDep,
 ) -> Response:
@@ -223,7 +227,7 @@ def parse_due_date(raw: str) -> datetime:
 @router.post("/assignments/{assignment_id}/extensions")
 async def extension_form(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     form: Annotated[ExtensionForm, Form()],
     caller: CallerDep,
 ) -> Response:

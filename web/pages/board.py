@@ -35,6 +35,8 @@ def board_page(
 ) -> Response:
     """Show every assignment with its light, sorted by lateness, in the chosen view."""
     found = board(session=session, now=utcnow(), filters=filters)
+    # The ladder counts what the filters show, as the rows do.
+    in_view = {row.assignment.id for row in found.rows}
     ctx: dict[str, Any] = {
         "b": found,
         "f": filters,
@@ -45,7 +47,7 @@ def board_page(
         "link": board_link,
         "task_key": task_key,
         "queues": queue_counts(session=session),
-        "ladder": escalation_counts(session=session),
+        "ladder": escalation_counts(session=session, assignment_ids=in_view),
         "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
     }
     return render(request, "board/index.html", ctx, block="board")

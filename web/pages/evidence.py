@@ -15,6 +15,7 @@ from web import assignment_actions as actions
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.pages.assignments import back_to_detail, detail_context, render_detail
+from web.schemas import RowId
 
 router = APIRouter(include_in_schema=False)
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
@@ -31,7 +32,7 @@ def _store_files(
     session: Session,
     store: EvidenceStore,
     user: User,
-    assignment_id: int,
+    assignment_id: RowId,
     files: list[UploadFile],
 ) -> list[Evidence]:
     """Store every uploaded file of one form, all or none."""
@@ -53,7 +54,7 @@ def _store_files(
 @router.post("/assignments/{assignment_id}/evidence")
 def upload_form(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     user: CurrentUser,
     session: SessionDep,
     store: StoreDep,
@@ -77,7 +78,11 @@ def upload_form(
 
 @router.get("/assignments/{assignment_id}/evidence/{evidence_id}")
 def download_page(
-    assignment_id: int, evidence_id: int, user: CurrentUser, session: SessionDep, store: StoreDep
+    assignment_id: RowId,
+    evidence_id: RowId,
+    user: CurrentUser,
+    session: SessionDep,
+    store: StoreDep,
 ) -> Response:
     """Download an evidence file (department and supervisors only) after re-checking its SHA-256."""
     evidence = evidence_for_download(

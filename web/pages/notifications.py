@@ -15,7 +15,7 @@ from duban.models import User
 from duban.services.notification import list_for_user, mark_read, set_preferences, unread_count
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.rendering import render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
 BELL_EVERY = "30s"
@@ -28,7 +28,7 @@ FLASH = "flash"
 class ReadForm(FormModel):
     """Mark the listed ids read, or all when none is given."""
 
-    ids: list[int] = Field(default_factory=list)
+    ids: list[RowId] = Field(default_factory=list, max_length=1000)
 
 
 class PreferencesForm(FormModel):

@@ -20,7 +20,7 @@ from web.assignment_actions import Caller
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
 from web.rendering import is_htmx, render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 from web.supervisor_schemas import SupervisorCaller, SupervisorUser
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,7 @@ class ReviewForm(ActForm):
 class BulkForm(ActForm):
     """Approve the checked submissions with one rating."""
 
-    submission_ids: list[int] = Field(default_factory=list)
+    submission_ids: list[RowId] = Field(default_factory=list, max_length=500)
     rating: str = ""
 
 
@@ -133,7 +133,7 @@ async def _act(
 @router.post("/assignments/{assignment_id}/review")
 async def review(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     form: Annotated[ReviewForm, Form()],
     caller: SupervisorCaller,
 ) -> Response:
@@ -177,7 +177,7 @@ async def bulk_approve(
 @router.post("/assignments/{assignment_id}/due")
 async def set_due(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     form: Annotated[DueForm, Form()],
     caller: SupervisorCaller,
 ) -> Response:
@@ -196,8 +196,8 @@ async def set_due(
 @router.post("/assignments/{assignment_id}/extensions/{extension_id}/decision")
 async def decide_extension(
     request: Request,
-    assignment_id: int,
-    extension_id: int,
+    assignment_id: RowId,
+    extension_id: RowId,
     form: Annotated[DecisionForm, Form()],
     caller: SupervisorCaller,
 ) -> Response:
@@ -223,7 +223,7 @@ async def decide_extension(
 @router.post("/assignments/{assignment_id}/urge")
 async def urge(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     form: Annotated[UrgeForm, Form()],
     caller: SupervisorCaller,
 ) -> Response:

@@ -1,0 +1,124 @@
+"""The rules of an assignment, stated once: its traffic light, which actions its state allows,
+and the limits of a review. Pure (stdlib and duban.domain only): the workflows' validators, the
+services and the pages all call these, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from duban.domain import AssignmentState
+
+S = AssignmentState
+AMBER_WINDOW = timedelta(days=7)
+DONE_STATES = frozenset({S.COMPLETED, S.APPROVED})
+# States in which the department still owes a report: reminders and the ladder run.
+WAITING_STATES = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED})
+# A report needs the task taken on (签收) first.
+REPORTABLE_STATES = WAITING_STATES - {S.ASSIGNED}
+RATING_MIN, RATING_MAX = 1, 5
+
+
+class Light(StrEnum):
+    """The status light of an assignment."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+LIGHT_RANK = {Light.RED: 0, Light.AMBER: 1, Light.GREEN: 2}
+
+
+@dataclass(frozen=True)
+class StatusLight:
+    """A light with the reason it shows, in Chinese."""
+
+    color: Light
+    reason: str
+
+
+def status_light(*, due_at: datetime | None, now: datetime, state: str) -> StatusLight:
+    """Return red when overdue, amber when due within 7 days, otherwise green (with why)."""
+    if state in DONE_STATES:
+        return StatusLight(Light.GREEN, "已完成")
+    if state == S.SUBMITTED:
+        return StatusLight(Light.GREEN, "已报送，待审核")
+    if due_at is None:
+        return StatusLight(Light.GREEN, "暂无截止时间")
+    if due_at <= now:
+        days = (now - due_at).days
+        return StatusLight(Light.RED, f"已逾期 {days} 天" if days else "今日已到期")
+    if due_at - now <= AMBER_WINDOW:
+        days = (due_at - now).days
+        return StatusLight(Light.AMBER, f"{days} 天内到期" if days else "今日到期")
+    return StatusLight(Light.GREEN, "进度正常")
+
+
+def urgency_key(light: StatusLight, due_at: datetime | None, state: str) -> tuple[int, int, float]:
+    """Sort key: red before amber before green, finished last, earlier due first."""
+    finished = 1 if state in DONE_STATES else 0
+    stamp = due_at.timestamp() if due_at is not None else float("inf")
+    return (finished, LIGHT_RANK[light.color], stamp)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action is not allowed: a stable code (`conflict`, `invalid`) and a Chinese message."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ActionFlags:
+    """What the department may do on an assignment in its current state; pages show these."""
+
+    can_acknowledge: bool
+    can_submit: bool
+    can_request_extension: bool
+    can_upload: bool
+    awaiting_review: bool
+
+
+def acknowledge_refusal(state: str) -> Refusal | None:
+    """Refuse 签收 of a task already taken on."""
+    if state != S.ASSIGNED:
+        return Refusal("conflict", "该任务已签收")
+    return None
+
+
+def submit_refusal(state: str) -> Refusal | None:
+    """Refuse a report before 签收, or while none is owed."""
+    if state == S.ASSIGNED:
+        return Refusal("conflict", "请先签收，再报送工作进展")
+    if state not in REPORTABLE_STATES:
+        return Refusal("conflict", "本期已报送，请等待审核结果")
+    return None
+
+
+def extension_refusal(state: str) -> Refusal | None:
+    """Refuse an extension request while no report is owed."""
+    if state not in WAITING_STATES:
+        return Refusal("conflict", "本期已报送，无需申请延期")
+    return None
+
+
+def rating_refusal(rating: int | None) -> Refusal | None:
+    """Refuse an approval without a rating from 1 to 5."""
+    if rating is None or not RATING_MIN <= rating <= RATING_MAX:
+        return Refusal("invalid", f"评分须为 {RATING_MIN} 至 {RATING_MAX} 分。")
+    return None
+
+
+def action_flags(state: str) -> ActionFlags:
+    """Return which of the department's actions the state allows."""
+    return ActionFlags(
+        can_acknowledge=acknowledge_refusal(state) is None,
+        can_submit=submit_refusal(state) is None,
+        can_request_extension=extension_refusal(state) is None,
+        can_upload=state in WAITING_STATES,
+        awaiting_review=state == S.SUBMITTED,
+    )

@@ -1,0 +1,133 @@
+"""Every input shape reaches the parser as the same text: .docx, PDF, HTML, legal-database exports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.formats import extract_text
+from policies.model import ParsedPolicy
+from policies.parse import parse_text
+from tests.policies import shapes
+from tests.policies.conftest import DOCUMENTS, JILIN
+
+TABLE_NOTICE = """某某市人民政府办公室关于印发城市治理重点任务分工方案的通知
+某政办发〔2024〕12号
+各区人民政府，市政府各部门：
+现将《城市治理重点任务分工方案》印发给你们，请认真贯彻执行。
+一、加强统筹协调。各牵头单位要细化措施，按时完成任务。（牵头单位：市城管局）
+二、强化督促检查。定期通报任务进展情况。（责任单位：市政府督查室）
+2024年3月1日
+附件
+城市治理重点任务分工表
+序号 | 重点任务 | 牵头单位 | 责任单位 | 完成时限 |
+1 | 建设智慧停车平台 | 市城管局 | 市公安局、市住建局 | 2024年9月 |
+2 | 推进老旧小区改造，年内完成40个 | 市住建局 | 各区人民政府 | 2024年底 |
+3 | 推进污水管网建设 | 市水务局 | 市生态环境局 | 2024年12月 |
+"""
+_BLANK_RE = re.compile(r"\s+")
+
+
+@pytest.fixture(scope="session")
+def cjk_font(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TrueType CJK font holding every character of the test documents."""
+    text = "".join(doc.read_text(encoding="utf-8") for doc in DOCUMENTS) + TABLE_NOTICE
+    return shapes.cjk_ttf(tmp_path_factory.mktemp("font") / "cjk.ttf", text + shapes.PAGE_HEADER)
+
+
+def reading(parsed: ParsedPolicy) -> Any:
+    """The parse without positions: names, roles, numbers, titles, bodies (blanks ignored)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "span"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return _BLANK_RE.sub("", value) if isinstance(value, str) else value
+
+    return strip(parsed.to_json())
+
+
+def build(shape: str, text: str, font: Path) -> tuple[bytes, str]:
+    """Return the bytes and file name of `text` written in `shape`."""
+    if shape == "docx":
+        return shapes.to_docx(text), "policy.docx"
+    if shape == "pdf":
+        return shapes.to_pdf(text, font=font), "policy.pdf"
+    if shape == "html-utf8":
+        return shapes.to_html(text), "policy.html"
+    if shape == "html-gbk":
+        # Sites declare GB2312 and serve GBK; characters beyond GBK need its superset.
+        try:
+            return shapes.to_html(text, charset="gb2312", codec="gbk"), "policy.htm"
+        except UnicodeEncodeError:
+            return shapes.to_html(text, charset="gb2312", codec="gb18030"), "policy.htm"
+    parsed = parse_text(text)
+    issued = parsed.issued.strftime("%Y.%m.%d") if parsed.issued else ""
+    return shapes.to_export(text, title=parsed.title, issued=issued), "policy.txt"
+
+
+SHAPES = ["docx", "pdf", "html-utf8", "html-gbk", "export"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("doc", DOCUMENTS, ids=lambda p: p.stem)
+def test_each_shape_parses_like_the_text(doc: Path, shape: str, cjk_font: Path) -> None:
+    text = doc.read_text(encoding="utf-8")
+    data, name = build(shape, text, cjk_font)
+    extracted = extract_text(data, name=name)
+    assert reading(parse_text(extracted)) == reading(parse_text(text))
+
+
+@pytest.mark.parametrize("shape", ["docx", "pdf", "html-utf8", "html-gbk"])
+def test_tables_become_one_line_per_row(shape: str, cjk_font: Path) -> None:
+    data, name = build(shape, TABLE_NOTICE, cjk_font)
+    extracted = extract_text(data, name=name).splitlines()
+    rows = [line for line in TABLE_NOTICE.splitlines() if shapes.table_row(line)]
+    assert [line for line in extracted if line.endswith(" |")] == rows
+    assert reading(parse_text("\n".join(extracted))) == reading(parse_text(TABLE_NOTICE))
+
+
+def test_site_chrome_is_dropped() -> None:
+    extracted = extract_text(shapes.to_html(TABLE_NOTICE), name="page.html")
+    for chrome in ("首页", "政务公开", "网站标识码", "相关链接", "打印本页", "menu", "margin"):
+        assert chrome not in extracted
+    assert extracted.splitlines()[0] == TABLE_NOTICE.splitlines()[0]
+
+
+def test_pdf_page_furniture_is_dropped(cjk_font: Path) -> None:
+    text = JILIN.read_text(encoding="utf-8")
+    extracted = extract_text(shapes.to_pdf(text, font=cjk_font), name="jilin.pdf")
+    assert shapes.PAGE_HEADER not in extracted
+    assert not re.search(r"第 \d+ 页 共 \d+ 页", extracted)
+    # Paragraphs wrapped over many lines and pages come back as the text's lines.
+    assert extracted.splitlines() == [line for line in text.splitlines() if line.strip()]
+
+
+def test_pdf_fonts_pdfminer_cannot_decode_are_read_with_pdfium() -> None:
+    # fpdf2 embeds the OpenType (CFF) face with its own encoding CMap, which pdfminer cannot map.
+    data = shapes.to_pdf(TABLE_NOTICE, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC)
+    extracted = extract_text(data, name="notice.pdf")
+    assert "建设智慧停车平台" in extracted
+    assert parse_text(extracted).title == parse_text(TABLE_NOTICE).title
+
+
+def test_export_header_fills_what_the_body_lacks() -> None:
+    body = "\n".join(TABLE_NOTICE.splitlines()[1:]).replace("2024年3月1日\n", "")
+    title = TABLE_NOTICE.splitlines()[0]
+    data = shapes.to_export(body, title=title, issued="2024-03-01")
+    extracted = extract_text(data, name="export.txt")
+    parsed = parse_text(extracted)
+    assert parsed.title == title
+    assert str(parsed.issued) == "2024-03-01"
+    assert "【" not in extracted and shapes.EXPORT_HEADER in extracted  # the parser drops repeats
+    assert [i.title for i in parsed.items] == [i.title for i in parse_text(TABLE_NOTICE).items]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_plain_text_comes_back_unchanged(encoding: str) -> None:
+    text = JILIN.read_text(encoding="utf-8")
+    assert extract_text(text.encode(encoding), name="jilin.txt") == text
