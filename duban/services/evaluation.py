@@ -84,8 +84,6 @@ def save_rubric(*, session: Session, source: str, user: User) -> tuple[RubricVer
     )
     session.add(row)
     session.flush()
-    data = {"version": row.version, "fingerprint": row.fingerprint}
-    record_event(session=session, kind="rubric_saved", actor=user, data=data)
     return row, True
 
 
