@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +14,7 @@ from duban.db import utcnow
 from duban.domain import UserRole
 from duban.mailer import Mailer
 from duban.models import Assignment, Notification, User
+from duban.services.assignment import item_ref, item_title, select_with_item
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ AUDIENCES = {
     "head": (UserRole.HEAD,),
     "supervisors": (UserRole.SUPERVISOR,),
 }
+TITLE_CHARS = 24
 URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
 
 
@@ -86,9 +88,27 @@ class NotifyActivities:
             note.emailed_at = utcnow()
 
 
+def readable(text: str, *, session: Session, assignment: Assignment) -> str:
+    """Name the task by its number as written and title, and the department by its name.
+
+    Workflows write "第9项任务（jl-jyt）"; a reader knows "（九）健全…" and "省教育厅".
+    """
+    row = session.execute(select_with_item().where(Assignment.id == assignment.id)).first()
+    item = row[1] if row is not None else None
+    title = item_title(assignment, item)
+    short = title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS] + "…"
+    named = f"任务{item_ref(assignment, item)}{short}" if item is not None else None
+    if named:
+        text = text.replace(f"第{assignment.item_number}项任务", named)
+    dept = assignment.department
+    return text.replace(f"（{dept.code}）", f"（{dept.name}）")
+
+
 def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
     """Add the in-app notification of every active user of the audience not yet told; flush."""
     assignment = session.get_one(Assignment, inp.assignment_id)
+    title = readable(inp.title, session=session, assignment=assignment)
+    inp = replace(inp, title=title)
     added = [
         note
         for user in _audience(session, assignment, inp.audience)

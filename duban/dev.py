@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import policies
 from duban.db import make_engine, make_session_factory
-from duban.devserver import DEFAULT_PORT, running_dev_server
+from duban.devserver import DEFAULT_PORT, free_port, port_is_free, running_dev_server
 from duban.importer import import_path, summary
 from duban.migrate import upgrade
 from duban.services.user import ensure_admin, seed_demo_users
@@ -103,9 +103,31 @@ async def temporal_address(settings: Settings, options: DevOptions) -> AsyncIter
         yield server.address
 
 
+def _port_or_another(port: int, host: str, what: str, options: DevOptions) -> int:
+    """Return `port` when free, else a free one, saying so (another program may hold 8000)."""
+    if port_is_free(port, host):
+        return port
+    chosen = free_port(host)
+    say(options, f"端口 {port} 已被占用，{what}改用端口 {chosen}")
+    return chosen
+
+
+def choose_ports(settings: Settings, options: DevOptions) -> None:
+    """Move the web, Temporal and UI ports off ports that are taken, in place."""
+    options.port = _port_or_another(options.port, options.host, "网页", options)
+    if settings.temporal_address is None and options.temporal_port is not None:
+        options.temporal_port = _port_or_another(
+            options.temporal_port, "127.0.0.1", "Temporal 开发服务器", options
+        )
+    if options.ui_port is not None and not port_is_free(options.ui_port):
+        say(options, f"端口 {options.ui_port} 已被占用，本次不启动 Temporal 网页界面")
+        options.ui_port = None
+
+
 async def serve(settings: Settings, options: DevOptions, stop: asyncio.Event) -> None:
     """Run the whole stack until `stop` is set or the web server exits."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    choose_ports(settings, options)
     async with AsyncExitStack() as stack:
         address = await stack.enter_async_context(temporal_address(settings, options))
         settings = settings.model_copy(update={"temporal_address": address})
@@ -129,7 +151,8 @@ async def serve(settings: Settings, options: DevOptions, stop: asyncio.Event) ->
 
 async def run_web(app: FastAPI, options: DevOptions, stop: asyncio.Event) -> None:
     """Serve the web app until `stop` is set, then let in-flight requests finish."""
-    config = server_config(app, host=options.host, port=options.port, log_level="info")
+    # The person at the terminal gets the lines `say` prints; uvicorn adds only its warnings.
+    config = server_config(app, host=options.host, port=options.port, log_level="warning")
     server = _EmbeddedServer(config)
     web = asyncio.create_task(server.serve())
     say(options, f"督办已启动：http://{options.host}:{options.port}  （Ctrl-C 退出）")

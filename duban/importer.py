@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from duban.db import make_engine, make_session_factory
 from duban.errors import DomainError
-from duban.services.department import sync_departments
-from duban.services.policy import ImportResult, ItemCallback, import_policy
+from duban.services.policy import ImportResult, ItemCallback
 from duban.settings import Settings
 from policies.model import ParsedPolicy, PolicyParseError
 
@@ -27,7 +26,9 @@ if TYPE_CHECKING:
     from duban.starter import StartReport
 
 log = logging.getLogger(__name__)
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES = (
+    32 * 1024 * 1024
+)  # PDFs and .docx carry fonts and images; text is bounded apart
 Fail = Callable[[str], None]
 
 
@@ -52,19 +53,35 @@ def store_document(
     key: str | None = None,
     on_item: ItemCallback | None = None,
 ) -> ImportResult:
-    """Store a parsed document in ONE transaction: registry departments, then the policy."""
-    from policies.units import load_registry
+    """Store a document in ONE transaction as a draft published at once (the web's path too).
 
+    The CLI operator accepts the parser's doubts by importing; a text already current
+    leaves no draft behind, so importing it twice changes nothing.
+    """
+    from duban.services.draft import Actor, create_draft, publish_draft
+
+    cli = Actor(user_id=None, label="cli")
     with session_factory.begin() as session:
-        sync_departments(session=session, registry=load_registry())
-        return import_policy(
+        savepoint = session.begin_nested()
+        draft = create_draft(
             session=session,
-            parsed=parsed,
-            source_text=text,
+            text=text,
             source_name=source_name,
-            key=key,
+            actor=cli,
+            policy_key=key,
+            parsed=parsed,
+        )
+        published = publish_draft(
+            session=session,
+            draft_id=draft.id,
+            lock_version=None,
+            actor=cli,
+            accept_doubts=True,
             on_item=on_item,
         )
+        if not published.result.changed:
+            savepoint.rollback()
+        return published.result
 
 
 def import_path(
@@ -175,8 +192,9 @@ def _start(
     """Start the policy's workflows, or say clearly why they were not started."""
     if not settings.temporal_address:
         typer.echo(
-            "未启动工作流：未设置 TEMPORAL_ADDRESS（请使用 duban dev，或设置 TEMPORAL_ADDRESS 后重新导入）"
-            " / workflows not started: TEMPORAL_ADDRESS is unset"
+            "未启动工作流：未设置 TEMPORAL_ADDRESS，分工在工作流启动前不会显示"
+            "（请使用 duban dev，或设置 TEMPORAL_ADDRESS 后重新导入）"
+            " / workflows not started: TEMPORAL_ADDRESS is unset; nothing shows until they start"
         )
         return
     try:
@@ -185,7 +203,8 @@ def _start(
         log.debug("starting workflows failed", exc_info=True)
         _fail_hard(
             fail,
-            f"政策已保存，但启动工作流失败 / stored, but starting workflows failed: {_first_line(exc)}",
+            "政策已保存，但启动工作流失败，分工在启动前不会显示（重新导入或等待对账任务启动）"
+            f" / stored, not shown until its workflows start: {_first_line(exc)}",
         )
     typer.echo(
         f"工作流：新启动 {report.started} 个，已在运行 {report.already_running} 个，"

@@ -20,7 +20,9 @@ from duban.domain import AssignmentState
 from duban.errors import NotFound
 from duban.mailer import Mailer
 from duban.models import Assignment
+from duban.services.policy import pending_policies
 from duban.settings import Settings
+from duban.starter import start_policy
 from duban.temporal import query_state
 from workflows.assignment import AssignmentStatus
 
@@ -56,6 +58,7 @@ class ReconcileReport:
     drifted: int = 0
     fixed: int = 0
     missing: int = 0
+    started: int = 0
 
 
 def drift(row: MirrorRow, status: AssignmentStatus) -> dict[str, tuple[Any, Any]]:
@@ -80,7 +83,9 @@ def open_rows(session_factory: sessionmaker[Session]) -> list[MirrorRow]:
                 Assignment.original_due_at,
                 Assignment.escalation_level,
             )
-            .where(Assignment.state != AssignmentState.COMPLETED)
+            .where(
+                Assignment.state != AssignmentState.COMPLETED, Assignment.pending_start.is_(False)
+            )
             .order_by(Assignment.id)
         ).all()
     return [MirrorRow(*r) for r in found]
@@ -122,13 +127,40 @@ async def _check(
     return "fixed" if fixed else "drifted"
 
 
+async def start_pending(
+    client: Client, session_factory: sessionmaker[Session], settings: Settings
+) -> int:
+    """Start the workflows of every policy an import left unstarted; return the tasks started.
+
+    An import that crashed or lost Temporal after its commit leaves its assignments pending
+    (hidden from the web). Starting is idempotent (workflow ids are deterministic), so a
+    task that did start meanwhile only has its rows shown.
+    """
+    with session_factory() as session:
+        keys = pending_policies(session=session)
+    started = 0
+    for key in keys:
+        try:
+            report = await start_policy(
+                client, session_factory=session_factory, settings=settings, policy_key=key
+            )
+        except Exception:  # one policy's failure must not stop the others or the check below
+            log.exception("could not start the pending workflows of policy %s", key)
+            continue
+        log.warning("reconciliation started pending policy %s: %s", key, report)
+        started += report.started
+    return started
+
+
 async def reconcile(
     client: Client,
     session_factory: sessionmaker[Session],
     *,
     concurrency: int = RECONCILE_CONCURRENCY,
+    settings: Settings | None = None,
 ) -> ReconcileReport:
-    """Query every open assignment's workflow and rewrite rows that drifted from it."""
+    """Start what imports left pending (given `settings`), then rewrite rows that drifted."""
+    started = await start_pending(client, session_factory, settings) if settings else 0
     rows = await asyncio.to_thread(open_rows, session_factory)
     activities = ReadModelActivities(session_factory)
     gate = asyncio.Semaphore(concurrency)
@@ -138,6 +170,7 @@ async def reconcile(
         drifted=sum(o in {"fixed", "drifted"} for o in outcomes),
         fixed=outcomes.count("fixed"),
         missing=outcomes.count("missing"),
+        started=started,
     )
     log.info("reconciliation: %s", report)
     return report
@@ -149,7 +182,7 @@ async def run_digest(settings: Settings, session_factory: sessionmaker[Session])
         log.info("digest skipped: SMTP_URL is not set, notifications stay in-app")
         return 0
     mailer = Mailer(settings.smtp_url, settings.mail_from)
-    sent = await send_digests(session_factory, mailer, base_url=settings.base_url)
+    sent = await send_digests(session_factory, mailer, base_url=settings.public_url())
     log.info("digest: %d mails sent", sent)
     return sent
 
@@ -164,6 +197,7 @@ def build_scheduler(
         "interval",
         seconds=RECONCILE_EVERY.total_seconds(),
         args=(client, session_factory),
+        kwargs={"settings": settings},
         id=RECONCILE_JOB_ID,
         name="read-model reconciliation",
         replace_existing=True,

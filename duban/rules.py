@@ -106,6 +106,19 @@ def extension_refusal(state: str) -> Refusal | None:
     return None
 
 
+def extension_date_refusal(
+    requested: datetime, *, now: datetime, due_at: datetime | None
+) -> Refusal | None:
+    """Refuse a requested due date that is not zone-aware, not ahead, or not after the current one."""
+    if requested.tzinfo is None:
+        return Refusal("invalid", "申请的截止时间须带时区。")
+    if requested <= now:
+        return Refusal("invalid", "申请的截止时间必须晚于当前时间。")
+    if due_at is not None and requested <= due_at:
+        return Refusal("invalid", "申请的截止时间必须晚于当前截止时间。")
+    return None
+
+
 def rating_refusal(rating: int | None) -> Refusal | None:
     """Refuse an approval without a rating from 1 to 5."""
     if rating is None or not RATING_MIN <= rating <= RATING_MAX:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
+# One report at the text's own deadlines (or, without any, at the end of the tracking window).
+ONE_OFF = "one-off"
 DEFAULT_REMINDERS = "P7D,P1D"
 DEFAULT_ESCALATIONS = "P1D,P7D,P14D"
 
@@ -72,6 +74,8 @@ def _cadence_label(end: date, months: int) -> str:
 
 def cadence_ends(start: date, until: date, cadence: str = "quarterly") -> list[tuple[date, str]]:
     """Return the calendar period ends after `start` up to the first one on or after `until`."""
+    if cadence == ONE_OFF:
+        return [(until, "一次性报送")]
     months = CADENCE_MONTHS.get(cadence)
     if months is None:
         raise ValueError(f"不支持的报送周期 {cadence!r}：可选 {', '.join(CADENCE_MONTHS)}")
@@ -108,10 +112,14 @@ def plan_periods(
     A deadline already past at `start` is kept as a historic period (it never escalates);
     a cadence end on the same day as a deadline gives way to the deadline.
     """
-    by_day: dict[date, tuple[str, str]] = {
-        end: (label, "cadence")
-        for end, label in cadence_ends(start, tracking_end(start, horizon), cadence)
-    }
+    # One-off work reports at its own deadlines; with none ahead, once at the window's end.
+    ahead = any(day >= start for _, day in deadlines or [])
+    ends = (
+        []
+        if cadence == ONE_OFF and ahead
+        else cadence_ends(start, tracking_end(start, horizon), cadence)
+    )
+    by_day: dict[date, tuple[str, str]] = {end: (label, "cadence") for end, label in ends}
     for text, day in deadlines or []:
         by_day[day] = (text, "deadline")
     return [

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -317,20 +315,6 @@ def _ranked(
     return rows
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many acyclic tuples, restoring its prior state."""
-    # Hundreds of thousands of fresh ScoreLines trigger repeated full-heap collections
-    # that find nothing (lines hold no cycles) and double the compile time.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def compile_scores(
     outcomes: Iterable[PeriodOutcome],
     rubric: Rubric,
@@ -345,16 +329,17 @@ def compile_scores(
     selected = filter_period(outcomes, period) if period is not None else outcomes
     tables = _tables(rubric)
     groups: dict[str, tuple[str, list[ScoreLine], list[int]]] = {}
-    with _gc_paused():
-        for o in selected:
-            if (who := _group_key(o, by)) is None:
-                continue
-            group = groups.get(who[0])
-            if group is None:
-                group = groups[who[0]] = (who[1], [], [0])
-            group[2][0] += 1
-            _score_into(o, tables, as_of, group[1])
-        return _ranked(by, groups)
+    # No gc.disable() here: the collector is process-wide state, and the web server scores
+    # in threads beside requests that need it.
+    for o in selected:
+        if (who := _group_key(o, by)) is None:
+            continue
+        group = groups.get(who[0])
+        if group is None:
+            group = groups[who[0]] = (who[1], [], [0])
+        group[2][0] += 1
+        _score_into(o, tables, as_of, group[1])
+    return _ranked(by, groups)
 
 
 def _canonical_row(row: ScoreRow) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,7 @@ MIN_SECRET_CHARS = 32
 WEAK_SECRETS = frozenset(
     {"change-me-in-production", "changeme", "change-me", "secret", "test-secret", "duban"}
 )
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -61,8 +63,34 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024,
         validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
-    base_url: str = Field(
-        default="http://127.0.0.1:8000", validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
+    # Where people reach the app, for links in mail and calendar feeds. Unset: a feed links to
+    # the address it was fetched from; mail (sent without a request) to the local default.
+    base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_BASE_URL", "base_url")
+    )
+    # Each request holds at most one connection, and none while it waits on Temporal, hashes a
+    # password or stores a file; 10 + 20 covers the 40 request threads of a web process.
+    db_pool_size: int = Field(
+        default=10, ge=1, validation_alias=AliasChoices("DUBAN_DB_POOL_SIZE", "db_pool_size")
+    )
+    db_max_overflow: int = Field(
+        default=20, ge=0, validation_alias=AliasChoices("DUBAN_DB_MAX_OVERFLOW", "db_max_overflow")
+    )
+    # Past this a request gets 503 + Retry-After instead of queueing for a connection.
+    db_pool_timeout: float = Field(
+        default=5.0, gt=0, validation_alias=AliasChoices("DUBAN_DB_POOL_TIMEOUT", "db_pool_timeout")
+    )
+    # Seconds an action waits for its workflow to answer (Temporal or the worker down: 503).
+    temporal_action_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("DUBAN_TEMPORAL_TIMEOUT", "temporal_action_timeout"),
+    )
+    # Seconds to open a PostgreSQL connection before the database counts as down.
+    db_connect_timeout: int = Field(
+        default=3,
+        ge=1,
+        validation_alias=AliasChoices("DUBAN_DB_CONNECT_TIMEOUT", "db_connect_timeout"),
     )
 
     trusted_proxies: str = Field(
@@ -78,7 +106,7 @@ class Settings(BaseSettings):
         """Return whether cookies carry Secure (DUBAN_COOKIE_SECURE, else an https base URL)."""
         if self.cookie_secure is not None:
             return self.cookie_secure
-        return self.base_url.startswith("https://")
+        return self.public_url().startswith("https://")
 
     def secret_key_problem(self) -> str | None:
         """Return why the secret key cannot serve several web replicas in production, or None.
@@ -99,6 +127,22 @@ class Settings(BaseSettings):
     def evidence_dir(self) -> Path:
         """Return the folder of content-addressed evidence files."""
         return self.data_dir / "evidence"
+
+    def public_url(self, seen_at: str | None = None) -> str:
+        """Return DUBAN_BASE_URL, else the address a request came to, else the local default."""
+        return (self.base_url or seen_at or LOCAL_BASE_URL).rstrip("/")
+
+    def engine_options(self) -> dict[str, Any]:
+        """Return the engine's pool size, overflow, wait and connect timeouts (pre-pinged)."""
+        options: dict[str, Any] = {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
+            "pool_pre_ping": True,
+        }
+        if self.sqlalchemy_url.startswith("postgresql"):
+            options["connect_args"] = {"connect_timeout": self.db_connect_timeout}
+        return options
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -23,6 +23,7 @@ from duban.domain import AssignmentRole, task_workflow_id
 from duban.errors import NotFound
 from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
 from duban.schedule import DEFAULT_REMINDERS, LOCAL_TZ, parse_offsets, plan_periods
+from duban.services.policy import mark_started
 from duban.settings import Settings
 from workflows.assignment import AssignmentInput, PeriodSpec
 from workflows.policy_task import PolicyRevisionInput, PolicyTaskInput, PolicyTaskWorkflow
@@ -140,12 +141,19 @@ async def start_policy(
     with session_factory() as session:
         tasks = build_task_inputs(session, policy_key, settings_offsets(settings), cadence)
     gate = asyncio.Semaphore(START_CONCURRENCY)
+    confirmed: list[int] = []
 
     async def one(task: PolicyTaskInput) -> str:
         async with gate:
-            return await _start_task(client, settings.task_queue, task)
+            outcome = await _start_task(client, settings.task_queue, task)
+        confirmed.append(task.item_number)
+        return outcome
 
-    outcomes = await asyncio.gather(*(one(task) for task in tasks))
+    try:
+        outcomes = await asyncio.gather(*(one(task) for task in tasks))
+    finally:
+        # Whatever was confirmed becomes visible, even when a later start failed.
+        await asyncio.to_thread(_mark_started, session_factory, policy_key, list(confirmed))
     with session_factory() as session:
         version, dropped = dropped_tasks(session, policy_key, {t.item_number for t in tasks})
     for item_number in dropped:
@@ -155,6 +163,13 @@ async def start_policy(
         already_running=outcomes.count("running"),
         signalled=outcomes.count("signalled"),
     )
+
+
+def _mark_started(
+    session_factory: sessionmaker[Session], policy_key: str, item_numbers: list[int]
+) -> None:
+    with session_factory.begin() as session:
+        mark_started(session=session, policy_key=policy_key, item_numbers=item_numbers)
 
 
 def dropped_tasks(session: Session, policy_key: str, kept: set[int]) -> tuple[int, list[int]]:

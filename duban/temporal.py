@@ -10,6 +10,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
@@ -21,7 +22,7 @@ from temporalio.converter import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from duban.errors import Conflict, DomainError, Invalid, NotFound
+from duban.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from duban.settings import Settings
 from workflows.assignment import (
     ActionInput,
@@ -37,6 +38,17 @@ from workflows.assignment import (
 )
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
+UNAVAILABLE_MESSAGE = "工作流服务暂时不可用，请稍后重试"
+# RPC statuses that refuse this request; every other failure means Temporal is unavailable.
+REFUSALS = frozenset(
+    {
+        RPCStatusCode.INVALID_ARGUMENT,
+        RPCStatusCode.FAILED_PRECONDITION,
+        RPCStatusCode.ALREADY_EXISTS,
+        RPCStatusCode.PERMISSION_DENIED,
+        RPCStatusCode.OUT_OF_RANGE,
+    }
+)
 T = TypeVar("T")
 # The worker builds a payload converter per workflow run; the stock pydantic one would start
 # each run with an empty TypeAdapter cache and rebuild the schemas of every input (about a
@@ -81,7 +93,12 @@ def domain_error(exc: BaseException) -> DomainError:
         return Conflict(cause.message, code=cause.type or "conflict")
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         return NotFound("督办任务不存在或已结束")
-    return Conflict("操作未能完成，请稍后重试")
+    if isinstance(exc, RPCError) and exc.status in REFUSALS:
+        return Conflict("督办任务当前不接受该操作", code="not_accepted")
+    if isinstance(exc, WorkflowUpdateFailedError):
+        return Conflict("督办任务未能办理该操作", code="not_accepted")
+    # Anything else is the service, not the request: unreachable, overloaded, timed out.
+    return Unavailable(UNAVAILABLE_MESSAGE)
 
 
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
@@ -91,6 +108,7 @@ async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
         WorkflowUpdateFailedError,
         WorkflowQueryFailedError,
         WorkflowQueryRejectedError,
+        WorkflowUpdateRPCTimeoutOrCancelledError,
         RPCError,
     ) as exc:
         raise domain_error(exc) from exc

@@ -152,7 +152,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         with stop_on_signals(stop):
             await run_worker(settings, stop=stop)
         return
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, **settings.engine_options())
     await asyncio.to_thread(upgrade, engine)
     client = await connect(settings)
     log.info("worker on %s, task queue %s", settings.temporal_address, settings.task_queue)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date
 
@@ -101,15 +102,16 @@ def find_deadlines(text: str, *, year: int | None, transition: int | None = None
         year: the issue year, for phrases without a year (6月底, 年内, 过渡期).
         transition: the length in years of the document's transition period, if it sets one.
     """
+    # The phrases kept so far never overlap: sorted by start, a new one is checked against its two
+    # neighbours only, so a text with many deadlines stays linear.
     found: list[tuple[int, int, date]] = []
     for start, end, when in [*_explicit(text), *_relative(text, year, transition)]:
-        if any(s < end and start < e for s, e, _ in found):
+        i = bisect_left(found, (start,))
+        if (i > 0 and found[i - 1][1] > start) or (i < len(found) and found[i][0] < end):
             continue
         if 1900 <= when.year <= 2200:
-            found.append((start, end, when))
-    out: list[Deadline] = []
-    for start, end, when in sorted(found):
-        deadline = Deadline(text=text[start:end], date=when)
-        if deadline not in out:
-            out.append(deadline)
-    return out
+            found.insert(i, (start, end, when))
+    out: dict[Deadline, None] = {}
+    for start, end, when in found:
+        out.setdefault(Deadline(text=text[start:end], date=when))
+    return list(out)

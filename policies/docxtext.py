@@ -1,4 +1,4 @@
-"""Read the text of a .docx: paragraphs one per line, table rows as `cell | cell |` lines."""
+"""Read the text of a .docx: paragraphs one per line (list numbers written out), table rows as `cell | cell |` lines."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from policies.docxnumbering import ListNumbers
 from policies.model import PolicyParseError
 
 MAX_ENTRIES = 2000
@@ -22,7 +23,8 @@ def docx_text(data: bytes, *, name: str) -> str:
     _check_archive(data, name)
     try:
         document = docx.Document(io.BytesIO(data))
-        lines = list(_blocks(document.iter_inner_content()))
+        numbers = ListNumbers(document)
+        lines = list(_blocks(document.iter_inner_content(), numbers))
     except PolicyParseError:
         raise
     except Exception as exc:  # a hostile package can fail anywhere inside python-docx or lxml
@@ -54,10 +56,10 @@ def _check_archive(data: bytes, name: str) -> None:
         )
 
 
-def _blocks(content: Iterator[Paragraph | Table]) -> Iterator[str]:
+def _blocks(content: Iterator[Paragraph | Table], numbers: ListNumbers) -> Iterator[str]:
     for block in content:
         if isinstance(block, Paragraph):
-            yield block.text
+            yield numbers.marker(block) + block.text
         else:
             yield from table_lines(block)
 

@@ -1,13 +1,14 @@
 """Turn a policy file of any accepted shape into the plain text the parser reads.
 
-Accepted: plain text (UTF-8 with or without BOM, GB18030), .docx, text-layer .pdf, .html saved from
-a site, and legal-database exports. The type is decided by the content (magic bytes) and checked
-against the name's suffix; every refusal is one PolicyParseError line. Tables come out one line per
+Accepted: plain text (UTF-8 with or without BOM, GB18030, UTF-16 with BOM), .docx, text-layer .pdf,
+.html saved from a site (or its .mht web archive), and legal-database exports. The type is
+decided by the content (magic bytes) and checked against the name's suffix; every refusal is one PolicyParseError line. Tables come out one line per
 row with the cells separated by ` | `, so the parser reads them as any other flattened table.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -17,16 +18,19 @@ from typing import Literal
 from policies.decode import decode_policy_bytes
 from policies.docxtext import docx_text
 from policies.exports import clean_export
-from policies.htmltext import html_text, looks_like_html
+from policies.htmltext import html_text, looks_like_html, looks_like_mhtml, mhtml_text
 from policies.model import PolicyParseError
 from policies.pdftext import pdf_text
 
-Kind = Literal["text", "docx", "pdf", "html"]
+# The parser reads ~300k characters a second; a policy document is rarely 200k characters long.
+MAX_TEXT_CHARS = 3_000_000
+Kind = Literal["text", "docx", "pdf", "html", "mhtml"]
 _LABELS: dict[str, str] = {
     "text": "文本 / text",
     "docx": "Word .docx",
     "pdf": "PDF",
     "html": "网页 / HTML",
+    "mhtml": "网页存档 / MHTML",
 }
 _SUFFIX_KINDS: dict[str, Kind] = {
     ".txt": "text",
@@ -37,6 +41,8 @@ _SUFFIX_KINDS: dict[str, Kind] = {
     ".htm": "html",
     ".shtml": "html",
     ".xhtml": "html",
+    ".mht": "mhtml",
+    ".mhtml": "mhtml",
 }
 _OLD_WORD = "旧版 Word 文档（.doc）无法读取，请在 Word/WPS 中另存为 .docx 后上传 / old binary Word .doc: save it as .docx"
 _OLE_DOCX = "文件是旧版 .doc 或加密的 Word 文档，请去除密码并另存为 .docx / old .doc or password-protected Word file: save it as .docx"
@@ -64,6 +70,8 @@ _PDF_RE = re.compile(rb"%PDF-")
 
 def extract_text(data: bytes, *, name: str) -> str:
     """Return the text of a policy file's bytes (txt, docx, pdf, html); raise PolicyParseError."""
+    if not data.strip():
+        raise PolicyParseError(f"文件为空 / file is empty: {name}")
     suffix = PurePath(name).suffix.lower()
     refused = _refused(data, suffix)
     if refused:
@@ -75,9 +83,25 @@ def extract_text(data: bytes, *, name: str) -> str:
         text = pdf_text(data, name=name)
     elif kind == "html":
         text = html_text(data, name=name)
+    elif kind == "mhtml":
+        text = mhtml_text(data, name=name)
     else:
-        text = decode_policy_bytes(data, name=name)
+        text = decode_policy_bytes(_utf16_to_utf8(data, name), name=name)
+    if len(text) > MAX_TEXT_CHARS:
+        raise PolicyParseError(
+            f"文字过长 / text too long: {len(text)} characters (limit {MAX_TEXT_CHARS}): {name}"
+        )
     return clean_export(text)
+
+
+def _utf16_to_utf8(data: bytes, name: str) -> bytes:
+    """Re-encode a UTF-16 text with a BOM (Notepad's "Unicode") as UTF-8; other bytes pass."""
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyParseError(f"不是有效的 UTF-16 文本 / broken UTF-16 text: {name}") from exc
 
 
 def _refused(data: bytes, suffix: str) -> str | None:
@@ -104,8 +128,8 @@ def _kind(data: bytes, suffix: str, name: str) -> Kind:
     claimed = _SUFFIX_KINDS.get(suffix)
     if claimed is None or claimed == found:
         return found
-    if {claimed, found} == {"text", "html"}:
-        return found  # a page saved as .txt, or a .html holding plain text: read what is there
+    if {claimed, found} <= {"text", "html", "mhtml"}:
+        return found  # a page saved as .txt, an archive named .htm: read what is there
     raise PolicyParseError(
         f"文件内容是 {_LABELS[found]}，但扩展名是 {suffix}，请检查文件 / "
         f"content is {found} but the name ends in {suffix}: {name}"
@@ -119,6 +143,8 @@ def _content_kind(data: bytes, suffix: str, name: str) -> Kind:
         return _zip_kind(data, suffix, name)
     if looks_like_html(data):
         return "html"
+    if looks_like_mhtml(data):
+        return "mhtml"
     return "text"
 
 

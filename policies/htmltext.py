@@ -8,6 +8,8 @@ navigation are dropped. A table whose rows hold tables, or a single cell, is lay
 from __future__ import annotations
 
 import codecs
+import email
+import email.policy
 import re
 from collections.abc import Iterator
 
@@ -57,9 +59,9 @@ def looks_like_html(data: bytes) -> bool:
     return _HTML_START_RE.match(head) is not None
 
 
-def html_text(data: bytes, *, name: str) -> str:
+def html_text(data: bytes, *, name: str, charset: str | None = None) -> str:
     """Return the visible text of an HTML page; raise PolicyParseError when there is none."""
-    markup = _XML_DECL_RE.sub("", decode_html(data, name=name))
+    markup = _XML_DECL_RE.sub("", decode_html(data, name=name, charset=charset))
     parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
     try:
         root = lxml.html.document_fromstring(markup, parser=parser)
@@ -73,16 +75,14 @@ def html_text(data: bytes, *, name: str) -> str:
     return "\n".join(lines)
 
 
-def decode_html(data: bytes, *, name: str) -> str:
-    """Decode by BOM, then the declared charset, then UTF-8, then GB18030."""
+def decode_html(data: bytes, *, name: str, charset: str | None = None) -> str:
+    """Decode by BOM, then the charset sent with it, the declared one, UTF-8, GB18030."""
     for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         if data.startswith(bom):
             return data[len(bom) :].decode(_bom_codec(bom), "replace")
     declared = _META_CHARSET_RE.search(data[:8192])
-    tries = ["utf-8", "gb18030"]
-    if declared:
-        label = declared.group(1).decode("ascii", "ignore").lower()
-        tries.insert(0, "gb18030" if label in _GB_NAMES else label)
+    labels = [charset or "", declared.group(1).decode("ascii", "ignore") if declared else ""]
+    tries = [_codec(label) for label in labels if label] + ["utf-8", "gb18030"]
     for codec in tries:
         try:
             return data.decode(codec)
@@ -93,8 +93,14 @@ def decode_html(data: bytes, *, name: str) -> str:
     )
 
 
+def _codec(label: str) -> str:
+    """Return the codec for a declared charset, reading GB2312/GBK as their superset GB18030."""
+    label = label.strip().lower()
+    return "gb18030" if label in _GB_NAMES else label
+
+
 def _bom_codec(bom: bytes) -> str:
-    return "utf-8" if bom == codecs.BOM_UTF8 else "utf-16"
+    return {codecs.BOM_UTF8: "utf-8", codecs.BOM_UTF16_LE: "utf-16-le"}.get(bom, "utf-16-be")
 
 
 def _lines(root: etree._Element) -> Iterator[str]:
@@ -152,3 +158,21 @@ def _is_data_row(row: etree._Element) -> bool:
 def _row_line(row: etree._Element) -> str:
     cells = [" ".join(line for line in _lines(cell) if line) for cell in _cells(row)]
     return " | ".join(cells) + " |" if any(cells) else ""
+
+
+def looks_like_mhtml(data: bytes) -> bool:
+    """Return whether the bytes are a web archive (MHTML: a MIME message holding the page)."""
+    head = data[:4096].lower()
+    return b"mime-version:" in head and b"multipart/related" in head
+
+
+def mhtml_text(data: bytes, *, name: str) -> str:
+    """Return the visible text of the first HTML part of a web archive (.mht)."""
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    for part in message.walk():
+        if part.get_content_type() != "text/html":
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload.strip():
+            return html_text(payload, name=name, charset=part.get_content_charset())
+    raise PolicyParseError(f"网页存档中没有网页 / the web archive holds no HTML page: {name}")

@@ -3,15 +3,23 @@ each unit's span in the source, and the doubts of the reading (unknown unit, rol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from policies import doubts
 from policies.lines import Line
 from policies.model import Unit
 from policies.spans import ItemMap, SourceMap
-from policies.unitlists import RawUnit, read_brackets
-from policies.unitnames import FIRST_LEADS_RE, Names
+from policies.unitlists import RawUnit, UnitBracket, read_brackets
+from policies.unitnames import FIRST_LEADS_RE, REMARK_RE
 from policies.units import Registry, name_key
+
+# Scope and time-limit fields wherever they stand in the item, in a unit list or on a line of
+# their own (完成时限：持续推进 / 适用范围：综合保税区).
+_FIELD_RE = re.compile(
+    r"(?:^|(?<=[\n。；;，,（(【\[〔\s]))(适用范围|实施范围|完成时限|完成时间|时限要求|时间节点|时限)"
+    r"\s*[:：]\s*([^。；;\n）)】\]〕]+)"
+)
 
 
 @dataclass
@@ -48,42 +56,67 @@ class UnitReader:
     def __init__(self, registry: Registry, body: list[Line], item_texts: list[str]) -> None:
         self.registry = registry
         self.source = SourceMap(body)
+        # A first reading with the registry alone gives the names the document uses as units.
+        self.first_reading = {text: read_brackets(text, registry) for text in item_texts}
         seen = {
             name_key(text[u.start : u.end])
-            for text in item_texts
-            for bracket in read_brackets(text, registry)
+            for text, brackets in self.first_reading.items()
+            for bracket in brackets
             for u in bracket.units
         }
         self.names = DocumentNames(registry, frozenset(seen))
+        self.reread = any(not registry.knows(name) for name in seen)
         # Where the document states that the first listed leads (列第一位者为牵头单位，下同).
         self.rule_at = next((ln.offset for ln in body if states_first_leads(ln.text)), None)
         self.first_leads = False
 
-    def item(self, text: str, original: str) -> ItemUnits:
-        """Return the units of one item (its text in Simplified and as written); call in order."""
-        source = self.source.item(original)
+    def item(self, text: str, original: str, source: ItemMap | None = None) -> ItemUnits:
+        """Return the units of one item (its text in Simplified and as written); call in order.
+
+        `source`: where the item's lines stand, when the caller knows (an item of an attachment).
+        """
+        source = source or self.source.item(original)
         end = max((o for o in source.offsets if o is not None), default=None)
         holds = self.rule_at is not None and end is not None and self.rule_at <= end
         self.first_leads = self.first_leads or holds or states_first_leads(text)
-        return read_units(text, original, self.names, self.registry, source, self.first_leads)
+        first = self.first_reading.get(text)
+        brackets = read_brackets(text, self.names) if self.reread or first is None else first
+        found = read_units(brackets, original, self.registry, source, self.first_leads)
+        for m in _FIELD_RE.finditer(text):
+            _add_field(found, m.group(1), m.group(2))
+        found.scopes = list(dict.fromkeys(found.scopes))
+        return found
+
+
+def _add_field(found: ItemUnits, label: str, value: str) -> None:
+    """Add a scope (each, parted by commas) or a time phrase, up to a standing remark."""
+    parts: list[str] = []
+    for part in re.split("[，,]", value):
+        if REMARK_RE.search(part):
+            break  # 以下适用范围均同: a standing remark, not a value
+        parts += [part.strip()] if part.strip() else []
+    if "范围" in label:
+        found.scopes += parts
+    elif parts:
+        found.phrases.append("，".join(parts))
 
 
 def read_units(
-    text: str,
+    brackets: list[UnitBracket],
     original: str,
-    names: Names,
     registry: Registry,
     source: ItemMap,
     first_leads: bool,
 ) -> ItemUnits:
     """Return the union of an item's unit lists; `first_leads`: the document's rule holds."""
     out = ItemUnits()
-    for bracket in read_brackets(text, names):
+    at: dict[str, int] = {}  # where each name stands in out.units
+    for bracket in brackets:
         out.open_ended = out.open_ended or bracket.open_ended
-        out.scopes += [s for s in bracket.scopes if s not in out.scopes]
+        out.scopes += bracket.scopes
         out.phrases += bracket.phrases
         for found in bracket.units:
-            _merge(out.units, _unit(found, original, registry, source, first_leads))
+            _merge(out.units, at, _unit(found, original, registry, source, first_leads))
         out.declared += [_unit(f, original, registry, source, True) for f in bracket.declared]
     return out
 
@@ -115,11 +148,11 @@ def _unit(
     )
 
 
-def _merge(units: list[Unit], unit: Unit) -> None:
+def _merge(units: list[Unit], at: dict[str, int], unit: Unit) -> None:
     """Add a unit once, in order; a unit that is lead anywhere in the item stays lead."""
-    for i, seen in enumerate(units):
-        if seen.name == unit.name:
-            if unit.role == "lead" and seen.role != "lead":
-                units[i] = replace(seen, role="lead", doubts=unit.doubts)
-            return
-    units.append(unit)
+    i = at.get(unit.name)
+    if i is None:
+        at[unit.name] = len(units)
+        units.append(unit)
+    elif unit.role == "lead" and units[i].role != "lead":
+        units[i] = replace(units[i], role="lead", doubts=unit.doubts)

@@ -1,4 +1,4 @@
-"""Lines of a policy text: clean-up, repeated page headers, markers (一、 （一） 1. （1）), dates."""
+"""Lines of a policy text: clean-up, repeated page headers, markers (第一部分 一、 （一） 1. （1）), dates."""
 
 from __future__ import annotations
 
@@ -12,17 +12,34 @@ from policies.unitnames import UNIT_LABEL
 
 _CN = f"[{NUMERAL_CHARS}]+"
 MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (0, re.compile(rf"^第({_CN})(?:部分|篇|章)\s*")),
     (1, re.compile(rf"^({_CN})\s*[、.．]\s*")),
     (2, re.compile(rf"^[（(]\s*({_CN})\s*[）)]\s*")),
     (3, re.compile(r"^(\d{1,3})\s*[.．﹒、](?!\d)\s*")),
     (4, re.compile(r"^[（(]\s*(\d{1,3})\s*[）)]\s*")),
+    (4, re.compile(r"^(\d{1,3})\s*[）)]\s*")),
 )
+# 5.100个美丽庭院创建行动: an item number directly followed by digits, an item only where the
+# numbering runs on (policies/structure.py decides), since 1.5倍 may also open a line.
+LOOSE_ITEM_RE = re.compile(r"^(\d{1,3})\s*[.．﹒、](?=\d)")
 DATE_LINE_RE = re.compile(r"^[（(]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*[）)]?$")
 NOTE_LINE_RE = re.compile(r"^[（(]此件.{0,12}[）)]$")
-ATTACHMENT_RE = re.compile(r"^附\s*件\s*(\d*)\s*[:：]?\s*(.*)$")
+# 附件 / 附件： / 附件2 / 附件一 / 附件1：某某表 / 附件 某某表; not a sentence that starts with 附件中….
+ATTACHMENT_RE = re.compile(
+    rf"^附\s*件\s*(?:(\d+|[{NUMERAL_CHARS}]+)\s*[:：.．、]?|[:：]|(?=\s|$))\s*(.*)$"
+)
 _TITLE_WORDS_RE = re.compile(r"关于|(?:意见|通知|方案|办法|决定|规划|措施|细则|纲要)$")
 _SPACES = " \t\u3000\ufeff\u00a0"
 _BREAK_RE = re.compile(r"\r\n|[\r\n\f]")
+# A field of the item above (牵头单位：X, 完成时限：Y, 分值：2分): the same line under many items is
+# no page header, and it belongs to the paragraph above it.
+FIELD_LINE_RE = re.compile(
+    r"^[^\s：:。，,；;]{0,8}(?:单位|部门|主体|领导|时限|时间|节点|范围|分值|要求)\s*[:：]"
+)
+# The labels the unit reader knows (负责部门, 牵头责任单位, …), whatever their ending.
+_LABEL_LINE_RE = re.compile(
+    rf"^(?:{UNIT_LABEL}|完成时限|完成时间|时限要求|牵头领导|责任领导|分值|适用范围)\s*[:：]"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,12 @@ class Line:
             if m and len(self.text) > m.end():
                 return level, chinese_to_int(m.group(1)), m.end()
         return None
+
+    @property
+    def loose_marker(self) -> tuple[int, int, int] | None:
+        """Return (3, number, end) when the line opens with a number and a dot before a digit."""
+        m = LOOSE_ITEM_RE.match(self.text)
+        return (3, int(m.group(1)), m.end()) if m else None
 
     @property
     def is_date(self) -> bool:
@@ -91,16 +114,14 @@ def _drop_repeated(lines: list[Line]) -> list[Line]:
     return out
 
 
-# A label line (责任单位：县财政局) repeated under many items belongs to each, as no page header does.
-_FIELD_LINE_RE = re.compile(
-    rf"^(?:{UNIT_LABEL}|完成时限|完成时间|时限要求|牵头领导|责任领导|分值|适用范围)\s*[:：]"
-)
-
-
 def _header_like(line: Line) -> bool:
+    """Return whether a line may be a running header: short, no marker, date, field or table cell."""
     return (
         len(line.text) <= 60
         and line.marker is None
         and not line.is_date
-        and not _FIELD_LINE_RE.match(line.text)
+        and not FIELD_LINE_RE.match(line.text)
+        and not _LABEL_LINE_RE.match(line.text)
+        and "|" not in line.text
+        and "\t" not in line.text
     )

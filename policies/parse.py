@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 from policies import doubts
-from policies.attachments import read_attachments, split_attachments
 from policies.deadlines import find_deadlines, transition_years
 from policies.decode import read_policy_file
 from policies.itemunits import UnitReader, lead_the_first
 from policies.lines import DATE_LINE_RE, Line, split_lines
 from policies.model import Deadline, Doubt, Item, ParsedPolicy, PolicyParseError, Unit
-from policies.structure import RawItem, blocks_of, heading, outline
+from policies.parts import Entry, read_parts
+from policies.structure import RawItem, heading
+from policies.tablecells import row_item
+from policies.tables import Row
 from policies.units import load_registry
 
 _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
 NO_ITEMS = "未找到编号条目 / no numbered items found in the document"
 
 
-def parse_file(path: str | Path, *, max_bytes: int = 10 * 1024 * 1024) -> ParsedPolicy:
-    """Parse a policy file (UTF-8 with or without BOM, or GB18030); raise PolicyParseError."""
+def parse_file(path: str | Path, *, max_bytes: int = 32 * 1024 * 1024) -> ParsedPolicy:
+    """Parse a policy file of any accepted shape (txt, docx, pdf, html); raise PolicyParseError."""
     return parse_text(read_policy_file(path, max_bytes=max_bytes))
 
 
@@ -39,24 +41,24 @@ def parse_text(text: str) -> ParsedPolicy:
 def _parse(text: str) -> ParsedPolicy:
     registry = load_registry()
     lines = split_lines(text)
-    body, attachment_lines = split_attachments(lines)
-    sections, raw_items = outline(blocks_of(body), registry)
-    if not raw_items:
+    parts = read_parts(lines, registry)
+    if not parts.entries:
         raise PolicyParseError(NO_ITEMS)
     issued = issue_date(lines)
     year = issued.year if issued else _year_of(lines)
-    folded = "\n".join(ln.text for ln in body)
+    folded = "\n".join(ln.text for ln in parts.body)
     transition = transition_years(folded)
-    reader = UnitReader(registry, body, [raw.text for raw in raw_items])
+    texts = [entry.text for entry in parts.entries if isinstance(entry, RawItem)]
+    reader = UnitReader(registry, parts.body, texts)
     context = _Context(reader, year, transition)
-    items = _items(raw_items, context)
+    items = _items(parts.entries, context)
     deadlines = find_deadlines(folded, year=year, transition=transition)
     return ParsedPolicy(
         title=title_of(lines),
         issued=issued,
-        sections=tuple(sections),
+        sections=tuple(parts.sections),
         items=tuple(items),
-        attachments=tuple(read_attachments(attachment_lines)),
+        attachments=tuple(parts.attachments),
         horizon=_horizon(items, deadlines),
     )
 
@@ -112,50 +114,73 @@ class _Context:
     transition: int | None
 
 
-def _items(raw_items: list[RawItem], context: _Context) -> list[Item]:
+def _items(entries: list[Entry], context: _Context) -> list[Item]:
     """Build the items: their units (with units declared once for the rest of a section) and deadlines."""
     out: list[Item] = []
     carried: list[Unit] = []
     section = None
-    for ordinal, raw in enumerate(raw_items, start=1):
-        if raw.section != section:
-            carried, section = [], raw.section
-        found = context.reader.item(raw.text, raw.raw)
-        units = found.units
-        for unit in carried:
-            if all(u.name != unit.name for u in units):
-                units.append(unit)
-        carried = carried + [u for u in found.declared if all(c.name != u.name for c in carried)]
-        lead_the_first(units, first_leads=context.reader.first_leads)
-        deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
-        # The title comes from the marker line alone; the lines after it are the body once.
-        head, *more = raw.text.split("\n")
-        title, rest = heading(head)
-        body = "\n".join([rest, *more]).strip()
-        out.append(
-            Item(
-                number=raw.block.number,
-                section=raw.section,
-                title=title,
-                body=body,
-                units=tuple(units),
-                open_ended=found.open_ended,
-                deadlines=tuple(deadlines),
-                ordinal=ordinal,
-                label=raw.block.label,
-                group=raw.group,
-                doubts=tuple(_time_doubts(found.phrases, deadlines, context)),
-                scopes=tuple(found.scopes),
+    for ordinal, entry in enumerate(entries, start=1):
+        if isinstance(entry, Row):
+            item = row_item(
+                entry,
+                context.reader.registry,
+                section=entry.section,
+                year=context.year,
+                transition=context.transition,
             )
-        )
+            out.append(replace(item, ordinal=ordinal, doubts=_doubts(item, among=True)))
+            continue
+        if entry.section != section:
+            carried, section = [], entry.section
+        item, declared = _item(entry, context, carried)
+        carried = carried + [u for u in declared if all(c.name != u.name for c in carried)]
+        out.append(replace(item, ordinal=ordinal, doubts=_doubts(item, among=entry.among_tasks)))
     return out
 
 
-def _time_doubts(phrases: list[str], deadlines: list[Deadline], context: _Context) -> list[Doubt]:
+def _doubts(item: Item, *, among: bool) -> tuple[Doubt, ...]:
+    """Return the item's doubts, and item_without_units for a task-like item among tasks."""
+    if among and not item.units:
+        return (*item.doubts, doubts.item_without_units())
+    return item.doubts
+
+
+def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, list[Unit]]:
+    """Return the item of a numbered block or paragraph, and the units it declares onward."""
+    found = context.reader.item(raw.text, raw.raw, raw.item_map())
+    units = found.units
+    for unit in carried:
+        if all(u.name != unit.name for u in units):
+            units.append(unit)
+    lead_the_first(units, first_leads=context.reader.first_leads)
+    deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
+    # The title comes from the marker line alone; the lines after it are the body once.
+    head, *more = raw.text.split("\n")
+    title, rest = heading(head)
+    item = Item(
+        number=raw.block.number,
+        section=raw.section,
+        title=title,
+        body="\n".join([rest, *more]).strip(),
+        units=tuple(units),
+        open_ended=found.open_ended,
+        deadlines=tuple(deadlines),
+        label=raw.block.label,
+        group=raw.group,
+        span=raw.span,
+        doubts=tuple(_time_doubts(found.phrases, context)),
+        scopes=tuple(found.scopes),
+    )
+    return item, found.declared
+
+
+def _time_doubts(phrases: list[str], context: _Context) -> list[Doubt]:
     """Return a doubt for each time-limit phrase of the unit lists that gives no date."""
     return [
         doubts.deadline_not_understood(phrase)
         for phrase in dict.fromkeys(phrases)
-        if not any(d.text in phrase for d in deadlines)
-        and not find_deadlines(phrase, year=context.year, transition=context.transition)
+        # Read as a time-limit field, so that a bare date (2024年11月15日) counts too.
+        if not find_deadlines(
+            f"完成时限：{phrase}", year=context.year, transition=context.transition
+        )
     ]

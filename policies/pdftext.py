@@ -1,14 +1,16 @@
 """Read the text layer of a PDF: paragraphs rejoined, tables row by row, page furniture dropped.
 
-pdfplumber gives lines with their positions and finds ruled tables; a line that runs to the right
-margin continues on the next one unless that one is indented or numbered. PDFium opens the file
-first (fast checks: password, damage, page count) and reads pages whose fonts pdfminer cannot
-decode. A PDF without any text layer is a scan, and the message says so.
+PDFium (C, fast) opens the file, refuses passwords, damage and too many pages, and gives each page's
+text runs with their positions; runs on one baseline make a line. pdfplumber finds the ruled tables,
+only on pages that draw lines at all (it parses a page in Python, ~35 times slower), and their cells
+are read back through PDFium. A line that runs to the right margin continues on the next one unless
+that one is indented or numbered. A PDF without a text layer is a scan, and the message says so.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import time
 from collections import Counter
@@ -24,8 +26,9 @@ from policies.lines import Line
 from policies.model import PolicyParseError
 
 MAX_PAGES = 500
-TIME_LIMIT_S = 120.0
-SCANNED = "PDF 没有文字层（可能是扫描件），请先进行文字识别（OCR）或上传文字版 / PDF has no text layer (scanned?)"
+TIME_LIMIT_S = 60.0
+MAX_PATHS = 3000
+SCANNED = "PDF 没有文字层（{empty}/{pages} 页无文字，可能是扫描件），请先进行文字识别（OCR）或上传文字版 / PDF has no text layer (scanned?)"
 _DIGITS_RE = re.compile(r"\d+")
 _LATIN_END_RE = re.compile(r"[A-Za-z]$")
 _Box = tuple[float, float, float, float]
@@ -45,31 +48,20 @@ class _Row:
 
 def pdf_text(data: bytes, *, name: str) -> str:
     """Return the text of a text-layer PDF; raise PolicyParseError (scan, password, damage)."""
-    page_count = _open_checks(data, name)
-    deadline = time.monotonic() + TIME_LIMIT_S
-    pages: list[list[_Row]] = []
-    heights: list[float] = []
-    fallback = pdfium.PdfDocument(data)
+    document = _open(data, name)
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for page, twin in zip(pdf.pages[:page_count], fallback, strict=False):
-                if time.monotonic() > deadline:
-                    raise PolicyParseError(
-                        f"PDF 过于复杂，读取超时 / PDF took too long to read: {name}"
-                    )
-                pages.append(_page_rows(page, twin))
-                heights.append(float(page.height))
+        pages, heights = _read_pages(document, data, name)
     except PolicyParseError:
         raise
-    except Exception as exc:  # pdfminer can fail anywhere on a damaged or hostile file
+    except Exception as exc:  # the table finder can fail anywhere on a damaged or hostile file
         raise PolicyParseError(
             f"PDF 文件已损坏，无法读取 / corrupt PDF ({type(exc).__name__}): {name}"
         ) from exc
     finally:
-        fallback.close()
+        document.close()
     empty = sum(1 for rows in pages if not rows)
     if empty == len(pages) or (len(pages) >= 2 and empty * 2 > len(pages)):
-        raise PolicyParseError(f"{SCANNED}（{empty}/{len(pages)} 页无文字）: {name}")
+        raise PolicyParseError(f"{SCANNED.format(empty=empty, pages=len(pages))}: {name}")
     pages = _drop_furniture(pages)
     pages = [
         _margin_notes_dropped(rows, height) for rows, height in zip(pages, heights, strict=True)
@@ -77,8 +69,8 @@ def pdf_text(data: bytes, *, name: str) -> str:
     return "\n".join(_reflow([row for rows in pages for row in rows]))
 
 
-def _open_checks(data: bytes, name: str) -> int:
-    """Open with PDFium: refuse a password, damage or too many pages; return the page count."""
+def _open(data: bytes, name: str) -> Any:
+    """Open with PDFium: refuse a password, damage, no pages or too many pages."""
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -87,56 +79,63 @@ def _open_checks(data: bytes, name: str) -> int:
                 f"PDF 已加密（需要密码），请解除密码后再上传 / encrypted PDF (password required): {name}"
             ) from exc
         raise PolicyParseError(f"PDF 文件已损坏，无法读取 / corrupt PDF: {name}") from exc
-    try:
-        count = len(document)
-    finally:
-        document.close()
+    count = len(document)
+    if 0 < count <= MAX_PAGES:
+        return document
+    document.close()
     if count == 0:
         raise PolicyParseError(f"PDF 没有页面 / the PDF has no pages: {name}")
-    if count > MAX_PAGES:
-        raise PolicyParseError(
-            f"PDF 页数过多 / too many pages: {count} (limit {MAX_PAGES}): {name}"
-        )
-    return count
+    raise PolicyParseError(f"PDF 页数过多 / too many pages: {count} (limit {MAX_PAGES}): {name}")
 
 
-def _page_rows(page: Any, twin: Any) -> list[_Row]:
-    """Return a page's lines outside tables and its table rows, in reading order (top down).
+def _read_pages(document: Any, data: bytes, name: str) -> tuple[list[list[_Row]], list[float]]:
+    """Return each page's rows and height, within the time limit."""
+    deadline = time.monotonic() + TIME_LIMIT_S
+    pages: list[list[_Row]] = []
+    heights: list[float] = []
+    plumber = None
+    try:
+        for i, page in enumerate(document):
+            if time.monotonic() > deadline:
+                raise PolicyParseError(
+                    f"PDF 过于复杂，读取超时 / PDF took too long to read: {name}"
+                )
+            tables: list[Any] = []
+            if _draws_lines(page):
+                plumber = plumber or pdfplumber.open(io.BytesIO(data))
+                tables = plumber.pages[i].find_tables()
+            height = float(page.get_height())
+            pages.append(_page_rows(page.get_textpage(), height, tables))
+            heights.append(height)
+    finally:
+        if plumber is not None:
+            plumber.close()
+    return pages, heights
 
-    Pages whose fonts pdfminer cannot decode (no chars) are read through PDFium, `twin`.
+
+def _draws_lines(page: Any) -> bool:
+    """Return whether a page holds path objects (rules and boxes: where tables can be).
+
+    A page of more than MAX_PATHS paths is a drawing, not a table; finding tables in it would
+    take pdfplumber minutes.
     """
-    tables = page.find_tables()
-    boxes = [t.bbox for t in tables]
-    textpage = None if page.chars else twin.get_textpage()
-    if textpage is None:
-        placed = _plumber_lines(page, boxes)
-    else:
-        placed = _pdfium_lines(textpage, float(page.height), boxes)
+    paths = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=2)
+    count = sum(1 for _ in itertools.islice(paths, MAX_PATHS + 1))
+    return 0 < count <= MAX_PATHS
+
+
+def _page_rows(textpage: Any, height: float, tables: list[Any]) -> list[_Row]:
+    """Return a page's lines outside tables and its table rows, in reading order (top down)."""
+    placed = _lines(textpage, height, [t.bbox for t in tables])
     for table in tables:
-        if textpage is None:
-            rows = table.extract()
-        else:
-            rows = [
-                [_bounded(textpage, float(page.height), c) for c in r.cells] for r in table.rows
-            ]
-        for i, cells in enumerate(rows):
+        for i, row in enumerate(table.rows):
+            cells = [_bounded(textpage, height, box) for box in row.cells]
             placed.append(_Row(_row_text(cells), top=table.bbox[1] + i * 1e-3))
     placed.sort(key=lambda row: row.top)
     return [row for row in placed if row.text.strip()]
 
 
-def _plumber_lines(page: Any, boxes: list[_Box]) -> list[_Row]:
-    def outside(obj: dict[str, Any]) -> bool:
-        return obj.get("object_type") != "char" or not any(_inside(obj, box) for box in boxes)
-
-    rows = []
-    for line in page.filter(outside).extract_text_lines(return_chars=True):
-        size = float(line["chars"][0].get("size", 0.0)) if line["chars"] else 0.0
-        rows.append(_Row(line["text"], line["top"], line["x0"], line["x1"], size, False))
-    return rows
-
-
-def _pdfium_lines(textpage: Any, height: float, boxes: list[_Box]) -> list[_Row]:
+def _lines(textpage: Any, height: float, boxes: list[_Box]) -> list[_Row]:
     """Return PDFium's text runs merged into lines (runs sharing a baseline)."""
     runs = []
     for i in range(textpage.count_rects()):
@@ -146,15 +145,26 @@ def _pdfium_lines(textpage: Any, height: float, boxes: list[_Box]) -> list[_Row]
         if text and not any(_inside(obj, box) for box in boxes):
             runs.append(_Row(text, height - top, left, right, top - bottom, False))
     lines: list[_Row] = []
-    for run in sorted(runs, key=lambda r: (round(r.top / max(r.size, 1.0) * 2), r.x0)):
-        last = lines[-1] if lines else None
-        if last and abs(last.top - run.top) < 0.5 * max(run.size, 1.0) and run.x0 >= last.x1:
-            lines[-1] = _Row(
-                _join(last.text, run.text), last.top, last.x0, run.x1, last.size, False
-            )
-        else:
-            lines.append(run)
-    return lines
+    group: list[_Row] = []
+    for run in sorted(runs, key=lambda r: r.top):
+        if group and abs(group[0].top - run.top) >= 0.5 * max(run.size, 1.0):
+            lines.append(_baseline(group))
+            group = []
+        group.append(run)
+    return [*lines, _baseline(group)] if group else lines
+
+
+def _baseline(runs: list[_Row]) -> _Row:
+    """Join the runs of one line left to right; a wide gap (a borderless column) is two spaces."""
+    runs = sorted(runs, key=lambda r: r.x0)
+    text, columns = runs[0].text, False
+    for previous, run in itertools.pairwise(runs):
+        wide = run.x0 - previous.x1 > 1.5 * max(run.size, 1.0)
+        text = f"{text}  {run.text}" if wide else _join(text, run.text)
+        columns = columns or wide
+    size = max(r.size for r in runs)
+    # A line in columns is a table row: it is never joined to the next line.
+    return _Row(text, runs[0].top, runs[0].x0, max(r.x1 for r in runs), size, columns)
 
 
 def _bounded(textpage: Any, height: float, box: _Box | None) -> str | None:
@@ -246,5 +256,5 @@ def _continues(previous: _Row, row: _Row, left: float, right: float) -> bool:
         return False
     em = max(previous.size, row.size, 1.0)
     full = previous.x1 >= right - 1.5 * em
-    flush_left = row.x0 <= left + 0.5 * em
+    flush_left = row.x0 <= left + 1.0 * em  # an indent is 2 em; glyph boxes start late (（)
     return full and flush_left and Line(row.text, row.text).marker is None

@@ -66,8 +66,11 @@ def _closing(text: str, bracket: Span) -> bool:
 # opens a line or a sentence: "要明确责任单位：…" in running text is no list.
 _LIST_LABEL_RE = re.compile(
     rf"(?:^|(?<=[\n。；;，,）)\]〕】\s])){UNIT_LABEL}\s*[:：]|(?:^|(?<=\n)){UNIT_LABEL}[ \t\u3000]+(?=\S)"
+    rf"|[【\[〔]{UNIT_LABEL}[】\]〕]"
 )
 _LIST_END_RE = re.compile(r"[。\n]")
+# The lines after a list that go on with it: more unit labels, or fields (完成时限：…) between them.
+_MORE_RE = re.compile(rf"{UNIT_LABEL}\s*[:：]|[\u4e00-\u9fff]{{2,8}}\s*[:：]")
 
 
 def _list_end(text: str, pos: int) -> int:
@@ -88,11 +91,11 @@ def _labelled_lists(text: str, brackets: list[Span]) -> list[Span]:
     pos = 0
     while (m := _LIST_LABEL_RE.search(text, pos)) is not None:
         i = bisect_right(starts, m.start()) - 1
-        if i >= 0 and m.start() < brackets[i][1]:
+        if i >= 0 and m.start() < brackets[i][1] and m.start() != brackets[i][0]:
             pos = brackets[i][1]
             continue
         start, end = m.start(), _list_end(text, m.end())
-        while (more := _LIST_LABEL_RE.match(text, _after_gap(text, end))) is not None:
+        while (more := _MORE_RE.match(text, _after_gap(text, end))) is not None:
             end = _list_end(text, more.end())
         out.append((start, end))
         pos = end

@@ -6,7 +6,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,6 +30,7 @@ def unknown_code(name: str) -> str:
     return "x-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
 
 
+@lru_cache(maxsize=8192)
 def name_key(text: str) -> str:
     """Return the key a unit name is matched by: no spaces, folded to Simplified."""
     return fold(_SPACE_RE.sub("", text))

@@ -78,6 +78,25 @@ async def test_dev_twice_on_one_data_dir(tmp_path: Path):
     assert (tmp_path / "var" / "temporal.sqlite3").stat().st_size > 0
 
 
+async def test_dev_moves_off_ports_that_are_taken(tmp_path: Path):
+    import socket
+
+    settings = Settings(data_dir=tmp_path / "var", secret_key="dev-test")
+    with socket.socket() as web_squatter, socket.socket() as temporal_squatter:
+        web_squatter.bind(("127.0.0.1", 0))
+        web_squatter.listen()
+        temporal_squatter.bind(("127.0.0.1", 0))
+        temporal_squatter.listen()
+        taken_web = web_squatter.getsockname()[1]
+        taken_temporal = temporal_squatter.getsockname()[1]
+        options = DevOptions(port=taken_web, temporal_port=taken_temporal, ui_port=None)
+        running, _total = await _run_once(settings, options)
+    assert running == JILIN_ASSIGNMENTS
+    assert options.port != taken_web and options.temporal_port != taken_temporal
+    assert f"端口 {taken_web} 已被占用，网页改用端口 {options.port}" in options.messages
+    assert any(f"端口 {taken_temporal} 已被占用" in m for m in options.messages)
+
+
 DEV_SCRIPT = """
 import asyncio, logging, sys
 from pathlib import Path

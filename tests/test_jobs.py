@@ -14,6 +14,7 @@ from duban.db import make_engine, make_session_factory
 from duban.devserver import running_dev_server
 from duban.jobs import RECONCILE_JOB_ID, build_scheduler, reconcile
 from duban.models import Assignment, AuditEvent
+from duban.services.policy import mark_started
 from duban.settings import Settings
 from duban.temporal import connect
 from duban.worker import running_worker
@@ -71,11 +72,26 @@ async def test_reconcile_rewrites_drifted_rows_once(live):
     assert audit_kinds(factory, assignment_id).count("reconciled") == 1
 
 
-async def test_reconcile_counts_rows_without_a_workflow(live):
+async def test_reconcile_counts_started_rows_without_a_workflow(live):
     client, _settings, factory, folder = live
-    import_tiny_policy(factory, folder)
+    row = import_tiny_policy(factory, folder)
+    with factory.begin() as session:  # confirmed once, then its workflow was lost
+        mark_started(session=session, policy_key=row.policy.key, item_numbers=[row.item_number])
     report = await reconcile(client, factory)
-    assert (report.checked, report.missing, report.fixed) == (1, 1, 0)
+    assert (report.checked, report.missing, report.fixed, report.started) == (1, 1, 0, 0)
+
+
+async def test_reconcile_starts_what_an_import_left_pending(live):
+    client, settings, factory, folder = live
+    row = import_tiny_policy(factory, folder)  # committed, never started (Temporal was down)
+    assert row.pending_start
+    report = await reconcile(client, factory, settings=settings)
+    assert report.started == 1
+    await eventually(lambda: _opened(factory, row.id))
+    with factory() as session:
+        assert not session.get_one(Assignment, row.id).pending_start
+    again = await reconcile(client, factory, settings=settings)
+    assert (again.started, again.checked, again.missing) == (0, 1, 0)
 
 
 async def test_scheduler_registers_reconciliation_with_safe_options(live):

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from duban.db import make_engine, make_session_factory
+from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
 from web.clients import LazyTemporal
@@ -43,6 +44,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.notifications",
     "web.api.board",
     "web.api.reviews",
+    "web.api.policies",
     "web.pages.auth",
     "web.pages.home",
     "web.pages.admin",
@@ -54,6 +56,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.notifications",
     "web.pages.reviews",
     "web.pages.cockpit",
+    "web.pages.policies",
+    "web.pages.drafts",
 )
 
 
@@ -91,9 +95,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, **settings.engine_options())
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        hide_pending_starts(app.state.session_factory)
         bootstrap_admin(app.state.session_factory, settings)
         try:
             yield

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, BinaryIO, TypeVar
 
 from fastapi import Depends
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
@@ -18,10 +18,11 @@ from duban import temporal
 from duban.db import utcnow
 from duban.errors import Invalid
 from duban.models import Assignment, Evidence, User
+from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
 from web.clients import LazyTemporal
-from web.deps import CurrentUser, LazyTemporalDep, SessionDep
+from web.deps import CurrentUser, LazyTemporalDep, SessionDep, release
 from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
 
 REPORT_MAX_CHARS = 10_000
@@ -83,9 +84,13 @@ async def send(
     assignment: Assignment,
     inp: InputT,
 ) -> ActionOutcome:
-    """Send an Update to the assignment's workflow and return what it answered."""
-    client = await caller.temporal.get()
-    result = await update(client, assignment.workflow_id, inp)
+    """Send an Update to the assignment's workflow and return what it answered.
+
+    The request's connection goes back to the pool first: the Update may wait on the worker.
+    """
+    await run_in_threadpool(release, caller.session)
+    workflow_id = assignment.workflow_id
+    result = await caller.temporal.run(lambda client: update(client, workflow_id, inp))
     return ActionOutcome(state=result.state, due_at=result.due_at, message=result.message)
 
 
@@ -147,13 +152,14 @@ async def request_extension(
 ) -> ActionOutcome:
     """Ask for a later due date through the workflow."""
     reason = check_text(reason, label="延期理由", max_chars=REASON_MAX_CHARS)
-    if requested_due_at.tzinfo is None:
-        raise Invalid("申请的截止时间须带时区。")
-    if requested_due_at <= utcnow():
-        raise Invalid("申请的截止时间必须晚于当前时间。")
+    # The workflow checks the same rule against its own clock; this answers before a round trip.
+    if (early := extension_date_refusal(requested_due_at, now=utcnow(), due_at=None)) is not None:
+        raise Invalid(early.message)
     assignment = await _owned(caller, assignment_id)
-    if assignment.due_at is not None and requested_due_at <= assignment.due_at:
-        raise Invalid("申请的截止时间必须晚于当前截止时间。")
+    if (
+        late := extension_date_refusal(requested_due_at, now=utcnow(), due_at=assignment.due_at)
+    ) is not None:
+        raise Invalid(late.message)
     user = caller.user
     inp = ExtensionRequestInput(
         key=action_key(assignment, "ext", key),
@@ -176,7 +182,6 @@ class Upload:
 def upload_evidence(
     *,
     session: Session,
-    session_factory: sessionmaker[Session],
     store: EvidenceStore,
     user: User,
     assignment_id: int,
@@ -184,21 +189,26 @@ def upload_evidence(
 ) -> list[Evidence]:
     """Store files of the user's own assignment and index them all or none (sync: run in a thread).
 
-    The files are checked and stored first; the rows and audit events are then written in one
-    short transaction of their own, one writer at a time, so concurrent uploads never hold a
-    stale SQLite snapshot while they write.
+    The request's connection goes back to the pool while the files are checked and stored;
+    the rows and audit events are then written and committed in one short transaction of
+    the same session, one writer at a time, so concurrent uploads never write from a stale
+    SQLite snapshot.
     """
     assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
+    owner, actor = user.id, actor_label(user)
+    release(session)
     blobs = [(u.filename, store.put(u.source, filename=u.filename)) for u in uploads]
-    with _EVIDENCE_WRITER, session_factory.begin() as writer:
-        return [
+    with _EVIDENCE_WRITER:
+        rows = [
             index_evidence(
-                session=writer,
+                session=session,
                 blob=blob,
                 assignment_id=assignment.id,
-                user_id=user.id,
-                actor=actor_label(user),
+                user_id=owner,
+                actor=actor,
                 filename=name,
             )
             for name, blob in blobs
         ]
+        release(session)
+    return rows

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from temporalio.client import Client
 
@@ -12,6 +14,7 @@ from duban.temporal import connect
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5.0
+T = TypeVar("T")
 
 
 class TemporalUnavailable(Exception):
@@ -41,3 +44,19 @@ class LazyTemporal:
                     log.warning("Temporal unreachable: %s", exc)
                     raise TemporalUnavailable(str(exc)) from exc
             return self._client
+
+    async def run(self, call: Callable[[Client], Awaitable[T]]) -> T:
+        """Run one call on the client, bounded by the action timeout (else TemporalUnavailable).
+
+        An Update the worker never picks up would otherwise wait for ever. The call may still
+        complete later; actions carry an idempotency key, so the client's retry is safe.
+        """
+        client = await self.get()
+        try:
+            async with asyncio.timeout(self._settings.temporal_action_timeout):
+                return await call(client)
+        except TimeoutError as exc:
+            log.warning(
+                "Temporal did not answer within %ss", self._settings.temporal_action_timeout
+            )
+            raise TemporalUnavailable("timeout") from exc

@@ -69,9 +69,24 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """Yield a session in one transaction: committed on success, rolled back on error."""
-    with request.app.state.session_factory.begin() as session:
+    """Yield the request's one session: committed on success, rolled back on error.
+
+    A route may end the transaction early with `release` before a slow wait; the session
+    then begins a new one on its next query.
+    """
+    with request.app.state.session_factory() as session:
         yield session
+        session.commit()
+
+
+def release(session: Session) -> None:
+    """Commit what the request did so far and hand its connection back to the pool.
+
+    Called before anything slow that needs no database (a Temporal Update, storing files),
+    so a request never holds a pooled connection while it waits, and a SQLite reader's
+    snapshot ends before it writes. Sync: run it in the threadpool from async code.
+    """
+    session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

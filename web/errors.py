@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -15,7 +18,11 @@ from web.deps import PasswordChangeRequired, SignInRequired
 from web.i18n import t
 from web.rendering import is_htmx, render
 
+log = logging.getLogger(__name__)
 STATUS_MESSAGES = {404: "error.not_found", 405: "error.method", 403: "error.forbidden"}
+# An outage (Temporal, the worker or the database) is answered with 503 and this hint; every
+# action carries an idempotency key, so a client may simply send it again.
+RETRY_AFTER_SECONDS = 5
 
 
 def wants_html(request: Request) -> bool:
@@ -35,9 +42,12 @@ def error_response(request: Request, status: int, detail: str, **extra: object) 
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
-    """Map a DomainError to its 4xx."""
+    """Map a DomainError to its 4xx (503 + Retry-After for `Unavailable`)."""
     assert isinstance(exc, DomainError)
-    return error_response(request, exc.status, exc.message)
+    response = error_response(request, exc.status, exc.message)
+    if exc.status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 async def on_sign_in_required(request: Request, exc: Exception) -> Response:
@@ -64,8 +74,18 @@ async def on_password_change_required(request: Request, exc: Exception) -> Respo
 
 
 async def on_temporal_unavailable(request: Request, exc: Exception) -> Response:
-    """Answer 503 with a clear message when Temporal is down."""
-    return error_response(request, 503, t("error.temporal"))
+    """Answer 503 + Retry-After when Temporal is down or did not answer in time."""
+    response = error_response(request, 503, t("error.temporal"))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def on_database_unavailable(request: Request, exc: Exception) -> Response:
+    """Answer 503 + Retry-After when the database is down or no pooled connection came in time."""
+    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    response = error_response(request, 503, t("error.database"))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
@@ -94,5 +114,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     app.add_exception_handler(TemporalUnavailable, on_temporal_unavailable)
+    for outage in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(outage, on_database_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -122,6 +122,7 @@ MESSAGES: dict[str, str] = {
     "error.throttled": "登录失败次数过多，请 {minutes} 分钟后再试",
     "error.invalid": "提交的数据不符合要求",
     "error.temporal": "工作流服务暂时不可用，请稍后重试",
+    "error.database": "数据库暂时不可用，请稍后重试",
     "error.forbidden": "您没有权限执行此操作",
     "error.token": "访问令牌无效或已过期，请重新获取",
 }
@@ -129,6 +130,7 @@ MESSAGES: dict[str, str] = {
 # Character-level conversion (s2t): a mainland document in Traditional script keeps its words
 # (项目 is 項目, not Taiwan's 專案). Taiwan phrasing (s2tw, s2twp) would rewrite the policy text.
 _converter = opencc.OpenCC("s2t")
+_simplifier = opencc.OpenCC("t2s")
 
 
 def to_script(text: str, locale: str) -> str:
@@ -140,6 +142,11 @@ def to_script(text: str, locale: str) -> str:
     if locale == TRADITIONAL and text:
         return str(_converter.convert(text))
     return text
+
+
+def to_simplified(text: str) -> str:
+    """Return `text` in Simplified script (a Traditional document read in Simplified)."""
+    return str(_simplifier.convert(text)) if text else text
 
 
 @lru_cache(maxsize=1)

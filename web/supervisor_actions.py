@@ -23,6 +23,7 @@ from web.assignment_actions import (
     check_text,
     send,
 )
+from web.deps import release
 from workflows.assignment import (
     ExtensionDecisionInput,
     ReviewInput,
@@ -214,6 +215,7 @@ async def urge(caller: Caller, assignment_id: int, *, message: str, key: str | N
         actor=actor_label(user),
         message=message,
     )
-    client = await caller.temporal.get()
-    await temporal.urge(client, assignment.workflow_id, inp)
+    await run_in_threadpool(release, caller.session)
+    workflow_id = assignment.workflow_id
+    await caller.temporal.run(lambda client: temporal.urge(client, workflow_id, inp))
     return "已催办，承办单位将收到提醒。"

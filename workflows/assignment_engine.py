@@ -29,13 +29,20 @@ with workflow.unsafe.imports_passed_through():
         AssignmentStatus,
         PeriodOutcome,
     )
-    from workflows.assignment_rules import ladder_audience, next_alarm, scoped_key
+    from workflows.assignment_rules import (
+        bound_carry,
+        ladder_audience,
+        next_alarm,
+        scoped_key,
+    )
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_WRITES = "record-as-local-activity"
 # A lead's approved period closes on its own terms; co-organizers report on their own clocks.
 # Runs recorded before this waited for every co-organizer's report before closing.
 LEAD_CLOSES_ALONE = "2026-12-02-lead-closes-alone"
+# The carried update keys and co-organizer tags are bounded; runs before this carried them all.
+BOUNDED_CARRY = "2026-12-02-bounded-carry"
 S = AssignmentState
 
 
@@ -68,6 +75,8 @@ class AssignmentEngine:
         """Carry the state into a fresh run once every handler has finished."""
         await workflow.wait_condition(workflow.all_handlers_finished)
         self.s.runs += 1
+        if workflow.patched(BOUNDED_CARRY):
+            bound_carry(self.s)
         workflow.continue_as_new(replace(self.inp, carry=self.s))
 
     def _decide_patches(self) -> None:

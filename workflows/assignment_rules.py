@@ -12,6 +12,7 @@ from duban.rules import (
     WAITING_STATES,
     Refusal,
     acknowledge_refusal,
+    extension_date_refusal,
     extension_refusal,
     rating_refusal,
     submit_refusal,
@@ -29,6 +30,9 @@ WAITING = WAITING_STATES
 LADDER_AUDIENCE = {1: ("head", "escalation_l1"), 2: ("supervisors", "escalation_l2")}
 LADDER_TOP = ("supervisors", "escalation_l3")
 MAX_KEY = 200
+# Update keys carried into the next run: enough for any retry of a recent action to find its
+# first result, few enough that a five-year assignment's carried state stays small.
+CARRIED_KEYS = 200
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,13 @@ def next_alarm(
     return min(alarms, key=lambda a: (a.at, a.kind)) if alarms else None
 
 
+def bound_carry(s: AssignmentCarry, keep: int = CARRIED_KEYS) -> None:
+    """Trim what continue-as-new carries: the newest `keep` update keys, open periods' co tags."""
+    if len(s.results) > keep:
+        s.results = dict(list(s.results.items())[-keep:])
+    s.co_reported = [tag for tag in s.co_reported if int(tag.split(":", 1)[0]) >= s.period_index]
+
+
 def ladder_audience(level: int) -> tuple[str, str]:
     """Return (audience, notification kind) of a rung: head, supervisors, then leadership."""
     return LADDER_AUDIENCE.get(level, LADDER_TOP)
@@ -147,8 +158,7 @@ def check_extension_request(s: AssignmentCarry, inp: Any, now: datetime) -> None
     refuse(extension_refusal(s.state))
     if not inp.reason.strip():
         reject("invalid", "请说明延期理由")
-    if inp.requested_due_at <= now or (s.due_at and inp.requested_due_at <= s.due_at):
-        reject("invalid", "申请的期限须晚于当前期限")
+    refuse(extension_date_refusal(inp.requested_due_at, now=now, due_at=s.due_at))
 
 
 def check_extension_decision(s: AssignmentCarry, inp: Any, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from duban.models.assignment import Assignment, AssignmentPeriod, Escalation, Extension
 from duban.models.audit import AuditChain, AuditEvent
 from duban.models.department import Department
+from duban.models.draft import PolicyDraft, PolicyDraftChange
 from duban.models.evaluation import Evaluation, RubricVersion
 from duban.models.evidence import Evidence
 from duban.models.head_term import HeadTerm
@@ -27,6 +28,8 @@ __all__ = [
     "LoginSession",
     "Notification",
     "Policy",
+    "PolicyDraft",
+    "PolicyDraftChange",
     "PolicyItem",
     "PolicyVersion",
     "RubricVersion",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -35,6 +35,10 @@ class Assignment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set when a later version of the policy no longer lists this task x department; kept, not deleted.
     removed_in_version: Mapped[int | None] = mapped_column(default=None)
+    # True from import until the start of its task workflow is confirmed: the web hides the
+    # row meanwhile (an import whose workflows never ran shows nothing), and reconciliation
+    # starts what is still pending.
+    pending_start: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     policy: Mapped[Policy] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")

@@ -32,7 +32,7 @@ from duban.scoring import (
     compile_scores,
     period_bounds,
 )
-from duban.services.assignment import item_ref, select_with_item
+from duban.services.assignment import item_ref, item_title, select_with_item
 from duban.services.head_term import head_at, head_terms
 from policies.rubric import Rubric
 
@@ -272,6 +272,13 @@ class Ledger:
     events: dict[int, AuditEvent]
     task_numbers: dict[int, int]
     task_refs: dict[int, str] = field(default_factory=dict)
+    # The task as a reader knows it: its number as written and its title.
+    task_titles: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def scored(self) -> bool:
+        """Tell whether anything of the period has been scored for the department yet."""
+        return self.row is not None and bool(self.row.lines)
 
 
 def _events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, AuditEvent]:
@@ -286,6 +293,19 @@ def _events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, Aud
     return found
 
 
+def task_titles(*, session: Session, rows: Iterable[ScoreRow]) -> dict[int, str]:
+    """Return each scored task as a reader knows it (number as written and title), by assignment."""
+    ids = sorted({line.assignment_id for row in rows for line in row.lines})
+    titles: dict[int, str] = {}
+    for start in range(0, len(ids), 500):  # keep IN lists short on every backend
+        q = select_with_item().where(Assignment.id.in_(ids[start : start + 500]))
+        titles.update(
+            (a.id, item_ref(a, item) + item_title(a, item))
+            for a, item in session.execute(q).unique()
+        )
+    return titles
+
+
 def department_ledger(
     *, session: Session, rubric: Rubric, department: Department, period: str, as_of: datetime
 ) -> Ledger:
@@ -297,5 +317,6 @@ def department_ledger(
     pairs = session.execute(q).unique().all()
     tasks = {a.id: a.item_number for a, _ in pairs}
     refs = {a.id: item_ref(a, item) for a, item in pairs}
+    titles = {a.id: item_ref(a, item) + item_title(a, item) for a, item in pairs}
     events = _events_by_id(session, lines)
-    return Ledger(department, period, row, len(rows), events, tasks, refs)
+    return Ledger(department, period, row, len(rows), events, tasks, refs, titles)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import matplotlib
 from fpdf import FPDF
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
+from PIL import Image
 
 from duban.errors import Unavailable
 from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
@@ -21,7 +24,10 @@ CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FACE_SC = 2  # face order in the Noto collection: JP, KR, SC, TC, HK
 CJK_FAMILY = "Noto Sans CJK SC"
 BY_LABEL = {"department": "单位", "official": "责任人"}
-CHART_ROWS = 30
+ROW_MM, HEADER_MM, CHART_MM = 6.5, 7.0, 180.0
+# A table starts on a new page unless its header and this many rows fit below it.
+MIN_TABLE_ROWS = 3
+_FONT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class ScoreSheet:
     rubric_version: str
     as_of: datetime
     rows: list[ScoreRow]
+    # Each task as a reader knows it (number as written and title), by assignment id.
+    task_titles: dict[int, str] = field(default_factory=dict)
 
 
 def _stamp(at: datetime) -> str:
@@ -48,14 +56,14 @@ def _header(ws: Worksheet, names: list[str]) -> None:
     ws.freeze_panes = "A2"
 
 
-def _line_cells(row: ScoreRow, line: ScoreLine) -> list[object]:
+def _line_cells(sheet: ScoreSheet, row: ScoreRow, line: ScoreLine) -> list[object]:
     """Return one ledger line as cells."""
     events = ",".join(str(i) for i in line.event_ids)
     rule = RULE_LABELS.get(line.rule, line.rule)
     return [
         row.key,
         row.name,
-        line.assignment_id,
+        sheet.task_titles.get(line.assignment_id, "—"),
         line.period_index + 1,
         rule,
         line.points,
@@ -64,7 +72,7 @@ def _line_cells(row: ScoreRow, line: ScoreLine) -> list[object]:
     ]
 
 
-LINE_HEADER = ["代码", "名称", "任务编号(assignment)", "期次", "规则", "分值", "原因", "来源事件"]
+LINE_HEADER = ["代码", "名称", "任务", "期次", "规则", "分值", "原因", "来源事件"]
 
 
 def scores_xlsx(sheet: ScoreSheet) -> bytes:
@@ -93,12 +101,12 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
         for row in sheet.rows:
             for line in row.lines:
                 if line.rule == rule:
-                    rs.append(_line_cells(row, line))
+                    rs.append(_line_cells(sheet, row, line))
     ledger = wb.create_sheet("明细")
     _header(ledger, LINE_HEADER)
     for row in sheet.rows:
         for line in row.lines:
-            ledger.append(_line_cells(row, line))
+            ledger.append(_line_cells(sheet, row, line))
     info = wb.create_sheet("说明")
     for pair in (
         ("考核周期", sheet.period),
@@ -112,20 +120,20 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
 
 
 def _chart(sheet: ScoreSheet) -> bytes:
-    """Return a PNG bar chart of the top rows' totals, with CJK labels."""
-    rows = sheet.rows[:CHART_ROWS]
+    """Return a PNG bar chart of every row's total (negative ones too), with CJK labels."""
+    rows = sheet.rows
     # A bare Figure renders with Agg and touches no pyplot global state (safe in threads).
-    fig = Figure(figsize=(7.5, max(2.5, 0.32 * len(rows) + 1.2)), dpi=160)
+    fig = Figure(figsize=(7.5, max(2.5, 0.24 * len(rows) + 1.2)), dpi=160)
     ax = fig.add_subplot()
     names = [f"{r.rank}. {r.name}" for r in rows][::-1]
     values = [r.score for r in rows][::-1]
     colors = ["#b23a3a" if v < 0 else "#2f6f9f" for v in values]
     bars = ax.barh(names, values, color=colors)
-    ax.bar_label(bars, labels=[f"{v:g}" for v in values], padding=3, fontsize=8)
+    ax.bar_label(bars, labels=[f"{v:g}" for v in values], padding=3, fontsize=7)
     ax.axvline(0, color="#555", linewidth=0.8)
     ax.set_xlabel("总分")
     ax.set_title(f"{sheet.period} 考核得分（{BY_LABEL[sheet.by]}）")
-    ax.tick_params(axis="y", labelsize=8)
+    ax.tick_params(axis="y", labelsize=7 if len(rows) > 30 else 8)
     ax.margins(x=0.15)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -133,30 +141,53 @@ def _chart(sheet: ScoreSheet) -> bytes:
     return buf.getvalue()
 
 
-def _font_setup() -> None:
-    """Point matplotlib at the CJK font (Debian's fonts-noto-cjk)."""
+def _font_setup(font: Path) -> None:
+    """Register the CJK font file with matplotlib and use it: never rely on its font cache."""
+    with _FONT_LOCK:
+        # Added only when absent, so the font list stays bounded however many reports run.
+        if not any(f.fname == str(font) for f in font_manager.fontManager.ttflist):
+            font_manager.fontManager.addfont(str(font))
     matplotlib.rcParams["font.family"] = [CJK_FAMILY, "sans-serif"]
     matplotlib.rcParams["axes.unicode_minus"] = False
 
 
+def _table_header(pdf: FPDF, sheet: ScoreSheet, widths: list[int]) -> None:
+    """Write the table's header row (again at the top of every page the table runs onto)."""
+    pdf.set_fill_color(230, 236, 242)
+    names = ["排名", BY_LABEL[sheet.by], "总分", *RULE_LABELS.values()]
+    for w, text in zip(widths, names, strict=True):
+        pdf.cell(w, HEADER_MM, text, border=1, align="C", fill=True)
+    pdf.ln()
+
+
 def _table(pdf: FPDF, sheet: ScoreSheet) -> None:
-    """Write the ranking table with the points of each rule."""
+    """Write the ranking table with the points of each rule; a header never ends a page."""
     rules = list(RULE_LABELS)
     widths = [12, 48, 18] + [17] * len(rules)
     pdf.set_font("cjk", size=9)
-    pdf.set_fill_color(230, 236, 242)
-    for w, text in zip(
-        widths, ["排名", BY_LABEL[sheet.by], "总分", *RULE_LABELS.values()], strict=True
-    ):
-        pdf.cell(w, 7, text, border=1, align="C", fill=True)
-    pdf.ln()
+    if pdf.will_page_break(HEADER_MM + MIN_TABLE_ROWS * ROW_MM):
+        pdf.add_page()
+    _table_header(pdf, sheet, widths)
     for row in sheet.rows:
+        if pdf.will_page_break(ROW_MM):
+            pdf.add_page()
+            _table_header(pdf, sheet, widths)
         per_rule = {t.rule: t.points for t in row.breakdown}
         cells = [str(row.rank), row.name[:16], f"{row.score:g}"]
         cells += [f"{per_rule[r]:g}" if r in per_rule else "—" for r in rules]
         for w, text in zip(widths, cells, strict=True):
-            pdf.cell(w, 6.5, text, border=1, align="L" if w == 48 else "C")
+            pdf.cell(w, ROW_MM, text, border=1, align="L" if w == 48 else "C")
         pdf.ln()
+
+
+def _place_chart(pdf: FPDF, png: bytes) -> None:
+    """Put the chart below the title, shrunk to the room left on the page (no blank page)."""
+    with Image.open(io.BytesIO(png)) as img:
+        px_w, px_h = img.size
+    room = pdf.h - pdf.b_margin - pdf.get_y()
+    w = min(CHART_MM, room * px_w / px_h)
+    x = pdf.l_margin + (pdf.epw - w) / 2
+    pdf.image(io.BytesIO(png), x=x, w=w, h=w * px_h / px_w)
 
 
 def report_pdf(sheet: ScoreSheet, *, font: Path = CJK_FONT) -> bytes:
@@ -165,7 +196,7 @@ def report_pdf(sheet: ScoreSheet, *, font: Path = CJK_FONT) -> bytes:
         raise Unavailable(
             f"生成 PDF 报告需要中文字体（Debian 软件包 fonts-noto-cjk），服务器缺少 {font}"
         )
-    _font_setup()
+    _font_setup(font)
     pdf = FPDF(format="A4")
     pdf.add_font("cjk", fname=str(font), collection_font_number=CJK_FACE_SC)
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -179,7 +210,7 @@ def report_pdf(sheet: ScoreSheet, *, font: Path = CJK_FONT) -> bytes:
     pdf.cell(0, 8, meta, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     if sheet.rows:
-        pdf.image(io.BytesIO(_chart(sheet)), w=180)
+        _place_chart(pdf, _chart(sheet))
         pdf.ln(4)
         _table(pdf, sheet)
     else:

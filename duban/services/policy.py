@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from duban.domain import AssignmentRole, AssignmentState, assignment_workflow_id
 from duban.errors import Conflict, Invalid
@@ -94,6 +94,11 @@ def import_policy(
     Nothing is deleted. Does not commit: the caller owns the transaction.
     """
     policy_key = _checked_key(key, source_name)
+    if not parsed.tasks:
+        raise Invalid(
+            f"文件中有 {len(parsed.items)} 个编号条目，但没有一条写明责任单位，"
+            "无法形成督办任务，未导入 / no item names a responsible unit: nothing imported"
+        )
     sha = content_sha256(source_text)
     policy = session.scalar(select(Policy).where(Policy.key == policy_key))
     if policy is not None:
@@ -297,7 +302,54 @@ def _new_assignment(
         as_written=unit.as_written[:200],
         workflow_id=assignment_workflow_id(policy.key, item_number, department.code),
         state=str(AssignmentState.ASSIGNED),
+        pending_start=True,
     )
+
+
+def mark_started(*, session: Session, policy_key: str, item_numbers: list[int]) -> int:
+    """Show the assignments of these tasks: their workflow start is confirmed; return how many."""
+    if not item_numbers:
+        return 0
+    policy_id = select(Policy.id).where(Policy.key == policy_key).scalar_subquery()
+    done = session.execute(
+        update(Assignment)
+        .where(
+            Assignment.policy_id == policy_id,
+            Assignment.item_number.in_(item_numbers),
+            Assignment.pending_start.is_(True),
+        )
+        .values(pending_start=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+def pending_policies(*, session: Session) -> list[str]:
+    """Return the keys of policies with assignments whose workflow start is not confirmed."""
+    stmt = (
+        select(Policy.key)
+        .join(Assignment, Assignment.policy_id == Policy.id)
+        .where(Assignment.pending_start.is_(True), Assignment.removed_in_version.is_(None))
+        .distinct()
+        .order_by(Policy.key)
+    )
+    return list(session.scalars(stmt))
+
+
+def hide_pending_starts(factory: sessionmaker[Session]) -> None:
+    """Make every ORM query of `factory`'s sessions skip assignments still pending their start.
+
+    The web's one home for the rule "nothing of an import is visible until its workflows
+    run": inbox, board, reviews, scores and the detail page all see started rows only.
+    """
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _only_started(state: ORMExecuteState) -> None:
+        if state.is_select and not state.is_column_load and not state.is_relationship_load:
+            state.statement = state.statement.options(
+                with_loader_criteria(
+                    Assignment, Assignment.pending_start.is_(False), include_aliases=True
+                )
+            )
 
 
 def _audit(session: Session, result: ImportResult, sha: str, source_name: str) -> None:

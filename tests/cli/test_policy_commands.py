@@ -55,6 +55,17 @@ def policy_rows(db_url: str) -> tuple[int, int, int, int]:
         engine.dispose()
 
 
+def shown_assignments(db_url: str) -> int:
+    """Return how many assignments the web may show (their workflow start was confirmed)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            stmt = select(func.count()).where(Assignment.pending_start.is_(False))
+            return conn.scalar(stmt) or 0
+    finally:
+        engine.dispose()
+
+
 def empty(p: Path) -> Path:
     p.write_bytes(b"")
     return p
@@ -206,6 +217,7 @@ async def test_import_starts_task_workflows_on_temporal(tmp_path: Path) -> None:
         )
         assert first.returncode == 0, first.stderr
         assert "新启动 25 个" in first.stdout
+        assert shown_assignments(url) == 132
         second = await asyncio.to_thread(
             run,
             "policy",
@@ -237,3 +249,17 @@ def test_unreachable_temporal_is_one_line_after_storing(tmp_path: Path) -> None:
     assert_one_line_failure(proc)
     assert "stored" in proc.stderr
     assert policy_rows(url) == (1, 1, 29, 132)
+    assert shown_assignments(url) == 0  # stored, but no one sees it until its workflows run
+
+
+def test_import_refuses_items_without_units(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "unitless.txt"
+    path.write_text(
+        "关于做好某项工作的通知\n一、工作任务\n(一)加强组织领导，明确工作责任。\n"
+        "(二)做好宣传引导，营造良好氛围。\n",
+        encoding="utf-8",
+    )
+    proc = run("policy", "import", path, db_url=db_url, data_dir=tmp_path)
+    assert_one_line_failure(proc)
+    assert "责任单位" in proc.stderr
+    assert policy_rows(db_url) == (0, 0, 0, 0)

@@ -45,3 +45,33 @@ def test_rating_range_is_one_rule(rating):
     carry = AssignmentCarry(state="submitted", period_begun=True)
     verdict = ReviewInput("k", 1, "督查室", "approve", rating)
     assert (rating_refusal(rating) is None) == _allowed(check_review, carry, verdict)
+
+
+def test_carried_keys_are_bounded_across_continue_as_new():
+    """A five-year assignment does not carry every update key it ever saw into the next run."""
+    from workflows.assignment_messages import ActionResult
+    from workflows.assignment_rules import CARRIED_KEYS, bound_carry
+
+    carry = AssignmentCarry(period_index=20, period_begun=False)
+    for n in range(CARRIED_KEYS * 3):
+        carry.results[f"k{n}"] = ActionResult(f"k{n}", "approved", n // 30, None, "已审核通过")
+    carry.co_reported = ["3:czt", "19:czt", "20:czt", "21:czt"]
+    bound_carry(carry)
+    assert len(carry.results) == CARRIED_KEYS
+    assert f"k{CARRIED_KEYS * 3 - 1}" in carry.results and "k0" not in carry.results
+    assert carry.co_reported == ["20:czt", "21:czt"]
+
+
+@pytest.mark.parametrize("days", [-1, 0, 5, 40])
+def test_extension_date_is_one_rule(days):
+    """The page and API's early answer and the workflow validator apply the same date rule."""
+    from datetime import timedelta
+
+    from duban.rules import extension_date_refusal
+
+    due = NOW + timedelta(days=10)
+    carry = AssignmentCarry(state="in_progress", period_begun=True, due_at=due)
+    requested = NOW + timedelta(days=days)
+    ask = type("Ask", (), {"requested_due_at": requested, "reason": "资金未到位"})
+    expected = extension_date_refusal(requested, now=NOW, due_at=due) is None
+    assert expected == _allowed(check_extension_request, carry, ask) == (days == 40)

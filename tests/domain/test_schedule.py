@@ -104,3 +104,19 @@ def test_plan_periods_follows_a_long_horizon():
         "2029年度",
         "2030年度",
     ]
+
+
+def test_one_off_reports_at_the_deadlines_ahead_or_once_at_the_end():
+    from datetime import date
+
+    from duban.schedule import plan_periods
+
+    start = date(2026, 12, 2)
+    ahead = plan_periods(
+        start=start, deadlines=[("2027年6月底前", date(2027, 6, 30))], cadence="one-off"
+    )
+    assert [(p.label, p.historic) for p in ahead] == [("2027年6月底前", False)]
+    past = plan_periods(
+        start=start, deadlines=[("2019年底前", date(2019, 12, 31))], cadence="one-off"
+    )
+    assert [p.historic for p in past] == [True, False] and past[-1].label == "一次性报送"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import random
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -361,3 +362,17 @@ def test_filter_period_uses_the_original_due_date(rubric):
     assert filter_period([extended, q4], "2027") == []
     rows = compile_scores([extended, q4], rubric, as_of=AS_OF, period="2026Q4")
     assert [r.key for r in rows] == ["b"]
+
+
+def test_scoring_leaves_the_garbage_collector_alone(rubric):
+    """The collector is process-wide: scoring in one thread must not switch it off for all."""
+    seen: list[bool] = []
+
+    def outcomes():
+        for n in range(3):
+            seen.append(gc.isenabled())
+            yield outcome(department_code=f"d{n}")
+
+    assert gc.isenabled()
+    rows = compile_scores(outcomes(), rubric, as_of=AS_OF)
+    assert len(rows) == 3 and seen == [True, True, True]

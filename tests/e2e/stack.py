@@ -39,7 +39,9 @@ def wait_until(check: Callable[[], bool], *, within: float = 60.0, what: str = "
 class LiveStack(threading.Thread):
     """Temporal dev server + worker + the web app on a free port, until `stop()`."""
 
-    def __init__(self, settings: Settings, factory: sessionmaker[Session], policy_key: str) -> None:
+    def __init__(
+        self, settings: Settings, factory: sessionmaker[Session], policy_key: str | None
+    ) -> None:
         super().__init__(name="duban-e2e", daemon=True)
         self.settings, self.factory, self.policy_key = settings, factory, policy_key
         self.port = free_port()
@@ -57,12 +59,13 @@ class LiveStack(threading.Thread):
         env = await start_local_env()
         try:
             async with running_worker(env.client, self.settings, self.factory, scheduler=False):
-                await start_policy(
-                    env.client,
-                    session_factory=self.factory,
-                    settings=self.settings,
-                    policy_key=self.policy_key,
-                )
+                if self.policy_key is not None:  # None: the test publishes its own policy
+                    await start_policy(
+                        env.client,
+                        session_factory=self.factory,
+                        settings=self.settings,
+                        policy_key=self.policy_key,
+                    )
                 app = create_app(self.settings, temporal_client=env.client)
                 config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
                 self.server = uvicorn.Server(config)

@@ -112,10 +112,18 @@ def report(page: Page, base: str, aid: int, text: str, state: str) -> None:
     expect(page.locator("#state")).to_have_text(state, timeout=15_000)
 
 
+def acknowledge(page: Page, base: str, aid: int) -> None:
+    """签收 the assignment on its page (a report needs it first)."""
+    page.goto(f"{base}/assignments/{aid}")
+    page.get_by_role("button", name="签收", exact=True).click()
+    expect(page.locator("#state")).to_have_text("已签收", timeout=15_000)
+
+
 def test_return_resubmit_approve(browser: Browser, live: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     base, aid = live["url"], live["ids"]["review"]
     staff, sup = signed_in(browser, base, "lisi"), signed_in(browser, base, "wangdu")
+    acknowledge(staff, base, aid)
     report(staff, base, aid, "已完成第一季度政策落实情况自查。", "已报送待审核")
 
     sup.goto(f"{base}/reviews")

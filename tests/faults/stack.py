@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowHandle
 from duban.domain import assignment_workflow_id
 from duban.importer import import_path
 from duban.models import Assignment, AuditEvent, Department, Submission
+from duban.services.policy import mark_started
 from workflows.assignment import AssignmentInput, AssignmentWorkflow, PeriodSpec
 
 T = TypeVar("T")
@@ -128,6 +129,8 @@ async def start_assignment(
         id=assignment_workflow_id(key, row.item_number, code),
         task_queue=task_queue,
     )
+    with factory.begin() as session:  # started: the web may show it (as the starter does)
+        mark_started(session=session, policy_key=key, item_numbers=[row.item_number])
     return handle, row.id  # type: ignore[return-value]
 
 

@@ -7,11 +7,16 @@ Lines of the form `a | b | c |` are written as real table rows (Word table, rule
 from __future__ import annotations
 
 import io
+import quopri
 import re
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from html import escape
 from pathlib import Path
 
 import docx
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
 from fontTools import subset
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -62,6 +67,49 @@ def to_docx(text: str) -> bytes:
     return buf.getvalue()
 
 
+_LIST_LEVELS = (
+    re.compile(r"^[一二三四五六七八九十]+、"),
+    re.compile(r"^\([一二三四五六七八九十]+\)"),
+)
+_NUMBERING = (
+    '<w:abstractNum {ns} w:abstractNumId="90">'
+    '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+    '<w:lvlText w:val="%1、"/></w:lvl>'
+    '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+    '<w:lvlRestart w:val="0"/><w:lvlText w:val="(%2)"/></w:lvl>'
+    "</w:abstractNum>"
+)
+
+
+def to_docx_numbered(text: str) -> bytes:
+    """Return a .docx whose 一、 and (一) markers are Word list numbers, not typed text."""
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    abstract = parse_xml(_NUMBERING.format(ns=nsdecls("w")))
+    first_num = numbering.find(qn("w:num"))
+    if first_num is not None:
+        first_num.addprevious(abstract)
+    else:
+        numbering.append(abstract)
+    numbering.append(
+        parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>')
+    )
+    for line in text.splitlines():
+        level = next((i for i, r in enumerate(_LIST_LEVELS) if r.match(line)), None)
+        if level is None:
+            document.add_paragraph(line)
+            continue
+        paragraph = document.add_paragraph(_LIST_LEVELS[level].sub("", line))
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(
+                f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
+            )
+        )
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
 def to_html(text: str, *, charset: str = "utf-8", codec: str | None = None) -> bytes:
     """Return a government-site page around the text: chrome, scripts, wrapped source lines."""
     body = []
@@ -92,6 +140,19 @@ def _cjk_cut(line: str) -> int:
     """Return a place near the middle between two Chinese characters (0 when there is none)."""
     cjk = [i for i in range(1, len(line)) if _CJK_RE.match(line[i - 1 : i + 1])]
     return min(cjk, key=lambda i: abs(i - len(line) // 2), default=0)
+
+
+def to_mhtml(text: str) -> bytes:
+    """Return the page as a browser's web archive (.mht): MIME, GB2312 declared, quoted-printable."""
+    page = to_html(text, charset="gb2312", codec="gb18030")
+    archive = MIMEMultipart("related", type="text/html")
+    part = MIMENonMultipart("text", "html", charset="gb2312")
+    part.set_payload(quopri.encodestring(page).decode("ascii"))
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part["Content-Location"] = "http://www.example.gov.cn/zwgk/notice.html"
+    archive.attach(part)
+    archive["Subject"] = "notice"
+    return archive.as_bytes()
 
 
 def to_export(text: str, *, title: str, issued: str, lines_per_page: int = 8) -> bytes:
@@ -146,7 +207,7 @@ def cjk_ttf(path: Path, text: str) -> Path:
 
 
 class _Pages(FPDF):
-    """An A4 document with a running header and a `第 N 页 共 M 页` footer."""
+    """An A4 document with a running header and a `— N —` page number, as official documents print."""
 
     def header(self) -> None:
         self.set_font("cjk", size=9)
@@ -156,7 +217,7 @@ class _Pages(FPDF):
     def footer(self) -> None:
         self.set_y(-15)
         self.set_font("cjk", size=9)
-        self.cell(0, 8, f"第 {self.page_no()} 页 共 {{nb}} 页", align="C")
+        self.cell(0, 8, f"— {self.page_no()} —", align="C")
 
 
 def to_pdf(text: str, *, font: Path, face: int = 0) -> bytes:

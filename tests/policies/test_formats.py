@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fpdf import FPDF
 
 from policies.formats import extract_text
 from policies.model import ParsedPolicy
 from policies.parse import parse_text
 from tests.policies import shapes
-from tests.policies.conftest import DOCUMENTS, JILIN
+from tests.policies.conftest import DOCUMENTS, JILIN, TABLE_NOTICE
 
-TABLE_NOTICE = """某某市人民政府办公室关于印发城市治理重点任务分工方案的通知
-某政办发〔2024〕12号
-各区人民政府，市政府各部门：
-现将《城市治理重点任务分工方案》印发给你们，请认真贯彻执行。
-一、加强统筹协调。各牵头单位要细化措施，按时完成任务。（牵头单位：市城管局）
-二、强化督促检查。定期通报任务进展情况。（责任单位：市政府督查室）
-2024年3月1日
-附件
-城市治理重点任务分工表
-序号 | 重点任务 | 牵头单位 | 责任单位 | 完成时限 |
-1 | 建设智慧停车平台 | 市城管局 | 市公安局、市住建局 | 2024年9月 |
-2 | 推进老旧小区改造，年内完成40个 | 市住建局 | 各区人民政府 | 2024年底 |
-3 | 推进污水管网建设 | 市水务局 | 市生态环境局 | 2024年12月 |
-"""
 _BLANK_RE = re.compile(r"\s+")
-
-
-@pytest.fixture(scope="session")
-def cjk_font(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TrueType CJK font holding every character of the test documents."""
-    text = "".join(doc.read_text(encoding="utf-8") for doc in DOCUMENTS) + TABLE_NOTICE
-    return shapes.cjk_ttf(tmp_path_factory.mktemp("font") / "cjk.ttf", text + shapes.PAGE_HEADER)
 
 
 def reading(parsed: ParsedPolicy) -> Any:
@@ -57,8 +39,13 @@ def build(shape: str, text: str, font: Path) -> tuple[bytes, str]:
         return shapes.to_docx(text), "policy.docx"
     if shape == "pdf":
         return shapes.to_pdf(text, font=font), "policy.pdf"
+    if shape == "pdf-opentype":
+        # The OpenType (CFF) face as fpdf2 embeds it: read through PDFium's text runs.
+        return shapes.to_pdf(text, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC), "policy.pdf"
     if shape == "html-utf8":
         return shapes.to_html(text), "policy.html"
+    if shape == "mhtml":
+        return shapes.to_mhtml(text), "policy.mht"
     if shape == "html-gbk":
         # Sites declare GB2312 and serve GBK; characters beyond GBK need its superset.
         try:
@@ -70,7 +57,7 @@ def build(shape: str, text: str, font: Path) -> tuple[bytes, str]:
     return shapes.to_export(text, title=parsed.title, issued=issued), "policy.txt"
 
 
-SHAPES = ["docx", "pdf", "html-utf8", "html-gbk", "export"]
+SHAPES = ["docx", "pdf", "pdf-opentype", "html-utf8", "html-gbk", "mhtml", "export"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -82,13 +69,23 @@ def test_each_shape_parses_like_the_text(doc: Path, shape: str, cjk_font: Path) 
     assert reading(parse_text(extracted)) == reading(parse_text(text))
 
 
-@pytest.mark.parametrize("shape", ["docx", "pdf", "html-utf8", "html-gbk"])
+@pytest.mark.parametrize("shape", ["docx", "pdf", "pdf-opentype", "html-utf8", "html-gbk"])
 def test_tables_become_one_line_per_row(shape: str, cjk_font: Path) -> None:
     data, name = build(shape, TABLE_NOTICE, cjk_font)
     extracted = extract_text(data, name=name).splitlines()
     rows = [line for line in TABLE_NOTICE.splitlines() if shapes.table_row(line)]
     assert [line for line in extracted if line.endswith(" |")] == rows
     assert reading(parse_text("\n".join(extracted))) == reading(parse_text(TABLE_NOTICE))
+
+
+def test_word_list_numbers_are_written_out() -> None:
+    text = JILIN.read_text(encoding="utf-8")
+    data = shapes.to_docx_numbered(text)
+    body = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode("utf-8")
+    assert "(二十九)" not in body and "二十九" not in body  # the markers are list numbers only
+    extracted = extract_text(data, name="numbered.docx")
+    assert extracted.splitlines() == text.splitlines()
+    assert reading(parse_text(extracted)) == reading(parse_text(text))
 
 
 def test_site_chrome_is_dropped() -> None:
@@ -102,7 +99,7 @@ def test_pdf_page_furniture_is_dropped(cjk_font: Path) -> None:
     text = JILIN.read_text(encoding="utf-8")
     extracted = extract_text(shapes.to_pdf(text, font=cjk_font), name="jilin.pdf")
     assert shapes.PAGE_HEADER not in extracted
-    assert not re.search(r"第 \d+ 页 共 \d+ 页", extracted)
+    assert not re.search(r"— \d+ —", extracted)
     # Paragraphs wrapped over many lines and pages come back as the text's lines.
     assert extracted.splitlines() == [line for line in text.splitlines() if line.strip()]
 
@@ -127,7 +124,24 @@ def test_export_header_fills_what_the_body_lacks() -> None:
     assert [i.title for i in parsed.items] == [i.title for i in parse_text(TABLE_NOTICE).items]
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
 def test_plain_text_comes_back_unchanged(encoding: str) -> None:
     text = JILIN.read_text(encoding="utf-8")
     assert extract_text(text.encode(encoding), name="jilin.txt") == text
+
+
+def test_borderless_pdf_columns_stay_apart(cjk_font: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("cjk", fname=str(cjk_font))
+    pdf.add_page()
+    pdf.set_font("cjk", size=11)
+    rows = [line.split(" | ") for line in TABLE_NOTICE.splitlines() if shapes.table_row(line)]
+    for row in rows:
+        for x, value in zip((10, 25, 95, 125, 175), [c.rstrip(" |") for c in row], strict=True):
+            pdf.set_x(x)
+            pdf.cell(0 if x == 175 else 20, 8, value)
+        pdf.ln(9)
+    lines = extract_text(bytes(pdf.output()), name="borderless.pdf").splitlines()
+    assert [re.split(r"\s{2,}", line) for line in lines] == [
+        [c.rstrip(" |") for c in row] for row in rows
+    ]

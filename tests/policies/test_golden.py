@@ -9,6 +9,7 @@ import opencc
 import pytest
 
 from policies.parse import parse_file, parse_text
+from policies.script import fold
 from tests.policies.conftest import DOCUMENTS, GENRE, GOLDEN, JILIN
 
 # Counted by reading each text: items, tasks (items with units), assignments, departments.
@@ -146,6 +147,10 @@ def _without_spans(data):
 
 def _assert_spans_stand_in(text, policy):
     for item in policy.items:
+        # An item's span runs from its title to the end of its text, in the text as given.
+        start, end = item.span
+        assert fold(text[start:end]).startswith(item.title), item.ordinal
+        assert fold(text[start:end]).replace("\r\n", "\n").endswith(item.body[-20:])
         for unit in item.units:
             assert unit.span is not None, (item.ordinal, unit.as_written)
             assert text[unit.span[0] : unit.span[1]] == unit.as_written

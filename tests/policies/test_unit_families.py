@@ -60,3 +60,52 @@ def test_traditional(path):
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
 def test_crlf(path):
     assert reading(path.read_text(encoding="utf-8").replace("\n", "\r\n")) == _expected(path)
+
+
+HEAD = "某市关于推进某项工作的实施方案\n（2024年3月1日）\n一、任务\n"
+
+
+def _units(text: str) -> list[tuple[str, str]]:
+    (item,) = parse_text(HEAD + text).items
+    return [(u.as_written, u.role) for u in item.units]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("（由市住建局负责）", [("市住建局", "lead")]),
+        ("（12345热线办公室、市政务办负责）", [("12345热线办公室", "lead"), ("市政务办", "co")]),
+        ("（“放心消费”办公室负责）", [("“放心消费”办公室", "lead")]),
+        ("（市发改委为牵头单位，市财政局为配合单位）", [("市发改委", "lead"), ("市财政局", "co")]),
+        ("（市交通局会同市公安局负责）", [("市交通局", "lead"), ("市公安局", "co")]),
+        ("（市交通局负责牵头，各区政府落实）", [("市交通局", "lead"), ("各区政府", "co")]),
+        (
+            "（牵头处室：办公室；配合处室：财务处、人事处）",
+            [("办公室", "lead"), ("财务处", "co"), ("人事处", "co")],
+        ),
+        (
+            "（市数据局牵头；市公安局、市人社局等配合；2024年底前完成）",
+            [("市数据局", "lead"), ("市公安局", "co"), ("市人社局", "co")],
+        ),
+        ("（牵头单位：县委组织部、县人社局）", [("县委组织部", "lead"), ("县人社局", "lead")]),
+        ("（責任單位：縣農業農村局、縣財政局）", [("縣農業農村局", "lead"), ("縣財政局", "co")]),
+    ],
+)
+def test_unit_brackets_read_whatever_the_names(written, expected):
+    assert _units("1．做好工作。" + written) == expected
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "1．推进一窗受理（以下简称一窗）改革。",
+        "1．落实各项措施。（详见附件2）",
+        "1．规范审批（包括设计、施工、监理等环节）。",
+        "1．加强保障（各级党委政府要负责）。",
+        "1．完善制度（试行）。",
+        "1．编制规划。（2024年修订）",
+        "1．推行“一窗”（“一窗受理”）。",
+    ],
+)
+def test_running_text_in_brackets_names_no_unit(written):
+    assert _units(written) == []

@@ -21,6 +21,8 @@ def test_histories_are_recorded():
     assert {p.stem for p in HISTORIES} >= {
         "assignment_calendar_run1",
         "assignment_calendar_last_run",
+        "assignment_calendar_run1_bounded_carry",
+        "assignment_calendar_last_run_bounded_carry",
         "assignment_extensions",
         "assignment_extensions_local_writes",
         "assignment_lead",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import subprocess
+import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from matplotlib import font_manager
 from openpyxl import load_workbook
+from PIL import Image
 
 from duban.domain import AssignmentRole
 from duban.errors import Unavailable
@@ -60,7 +64,8 @@ def sheet() -> ScoreSheet:
         outcome("wjw", "省卫生健康委员会", late_days=12, levels=(1, 2, 3), n=3),
     ]
     rows = compile_scores(outcomes, load_rubric(), as_of=AS_OF, period="2026Q4")
-    return ScoreSheet("2026Q4", "department", "2026-11-28", AS_OF, rows)
+    titles = {n: f"（{n}）任务{n}" for n in (1, 2, 3)}
+    return ScoreSheet("2026Q4", "department", "2026-11-28", AS_OF, rows, titles)
 
 
 def test_xlsx_has_summary_rule_sheets_and_ledger():
@@ -82,6 +87,8 @@ def test_xlsx_has_summary_rule_sheets_and_ledger():
     ledger = list(wb["明细"].iter_rows(values_only=True))[1:]
     assert len(ledger) == sum(len(r.lines) for r in sheet().rows)
     assert ledger[0][7] == "11,12"
+    # A reader's names, not internal ids: the task by its number as written and its title.
+    assert ledger[0][2] == "（1）任务1"
 
 
 def test_pdf_renders_with_chinese_text_and_chart(tmp_path: Path):
@@ -107,3 +114,61 @@ def test_pdf_without_the_cjk_font_is_a_clear_refusal(tmp_path: Path):
     with pytest.raises(Unavailable, match="fonts-noto-cjk") as caught:
         report_pdf(sheet(), font=tmp_path / "missing.ttc")
     assert caught.value.status == 503
+
+
+def big_sheet() -> ScoreSheet:
+    """Return 35 departments, the last five below zero (as many as a province has)."""
+    outcomes = [
+        outcome(
+            f"d{i}", f"省第{i}厅", late_days=(i * 3) % 40, levels=tuple(range(1, 1 + i % 4)), n=i
+        )
+        for i in range(35)
+    ]
+    rows = compile_scores(outcomes, load_rubric(), as_of=AS_OF, period="2026Q4")
+    assert sum(r.score < 0 for r in rows) == 5
+    return ScoreSheet("2026Q4", "department", "2026-11-28", AS_OF, rows)
+
+
+@pytest.fixture
+def font_cache_without_noto() -> Iterator[None]:
+    """Matplotlib's font list as a machine has it when its cache was built before Noto came."""
+    saved = list(font_manager.fontManager.ttflist)
+    font_manager.fontManager.ttflist = [f for f in saved if "CJK" not in f.name]
+    font_manager.FontManager._findfont_cached.cache_clear()
+    yield
+    font_manager.fontManager.ttflist = saved
+    font_manager.FontManager._findfont_cached.cache_clear()
+
+
+def _pages(pdf: bytes, folder: Path) -> tuple[list[Path], list[str]]:
+    """Render the PDF with pdftoppm and read each page's text with pdftotext."""
+    path = folder / "report.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(path), str(folder / "page")], check=True)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    return sorted(folder.glob("page*.png")), text.split("\f")
+
+
+def test_chart_draws_chinese_without_noto_in_the_font_cache(font_cache_without_noto):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph … missing from font(s)" fails the test
+        assert report_pdf(sheet()).startswith(b"%PDF")
+
+
+def test_pdf_layout_first_page_chart_every_row_and_headed_table_pages(tmp_path: Path):
+    pngs, texts = _pages(report_pdf(big_sheet()), tmp_path)
+    first = Image.open(pngs[0]).convert("RGB")
+    colors = first.getcolors(maxcolors=1 << 20) or []
+    inked = sum(n for n, rgb in colors if sum(rgb) < 600)
+    assert inked > 0.1 * first.width * first.height  # the chart is on the first page
+    # The departments below zero are in the chart: red bars.
+    red = sum(n for n, (r, g, b) in colors if r > 150 and g < 90 and b < 90)
+    assert red > 200
+    table_pages = [t for t in texts if "省第" in t]
+    assert table_pages and all("排名" in t and "总分" in t for t in table_pages)
+    for t in texts:  # a header never sits alone at the foot of a page
+        if "排名" in t:
+            assert t.split("排名", 1)[1].count("省第") >= 1
+    assert all(f"省第{i}厅" in "".join(texts) for i in range(35))

@@ -162,6 +162,8 @@ async def test_exports(seeded: Seeded, login_as: LoginAs):
     wb = load_workbook(io.BytesIO(x.content))
     assert [r[1] for r in wb["汇总"].iter_rows(min_row=2, values_only=True)] == ["dA", "dB"]
     assert wb["督办升级"].max_row == 3
+    ledger = list(wb["明细"].iter_rows(min_row=2, values_only=True))
+    assert {r[2] for r in ledger} == {"（5）保持主要帮扶政策总体稳定"}  # the task, not its id
     p = await c.get("/api/v1/assessment/report.pdf", params=Q)
     assert p.status_code == 200 and p.content.startswith(b"%PDF")
     assert p.headers["content-type"] == "application/pdf"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 
+from activities.read_model import BeginInput, PeriodSpec, ReadModelActivities
 from duban.domain import UserRole
 from policies.rubric import DEFAULT_PATH
+from tests.services.test_assessment import new_assignment
 from tests.web.conftest import LoginAs
 from tests.web.test_assessment_api import Seeded, seeded
+from tests.workspace import make_policy
 
 __all__ = ["seeded"]
 Q = {"period": "2026Q4"}
@@ -92,3 +96,27 @@ async def test_freeze_from_the_page_and_compare(seeded: Seeded, login_as: LoginA
         "/assessment/evaluations", data={"csrf_token": me.csrf, "period": "Q4", "by": "department"}
     )
     assert bad.status_code == 422 and "考核周期格式" in bad.text
+
+
+async def test_score_lines_name_the_task_by_its_title(seeded: Seeded, login_as: LoginAs):
+    me = await login_as(UserRole.ASSESSOR)
+    page = await me.client.get("/assessment/departments/dB", params=Q)
+    assert f'href="/assignments/{seeded.b_id}">（5）保持主要帮扶政策总体稳定</a>' in page.text
+
+
+async def test_nothing_scored_yet_shows_no_score_and_no_rank(login_as: LoginAs, db):
+    """Only historic periods (past at import, not scored): no "0, rank 1 / 2" but 尚未计分."""
+    q = {"period": "2026Q3"}
+    acts = ReadModelActivities(db)
+    with db.begin() as s:
+        policy = make_policy(s)
+        pair = [new_assignment(s, policy, code) for code in ("dC", "dD")]
+    for x in pair:
+        spec = PeriodSpec(0, datetime(2026, 8, 1, tzinfo=UTC), "历史", "deadline", historic=True)
+        acts.begin(BeginInput(x.id, [spec]))
+    staff = await login_as(UserRole.STAFF, department="dC")
+    body = texts((await staff.client.get("/assessment/mine", params=q)).text)
+    assert "尚未计分" in body and "/ 2" not in body
+    me = await login_as(UserRole.ASSESSOR)
+    ranking = texts((await me.client.get("/assessment", params=q)).text)
+    assert "尚未计分" in ranking and "省dC厅" not in ranking

@@ -239,6 +239,13 @@ async def test_calendar_link_and_feed(client, login_as, world):
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     events = Calendar.from_ical(feed.content).walk("VEVENT")
     assert len(events) == 6  # three assignments x two periods, none of the other department's
+    # Without DUBAN_BASE_URL the links point where the feed was fetched, not to port 8000.
+    assert all(str(e["URL"]).startswith("http://testserver/assignments/") for e in events)
+    # The button sits in a white card: not the header's white-on-transparent ghost style.
+    button = re.search(
+        r'<form method="post" action="/calendar/link">.*?<button class="([^"]*)"', page.text, re.S
+    )
+    assert button and "btn-ghost" not in button.group(1).split()
     assert (await client.get("/calendar/not-a-token.ics")).status_code == 404
 
 

@@ -22,7 +22,7 @@ from duban.db import make_engine, make_session_factory
 from duban.mailer import Mailer
 from duban.models import AuditEvent, Escalation, Notification, Submission, User
 from tests.smtp import smtp_server
-from tests.workflows.seed import seed
+from tests.workflows.seed import code_of, seed
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -81,4 +81,19 @@ def test_urgent_mail_is_retried_until_sent(db_url):
             select(Notification.emailed_at).where(Notification.user_id == head.id)
         ).all()
     assert len(mailed) == 1 and mailed[0] is not None
+    engine.dispose()
+
+
+def test_notifications_name_the_task_and_the_department(db_url):
+    """A reader sees the item as written with its title and the department's name, not codes."""
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    seeded = seed(factory)
+    code = code_of(seeded, "fpb")
+    title = f"第5项任务（{code}）已报送，待审核"
+    inp = NotifyInput("k:sub", seeded.assignment_ids["fpb"], "submitted", "supervisors", title)
+    NotifyActivities(factory).notify(inp)
+    with factory() as s:
+        [shown] = s.scalars(select(Notification.title).where(Notification.key.startswith("k:sub")))
+    assert shown == f"任务（5）保持主要帮扶政策总体稳定（省fpb-{seeded.policy_key}）已报送，待审核"
     engine.dispose()

@@ -21,6 +21,7 @@ from duban.services.assessment import (
     department_by_code,
     department_ledger,
     scores,
+    task_titles,
 )
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from duban.services.timeline import timeline_label
@@ -252,7 +253,8 @@ def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSh
     rubric = evaluations.current_rubric(session=session)
     label, as_of = period_or_now(period), utcnow()
     rows = scores(session=session, rubric=rubric, period=label, by=by, as_of=as_of)
-    return ScoreSheet(label, by, rubric.version, as_of, rows)
+    titles = task_titles(session=session, rows=rows)
+    return ScoreSheet(label, by, rubric.version, as_of, rows, titles)
 
 
 def _download(body: bytes, media_type: str, name: str) -> Response:

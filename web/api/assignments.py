@@ -108,7 +108,6 @@ async def upload_evidence(
     stored = await run_in_threadpool(
         actions.upload_evidence,
         session=session,
-        session_factory=request.app.state.session_factory,
         store=store,
         user=user,
         assignment_id=assignment_id,

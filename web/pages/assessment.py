@@ -56,6 +56,7 @@ def scores_page(
     rows = scores(session=session, rubric=rubric, period=label, by=group, as_of=utcnow())
     ctx = {
         "rows": rows,
+        "scored": any(row.lines for row in rows),
         "period": label,
         "by": group,
         "by_names": BY_NAMES,

@@ -27,10 +27,11 @@ def rotate_calendar_link(
 
 
 @router.get("/calendar/{token}.ics", name="ical_feed")
-def ical_feed(token: str, session: SessionDep, settings: SettingsDep) -> Response:
+def ical_feed(request: Request, token: str, session: SessionDep, settings: SettingsDep) -> Response:
     """Serve the private iCalendar feed of the token's owner (no sign-in: the token is the key)."""
     user = user_for_token(session=session, token=token)
-    body = build_calendar(session=session, user=user, base_url=settings.base_url, now=utcnow())
+    base_url = settings.public_url(str(request.base_url))
+    body = build_calendar(session=session, user=user, base_url=base_url, now=utcnow())
     headers = {
         "Cache-Control": "private, max-age=300",
         "Content-Disposition": 'inline; filename="duban.ics"',

@@ -43,7 +43,6 @@ def _store_files(
         raise Invalid("请选择要上传的文件。")
     return actions.upload_evidence(
         session=session,
-        session_factory=request.app.state.session_factory,
         store=store,
         user=user,
         assignment_id=assignment_id,

@@ -1,7 +1,7 @@
 """login_session: server-side sessions; forced password change; spray index on sign-in failures
 
 Revision ID: 6a1c9e3b7d24
-Revises: 8a2c4e6f1b35
+Revises: 7a2c9e41d5b8
 Create Date: 2026-12-02 00:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import duban.db
 
 revision: str = "6a1c9e3b7d24"
-down_revision: str | None = "8a2c4e6f1b35"
+down_revision: str | None = "7a2c9e41d5b8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,127 @@
+"""An amendment draft against the running version: items, departments, deadlines, and the assignments it touches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.models import Assignment, Policy, PolicyDraft, PolicyItem, PolicyVersion
+from policies.units import unknown_code
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One task added, removed or changed, with what changed in words."""
+
+    number: int
+    title: str
+    kind: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass
+class DraftDiff:
+    """What publishing the amendment does to the running policy."""
+
+    policy: Policy
+    version: int
+    items: list[ItemChange] = field(default_factory=list)
+    departments_added: list[str] = field(default_factory=list)
+    departments_dropped: list[str] = field(default_factory=list)
+    deadlines_moved: list[str] = field(default_factory=list)
+    assignments_started: int = 0
+    assignments_withdrawn: int = 0
+    assignments_role_changed: int = 0
+    assignments_replanned: int = 0
+
+
+def _code(unit: dict[str, Any]) -> str:
+    return str(unit.get("code") or unknown_code(str(unit["name"])))
+
+
+def _draft_tasks(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    return {
+        int(i.get("ordinal") or i["number"]): i
+        for i in data["items"]
+        if i.get("units") and not i.get("excluded")
+    }
+
+
+def _running(session: Session, policy: Policy) -> dict[int, PolicyItem]:
+    stmt = (
+        select(PolicyItem)
+        .join(PolicyVersion)
+        .where(
+            PolicyVersion.policy_id == policy.id, PolicyVersion.version == policy.current_version
+        )
+        .where(PolicyItem.is_task)
+    )
+    return {i.number: i for i in session.scalars(stmt)}
+
+
+def _item_details(old: PolicyItem, new: dict[str, Any]) -> tuple[str, ...]:
+    out = []
+    if old.title != new["title"]:
+        out.append(f"标题改为“{new['title'][:30]}”")
+    before = {str(u.get("code")): (u["name"], u["role"]) for u in old.units}
+    after = {_code(u): (u["name"], u["role"]) for u in new["units"]}
+    out += [f"增加单位 {after[c][0]}" for c in after if c not in before]
+    out += [f"去掉单位 {before[c][0]}" for c in before if c not in after]
+    out += [
+        f"{after[c][0]} 改为{'牵头' if after[c][1] == 'lead' else '配合'}"
+        for c in after
+        if c in before and before[c][1] != after[c][1]
+    ]
+    old_dates = sorted(d["date"] for d in old.deadlines)
+    new_dates = sorted(d["date"] for d in new["deadlines"])
+    if old_dates != new_dates:
+        out.append(f"时限 {'、'.join(old_dates) or '无'} → {'、'.join(new_dates) or '无'}")
+    return tuple(out)
+
+
+def draft_diff(*, session: Session, draft: PolicyDraft) -> DraftDiff | None:
+    """Compare an amendment draft with its policy's running version (None for a new policy)."""
+    if draft.base_policy_id is None:
+        return None
+    policy = session.get_one(Policy, draft.base_policy_id)
+    running, wanted = _running(session, policy), _draft_tasks(draft.corrected)
+    diff = DraftDiff(policy=policy, version=policy.current_version)
+    for n, new in sorted(wanted.items()):
+        old = running.get(n)
+        if old is None:
+            diff.items.append(ItemChange(n, new["title"], "added"))
+        elif details := _item_details(old, new):
+            diff.items.append(ItemChange(n, new["title"], "changed", details))
+            if any(d.startswith("时限") for d in details):
+                diff.deadlines_moved.append(f"{old.label or n} {details[-1]}")
+    diff.items += [
+        ItemChange(n, i.title, "removed") for n, i in sorted(running.items()) if n not in wanted
+    ]
+    _assignment_impact(session, policy, wanted, diff)
+    return diff
+
+
+def _assignment_impact(
+    session: Session, policy: Policy, wanted: dict[int, dict[str, Any]], diff: DraftDiff
+) -> None:
+    pairs = {(n, _code(u)): u["role"] for n, item in wanted.items() for u in item["units"]}
+    active = session.scalars(
+        select(Assignment).where(
+            Assignment.policy_id == policy.id, Assignment.removed_in_version.is_(None)
+        )
+    ).all()
+    running = {(a.item_number, a.department.code): a for a in active}
+    names = {a.department.code: a.department.name for a in active}
+    new_names = {_code(u): u["name"] for item in wanted.values() for u in item["units"]}
+    diff.assignments_started = sum(1 for p in pairs if p not in running)
+    diff.assignments_withdrawn = sum(1 for p in running if p not in pairs)
+    diff.assignments_role_changed = sum(
+        1 for p, a in running.items() if p in pairs and pairs[p] != a.role
+    )
+    moved = {c.number for c in diff.items if any(d.startswith("时限") for d in c.details)}
+    diff.assignments_replanned = sum(1 for p in running if p in pairs and p[0] in moved)
+    diff.departments_added = sorted(new_names[c] for c in set(new_names) - set(names))
+    diff.departments_dropped = sorted(names[c] for c in set(names) - set(new_names))

@@ -1,0 +1,89 @@
+"""Glue shared by the draft pages and the API: who may do intake, reading uploads, publishing and starting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from duban.domain import UserRole
+from duban.errors import TooLarge
+from duban.models import User
+from duban.services.draft import MAX_DOCUMENT_BYTES, Actor, Published, document_text, publish_draft
+from duban.settings import Settings
+from duban.starter import StartReport, start_policy
+from web.clients import LazyTemporal
+from web.deps import require_roles
+
+IntakeUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR, UserRole.ADMIN))]
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """The published draft and what starting its workflows did."""
+
+    published: Published
+    report: StartReport
+
+
+def actor_of(user: User) -> Actor:
+    """Return the change-log actor of a signed-in user."""
+    return Actor(user_id=user.id, label=user.display_name or user.username)
+
+
+def document_limit(settings: Settings) -> int:
+    """Return the largest document accepted: the upload limit, at most 5 MB of text."""
+    return min(settings.max_upload_bytes, MAX_DOCUMENT_BYTES)
+
+
+async def read_upload(upload: UploadFile, settings: Settings) -> tuple[str, str]:
+    """Return (text, file name) of an uploaded document, reading no more than the limit."""
+    limit = document_limit(settings)
+    data = bytearray()
+    while chunk := await upload.read(CHUNK):
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"文件过大：超过上限 {limit // 1024} KB")
+    name = upload.filename or "上传文件"
+    text = await run_in_threadpool(document_text, bytes(data), filename=name, max_bytes=limit)
+    return text, name
+
+
+def _publish_committed(
+    factory: sessionmaker[Session], draft_id: int, lock_version: int | None, actor: Actor
+) -> Published:
+    with factory.begin() as session:
+        return publish_draft(
+            session=session, draft_id=draft_id, lock_version=lock_version, actor=actor
+        )
+
+
+async def publish_and_start(
+    request: Request, *, draft_id: int, lock_version: int | None, user: User
+) -> PublishOutcome:
+    """Publish once (its own transaction, committed) and start the workflows the CLI way."""
+    lazy: LazyTemporal = request.app.state.temporal
+    await lazy.get()  # Temporal down: 503 before anything is stored
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    published = await run_in_threadpool(
+        _publish_committed, factory, draft_id, lock_version, actor_of(user)
+    )
+    report = await start_workflows(request, published.policy_key)
+    return PublishOutcome(published, report)
+
+
+async def start_workflows(request: Request, policy_key: str) -> StartReport:
+    """Start (or resume starting) a policy's task workflows; idempotent."""
+    lazy: LazyTemporal = request.app.state.temporal
+    client = await lazy.get()
+    return await start_policy(
+        client,
+        session_factory=request.app.state.session_factory,
+        settings=request.app.state.settings,
+        policy_key=policy_key,
+    )
