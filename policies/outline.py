@@ -23,6 +23,7 @@ from policies.structure import (
     loose_runs,
     tree,
 )
+from policies.unitlists import UnitBracket, read_brackets
 from policies.units import Registry
 
 Kind = Literal["item", "group", "none"]
@@ -31,17 +32,26 @@ Kind = Literal["item", "group", "none"]
 class _Outliner:
     """Walks the tree of blocks and collects sections and items."""
 
-    def __init__(self, registry: Registry, level: int) -> None:
-        self.registry, self.level = registry, level
+    def __init__(self, registry: Registry, blocks: list[Block]) -> None:
+        self.registry = registry
         self.sections: list[Section] = []
         self.items: list[RawItem] = []
+        # Each block's text is read once: whether it holds a list, and whether that names units.
+        self._lists: dict[int, list[UnitBracket]] = {
+            id(b): read_brackets(b.text, registry) for b in blocks
+        }
         self._units: dict[int, bool] = {}
         self._below: dict[int, bool] = {}
+        self.level = item_level(blocks, lambda b: bool(self._lists[id(b)])) if blocks else 0
 
     def units(self, block: Block) -> bool:
         """Return whether the block's own text carries units."""
         if id(block) not in self._units:
-            self._units[id(block)] = names_units(block.text, self.registry)
+            lists = self._lists.get(id(block))
+            if lists is None:
+                self._units[id(block)] = names_units(block.text, self.registry)
+            else:
+                self._units[id(block)] = any(b.units or b.declared for b in lists)
         return self._units[id(block)]
 
     def below(self, block: Block) -> bool:
@@ -89,17 +99,23 @@ class _Outliner:
 
     def own_items(self, block: Block, section: int, group: str) -> None:
         """Collect the items in a group's own text: its 一是…二是… parts, else its task paragraphs."""
-        parts = enumerated_parts([block.head, *block.rest], self.registry)
-        for number, (label, line) in enumerate(parts, start=1):
-            self.items.append(RawItem(Block(0, number, label, line), section, group))
-        if not parts:
+        if not self.part_items([block.head, *block.rest], section, group):
             self.paragraph_items(block.rest, section, group)
 
+    def part_items(self, lines: list[Line], section: int, group: str) -> bool:
+        """Collect the parts 一是…二是… that each carry units as items; return whether any."""
+        parts = enumerated_parts(lines, self.registry)
+        for number, (label, line) in enumerate(parts, start=1):
+            self.items.append(RawItem(Block(0, number, label, line), section, group))
+        return bool(parts)
+
     def paragraph_items(self, lines: list[Line], section: int, group: str) -> None:
-        """Collect the unnumbered paragraphs with units of their own as items."""
+        """Collect the unnumbered paragraphs with units of their own as items (or their parts)."""
         for number, paragraph in enumerate(task_paragraphs(lines, self.registry), start=1):
-            block = Block(0, number, "", paragraph[0], paragraph[1:])
-            self.items.append(RawItem(block, section, group))
+            title = heading(paragraph[0].text)[0]
+            if not self.part_items(paragraph, section, title):
+                block = Block(0, number, "", paragraph[0], paragraph[1:])
+                self.items.append(RawItem(block, section, group))
 
     def mark_among_tasks(self) -> None:
         """Mark the items without units that stand in a section whose other items have units.
@@ -129,7 +145,7 @@ def outline(
     Paragraphs that no numbered block holds (a document without numbers, a preamble) are items
     when they carry units of their own.
     """
-    walker = _Outliner(registry, item_level(blocks, registry) if blocks else 0)
+    walker = _Outliner(registry, blocks)
     walker.walk(tree(blocks), None, "")
     drop_closing_text(walker.items)
     for run in loose_runs(lines, blocks):

@@ -52,9 +52,16 @@ class ItemMap:
         self.starts, self.offsets = starts, offsets
 
     def span(self, start: int, end: int) -> tuple[int, int] | None:
-        """Return the source span of `start:end` of the item's text (within one line), if known."""
-        i = bisect_right(self.starts, start) - 1
-        offset = self.offsets[i] if i >= 0 else None
-        if offset is None:
+        """Return the source span of `start:end` of the item's text, if known.
+
+        Each end is mapped through its own line, so a piece over a line end (CRLF) still fits.
+        """
+        first, last = self._at(start), self._at(max(end - 1, start))
+        if first is None or last is None:
             return None
-        return offset + start - self.starts[i], offset + end - self.starts[i]
+        return first, last + (1 if end > start else 0)
+
+    def _at(self, position: int) -> int | None:
+        i = bisect_right(self.starts, position) - 1
+        offset = self.offsets[i] if i >= 0 else None
+        return None if offset is None else offset + position - self.starts[i]

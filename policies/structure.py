@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 
 from policies.lines import Line
 from policies.spans import ItemMap
-from policies.unitlists import read_brackets
-from policies.units import Registry
 
 _STOPS = "。：:\n"
 _UNIT_TAG_RE = re.compile(r"[（(][^（）()]*(?:单位|部门|负责|牵头|配合)[^（）()]*[）)][；;，,]?$")
@@ -176,10 +175,13 @@ def _next_item_numbers(lines: list[Line]) -> list[int | None]:
     return out
 
 
-def item_level(blocks: list[Block], registry: Registry) -> int:
-    """Return the level whose blocks carry most unit brackets (else the second level present)."""
+def item_level(blocks: list[Block], bracketed: Callable[[Block], bool]) -> int:
+    """Return the level whose blocks carry most unit brackets (else the second level present).
+
+    `bracketed` tells whether a block's text holds a unit bracket or list.
+    """
     levels = sorted({b.level for b in blocks})
-    counts = Counter(b.level for b in blocks if read_brackets(b.text, registry))
+    counts = Counter(b.level for b in blocks if bracketed(b))
     if counts:
         return max(levels, key=lambda lv: (counts[lv], -lv))
     return levels[1] if len(levels) > 1 else levels[0]

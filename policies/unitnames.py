@@ -269,6 +269,8 @@ _PLACED_MIN = 3  # a list placed like a unit list has names of three characters 
 
 
 def _names_a_unit(name: str, strict: bool, unmarked: bool) -> bool:
+    if "\n" in name:  # a name never runs over a line end (its span would not hold it as written)
+        return False
     if unmarked and _UNMARKED_WORDS_RE.search(name):
         return False
     if strict:

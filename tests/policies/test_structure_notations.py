@@ -424,3 +424,17 @@ def test_parts_above_the_sections():
         (1, "扩大投资", "推进重大项目"),
         (2, "促进就业", "开展技能培训"),
     ]
+
+
+def test_parts_of_an_unnumbered_paragraph_with_their_own_units():
+    text = (
+        "某县关于做好秋冬季工作的通知\n"
+        "做好安全生产。一是排查燃气隐患（责任单位：县住建局）；二是整治消防通道（责任单位：县消防救援大队）。\n"
+        "做好冬季供暖。确保居民温暖过冬。（责任单位：县住建局）\n"
+    )
+    policy = parse_text(text)
+    assert [(i.label, i.group, i.title) for i in policy.items] == [
+        ("一是", "做好安全生产", "排查燃气隐患"),
+        ("二是", "做好安全生产", "整治消防通道"),
+        ("", "", "做好冬季供暖"),
+    ]

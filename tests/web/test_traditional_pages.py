@@ -106,7 +106,7 @@ PAGES = {
         "/assessment/rubric",
         "/assessment/evaluations",
     ],
-    UserRole.ADMIN: ["/", "/admin/users", "/admin/users/new", "/admin/departments"],
+    UserRole.ADMIN: ["/", "/admin/users", "/admin/users/new", "/admin/departments", "/policies"],
 }
 
 

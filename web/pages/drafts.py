@@ -28,7 +28,7 @@ from web.draft_actions import (
     start_workflows,
 )
 from web.rendering import is_htmx, render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 
 router = APIRouter(prefix="/policies", include_in_schema=False)
 
@@ -139,7 +139,9 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
 
 
 @router.get("/drafts/{draft_id}")
-def review_page(request: Request, draft_id: int, user: IntakeUser, session: SessionDep) -> Response:
+def review_page(
+    request: Request, draft_id: RowId, user: IntakeUser, session: SessionDep
+) -> Response:
     """Show the source text beside its decomposition, doubts first."""
     draft = get_draft(session=session, draft_id=draft_id)
     return render(request, "drafts/review.html", review_context(session, draft), block="workbench")
@@ -148,7 +150,7 @@ def review_page(request: Request, draft_id: int, user: IntakeUser, session: Sess
 @router.get("/drafts/{draft_id}/departments")
 def department_search(
     request: Request,
-    draft_id: int,
+    draft_id: RowId,
     user: IntakeUser,
     session: SessionDep,
     q: Annotated[str, Query(max_length=50)] = "",
@@ -161,7 +163,7 @@ def department_search(
 @router.post("/drafts/{draft_id}/edit")
 def edit_draft_page(
     request: Request,
-    draft_id: int,
+    draft_id: RowId,
     user: IntakeUser,
     session: SessionDep,
     form: Annotated[EditForm, Form()],
@@ -195,7 +197,7 @@ def edit_draft_page(
 @router.post("/drafts/{draft_id}/publish")
 async def publish_draft_page(
     request: Request,
-    draft_id: int,
+    draft_id: RowId,
     user: IntakeUser,
     session: SessionDep,
     form: Annotated[PublishForm, Form()],
@@ -218,7 +220,7 @@ async def publish_draft_page(
 
 @router.get("/{policy_id:int}/progress")
 def progress_partial(
-    request: Request, policy_id: int, user: IntakeUser, session: SessionDep
+    request: Request, policy_id: RowId, user: IntakeUser, session: SessionDep
 ) -> Response:
     """The polled start progress of a published policy; 286 stops the polling when all run."""
     progress = start_progress(session=session, policy_id=policy_id)
@@ -232,7 +234,7 @@ def progress_partial(
 
 @router.post("/{policy_id:int}/start")
 async def restart_page(
-    request: Request, policy_id: int, user: IntakeUser, session: SessionDep
+    request: Request, policy_id: RowId, user: IntakeUser, session: SessionDep
 ) -> Response:
     """Start the policy's workflows again (idempotent), e.g. after Temporal was down."""
     policy = session.get(Policy, policy_id)
