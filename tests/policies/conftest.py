@@ -12,6 +12,8 @@ JILIN = POLICIES / "jilin-2021-consolidation-revitalization.txt"
 GENRE = sorted((POLICIES / "genre").glob("*.txt"))
 GOLDEN = Path(__file__).with_name("golden")
 DOCUMENTS = [JILIN, *GENRE]
+_NOTATIONS = Path(__file__).with_name("notations")
+NOTATION_DOCUMENTS = sorted([*_NOTATIONS.glob("*.txt"), *(_NOTATIONS / "structure").glob("*.txt")])
 TABLE_NOTICE = """某某市人民政府办公室关于印发城市治理重点任务分工方案的通知
 某政办发〔2024〕12号
 各区人民政府，市政府各部门：
@@ -33,5 +35,7 @@ def cjk_font(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A TrueType CJK font (a subset of Noto CJK) holding every character of the test documents."""
     from tests.policies import shapes
 
-    text = "".join(doc.read_text(encoding="utf-8") for doc in DOCUMENTS) + TABLE_NOTICE
+    # The notation documents too: a glyph missing from the subset drops its character silently.
+    every = [*DOCUMENTS, *NOTATION_DOCUMENTS]
+    text = "".join(doc.read_text(encoding="utf-8") for doc in every) + TABLE_NOTICE
     return shapes.cjk_ttf(tmp_path_factory.mktemp("font") / "cjk.ttf", text + shapes.PAGE_HEADER)

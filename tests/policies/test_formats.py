@@ -15,7 +15,7 @@ from policies.formats import extract_text
 from policies.model import ParsedPolicy
 from policies.parse import parse_text
 from tests.policies import shapes
-from tests.policies.conftest import DOCUMENTS, JILIN, TABLE_NOTICE
+from tests.policies.conftest import DOCUMENTS, JILIN, NOTATION_DOCUMENTS, TABLE_NOTICE
 
 _BLANK_RE = re.compile(r"\s+")
 
@@ -147,30 +147,18 @@ def test_borderless_pdf_columns_stay_apart(cjk_font: Path) -> None:
     ]
 
 
-_NOTATIONS = Path(__file__).parent / "notations"
-NOTATION_DOCUMENTS = sorted([*_NOTATIONS.glob("*.txt"), *(_NOTATIONS / "structure").glob("*.txt")])
-
-
 # Known to read differently today (open work, named in the session note): PDF line rejoining
 # runs short label/row lines together, and the test's table builder lays cell-per-line
 # tables out as one-column tables in docx and HTML. strict: a fixed one fails until removed.
 KNOWN_SHAPE_GAPS = {
-    ("family2_unfamiliar_names", "pdf"),
-    ("family4_phrases_in_brackets", "pdf"),
-    ("family5_labels", "pdf"),
-    ("family6_roles", "pdf"),
-    ("family8_brackets_and_fields", "pdf"),
-    ("attachment_tasks", "pdf"),
     ("label_lines", "pdf"),
     ("label_lines", "pdf-opentype"),
-    ("mixed_depth", "pdf"),
     ("table_bars", "docx"),
     ("table_bars", "pdf"),
     ("table_bars", "pdf-opentype"),
     ("table_bars", "html-utf8"),
     ("table_bars", "html-gbk"),
     ("table_bars", "mhtml"),
-    ("table_rows", "pdf"),
     ("table_spaces", "pdf"),
     ("table_spaces", "pdf-opentype"),
 }
