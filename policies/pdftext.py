@@ -4,7 +4,8 @@ PDFium (C, fast) opens the file, refuses passwords, damage and too many pages, a
 text runs with their positions; runs on one baseline make a line. pdfplumber finds the ruled tables,
 only on pages that draw lines at all (it parses a page in Python, ~35 times slower), and their cells
 are read back through PDFium. A line that runs to the right margin continues on the next one unless
-that one is indented or numbered. A PDF without a text layer is a scan, and the message says so.
+that one is indented or numbered; a document whose longest line stops short of the margin has no
+wrapped lines. A PDF without a text layer is a scan, and the message says so.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def pdf_text(data: bytes, *, name: str) -> str:
     document = _open(data, name)
     try:
         pages, heights = _read_pages(document, data, name)
+        width = max(float(document.get_page_size(i)[0]) for i in range(len(document)))
     except PolicyParseError:
         raise
     except Exception as exc:  # the table finder can fail anywhere on a damaged or hostile file
@@ -66,7 +68,7 @@ def pdf_text(data: bytes, *, name: str) -> str:
     pages = [
         _margin_notes_dropped(rows, height) for rows, height in zip(pages, heights, strict=True)
     ]
-    return "\n".join(_reflow([row for rows in pages for row in rows]))
+    return "\n".join(_reflow([row for rows in pages for row in rows], width))
 
 
 def _open(data: bytes, name: str) -> Any:
@@ -235,10 +237,11 @@ def _shape(row: _Row) -> str:
     return _DIGITS_RE.sub("#", row.text.strip())
 
 
-def _reflow(rows: list[_Row]) -> list[str]:
+def _reflow(rows: list[_Row], width: float) -> list[str]:
     """Rejoin a paragraph's lines: one reaching the right margin goes on, unless the next starts anew."""
-    right = max((row.x1 for row in rows if not row.fixed), default=0.0)
-    left = min((row.x0 for row in rows if not row.fixed), default=0.0)
+    lines = [row for row in rows if not row.fixed]
+    left = min((row.x0 for row in lines), default=0.0)
+    right = _text_right(lines, left, width)
     out: list[str] = []
     previous: _Row | None = None
     for row in rows:
@@ -249,6 +252,22 @@ def _reflow(rows: list[_Row]) -> list[str]:
             out.append(text)
         previous = row
     return out
+
+
+def _text_right(lines: list[_Row], left: float, width: float) -> float:
+    """Return the right edge of the text block, or infinity when no line shows where it is.
+
+    The longest line marks the right margin only when it is there: near the left margin's mirror
+    image, or reached by several lines. A document of short lines (labels, a title, rows split by
+    spaces) has no wrapped line, and its longest line is not full.
+    """
+    right = max((row.x1 for row in lines), default=0.0)
+    sizes = sorted(row.size for row in lines)
+    em = max(sizes[len(sizes) // 2], 1.0) if sizes else 1.0
+    reaching = sum(1 for row in lines if row.x1 >= right - em)
+    if right >= width - left - 2 * em or reaching >= 3:
+        return right
+    return float("inf")
 
 
 def _continues(previous: _Row, row: _Row, left: float, right: float) -> bool:

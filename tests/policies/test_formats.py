@@ -151,16 +151,12 @@ def test_borderless_pdf_columns_stay_apart(cjk_font: Path) -> None:
 # runs short label/row lines together, and the test's table builder lays cell-per-line
 # tables out as one-column tables in docx and HTML. strict: a fixed one fails until removed.
 KNOWN_SHAPE_GAPS = {
-    ("label_lines", "pdf"),
-    ("label_lines", "pdf-opentype"),
     ("table_bars", "docx"),
     ("table_bars", "pdf"),
     ("table_bars", "pdf-opentype"),
     ("table_bars", "html-utf8"),
     ("table_bars", "html-gbk"),
     ("table_bars", "mhtml"),
-    ("table_spaces", "pdf"),
-    ("table_spaces", "pdf-opentype"),
 }
 
 
