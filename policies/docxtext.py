@@ -12,6 +12,7 @@ from docx.text.paragraph import Paragraph
 
 from policies.docxnumbering import ListNumbers
 from policies.model import PolicyParseError
+from policies.rowtext import row_lines
 
 MAX_ENTRIES = 2000
 MAX_DOCUMENT_XML = 32 * 1024 * 1024
@@ -72,7 +73,5 @@ def table_lines(table: Table) -> Iterator[str]:
             if id(cell._tc) in seen:  # a horizontally merged cell repeats itself
                 continue
             seen.add(id(cell._tc))
-            cells.append(" ".join(part.strip() for part in cell.text.split("\n") if part.strip()))
-        if not any(cells):
-            continue
-        yield cells[0] if len(cells) == 1 else " | ".join(cells) + " |"
+            cells.append(cell.text.split("\n"))
+        yield from row_lines(cells)

@@ -17,6 +17,7 @@ import lxml.html
 from lxml import etree
 
 from policies.model import PolicyParseError
+from policies.rowtext import row_lines
 
 _HTML_START_RE = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta)\b",
@@ -156,8 +157,7 @@ def _is_data_row(row: etree._Element) -> bool:
 
 
 def _row_line(row: etree._Element) -> str:
-    cells = [" ".join(line for line in _lines(cell) if line) for cell in _cells(row)]
-    return " | ".join(cells) + " |" if any(cells) else ""
+    return "\n".join(row_lines([list(_lines(cell)) for cell in _cells(row)]))
 
 
 def looks_like_mhtml(data: bytes) -> bool:

@@ -29,6 +29,7 @@ PAGE_HEADER = "政策文件汇编（内部资料）"
 EXPORT_HEADER = "法律法规数据库 打印版"
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]{2}")
 _ROW_RE = re.compile(r"^(.*\S) \|$")
+_ROW_NUMBER_RE = re.compile(r"^\d{1,3}$")
 
 
 def table_row(line: str) -> list[str] | None:
@@ -38,14 +39,40 @@ def table_row(line: str) -> list[str] | None:
 
 
 def groups(text: str) -> list[str | list[list[str]]]:
-    """Split a text's lines into paragraphs and runs of table rows."""
+    """Split a text's lines into paragraphs and runs of table rows.
+
+    A row may be written one cell per line under its header (`12 |`, `建设…，` `实现…。 |`, …):
+    those lines are the cells of one table row, as the table a Word or web page draws; a cell's
+    own lines stay apart (a line break inside the cell). A lone cell not opening a row is a
+    merged row across the table (`一、智慧城市 |`). A tab-separated line right after a table is
+    one more of its rows.
+    """
     out: list[str | list[list[str]]] = []
+    cells: list[str] = []  # the cells of a row written one per line, so far
+    held: list[str] = []  # lines of the cell being written, before its closing `|`
     for line in text.splitlines():
         row = table_row(line)
-        if row is None:
+        table = out[-1] if out and isinstance(out[-1], list) else None
+        if row is None and table is not None and not (cells or held) and "\t" in line:
+            row = line.split("\t")  # a row typed with tabs goes on with the table above it
+        if table is not None and (cells or held) and (row is None or len(row) == 1):
+            if row is None:
+                held.append(line)
+                continue
+            cells.append("\n".join([*held, row[0]]))
+            held = []
+            if len(cells) == len(table[0]):
+                table.append(cells)
+                cells = []
+        elif row is not None and table is not None and len(row) == 1 and len(table[0]) > 1:
+            if _ROW_NUMBER_RE.match(row[0]):
+                cells = [row[0]]
+            else:
+                table.append(row)
+        elif row is None:
             out.append(line)
-        elif out and isinstance(out[-1], list):
-            out[-1].append(row)
+        elif table is not None:
+            table.append(row)
         else:
             out.append([row])
     return out
@@ -60,7 +87,10 @@ def to_docx(text: str) -> bytes:
             continue
         table = document.add_table(rows=0, cols=len(group[0]))
         for row in group:
-            for cell, value in zip(table.add_row().cells, row, strict=False):
+            cells = table.add_row().cells
+            if len(row) == 1 and len(cells) > 1:  # a merged row across the table
+                cells = [cells[0].merge(cells[-1])]
+            for cell, value in zip(cells, row, strict=False):
                 cell.text = value
     buf = io.BytesIO()
     document.save(buf)
@@ -120,8 +150,11 @@ def to_html(text: str, *, charset: str = "utf-8", codec: str | None = None) -> b
             head, tail = escape(group[:cut], quote=False), escape(group[cut:], quote=False)
             body.append(f"<p style='text-indent:2em'>&nbsp;&nbsp;{head}\n  {tail}</p>")
         else:
+            span = len(group[0])
             rows = "".join(
-                "<tr>" + "".join(f"<td><span>{c}</span></td>" for c in row) + "</tr>"
+                "<tr>" + "".join(f"<td><span>{_cell_html(c)}</span></td>" for c in row) + "</tr>"
+                if len(row) > 1
+                else f"<tr><td colspan='{span}'>{_cell_html(row[0])}</td></tr>"
                 for row in group
             )
             body.append(f"<table border='1'><tbody>{rows}</tbody></table>")
@@ -134,6 +167,10 @@ def to_html(text: str, *, charset: str = "utf-8", codec: str | None = None) -> b
 <aside>相关链接</aside><footer>网站标识码 0000000000 主办单位：某某办公厅</footer>
 <script>document.write("打印本页");</script></body></html>"""
     return page.encode(codec or charset)
+
+
+def _cell_html(value: str) -> str:
+    return "<br>".join(escape(part, quote=False) for part in value.split("\n"))
 
 
 def _cjk_cut(line: str) -> int:
@@ -236,7 +273,7 @@ def to_pdf(text: str, *, font: Path, face: int = 0) -> bytes:
             for row in group:
                 cells = table.row()
                 for value in row:
-                    cells.cell(value)
+                    cells.cell(value, colspan=len(group[0]) if len(row) == 1 else 1)
     return bytes(pdf.output())
 
 
