@@ -53,6 +53,12 @@ def _seed(s: Any) -> tuple[list[int], str]:
     create_user(
         session=s, username="wangdu", password=PASSWORD, role="supervisor", display_name="王督查"
     )
+    create_user(
+        session=s, username="admin1", password=PASSWORD, role="admin", display_name="系统管理员"
+    )
+    create_user(
+        session=s, username="kaohe", password=PASSWORD, role="assessor", display_name="考核办"
+    )
     return [first.id, second.id, third.id], policy.key
 
 
@@ -107,6 +113,8 @@ def _check(page: Page, base: str, path: str, shot: str | None = None) -> None:
     links = nav.get_by_role("link")
     assert links.count() >= 2
     expect(links.first).to_be_in_viewport()
+    if shot:
+        page.screenshot(path=str(RESULTS / f"phone-{shot}-menu.png"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
 
 
@@ -149,3 +157,15 @@ def test_supervisor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) ->
     label = page.locator("table.board-table td[data-label='责任单位']").first
     box = label.bounding_box()
     assert box is not None and box["width"] > 300
+
+
+def test_admin_and_assessor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    base = live["url"]
+    page = _phone_page(browser, base, "admin1")
+    for path in ["/", "/admin/users", "/admin/departments", "/policies", "/notifications"]:
+        _check(page, base, path, "admin-users" if path == "/admin/users" else None)
+    expect(page.locator("#sidenav").get_by_role("link", name="用户管理")).to_be_visible()
+    page = _phone_page(browser, base, "kaohe")
+    for path in ["/", "/assessment", "/notifications"]:
+        _check(page, base, path, "assessment" if path == "/assessment" else None)
