@@ -132,6 +132,9 @@ def test_staff_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None
     page.locator(".nav-toggle-label").click()
     page.locator("#sidenav").get_by_role("link", name="消息通知").click()
     expect(page).to_have_url(f"{base}/notifications")
+    page.get_by_role("button", name="繁體").click()
+    expect(page.locator(".nav-toggle-label")).to_have_text("☰ 菜單")
+    _check(page, base, "/assignments", "staff-inbox-hant")
 
 
 def test_supervisor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None:
