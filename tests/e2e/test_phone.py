@@ -142,14 +142,14 @@ def test_supervisor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) ->
     base, aid = live["url"], live["assignment"]
     page = _phone_page(browser, base, "wangdu")
     for path, shot in [
-        ("/", None),
+        ("/", "supervisor-home"),
         ("/assignments", None),
         (f"/assignments/{aid}", "supervisor-assignment"),
         ("/board", "board"),
         ("/board?view=heat", "board-heat"),
         ("/reviews", None),
-        ("/escalations", None),
-        ("/cockpit", None),
+        ("/escalations", "escalations"),
+        ("/cockpit", "cockpit"),
         ("/notifications", None),
         ("/policies", "policies"),
     ]:
