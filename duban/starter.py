@@ -23,7 +23,7 @@ from duban.domain import AssignmentRole, task_workflow_id
 from duban.errors import NotFound
 from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
 from duban.schedule import DEFAULT_REMINDERS, LOCAL_TZ, parse_offsets, plan_periods
-from duban.services.policy import mark_started
+from duban.services.policy import SEE_PENDING, mark_started
 from duban.settings import Settings
 from workflows.assignment import AssignmentInput, PeriodSpec
 from workflows.policy_task import PolicyRevisionInput, PolicyTaskInput, PolicyTaskWorkflow
@@ -71,6 +71,7 @@ def build_task_inputs(
     by_item: dict[int, list[Assignment]] = defaultdict(list)
     for a in session.scalars(
         select(Assignment)
+        .execution_options(**{SEE_PENDING: True})
         .where(Assignment.policy_id == policy.id, Assignment.removed_in_version.is_(None))
         .order_by(Assignment.item_number, Assignment.id)
     ):
@@ -176,7 +177,10 @@ def dropped_tasks(session: Session, policy_key: str, kept: set[int]) -> tuple[in
     """Return the current version and the item numbers of the tasks it no longer has."""
     policy = session.scalars(select(Policy).where(Policy.key == policy_key)).one()
     items = session.scalars(
-        select(Assignment.item_number).where(Assignment.policy_id == policy.id).distinct()
+        select(Assignment.item_number)
+        .where(Assignment.policy_id == policy.id)
+        .distinct()
+        .execution_options(**{SEE_PENDING: True})
     )
     return policy.current_version, sorted(set(items) - kept)
 

@@ -10,10 +10,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from duban.db import make_session_factory
 from duban.domain import UserRole
 from duban.errors import TooLarge
 from duban.models import User
-from duban.services.draft import MAX_DOCUMENT_BYTES, Actor, Published, document_text, publish_draft
+from duban.services.draft import (
+    MAX_DOCUMENT_BYTES,
+    Actor,
+    Published,
+    announce,
+    document_text,
+    publish_draft,
+)
 from duban.settings import Settings
 from duban.starter import StartReport, start_policy
 from web.clients import LazyTemporal
@@ -54,6 +62,15 @@ async def read_upload(upload: UploadFile, settings: Settings) -> tuple[str, str]
     return text, name
 
 
+def import_factory(request: Request) -> sessionmaker[Session]:
+    """Return sessions that see assignments still pending their start, as the CLI's do.
+
+    The web's own sessions hide them (duban.services.policy.hide_pending_starts); importing
+    and starting must see them, or a version would be synced and started against half a list.
+    """
+    return make_session_factory(request.app.state.engine)
+
+
 def _publish_committed(
     factory: sessionmaker[Session], draft_id: int, lock_version: int | None, actor: Actor
 ) -> Published:
@@ -69,12 +86,18 @@ async def publish_and_start(
     """Publish once (its own transaction, committed) and start the workflows the CLI way."""
     lazy: LazyTemporal = request.app.state.temporal
     await lazy.get()  # Temporal down: 503 before anything is stored
-    factory: sessionmaker[Session] = request.app.state.session_factory
     published = await run_in_threadpool(
-        _publish_committed, factory, draft_id, lock_version, actor_of(user)
+        _publish_committed, import_factory(request), draft_id, lock_version, actor_of(user)
     )
     report = await start_workflows(request, published.policy_key)
+    # Announced once started, through the web's own sessions: they see started assignments only.
+    await run_in_threadpool(_announce, request.app.state.session_factory, published)
     return PublishOutcome(published, report)
+
+
+def _announce(factory: sessionmaker[Session], published: Published) -> None:
+    with factory.begin() as session:
+        announce(session=session, published=published)
 
 
 async def start_workflows(request: Request, policy_key: str) -> StartReport:
@@ -83,7 +106,7 @@ async def start_workflows(request: Request, policy_key: str) -> StartReport:
     client = await lazy.get()
     return await start_policy(
         client,
-        session_factory=request.app.state.session_factory,
+        session_factory=import_factory(request),
         settings=request.app.state.settings,
         policy_key=policy_key,
     )

@@ -139,7 +139,7 @@ class DraftTextCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(max_length=5 * 1024 * 1024)
-    name: str = Field(default="粘贴文本.txt", max_length=255)
+    name: str = Field(default="", max_length=255, description="file name; empty for pasted text")
     policy_id: int | None = Field(default=None, description="amend this published policy")
 
 

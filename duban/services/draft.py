@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from duban.db import utcnow
@@ -19,6 +20,7 @@ from duban.services.draft_notify import assignment_ids, notify_new_assignments
 from duban.services.policy import (
     ImportResult,
     ItemCallback,
+    content_sha256,
     import_policy,
     policy_key_from_name,
 )
@@ -52,6 +54,8 @@ class Published:
     policy_key: str
     version: int
     result: ImportResult
+    # The policy's assignments before publishing: the rest are new, to announce once started.
+    before: frozenset[int] = frozenset()
 
 
 def document_text(data: bytes, *, filename: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
@@ -100,6 +104,9 @@ def create_draft(
         if base is None:
             raise NotFound(f"政策 {base_policy_id} 不存在")
         policy_key = base.key
+    if not source_name and policy_key is None:
+        # Pasted texts share no file name, so each is keyed by its content, not merged as versions.
+        policy_key = "pasted-" + content_sha256(text)[:12]
     data = draft_json(parsed)
     draft = PolicyDraft(
         source_name=(source_name or "粘贴文本.txt")[-255:],
@@ -154,22 +161,46 @@ def log_change(
     session.flush()
 
 
-def check_editable(draft: PolicyDraft, lock_version: int | None) -> None:
-    """Refuse a published draft, and a change based on an older reading of it (409)."""
+def _refusal(draft: PolicyDraft, lock_version: int | None, *, publishing: bool) -> Conflict:
+    """Say why a draft cannot be changed now: published already, or changed since it was read."""
     if draft.status == PUBLISHED:
-        raise Conflict(f"草稿 {draft.id} 已交办，不能再修改；如需调整请上传修订稿")
-    if lock_version is not None and lock_version != draft.lock_version:
-        who = draft.changes[-1].actor_label if draft.changes else "他人"
-        raise Conflict(
-            f"草稿已被 {who} 修改（您看到的是第 {lock_version} 版，当前为第 {draft.lock_version} 版），"
-            "为避免覆盖，本次修改未保存；请刷新后再改"
-        )
+        if publishing:
+            return Conflict(
+                f"草稿 {draft.id} 已于此前交办（第 {draft.published_version} 版），不能重复交办"
+            )
+        return Conflict(f"草稿 {draft.id} 已交办，不能再修改；如需调整请上传修订稿")
+    who = draft.changes[-1].actor_label if draft.changes else "他人"
+    return Conflict(
+        f"草稿已被 {who} 修改（您看到的是第 {lock_version} 版，当前为第 {draft.lock_version} 版），"
+        "为避免覆盖，本次修改未保存；请刷新后再改"
+    )
 
 
-def touch(draft: PolicyDraft, *, now: datetime | None = None) -> None:
-    """Count a saved change: the next one must be based on this reading."""
-    draft.lock_version += 1
-    draft.updated_at = now or utcnow()
+@contextmanager
+def all_or_nothing(session: Session) -> Iterator[None]:
+    """Run a step in a savepoint; on a refusal undo it and drop what was read inside it."""
+    try:
+        with session.begin_nested():
+            yield
+    except Exception:
+        session.expire_all()  # objects refreshed inside the savepoint may show what was undone
+        raise
+
+
+def claim_draft(
+    *, session: Session, draft_id: int, lock_version: int | None, publishing: bool = False
+) -> PolicyDraft:
+    """Take the next lock version in one conditional UPDATE, so two clerks cannot both win (409)."""
+    stmt = update(PolicyDraft).where(PolicyDraft.id == draft_id, PolicyDraft.status == DRAFT)
+    if lock_version is not None:
+        stmt = stmt.where(PolicyDraft.lock_version == lock_version)
+    stmt = stmt.values(lock_version=PolicyDraft.lock_version + 1, updated_at=utcnow())
+    claimed = session.execute(stmt.execution_options(synchronize_session=False))
+    draft = get_draft(session=session, draft_id=draft_id)
+    session.refresh(draft)
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise _refusal(draft, lock_version, publishing=publishing)
+    return draft
 
 
 def publish_draft(
@@ -182,18 +213,16 @@ def publish_draft(
     on_item: ItemCallback | None = None,
 ) -> Published:
     """Store the corrected decomposition as the policy's version through the import, once only."""
-    draft = get_draft(session=session, draft_id=draft_id)
-    if draft.status == PUBLISHED:
-        raise Conflict(
-            f"草稿 {draft.id} 已于此前交办（第 {draft.published_version} 版），不能重复交办"
+    with all_or_nothing(session):  # a refusal leaves the lock as it was
+        draft = claim_draft(
+            session=session, draft_id=draft_id, lock_version=lock_version, publishing=True
         )
-    check_editable(draft, lock_version)
-    doubts = open_doubts(draft.corrected)
-    if doubts and not accept_doubts:
-        raise Conflict(f"还有 {len(doubts)} 个疑点未处理：请逐一修正或确认无误后再交办")
-    parsed = parsed_from_json(draft.corrected)
-    if not parsed.tasks:
-        raise Invalid("草稿中没有任何任务（没有条目列出责任单位），无法交办")
+        doubts = open_doubts(draft.corrected)
+        if doubts and not accept_doubts:
+            raise Conflict(f"还有 {len(doubts)} 个疑点未处理：请逐一修正或确认无误后再交办")
+        parsed = parsed_from_json(draft.corrected)
+        if not parsed.tasks:
+            raise Invalid("草稿中没有任何任务（没有条目列出责任单位），无法交办")
     from policies.units import load_registry
 
     sync_departments(session=session, registry=load_registry())
@@ -209,9 +238,17 @@ def publish_draft(
     )
     if result.changed:
         _record_cadence(session, result, draft.cadence)
-        notify_new_assignments(session=session, policy_id=result.policy_id, before=before)
     _mark_published(session, draft, result, actor)
-    return Published(draft.id, result.policy_id, result.policy_key, result.version, result)
+    return Published(
+        draft.id, result.policy_id, result.policy_key, result.version, result, frozenset(before)
+    )
+
+
+def announce(*, session: Session, published: Published) -> int:
+    """Tell each department's staff and head of the assignments this publishing gave them."""
+    return notify_new_assignments(
+        session=session, policy_id=published.policy_id, before=published.before
+    )
 
 
 def _record_cadence(session: Session, result: ImportResult, cadence: str) -> None:
@@ -233,7 +270,6 @@ def _mark_published(
     draft.published_policy_id = result.policy_id
     draft.published_version = result.version
     draft.published_at = utcnow()
-    touch(draft, now=draft.published_at)
     summary = (
         f"交办为政策 {result.policy_key} 第 {result.version} 版：任务 {result.tasks} 项，"
         f"分工 {result.assignments} 个"

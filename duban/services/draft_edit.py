@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from duban.errors import Invalid
 from duban.models import Department, PolicyDraft
 from duban.services.department_admin import create_department
-from duban.services.draft import Actor, check_editable, get_draft, log_change, touch
+from duban.services.draft import Actor, all_or_nothing, claim_draft, log_change
 from duban.services.draft_json import CADENCES
 from policies.units import load_registry
 
@@ -106,6 +106,20 @@ def _department_unit(session: Session, value: str, as_written: str) -> Json:
     }
 
 
+def _department(session: Session, value: str) -> Department | None:
+    """Find a department by code or name, in either script or by a registry alias."""
+    value = value.strip()
+    if not value:
+        return None
+    resolved = load_registry().resolve(value)
+    names = {value, resolved.name}
+    return session.scalar(
+        select(Department).where(
+            or_(Department.code.in_([value, resolved.code]), Department.name.in_(names))
+        )
+    )
+
+
 def _add_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     unit = _department_unit(session, edit.value, edit.text)
     if any(u.get("code") == unit["code"] for u in item["units"]):
@@ -139,9 +153,9 @@ def _set_role(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
 
 def _map_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     unit = _unit(item, edit.unit)
-    department = session.scalar(select(Department).where(Department.code == edit.value.strip()))
+    department = _department(session, edit.value)
     if department is None:
-        raise Invalid(f"没有代码为“{edit.value}”的部门，请先搜索选择或新建部门")
+        raise Invalid(f"没有名称或代码为“{edit.value}”的部门，请从列表中选择或新建部门")
     old = unit["name"]
     if any(u is not unit and u.get("code") == department.code for u in item["units"]):
         item["units"].remove(unit)  # the same department listed twice is one assignment
@@ -314,14 +328,14 @@ def apply_edits(
     actor: Actor,
 ) -> PolicyDraft:
     """Apply corrections all together or not at all; each is logged with who and when."""
-    draft = get_draft(session=session, draft_id=draft_id)
-    check_editable(draft, lock_version)
     if not edits:
         raise Invalid("没有要保存的修改")
-    data = copy.deepcopy(draft.corrected)
-    summaries = [_apply_one(session, draft, data, edit) for edit in edits]
-    draft.corrected = data
-    touch(draft)
+    # A savepoint: a refused edit leaves neither the lock nor a half-made department behind.
+    with all_or_nothing(session):
+        draft = claim_draft(session=session, draft_id=draft_id, lock_version=lock_version)
+        data = copy.deepcopy(draft.corrected)
+        summaries = [_apply_one(session, draft, data, edit) for edit in edits]
+        draft.corrected = data
     for edit, summary in zip(edits, summaries, strict=True):
         log_change(
             session=session,
@@ -338,17 +352,3 @@ def apply_edits(
             },
         )
     return draft
-
-
-def search_departments(*, session: Session, query: str, limit: int = 12) -> list[Department]:
-    """Return departments whose name or code contains the query (for mapping an unknown unit)."""
-    words = query.strip()[:50]
-    if not words:
-        return []
-    pattern = f"%{words}%"
-    stmt = select(Department).where(
-        or_(Department.name.like(pattern), Department.code.like(pattern))
-    )
-    return list(
-        session.scalars(stmt.order_by(Department.known.desc(), Department.name).limit(limit))
-    )

@@ -9,13 +9,19 @@ from sqlalchemy.orm import Session
 
 from duban.domain import UserRole
 from duban.models import Assignment, Notification, Policy, PolicyItem, PolicyVersion, User
+from duban.services.policy import SEE_PENDING
 
 DEPARTMENT_ROLES = (str(UserRole.STAFF), str(UserRole.HEAD))
 
 
 def assignment_ids(*, session: Session, policy_key: str) -> set[int]:
     """Return the ids of every assignment the policy has now (none for a new policy)."""
-    stmt = select(Assignment.id).join(Policy).where(Policy.key == policy_key)
+    stmt = (
+        select(Assignment.id)
+        .join(Policy)
+        .where(Policy.key == policy_key)
+        .execution_options(**{SEE_PENDING: True})  # published rows are told before they start
+    )
     return set(session.scalars(stmt))
 
 
@@ -25,9 +31,9 @@ def notify_new_assignments(*, session: Session, policy_id: int, before: Collecti
     titles = _titles(session, policy)
     added = 0
     rows = session.scalars(
-        select(Assignment).where(
-            Assignment.policy_id == policy_id, Assignment.removed_in_version.is_(None)
-        )
+        select(Assignment)
+        .where(Assignment.policy_id == policy_id, Assignment.removed_in_version.is_(None))
+        .execution_options(**{SEE_PENDING: True})
     )
     for assignment in rows:
         if assignment.id in before:

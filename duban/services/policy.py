@@ -22,6 +22,8 @@ from policies.units import unknown_code
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_KEY = 64
 ItemCallback = Callable[[Item], None]
+# Execution option of a query that must see assignments still pending their start.
+SEE_PENDING = "include_pending_starts"
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,8 @@ def hide_pending_starts(factory: sessionmaker[Session]) -> None:
 
     @event.listens_for(factory, "do_orm_execute")
     def _only_started(state: ORMExecuteState) -> None:
+        if state.execution_options.get(SEE_PENDING):
+            return  # the starter, which is what makes them visible
         if state.is_select and not state.is_column_load and not state.is_relationship_load:
             state.statement = state.statement.options(
                 with_loader_criteria(

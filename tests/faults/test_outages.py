@@ -114,7 +114,8 @@ async def test_temporal_stopped_mid_test(settings: Settings, tmp_path: Path) -> 
         app = create_app(tuned, temporal_client=env.client)
         async with app.router.lifespan_context(app), _client(app) as c:
             db: sessionmaker[Session] = app.state.session_factory
-            async with running_worker(env.client, tuned, db, scheduler=False):
+            worker_db = make_session_factory(app.state.engine)
+            async with running_worker(env.client, tuned, worker_db, scheduler=False):
                 _h, aid = await start_assignment(
                     env.client,
                     make_session_factory(app.state.engine),

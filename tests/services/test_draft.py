@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from duban.errors import Conflict, Invalid, TooLarge
 from duban.models import Assignment, Notification, Policy, PolicyDraftChange, PolicyItem
 from duban.services.department import sync_departments
-from duban.services.draft import Actor, create_draft, document_text, get_draft, publish_draft
+from duban.services.draft import (
+    Actor,
+    announce,
+    create_draft,
+    document_text,
+    get_draft,
+    publish_draft,
+)
 from duban.services.draft_diff import draft_diff
 from duban.services.draft_edit import DraftEdit, apply_edits
 from duban.services.draft_json import open_doubts
@@ -108,7 +115,8 @@ def test_another_drafts_item_is_refused_and_edits_apply_all_or_none(session):
     assert get_draft(session=session, draft_id=second.id).corrected["items"][1]["title"] == (
         "加快农村公路建设"
     )
-    assert second.lock_version == 1
+    session.refresh(second)
+    assert second.lock_version == 1  # the refused edit took no lock version
 
 
 def test_exclude_merge_split_and_units(session):
@@ -148,6 +156,7 @@ def test_publish_once_with_the_corrections(session):
         DraftEdit("cadence", value="monthly"),
     )
     done = publish_draft(session=session, draft_id=draft.id, lock_version=2, actor=CLERK)
+    assert announce(session=session, published=done) == 1  # the one jtt user, once
     assert (done.version, draft.status) == (1, "published")
     item = session.scalars(
         select(PolicyItem).where(PolicyItem.number == 2, PolicyItem.version_id.is_not(None))
@@ -199,3 +208,51 @@ def test_accept_all_of_one_kind(session):
     assert open_doubts(draft.corrected) == []
     with pytest.raises(Invalid, match="没有这一类"):
         _edit(session, draft, DraftEdit("accept_all", value="role_guessed"))
+
+
+def test_two_clerks_saving_at_the_same_moment_cannot_both_win(engine):
+    import threading
+
+    from duban.db import make_session_factory
+
+    factory = make_session_factory(engine)
+    with factory.begin() as s:
+        draft_id = _draft(s).id
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def clerk(title: str) -> None:
+        try:
+            with factory.begin() as s:
+                start.wait(timeout=10)
+                edit = DraftEdit("title", ROAD.format(draft_id), value=title)
+                apply_edits(
+                    session=s,
+                    draft_id=draft_id,
+                    lock_version=1,
+                    edits=[edit],
+                    actor=Actor(None, title),
+                )
+            outcomes.append(title)
+        except Conflict:
+            outcomes.append("409")
+
+    threads = [threading.Thread(target=clerk, args=(t,)) for t in ("甲", "乙")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes)[0] == "409" and len(outcomes) == 2
+    winner = next(o for o in outcomes if o != "409")
+    with factory() as s:
+        saved = get_draft(session=s, draft_id=draft_id)
+        assert saved.corrected["items"][1]["title"] == winner and saved.lock_version == 2
+
+
+def test_a_unit_is_mapped_by_code_or_by_name_in_either_script(session):
+    draft = _draft(session)
+    road = ROAD.format(draft.id)
+    _edit(session, draft, DraftEdit("map_unit", road, unit=2, value="省住建廳"))
+    assert draft.corrected["items"][1]["units"][2]["code"] == "jl-zjt"
+    with pytest.raises(Invalid, match="没有名称或代码"):
+        _edit(session, draft, DraftEdit("map_unit", road, unit=2, value="不存在的单位"))

@@ -13,6 +13,7 @@ from duban.domain import UserRole
 from duban.importer import import_path
 from duban.models import Assignment
 from duban.services.policy import mark_started
+from duban.starter import build_task_inputs, dropped_tasks, settings_offsets
 from tests.db import BACKENDS
 from tests.faults.stack import POLICY_TEXT
 from tests.web.conftest import LoginAs
@@ -56,6 +57,11 @@ async def test_an_unstarted_import_is_invisible_until_its_start_is_confirmed(
     inbox = await staff.client.get("/assignments")
     assert "按期报送进展" not in inbox.text
 
+    # The web's publish starts workflows through its own (hiding) sessions: the starter sees all.
+    with app.state.session_factory() as s:
+        tasks = build_task_inputs(s, result.policy_key, settings_offsets(app.state.settings))
+        assert [[a.assignment_id for a in t.assignments] for t in tasks] == [[aid]]
+        assert dropped_tasks(s, result.policy_key, {item}) == (1, [])
     with arrange.begin() as s:  # what the starter does once the task workflow is running
         assert mark_started(session=s, policy_key=result.policy_key, item_numbers=[item]) == 1
     lists = await seen()

@@ -137,3 +137,43 @@ async def test_api_publish_once_then_read_the_policy(app, login_as, registry, db
     assert "吉林省人民政府办公厅" in listing.text and "上传政策文件" not in listing.text
     await client.aclose()
     await staff.aclose()
+
+
+async def test_an_amendment_is_published_through_the_revision_path(app, registry, db):
+    add_user(db, UserRole.SUPERVISOR, username="amender")
+    fpb_user, _ = add_user(db, UserRole.STAFF, department="jl-fpb")
+    client = new_client(app)
+    headers = await api_token(client, "amender")
+
+    async def publish(payload: dict) -> dict:
+        made = (await client.post("/api/v1/policies/drafts", json=payload, headers=headers)).json()
+        url = f"/api/v1/policies/drafts/{made['id']}"
+        edits = [{"op": "accept", "value": d["id"]} for d in made["doubts"]]
+        if edits:
+            patch = {"lock_version": made["lock_version"], "edits": edits}
+            assert (await client.patch(url, json=patch, headers=headers)).status_code == 200
+        done = await client.post(f"{url}/publish", json={}, headers=headers)
+        assert done.status_code == 200, done.text
+        return done.json()
+
+    first = await publish({"text": SAMPLE.decode(), "name": "amend-me.txt"})
+    await eventually(lambda: _opened(db, first["policy_id"]))
+    changed = SAMPLE.decode().replace("（省扶贫办负责）", "（省民政厅负责）")
+    second = await publish({"text": changed, "policy_id": first["policy_id"]})
+    assert (second["policy_id"], second["version"]) == (first["policy_id"], 2)
+    assert second["signalled"] >= 1
+
+    async def withdrawn_and_started() -> bool:
+        with db() as s:
+            told = s.scalar(
+                select(func.count(Notification.id)).where(
+                    Notification.user_id == fpb_user, Notification.kind == "withdrawn"
+                )
+            )
+        return bool(told) and await _opened(db, first["policy_id"])
+
+    await eventually(withdrawn_and_started, within=60)
+    detail = (await client.get(f"/api/v1/policies/{first['policy_id']}", headers=headers)).json()
+    item = next(i for i in detail["items"] if i["title"] == "健全防止返贫监测帮扶机制")
+    assert [a["department"]["name"] for a in item["assignments"]] == ["省民政厅"]
+    await client.aclose()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from duban.db import make_session_factory
 from duban.models import AuditEvent
 from duban.settings import Settings
 from duban.starter import start_policy
@@ -41,7 +42,9 @@ async def live_app(
     tuned = settings.model_copy(update={"task_queue": f"tq-{uuid.uuid4()}"})
     application = create_app(tuned, temporal_client=workspace_temporal.client)
     async with application.router.lifespan_context(application):
-        factory: sessionmaker[Session] = application.state.session_factory
+        # The worker's own sessions, as in production: the web's hide rows not yet started,
+        # and a workflow's first activities may run before its start is confirmed.
+        factory = make_session_factory(application.state.engine)
         async with running_worker(workspace_temporal.client, tuned, factory, scheduler=False):
             yield application
 

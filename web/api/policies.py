@@ -25,6 +25,7 @@ from web.policy_schemas import (
     PolicyRead,
     PublishRead,
 )
+from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
 
@@ -56,7 +57,7 @@ def read_policies(user: CurrentUser, session: SessionDep) -> list[PolicyRead]:
 
 
 @router.get("/{policy_id:int}", response_model=PolicyDetailRead)
-def read_policy(policy_id: int, user: CurrentUser, session: SessionDep) -> PolicyDetailRead:
+def read_policy(policy_id: RowId, user: CurrentUser, session: SessionDep) -> PolicyDetailRead:
     """Return a policy's current text, item by item, with its tasks' assignment states."""
     doc = policy_document(session=session, policy_id=policy_id, now=utcnow())
     return PolicyDetailRead.of_document(doc)
@@ -102,14 +103,14 @@ async def create_draft_api(
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftRead)
-def read_draft(draft_id: int, user: IntakeUser, session: SessionDep) -> DraftRead:
+def read_draft(draft_id: RowId, user: IntakeUser, session: SessionDep) -> DraftRead:
     """Return a draft with its items (ids for PATCH), doubts and lock version."""
     return DraftRead.of(get_draft(session=session, draft_id=draft_id))
 
 
 @router.patch("/drafts/{draft_id}", response_model=DraftRead)
 def patch_draft(
-    draft_id: int, body: DraftPatch, user: IntakeUser, session: SessionDep
+    draft_id: RowId, body: DraftPatch, user: IntakeUser, session: SessionDep
 ) -> DraftRead:
     """Apply corrections all or none; a stale `lock_version` or a published draft is 409."""
     draft = apply_edits(
@@ -124,7 +125,7 @@ def patch_draft(
 
 @router.post("/drafts/{draft_id}/publish", response_model=PublishRead)
 async def publish_draft_api(
-    request: Request, draft_id: int, body: DraftPublish, user: IntakeUser
+    request: Request, draft_id: RowId, body: DraftPublish, user: IntakeUser
 ) -> PublishRead:
     """交办 once: store the corrected decomposition as the policy's version and start its workflows."""
     outcome = await publish_and_start(

@@ -13,7 +13,7 @@ from duban.errors import Conflict, DomainError, Invalid
 from duban.models import Department, Policy, PolicyDraft
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_diff import draft_diff
-from duban.services.draft_edit import DraftEdit, apply_edits, item_ref, search_departments
+from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
 from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
 from duban.services.policy_overview import start_progress
@@ -28,7 +28,7 @@ from web.draft_actions import (
     start_workflows,
 )
 from web.rendering import is_htmx, render
-from web.schemas import FormModel
+from web.schemas import FormModel, RowId
 
 router = APIRouter(prefix="/policies", include_in_schema=False)
 
@@ -94,7 +94,7 @@ async def create_draft_page(
         if file is not None and file.filename:
             text, name = await read_upload(file, settings)
         elif text.strip():
-            name = "粘贴文本.txt"
+            name = ""  # pasted: keyed by its content
         else:
             raise Invalid("请选择要上传的文件，或粘贴政策文件全文")
         draft = create_draft(
@@ -139,29 +139,18 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
 
 
 @router.get("/drafts/{draft_id}")
-def review_page(request: Request, draft_id: int, user: IntakeUser, session: SessionDep) -> Response:
+def review_page(
+    request: Request, draft_id: RowId, user: IntakeUser, session: SessionDep
+) -> Response:
     """Show the source text beside its decomposition, doubts first."""
     draft = get_draft(session=session, draft_id=draft_id)
     return render(request, "drafts/review.html", review_context(session, draft), block="workbench")
 
 
-@router.get("/drafts/{draft_id}/departments")
-def department_search(
-    request: Request,
-    draft_id: int,
-    user: IntakeUser,
-    session: SessionDep,
-    q: Annotated[str, Query(max_length=50)] = "",
-) -> Response:
-    """Return the departments matching a search, as options (for mapping an unknown unit)."""
-    found = search_departments(session=session, query=q)
-    return render(request, "drafts/_department_options.html", {"found": found})
-
-
 @router.post("/drafts/{draft_id}/edit")
 def edit_draft_page(
     request: Request,
-    draft_id: int,
+    draft_id: RowId,
     user: IntakeUser,
     session: SessionDep,
     form: Annotated[EditForm, Form()],
@@ -195,7 +184,7 @@ def edit_draft_page(
 @router.post("/drafts/{draft_id}/publish")
 async def publish_draft_page(
     request: Request,
-    draft_id: int,
+    draft_id: RowId,
     user: IntakeUser,
     session: SessionDep,
     form: Annotated[PublishForm, Form()],
@@ -218,7 +207,7 @@ async def publish_draft_page(
 
 @router.get("/{policy_id:int}/progress")
 def progress_partial(
-    request: Request, policy_id: int, user: IntakeUser, session: SessionDep
+    request: Request, policy_id: RowId, user: IntakeUser, session: SessionDep
 ) -> Response:
     """The polled start progress of a published policy; 286 stops the polling when all run."""
     progress = start_progress(session=session, policy_id=policy_id)
@@ -232,7 +221,7 @@ def progress_partial(
 
 @router.post("/{policy_id:int}/start")
 async def restart_page(
-    request: Request, policy_id: int, user: IntakeUser, session: SessionDep
+    request: Request, policy_id: RowId, user: IntakeUser, session: SessionDep
 ) -> Response:
     """Start the policy's workflows again (idempotent), e.g. after Temporal was down."""
     policy = session.get(Policy, policy_id)

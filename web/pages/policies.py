@@ -15,6 +15,7 @@ from duban.services.policy_overview import list_policies, policy_document, start
 from web.deps import CurrentUser, SessionDep
 from web.i18n import SIMPLIFIED, TRADITIONAL, request_locale, to_script, to_simplified
 from web.rendering import render
+from web.schemas import RowId
 
 router = APIRouter(include_in_schema=False)
 INTAKE_ROLES = frozenset({"supervisor", "admin"})
@@ -47,7 +48,7 @@ def document_script(choice: str, locale: str) -> Callable[[str], str]:
 @router.get("/policies/{policy_id:int}")
 def policy_page(
     request: Request,
-    policy_id: int,
+    policy_id: RowId,
     user: CurrentUser,
     session: SessionDep,
     script: Annotated[str, Query(pattern="^(original|zh-CN|zh-TW)?$")] = "",
