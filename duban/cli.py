@@ -83,12 +83,13 @@ def web(
     import uvicorn
 
     from web.app import create_app
+    from web.serving import server_config
 
     settings = get_settings()
     problem = settings.secret_key_problem()
     if problem:
         fail(problem)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    uvicorn.Server(server_config(create_app(settings), host=host, port=port)).run()
 
 
 @app.command()

@@ -25,6 +25,7 @@ from duban.starter import start_policy
 from duban.temporal import connect
 from duban.worker import running_worker, stop_on_signals
 from web.app import create_app
+from web.serving import server_config
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +145,14 @@ async def serve(settings: Settings, options: DevOptions, stop: asyncio.Event) ->
             say(
                 options, f"工作流：新启动 {report.started} 个，已在运行 {report.already_running} 个"
             )
-        await run_web(create_app(settings, temporal_client=client), options, stop)
+        app = create_app(settings, temporal_client=client, dev_mode=True)
+        await run_web(app, options, stop)
 
 
 async def run_web(app: FastAPI, options: DevOptions, stop: asyncio.Event) -> None:
     """Serve the web app until `stop` is set, then let in-flight requests finish."""
     # The person at the terminal gets the lines `say` prints; uvicorn adds only its warnings.
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning")
+    config = server_config(app, host=options.host, port=options.port, log_level="warning")
     server = _EmbeddedServer(config)
     web = asyncio.create_task(server.serve())
     say(options, f"督办已启动：http://{options.host}:{options.port}  （Ctrl-C 退出）")

@@ -93,6 +93,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DUBAN_DB_CONNECT_TIMEOUT", "db_connect_timeout"),
     )
 
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),
+    )
+    cookie_secure: bool | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_COOKIE_SECURE", "cookie_secure")
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Return whether cookies carry Secure (DUBAN_COOKIE_SECURE, else an https base URL)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url().startswith("https://")
+
     def secret_key_problem(self) -> str | None:
         """Return why the secret key cannot serve several web replicas in production, or None.
 

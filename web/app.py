@@ -22,10 +22,11 @@ from duban.settings import Settings
 from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
+from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
 from web.metrics import HttpMetrics, MetricsMiddleware
 from web.rendering import served_paths
-from web.security import SESSION_TTL_SECONDS, TokenSigner
+from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -83,8 +84,14 @@ def bootstrap_admin(session_factory: sessionmaker[Session], settings: Settings) 
         log.warning("created user 'admin' with generated password: %s", generated)
 
 
-def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
-    """Build the ASGI app; `temporal_client` skips the lazy connection (tests, `duban dev`)."""
+def create_app(
+    settings: Settings, *, temporal_client: Client | None = None, dev_mode: bool = False
+) -> FastAPI:
+    """Build the ASGI app; `temporal_client` skips the lazy connection (tests, `duban dev`).
+
+    `dev_mode` (only `duban dev`) accepts the published demo password and asks seeded
+    accounts for no password change.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,15 +114,18 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.state.settings = settings
     app.state.temporal = LazyTemporal(settings, temporal_client)
     app.state.token_signer = TokenSigner(settings.secret_key)
+    app.state.dev_mode = dev_mode
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie="duban_session",
         max_age=SESSION_TTL_SECONDS,
         same_site="lax",
-        https_only=settings.public_url().startswith("https://"),
+        https_only=settings.secure_cookies,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.state.metrics = HttpMetrics()
     # Outermost, so a request refused by any other layer is timed and counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

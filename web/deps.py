@@ -10,9 +10,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from duban.db import utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden
 from duban.models import User
+from duban.services.login_session import session_user
 from duban.settings import Settings
 from web.clients import LazyTemporal
 from web.i18n import normalize_locale, t
@@ -26,9 +28,16 @@ from web.security import (
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-SESSION_USER_KEY = "uid"
-SESSION_PASSWORD_KEY = "pw"
+SESSION_USER_KEY = "sid"  # the random id of a server-side login session
+# Where an account that must pick a new password may still go.
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/api/v1/auth/password"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class PasswordChangeRequired(Forbidden):
+    """A seeded account signed in: it must choose its own password before anything else."""
+
+    code = "password_change_required"
 
 
 class SignInRequired(Exception):
@@ -96,17 +105,14 @@ def _user_from_token(request: Request, session: Session, token: str) -> User:
 
 
 def _user_from_session(request: Request, session: Session) -> User | None:
-    uid = request.session.get(SESSION_USER_KEY)
-    user = session.get(User, uid) if isinstance(uid, int) else None
-    fingerprint = request.session.get(SESSION_PASSWORD_KEY)
-    if (
-        user is None
-        or not user.is_active
-        or password_fingerprint(user.password_hash) != fingerprint
-    ):
-        if uid is not None:
-            request.session.clear()
+    token = request.session.get(SESSION_USER_KEY)
+    if token is None:
         return None
+    user = (
+        session_user(session=session, token=token, now=utcnow()) if isinstance(token, str) else None
+    )
+    if user is None:  # ended by sign-out, a password change or expiry
+        request.session.pop(SESSION_USER_KEY, None)
     return user
 
 
@@ -134,10 +140,16 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
-    """Return the signed-in user or raise SignInRequired."""
+def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """Return the signed-in user or raise SignInRequired (or PasswordChangeRequired)."""
     if user is None:
         raise SignInRequired(t("auth.required"))
+    if (
+        user.must_change_password
+        and not request.app.state.dev_mode
+        and request.url.path not in PASSWORD_CHANGE_PATHS
+    ):
+        raise PasswordChangeRequired(t("auth.must_change"))
     return user
 
 

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from duban.errors import DomainError
 from web.clients import TemporalUnavailable
-from web.deps import SignInRequired
+from web.deps import PasswordChangeRequired, SignInRequired
 from web.i18n import t
 from web.rendering import is_htmx, render
 
@@ -63,6 +63,16 @@ async def on_sign_in_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+async def on_password_change_required(request: Request, exc: Exception) -> Response:
+    """Send pages to the change-password form; the API gets 403 with the code."""
+    assert isinstance(exc, PasswordChangeRequired)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=403)
+    if is_htmx(request):
+        return Response(status_code=403, headers={"HX-Redirect": "/account/password"})
+    return RedirectResponse("/account/password", status_code=303)
+
+
 async def on_temporal_unavailable(request: Request, exc: Exception) -> Response:
     """Answer 503 + Retry-After when Temporal is down or did not answer in time."""
     response = error_response(request, 503, t("error.temporal"))
@@ -102,6 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every handler on the app."""
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
+    app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     app.add_exception_handler(TemporalUnavailable, on_temporal_unavailable)
     for outage in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(outage, on_database_unavailable)

@@ -31,6 +31,13 @@ class TokenRequest(BaseModel):
     password: str
 
 
+class PasswordChange(BaseModel):
+    """One's own password change: the current password and the new one."""
+
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
 class TokenRead(BaseModel):
     """A signed bearer token for `Authorization: Bearer …`."""
 

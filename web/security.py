@@ -1,8 +1,10 @@
-"""Web security primitives: signed bearer tokens and per-session CSRF tokens.
+"""Web security primitives: signed bearer tokens, per-session CSRF tokens, the client address.
 
 Bearer tokens are stateless: itsdangerous `URLSafeTimedSerializer` signs `{"uid", "pw"}` with
 the secret key and expires after TOKEN_TTL. `pw` fingerprints the password hash, so changing a
 password revokes every token; a deactivated user's token is refused when the user is loaded.
+Browser sessions are server-side (duban/services/login_session.py): the signed cookie holds
+only a random session id, the CSRF token and the language switch.
 The sign-in throttle counts in the database (duban/services/sign_in.py), so replicas agree.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -86,6 +89,36 @@ def csrf_matches(request: Request, submitted: str | None) -> bool:
     return hmac.compare_digest(expected, submitted)
 
 
-def client_ip(request: Request) -> str:
-    """Return the peer address (proxies must be configured in uvicorn, not trusted here)."""
-    return request.client.host if request.client else "unknown"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """Parse DUBAN_TRUSTED_PROXIES: addresses or CIDR blocks, comma- or space-separated."""
+    parts = spec.replace(",", " ").split()
+    return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(request: Request, trusted: tuple[Network, ...] = ()) -> str:
+    """Return the client's address: the peer, or what trusted proxies say in X-Forwarded-For.
+
+    X-Forwarded-For is read only when the direct peer is a trusted proxy, and then from the
+    right: the first hop that is not itself a trusted proxy is the client. Anyone else can
+    write the header, so it is ignored for them.
+    """
+    peer = request.client.host if request.client else "unknown"
+    if not _trusted(peer, trusted):
+        return peer
+    header = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop[:64]
+    return hops[0][:64] if hops else peer

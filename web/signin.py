@@ -1,24 +1,33 @@
-"""Sign-in shared by the page and the API: throttle, check the password, start or end a session."""
+"""Sign-in shared by the page and the API: throttle, check the password, start or end a session.
+
+No request-wide database session is held here: each step is its own short transaction, so a
+burst of sign-ins holds at most one connection each.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from duban.db import utcnow
 from duban.errors import DomainError
 from duban.models import User
 from duban.services import sign_in
+from duban.services.audit import record_event
+from duban.services.login_session import end_login_session, start_login_session
 from duban.services.user import authenticate
-from web.deps import SESSION_PASSWORD_KEY, SESSION_USER_KEY, release
+from web.deps import SESSION_USER_KEY
 from web.i18n import t
-from web.security import client_ip, csrf_token, password_fingerprint
+from web.security import SESSION_TTL_SECONDS, client_ip, csrf_token
+
+SESSION_TTL = timedelta(seconds=SESSION_TTL_SECONDS)
 
 
 class Throttled(DomainError):
-    """Too many failed sign-ins for this username and address."""
+    """Too many failed sign-ins for this username and address, or from this address."""
 
     status = 429
     code = "throttled"
@@ -31,38 +40,68 @@ class BadCredentials(DomainError):
     code = "bad_credentials"
 
 
-def verify_credentials(request: Request, session: Session, username: str, password: str) -> User:
+def _factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def sign_in_user(request: Request, username: str, password: str, *, browser: bool) -> User:
     """Return the user for good credentials; raise Throttled or BadCredentials otherwise.
 
-    Failures are counted in the database, so every web replica refuses alike; each is
-    committed at once on the request's one session, since the request ends with the error.
+    The attempt is counted (and committed) before the password is checked, so concurrent
+    attempts cannot get past the limit; a good password forgets it again. With `browser`
+    a server-side session is started in the same transaction as the audit event.
     """
-    ip, now = client_ip(request), utcnow()
-    wait = sign_in.retry_after(session=session, username=username, ip=ip, now=now)
+    ip, now = client_ip(request, request.app.state.trusted_proxies), utcnow()
+    with _factory(request).begin() as session:
+        wait = sign_in.claim_attempt(session=session, username=username, ip=ip, now=now)
     if wait:
         raise Throttled(t("error.throttled", minutes=math.ceil(wait / 60)))
-    user = authenticate(session=session, username=username, password=password)
+    token = None
+    with _factory(request).begin() as session:
+        user = authenticate(
+            session=session,
+            username=username,
+            password=password,
+            allow_demo=request.app.state.dev_mode,
+        )
+        data = {"username": username.strip()[:64], "ip": ip, "via": "page" if browser else "api"}
+        if user is None:
+            record_event(session=session, kind="sign_in_failed", actor=None, data=data)
+        else:
+            sign_in.forget_failures(session=session, username=username, ip=ip)
+            record_event(session=session, kind="sign_in_succeeded", actor=user, data=data)
+            if browser:
+                token = start_login_session(session=session, user=user, now=now, ttl=SESSION_TTL)
     if user is None:
-        sign_in.record_failure(session=session, username=username, ip=ip, now=now)
-        release(session)  # the failure counts although the request ends with an error
         raise BadCredentials(t("auth.bad_credentials"))
-    sign_in.forget_failures(session=session, username=username, ip=ip)
+    if token is not None:
+        open_session(request, token)
     return user
 
 
-def start_session(request: Request, user: User) -> None:
-    """Sign the user in on a fresh session (new CSRF token; the language switch is kept)."""
+def open_session(request: Request, token: str) -> None:
+    """Put a new session id in the cookie (new CSRF token; the language switch is kept)."""
     lang = request.session.get("lang")
     request.session.clear()
     if lang:
         request.session["lang"] = lang
-    request.session[SESSION_USER_KEY] = user.id
-    request.session[SESSION_PASSWORD_KEY] = password_fingerprint(user.password_hash)
+    request.session[SESSION_USER_KEY] = token
     csrf_token(request)
 
 
+def start_session(request: Request, session: Session, user: User) -> None:
+    """Start a fresh server-side session in the caller's transaction (after a password change)."""
+    token = start_login_session(session=session, user=user, now=utcnow(), ttl=SESSION_TTL)
+    open_session(request, token)
+
+
 def end_session(request: Request) -> None:
-    """Sign out: forget everything but the language switch."""
+    """Sign out: end the server-side session, forget everything but the language switch."""
+    token = request.session.get(SESSION_USER_KEY)
+    if isinstance(token, str):
+        with _factory(request).begin() as session:
+            end_login_session(session=session, token=token)
     lang = request.session.get("lang")
     request.session.clear()
     if lang:

@@ -7,6 +7,7 @@ from duban.models.draft import PolicyDraft, PolicyDraftChange
 from duban.models.evaluation import Evaluation, RubricVersion
 from duban.models.evidence import Evidence
 from duban.models.head_term import HeadTerm
+from duban.models.login_session import LoginSession
 from duban.models.notification import Notification
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.sign_in import SignInFailure
@@ -24,6 +25,7 @@ __all__ = [
     "Evidence",
     "Extension",
     "HeadTerm",
+    "LoginSession",
     "Notification",
     "Policy",
     "PolicyDraft",

@@ -27,6 +27,8 @@ class User(Base):
     ical_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     digest_email: Mapped[bool] = mapped_column(default=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Seeded accounts (demo users, a generated admin password) must pick their own password.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     department: Mapped[Department | None] = relationship(lazy="joined")

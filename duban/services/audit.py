@@ -1,14 +1,17 @@
-"""Reading the audit chain: its head, and a walk that finds the first event that was altered."""
+"""The audit trail: events outside an assignment's timeline, the chain's head, and a walk that finds
+the first event that was altered."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from duban.models import AuditChain, AuditEvent
+from duban.models import AuditChain, AuditEvent, User
 from duban.models.audit import CHAIN_ROW, GENESIS, event_hash
 
 _BATCH = 2000
@@ -92,3 +95,26 @@ def verify_chain(*, session: Session) -> ChainReport:
             checked, head, checked + 1, None, "链头与最后一个事件不符（末尾事件被删除）"
         )
     return ChainReport(checked, head)
+
+
+def record_event(
+    *,
+    session: Session,
+    kind: str,
+    actor: User | None,
+    data: dict[str, Any],
+    assignment_id: int | None = None,
+) -> AuditEvent:
+    """Add one audit event to the caller's transaction, so it commits with the change."""
+    event = AuditEvent(
+        # Each of these happens once per call: a fresh key, never an idempotent repeat.
+        key=f"{kind}:{uuid.uuid4().hex}",
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        actor_label=(actor.display_name or actor.username) if actor else "",
+        assignment_id=assignment_id,
+        data=data,
+    )
+    session.add(event)
+    session.flush()
+    return event

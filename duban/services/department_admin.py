@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from duban.errors import Conflict, Invalid, NotFound
 from duban.models import Department, User
+from duban.services.audit import record_event
 
 # Codes appear in workflow ids (`assignment:{policy}:{item}:{code}`), so no colons or spaces.
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
@@ -51,11 +52,17 @@ def create_department(*, session: Session, code: str, name: str) -> Department:
     return department
 
 
-def rename_department(*, session: Session, code: str, name: str) -> Department:
-    """Change a department's display name; its code never changes."""
+def rename_department(
+    *, session: Session, code: str, name: str, actor: User | None = None
+) -> Department:
+    """Change a department's display name (audited); its code never changes."""
     department = get_department(session=session, code=code)
+    before = department.name
     department.name = _check_name(session=session, name=name, exclude_id=department.id)
     session.flush()
+    if department.name != before:
+        data = {"code": code, "from": before, "to": department.name}
+        record_event(session=session, kind="department_renamed", actor=actor, data=data)
     return department
 
 

@@ -14,7 +14,7 @@ from duban.errors import Conflict, Invalid, NotFound
 from duban.models import Evaluation, RubricVersion, User
 from duban.scoring import GroupBy, ScoreRow, evaluation_digest, freeze_evaluation
 from duban.services.assessment import check_period, load_outcomes, scores
-from duban.services.audit import chain_head
+from duban.services.audit import chain_head, record_event
 from policies.rubric import DEFAULT_PATH, Rubric, RubricError, parse_rubric
 
 MAX_RUBRIC_CHARS = 20_000
@@ -136,6 +136,8 @@ def freeze(
     )
     session.add(row)
     session.flush()
+    data = {"evaluation_id": row.id, "period": period, "by": by, "digest": ev.digest}
+    record_event(session=session, kind="evaluation_frozen", actor=user, data=data)
     return row, True
 
 

@@ -14,9 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from duban.errors import Conflict, Invalid, NotFound, TooLarge
-from duban.models import AuditEvent, Evidence
-from duban.services.evidence_type import neutralise_filename, sniff_content_type
+from duban.domain import DEPARTMENT_ROLES, UserRole
+from duban.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from duban.models import AuditEvent, Evidence, User
+from duban.services.assignment import visible_assignment
+from duban.services.audit import record_event
+from duban.services.evidence_type import sniff_content_type, stored_name
 
 CHUNK = 1024 * 1024
 MAX_EVIDENCE_PER_SUBMISSION = 50
@@ -152,7 +155,7 @@ def index_evidence(
         assignment_id=assignment_id,
         sha256=blob.sha256,
         size=blob.size,
-        filename=neutralise_filename(filename),
+        filename=stored_name(filename, blob.content_type),
         content_type=blob.content_type,
         uploaded_by_id=user_id,
     )
@@ -203,6 +206,35 @@ def get_evidence(*, session: Session, evidence_id: int, assignment_id: int) -> E
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.assignment_id != assignment_id:
         raise NotFound("证据文件不存在。")
+    return evidence
+
+
+# Who may read evidence files (docs/DESIGN.md, "Evidence readability"): the department that
+# uploaded them and the supervision office that reviews them. Assessors work from outcomes
+# and scores, admins from accounts: neither opens a department's files.
+EVIDENCE_READERS = DEPARTMENT_ROLES | {UserRole.SUPERVISOR}
+
+
+def may_read_evidence(user: User) -> bool:
+    """Tell whether the user's role may open evidence files of assignments it can see."""
+    return user.role in EVIDENCE_READERS
+
+
+def evidence_for_download(
+    *, session: Session, user: User, assignment_id: int, evidence_id: int
+) -> Evidence:
+    """Return a file the user may read and audit the download; 404 or 403 otherwise."""
+    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
+    if not may_read_evidence(user):
+        raise Forbidden("证据材料仅限承办单位和督查室查阅。")
+    evidence = get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
+    data = {
+        "assignment_id": assignment.id,
+        "evidence_id": evidence.id,
+        "sha256": evidence.sha256,
+        "role": user.role,
+    }
+    record_event(session=session, kind="evidence_downloaded", actor=user, data=data)
     return evidence
 
 

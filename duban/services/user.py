@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,11 +17,15 @@ from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.errors import Conflict, Invalid, NotFound
 from duban.models import Assignment, Department, User
+from duban.services.audit import record_event
 from duban.services.head_term import sync_head_term
+from duban.services.login_session import end_user_sessions
 
 ADMIN_USERNAME = "admin"
 DEMO_PASSWORD = "duban-demo"
 MIN_PASSWORD_LENGTH = 8
+MIN_DISTINCT_CHARS = 4
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 LOCALES = ("zh-CN", "zh-TW")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 
@@ -46,10 +52,26 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password(*, password: str) -> None:
-    """Refuse a password that is too short."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """Return the refused common passwords, folded to lower case."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and line[0] != "#")
+
+
+def check_password(*, password: str, username: str = "", allow_demo: bool = False) -> None:
+    """Refuse a short, blank, repetitive or common password, the username, the demo password."""
+    if len(password.strip()) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符（不计首尾空格）")
+    if len(set(password)) < MIN_DISTINCT_CHARS:
+        raise Invalid(f"密码至少需要 {MIN_DISTINCT_CHARS} 个不同的字符")
+    folded = password.strip().lower()
+    if username and folded == username.strip().lower():
+        raise Invalid("密码不能与用户名相同")
+    if folded == DEMO_PASSWORD and allow_demo:
+        return
+    if folded in common_passwords():
+        raise Invalid("密码过于常见，容易被猜中，请换一个")
 
 
 def _role(role: str) -> UserRole:
@@ -85,12 +107,15 @@ def create_user(
     department_code: str | None = None,
     display_name: str = "",
     email: str | None = None,
+    actor: User | None = None,
+    must_change_password: bool = False,
+    allow_demo: bool = False,
 ) -> User:
-    """Create an account after checking username, password, role and department."""
+    """Create an account after checking username, password, role and department; audit it."""
     username = username.strip()
     if not USERNAME_RE.match(username):
         raise Invalid("用户名须为 2–64 位字母、数字、点、下划线或连字符，并以字母或数字开头")
-    check_password(password=password)
+    check_password(password=password, username=username, allow_demo=allow_demo)
     user_role = _role(role)
     department = _department_for(session=session, role=user_role, code=department_code)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -102,10 +127,13 @@ def create_user(
         display_name=display_name.strip() or username,
         email=(email or "").strip() or None,
         department=department,
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
     sync_head_term(session=session, user=user, at=utcnow())
+    data = {"user_id": user.id, "username": user.username, "role": user.role}
+    record_event(session=session, kind="user_created", actor=actor, data=data)
     return user
 
 
@@ -127,18 +155,19 @@ def list_users(*, session: Session) -> list[User]:
 def update_user(
     *, session: Session, user_id: int, changes: UserChanges, acting_user_id: int
 ) -> User:
-    """Apply an admin's changes; an admin cannot lock themselves out."""
+    """Apply an admin's changes; an admin cannot lock themselves out. Audited."""
     user = get_user(session=session, user_id=user_id)
     role = _role(changes.role) if changes.role is not None else UserRole(user.role)
     if user.id == acting_user_id and (changes.is_active is False or role != user.role):
         raise Conflict("不能停用自己的账户或更改自己的角色")
     if changes.password is not None:
-        check_password(password=changes.password)
+        check_password(password=changes.password, username=user.username)
     _check_locale(changes.locale)
     code = changes.department_code
     if code is None and user.department is not None:
         code = user.department.code
     department = _department_for(session=session, role=role, code=code)
+    before = (user.role, user.department.code if user.department else None, user.is_active)
     user.role, user.department = role.value, department
     if changes.display_name is not None:
         user.display_name = changes.display_name.strip() or user.username
@@ -147,12 +176,60 @@ def update_user(
     if changes.is_active is not None:
         user.is_active = changes.is_active
     if changes.password is not None:
-        user.password_hash = hash_password(changes.password)
+        set_password(session=session, user=user, password=changes.password)
     if changes.locale is not None:
         user.locale = changes.locale
     session.flush()
     sync_head_term(session=session, user=user, at=utcnow())
+    _audit_update(session, user, before, changes, actor=session.get(User, acting_user_id))
     return user
+
+
+def _audit_update(
+    session: Session,
+    user: User,
+    before: tuple[str, str | None, bool],
+    changes: UserChanges,
+    *,
+    actor: User | None,
+) -> None:
+    """Record role or department changes, password resets and (de)activation."""
+    base = {"user_id": user.id, "username": user.username}
+    role, code, active = before
+    new_code = user.department.code if user.department else None
+    if (role, code) != (user.role, new_code):
+        data = base | {"from": role, "to": user.role, "department": [code, new_code]}
+        record_event(session=session, kind="user_role_changed", actor=actor, data=data)
+    if changes.password is not None:
+        record_event(session=session, kind="user_password_reset", actor=actor, data=base)
+    if active != user.is_active:
+        kind = "user_reactivated" if user.is_active else "user_deactivated"
+        record_event(session=session, kind=kind, actor=actor, data=base)
+    if not user.is_active:
+        end_user_sessions(session=session, user_id=user.id)
+
+
+def set_password(*, session: Session, user: User, password: str) -> None:
+    """Store a new password: end every session, revoke the calendar link, drop the forced change."""
+    user.password_hash = hash_password(password)
+    user.must_change_password = False
+    user.ical_token = None
+    end_user_sessions(session=session, user_id=user.id)
+    session.flush()
+
+
+def change_own_password(*, session: Session, user: User, current: str, new: str) -> None:
+    """Change one's own password after checking the current one; audited."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise Invalid("当前密码不正确") from None
+    if new == current:
+        raise Invalid("新密码不能与当前密码相同")
+    check_password(password=new, username=user.username)
+    set_password(session=session, user=user, password=new)
+    data = {"user_id": user.id, "username": user.username}
+    record_event(session=session, kind="password_changed", actor=user, data=data)
 
 
 def set_locale(*, session: Session, user: User, locale: str) -> None:
@@ -162,8 +239,15 @@ def set_locale(*, session: Session, user: User, locale: str) -> None:
     session.flush()
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User | None:
-    """Return the active user whose password matches, else None (same cost either way)."""
+def authenticate(
+    *, session: Session, username: str, password: str, allow_demo: bool = True
+) -> User | None:
+    """Return the active user whose password matches, else None (same cost either way).
+
+    Without `allow_demo` the published demo password is refused before any hash is checked.
+    """
+    if not allow_demo and password.strip().lower() == DEMO_PASSWORD:
+        return None
     user = session.scalar(select(User).where(User.username == username.strip()))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -189,6 +273,7 @@ def ensure_admin(*, session: Session, password: str | None) -> tuple[User, str |
         password=password or generated or "",
         role=UserRole.ADMIN,
         display_name="系统管理员",
+        must_change_password=generated is not None,
     )
     return user, generated
 
@@ -212,7 +297,11 @@ def _demo_accounts(session: Session) -> list[tuple[str, UserRole, str, str | Non
 
 
 def seed_demo_users(*, session: Session) -> list[tuple[str, str]]:
-    """Create the demo accounts that are missing; return (username, password) of those created."""
+    """Create the demo accounts that are missing; return (username, password) of those created.
+
+    They share the published demo password, which only `duban dev` accepts at sign-in; they
+    are marked to change it at first sign-in anywhere else.
+    """
     existing = set(session.scalars(select(User.username)))
     created: list[tuple[str, str]] = []
     for username, role, display_name, code in _demo_accounts(session):
@@ -225,6 +314,8 @@ def seed_demo_users(*, session: Session) -> list[tuple[str, str]]:
             role=role,
             department_code=code,
             display_name=display_name,
+            must_change_password=True,
+            allow_demo=True,
         )
         created.append((username, DEMO_PASSWORD))
     return created

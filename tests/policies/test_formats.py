@@ -145,3 +145,58 @@ def test_borderless_pdf_columns_stay_apart(cjk_font: Path) -> None:
     assert [re.split(r"\s{2,}", line) for line in lines] == [
         [c.rstrip(" |") for c in row] for row in rows
     ]
+
+
+_NOTATIONS = Path(__file__).parent / "notations"
+NOTATION_DOCUMENTS = sorted([*_NOTATIONS.glob("*.txt"), *(_NOTATIONS / "structure").glob("*.txt")])
+
+
+# Known to read differently today (open work, named in the session note): PDF line rejoining
+# runs short label/row lines together, and the test's table builder lays cell-per-line
+# tables out as one-column tables in docx and HTML. strict: a fixed one fails until removed.
+KNOWN_SHAPE_GAPS = {
+    ("family2_unfamiliar_names", "pdf"),
+    ("family4_phrases_in_brackets", "pdf"),
+    ("family5_labels", "pdf"),
+    ("family6_roles", "pdf"),
+    ("family8_brackets_and_fields", "pdf"),
+    ("attachment_tasks", "pdf"),
+    ("label_lines", "pdf"),
+    ("label_lines", "pdf-opentype"),
+    ("mixed_depth", "pdf"),
+    ("table_bars", "docx"),
+    ("table_bars", "pdf"),
+    ("table_bars", "pdf-opentype"),
+    ("table_bars", "html-utf8"),
+    ("table_bars", "html-gbk"),
+    ("table_bars", "mhtml"),
+    ("table_rows", "pdf"),
+    ("table_spaces", "pdf"),
+    ("table_spaces", "pdf-opentype"),
+}
+
+
+def _family_cases() -> list[Any]:
+    return [
+        pytest.param(
+            doc,
+            shape,
+            id=f"{doc.stem}-{shape}",
+            marks=[pytest.mark.xfail(strict=True, reason="known shape gap, see KNOWN_SHAPE_GAPS")]
+            if (doc.stem, shape) in KNOWN_SHAPE_GAPS
+            else [],
+        )
+        for doc in NOTATION_DOCUMENTS
+        for shape in SHAPES
+    ]
+
+
+@pytest.mark.parametrize(("doc", "shape"), _family_cases())
+def test_each_notation_family_reads_alike_in_every_shape(
+    doc: Path, shape: str, cjk_font: Path
+) -> None:
+    # NOTATIONS.md's families, in the invented documents the family tests check reading by
+    # reading, must survive the trip through every input shape unchanged.
+    text = doc.read_text(encoding="utf-8")
+    data, name = build(shape, text, cjk_font)
+    assert reading(parse_text(extract_text(data, name=name))) == reading(parse_text(text))

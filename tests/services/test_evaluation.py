@@ -90,9 +90,12 @@ def test_frozen_evaluation_stays_after_later_events(world: World, session: Sessi
         session=session, period="2026Q4", by="department", as_of=AS_OF, user=assessor
     )
     assert created and ev.rubric_version == "2026-11-28" and len(ev.digest) == 64
-    # It cites the audit chain's head it was computed from.
+    # It cites the audit chain's head it was computed from; the freeze's own audit event
+    # comes right after it.
     head = chain_head(session=session)
-    assert (ev.chain_seq, ev.chain_hash) == (head.seq, head.hash) and head.seq > 0
+    frozen = session.scalars(select(AuditEvent).where(AuditEvent.seq == head.seq)).one()
+    assert frozen.kind == "evaluation_frozen" and frozen.data["evaluation_id"] == ev.id
+    assert (ev.chain_seq, ev.chain_hash) == (head.seq - 1, frozen.prev_hash) and ev.chain_seq > 0
     frozen_rows = [dict(r) for r in ev.rows]
     assert [r["department"]["code"] for r in frozen_rows] == ["dA", "dB", "dC"]
     again, created_again = freeze(

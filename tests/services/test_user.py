@@ -160,3 +160,85 @@ def test_seed_demo_users_per_department_with_assignments(session):
     assert session.scalar(select(User).where(User.department_id == idle.id)) is None
     assert authenticate(session=session, username="supervisor", password=DEMO_PASSWORD) is not None
     assert seed_demo_users(session=session) == []
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "12345678",
+        "password",
+        "Password",
+        " " * 8,
+        "  abc  ",
+        "aaaaaaaaaa",
+        "abababab",
+        "woaini1314",
+        DEMO_PASSWORD,
+    ],
+)
+def test_weak_common_and_demo_passwords_are_refused(session, password):
+    with pytest.raises(Invalid):
+        create_user(session=session, username="boss", password=password, role="supervisor")
+
+
+def test_the_username_is_no_password_and_demo_is_only_for_seeding(session):
+    with pytest.raises(Invalid):
+        create_user(
+            session=session, username="wang-du-ban", password="Wang-Du-Ban", role="supervisor"
+        )
+    user = create_user(
+        session=session,
+        username="demo1",
+        password=DEMO_PASSWORD,
+        role="supervisor",
+        allow_demo=True,
+    )
+    assert authenticate(session=session, username="demo1", password=DEMO_PASSWORD) is not None
+    refused = authenticate(
+        session=session, username="demo1", password=DEMO_PASSWORD, allow_demo=False
+    )
+    assert refused is None and user.must_change_password is False
+
+
+def test_seeded_accounts_must_change_their_password(session):
+    admin, generated = ensure_admin(session=session, password=None)
+    assert generated and admin.must_change_password
+    given = create_user(session=session, username="ops", password="given-pass-9", role="admin")
+    assert not given.must_change_password
+
+
+def test_account_changes_are_audited_with_the_change(session):
+    from duban.models import AuditEvent
+    from duban.services.user import change_own_password
+
+    admin = create_user(session=session, username="root1", password="given-pass-9", role="admin")
+    dept(session)
+    clerk = create_user(
+        session=session,
+        username="clerk",
+        password="given-pass-9",
+        role="staff",
+        department_code="jl-t",
+        actor=admin,
+    )
+    changes = UserChanges(role="head", password="fresh-pass-42", is_active=False)
+    update_user(session=session, user_id=clerk.id, changes=changes, acting_user_id=admin.id)
+    update_user(
+        session=session,
+        user_id=clerk.id,
+        changes=UserChanges(is_active=True),
+        acting_user_id=admin.id,
+    )
+    change_own_password(session=session, user=clerk, current="fresh-pass-42", new="newer-pass-43")
+    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    kinds = [(r.kind, r.actor_id) for r in rows if r.data.get("user_id") == clerk.id]
+    assert kinds == [
+        ("user_created", admin.id),
+        ("user_role_changed", admin.id),
+        ("user_password_reset", admin.id),
+        ("user_deactivated", admin.id),
+        ("user_reactivated", admin.id),
+        ("password_changed", clerk.id),
+    ]
+    role_change = next(r for r in rows if r.kind == "user_role_changed")
+    assert role_change.data["from"] == "staff" and role_change.data["to"] == "head"

@@ -9,9 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from duban.db import utcnow
 from duban.domain import UserRole
+from duban.models import AuditEvent
 from duban.services.evidence import EvidenceStore, record_evidence
 from tests.web.browser import add_user, api_token, csrf_of, new_client, sign_in
 from tests.web.workspace_temporal import live_app, start_and_wait, workspace_temporal
@@ -50,6 +52,7 @@ ROUTES = [
     Route("api submit", "POST", "/api/v1/assignments/{aid}/submissions", True, True, 201),
 ]
 LIST_ROUTES = {"page inbox", "api list"}
+DOWNLOAD_ROUTES = {"page download", "api download"}
 
 
 @pytest.fixture
@@ -136,6 +139,8 @@ def expected(role: str, route: Route) -> int:
         return 401 if route.api else 303
     if role in {"staff_other", "head_other"}:
         return route.ok if route.name in LIST_ROUTES else 404
+    if role in {"assessor", "admin"} and route.name in DOWNLOAD_ROUTES:
+        return 403  # evidence is read by the department and the supervisors only (DESIGN.md)
     if role in {"supervisor", "assessor", "admin"}:
         return 403 if route.act else route.ok
     return route.ok
@@ -170,6 +175,13 @@ async def test_every_route_for_role(app, db, world, role):
     finally:
         await client.aclose()
     assert seen == [(r.name, expected(role, r)) for r in ROUTES]
+    with db.begin() as s:
+        downloads = s.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "evidence_downloaded")
+        ).all()
+    readers = [e.data["role"] for e in downloads]
+    reads = sum(expected(role, r) == 200 for r in ROUTES if r.name in DOWNLOAD_ROUTES)
+    assert readers == ([ROLES[role][0].value] * reads if reads else [])
 
 
 async def test_other_department_list_hides_our_assignments(app, db, world):

@@ -17,7 +17,7 @@ from duban.services.assignment import (
     inbox_scope,
     visible_assignment,
 )
-from duban.services.evidence import EvidenceStore, get_evidence
+from duban.services.evidence import EvidenceStore, evidence_for_download
 from web import assignment_actions as actions
 from web.assignment_actions import CallerDep
 from web.assignment_schemas import (
@@ -124,7 +124,8 @@ def download_evidence(
     session: SessionDep,
     store: StoreDep,
 ) -> StreamingResponse:
-    """Download an evidence file after re-checking its SHA-256."""
-    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
-    evidence = get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
+    """Download an evidence file (department and supervisors only) after re-checking its SHA-256."""
+    evidence = evidence_for_download(
+        session=session, user=user, assignment_id=assignment_id, evidence_id=evidence_id
+    )
     return download_response(store, evidence)

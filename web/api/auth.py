@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from duban.services.notification import set_preferences
-from duban.services.user import UserChanges, set_locale, update_user
+from duban.services.user import UserChanges, change_own_password, set_locale, update_user
 from web.deps import CurrentUser, SessionDep
-from web.schemas import MeUpdate, TokenRead, TokenRequest, UserRead
+from web.schemas import MeUpdate, PasswordChange, TokenRead, TokenRequest, UserRead
 from web.security import TokenSigner
-from web.signin import verify_credentials
+from web.signin import sign_in_user
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=TokenRead)
-def issue_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenRead:
+def issue_token(body: TokenRequest, request: Request) -> TokenRead:
     """Return a bearer token for good credentials (401 otherwise, 429 after repeated failures)."""
-    user = verify_credentials(request, session, body.username, body.password)
+    user = sign_in_user(request, body.username, body.password, browser=False)
     signer: TokenSigner = request.app.state.token_signer
     token = signer.issue(user_id=user.id, password_hash=user.password_hash)
     return TokenRead(access_token=token, expires_in=signer.ttl_seconds)
+
+
+@router.post("/password", status_code=204)
+def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
+    """Change one's own password: every session and bearer token ends, the calendar link too."""
+    change_own_password(
+        session=session, user=user, current=body.current_password, new=body.new_password
+    )
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserRead)

@@ -39,4 +39,5 @@ def rename(
     code: str, body: DepartmentUpdate, admin: AdminUser, session: SessionDep
 ) -> DepartmentRead:
     """Change a department's name; the code stays."""
-    return DepartmentRead.of(rename_department(session=session, code=code, name=body.name))
+    renamed = rename_department(session=session, code=code, name=body.name, actor=admin)
+    return DepartmentRead.of(renamed)

@@ -28,6 +28,7 @@ def create(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserRead:
         department_code=body.department,
         display_name=body.display_name,
         email=body.email,
+        actor=admin,
     )
     return UserRead.of(user)
 

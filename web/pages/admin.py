@@ -95,6 +95,7 @@ def create_user_page(
             department_code=form.department or None,
             display_name=form.display_name,
             email=form.email,
+            actor=admin,
         )
     except DomainError as exc:
         ctx = _user_form_ctx(session, form, error=exc.message)
@@ -142,7 +143,9 @@ def update_user_page(
         ctx = _user_form_ctx(session, form, user=user, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
     if user.id == admin.id and form.password:
-        start_session(request, user)  # keep the admin signed in after changing their own password
+        start_session(
+            request, session, user
+        )  # keep the admin signed in after changing their own password
     return done(request, USERS_URL)
 
 
@@ -211,7 +214,7 @@ def rename_department_page(
     """Rename a department, or re-show the form with the reason (422)."""
     department = get_department(session=session, code=code)
     try:
-        rename_department(session=session, code=code, name=form.name)
+        rename_department(session=session, code=code, name=form.name, actor=admin)
     except DomainError as exc:
         form.code = department.code
         ctx = {"form": form, "department": department, "error": exc.message}

@@ -26,6 +26,7 @@ from duban.services.assignment import (
     inbox_scope,
     visible_assignment,
 )
+from duban.services.evidence import may_read_evidence
 from duban.services.timeline import timeline_label
 from web import assignment_actions as actions
 from web.assignment_actions import Caller, CallerDep
@@ -116,6 +117,7 @@ def detail_context(
         "d": detail,
         "a": assignment,
         "can_act": user.role in DEPARTMENT_ROLES,
+        "may_download": may_read_evidence(user),
         "flags": action_flags(assignment.state),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from duban.errors import DomainError, Invalid
-from duban.services.user import set_locale
-from web.deps import OptionalUser, SessionDep
+from duban.services.user import change_own_password, set_locale
+from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.i18n import normalize_locale, t
 from web.rendering import render
 from web.schemas import FormModel
-from web.signin import end_session, start_session, verify_credentials
+from web.signin import end_session, sign_in_user, start_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,6 +24,14 @@ class LoginForm(FormModel):
     username: str = ""
     password: str = ""
     next: str = ""
+
+
+class PasswordForm(FormModel):
+    """Change one's own password."""
+
+    current_password: str = ""
+    new_password: str = ""
+    confirm_password: str = ""
 
 
 class LocaleForm(FormModel):
@@ -49,15 +57,40 @@ def login_page(request: Request, user: OptionalUser, next: str = "/") -> Respons
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, form: Annotated[LoginForm, Form()]) -> Response:
+def login(request: Request, form: Annotated[LoginForm, Form()]) -> Response:
     """Check the credentials, then start a session and go on; re-show the form on failure."""
     try:
-        user = verify_credentials(request, session, form.username, form.password)
+        user = sign_in_user(request, form.username, form.password, browser=True)
     except DomainError as exc:
         ctx = {"next": safe_next(form.next), "username": form.username, "error": exc.message}
         return render(request, "auth/login.html", ctx, status_code=exc.status)
-    start_session(request, user)
+    if user.must_change_password and not request.app.state.dev_mode:
+        return RedirectResponse("/account/password", status_code=303)
     return RedirectResponse(safe_next(form.next), status_code=303)
+
+
+@router.get("/account/password")
+def password_page(request: Request, user: CurrentUser) -> Response:
+    """Show the change-password form (the only page of an account that must change it)."""
+    return render(request, "auth/password.html", {"forced": user.must_change_password})
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request, user: CurrentUser, session: SessionDep, form: Annotated[PasswordForm, Form()]
+) -> Response:
+    """Change one's own password: every session ends, this browser gets a fresh one."""
+    try:
+        if form.new_password != form.confirm_password:
+            raise Invalid(t("auth.password_mismatch"))
+        change_own_password(
+            session=session, user=user, current=form.current_password, new=form.new_password
+        )
+    except DomainError as exc:
+        ctx = {"forced": user.must_change_password, "error": exc.message}
+        return render(request, "auth/password.html", ctx, status_code=exc.status)
+    start_session(request, session, user)
+    return RedirectResponse("/?password_changed=1", status_code=303)
 
 
 @router.post("/logout")

@@ -10,8 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from duban.errors import Conflict, Invalid, TooLarge
 from duban.models import Evidence, User
-from duban.services.assignment import visible_assignment
-from duban.services.evidence import EvidenceStore, get_evidence
+from duban.services.evidence import EvidenceStore, evidence_for_download
 from web import assignment_actions as actions
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
@@ -84,8 +83,8 @@ def download_page(
     session: SessionDep,
     store: StoreDep,
 ) -> Response:
-    """Download an evidence file after re-checking its SHA-256."""
-    assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
-    return download_response(
-        store, get_evidence(session=session, evidence_id=evidence_id, assignment_id=assignment.id)
+    """Download an evidence file (department and supervisors only) after re-checking its SHA-256."""
+    evidence = evidence_for_download(
+        session=session, user=user, assignment_id=assignment_id, evidence_id=evidence_id
     )
+    return download_response(store, evidence)
