@@ -32,6 +32,7 @@ MESSAGES: dict[str, str] = {
     "nav.my_score": "本单位考核",
     "nav.policies": "政策文件",
     "nav.notifications": "消息通知",
+    "nav.menu": "菜单",
     "nav.users": "用户管理",
     "nav.departments": "部门管理",
     "nav.section.work": "业务办理",
