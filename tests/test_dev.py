@@ -27,9 +27,10 @@ async def _run_once(settings: Settings, options: DevOptions) -> tuple[int, int]:
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, options, stop))
     try:
-        url = f"http://127.0.0.1:{options.port}/openapi.json"
 
         async def web_up() -> bool:
+            # Read the port at each try: the stack may move off a port that is taken.
+            url = f"http://127.0.0.1:{options.port}/openapi.json"
             async with httpx.AsyncClient() as http:
                 return (await http.get(url)).status_code == 200
 
