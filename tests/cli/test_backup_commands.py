@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -19,29 +18,12 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from duban.db import make_engine
 from duban.devserver import running_dev_server
 from duban.models import Assignment, AuditEvent, Evidence
+from tests.cli.test_policy_commands import run
 from tests.db import sqlite_url
 from tests.services.test_backup import Source, populate
 
 DUBAN = Path(sys.executable).with_name("duban")
 Members = dict[str, bytes]
-
-
-def run(
-    *args: str | Path, data_dir: Path, db_url: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the console script against a data dir (its SQLite file unless a URL is given)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "DATABASE_URL")}
-    env.update(DUBAN_DATA_DIR=str(data_dir), COLUMNS="200")
-    if db_url:
-        env["DATABASE_URL"] = db_url
-    return subprocess.run(
-        [str(DUBAN), *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def refused(done: subprocess.CompletedProcess[str], words: str) -> None:

@@ -25,11 +25,13 @@ JILIN = ROOT / "policies" / "jilin-2021-consolidation-revitalization.txt"
 
 
 def run(
-    *args: str | Path, db_url: str, data_dir: Path, temporal: str | None = None
+    *args: str | Path, data_dir: Path, db_url: str | None = None, temporal: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the console script with DATABASE_URL set and Temporal only when given."""
-    env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
-    env.update(DATABASE_URL=db_url, DUBAN_DATA_DIR=str(data_dir), COLUMNS="200")
+    """Run the console script on `db_url` (else the data dir's SQLite file), Temporal only when given."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "DATABASE_URL")}
+    env.update(DUBAN_DATA_DIR=str(data_dir), COLUMNS="200")
+    if db_url:
+        env["DATABASE_URL"] = db_url
     if temporal:
         env["TEMPORAL_ADDRESS"] = temporal
     return subprocess.run(
