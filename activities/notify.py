@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +13,7 @@ from temporalio import activity
 from duban.db import utcnow
 from duban.domain import UserRole
 from duban.mailer import Mailer
+from duban.messages import NOTIFY_ACTIVITY, NotifyInput
 from duban.models import Assignment, Notification, User
 from duban.services.assignment import item_ref, item_title, select_with_item
 
@@ -27,18 +28,6 @@ TITLE_CHARS = 24
 URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
 
 
-@dataclass(frozen=True)
-class NotifyInput:
-    """A message about one assignment to an audience (`department`, `head` or `supervisors`)."""
-
-    key: str
-    assignment_id: int
-    kind: str
-    audience: str
-    title: str
-    body: str = ""
-
-
 class NotifyActivities:
     """Write notifications (one row per recipient, idempotent by key) and mail urgent ones."""
 
@@ -48,7 +37,7 @@ class NotifyActivities:
         self.session_factory = session_factory
         self.mailer = mailer
 
-    @activity.defn
+    @activity.defn(name=NOTIFY_ACTIVITY)
     def notify(self, inp: NotifyInput) -> int:
         """Notify every active user of the audience; mail urgent ones; return rows added.
 

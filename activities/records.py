@@ -18,7 +18,7 @@ from duban.models import (
 )
 
 if TYPE_CHECKING:
-    from activities.read_model import PeriodPatch, PeriodSpec, PlanRecord, RecordInput, Snapshot
+    from duban.messages import PeriodPatch, PeriodSpec, PlanRecord, RecordInput, Snapshot
 
 
 def apply_snapshot(assignment: Assignment, snap: Snapshot, at: datetime) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
+from cli.importer import import_path
 from duban.domain import assignment_workflow_id
-from duban.importer import import_path
 from duban.models import Assignment, AuditEvent, Department, Submission
 from duban.services.policy import mark_started
 from workflows.assignment import AssignmentInput, AssignmentWorkflow, PeriodSpec

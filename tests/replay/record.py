@@ -12,9 +12,9 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from actions.temporal import DATA_CONVERTER
 from duban.db import make_engine, make_session_factory
 from duban.domain import task_workflow_id
-from duban.temporal import DATA_CONVERTER
 from tests.db import sqlite_url
 from tests.workflows.conftest import BIN, duban_worker
 from tests.workflows.seed import DAY, assignment_input, code_of, quarterly, seed

@@ -149,7 +149,7 @@ def _checkbox_values(html: str) -> list[str]:
 
 
 async def test_returned_submission_shows_its_reason(app, login_as, started, db):
-    from duban import temporal
+    from actions import temporal
     from workflows.assignment import ReviewInput
 
     staff = await login_as(UserRole.STAFF, department=started["own"])

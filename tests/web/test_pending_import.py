@@ -8,12 +8,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from actions.starter import build_task_inputs, dropped_tasks, settings_offsets
+from cli.importer import import_path
 from duban.db import make_session_factory
 from duban.domain import UserRole
-from duban.importer import import_path
 from duban.models import Assignment
 from duban.services.policy import mark_started
-from duban.starter import build_task_inputs, dropped_tasks, settings_offsets
 from tests.db import BACKENDS
 from tests.faults.stack import POLICY_TEXT
 from tests.web.conftest import LoginAs
