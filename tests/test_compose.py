@@ -18,7 +18,8 @@ DUBAN_SERVICES = ("migrate", "worker", "web")
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return data
 
 
 def _setting_names() -> set[str]:
@@ -114,7 +115,9 @@ def test_dockerfile_installs_from_the_lock():
     assert "uv sync --frozen" in dockerfile
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-    assert {"duban", "policies", "workflows", "activities", "actions", "web", "cli"} <= set(packages)
+    assert {"duban", "policies", "workflows", "activities", "actions", "web", "cli"} <= set(
+        packages
+    )
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -24,7 +25,7 @@ from workflows.assignment import AssignmentWorkflow
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[tuple]:
+async def live(tmp_path: Path) -> AsyncIterator[tuple[Any, ...]]:
     async with running_dev_server(db_file=tmp_path / "temporal.sqlite3", port=None) as server:
         settings = Settings(
             data_dir=tmp_path,

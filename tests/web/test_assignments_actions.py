@@ -34,7 +34,8 @@ async def started(app, db):
 
 def state_of(db, assignment_id: int) -> str:
     with db() as s:
-        return s.get_one(Assignment, assignment_id).state
+        state: str = s.get_one(Assignment, assignment_id).state
+        return state
 
 
 async def test_page_flow_acknowledge_upload_submit(login_as, started, db):

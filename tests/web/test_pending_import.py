@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -41,7 +42,7 @@ async def test_an_unstarted_import_is_invisible_until_its_start_is_confirmed(
     staff = await login_as(UserRole.STAFF, code)
     csrf = {"x-csrftoken": staff.csrf}
 
-    async def seen() -> list[object]:
+    async def seen() -> list[Any]:
         board = (await boss.client.get("/api/v1/board")).json()
         return [
             (await staff.client.get("/api/v1/assignments")).json(),

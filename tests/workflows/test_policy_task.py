@@ -119,7 +119,11 @@ async def test_start_policy_is_idempotent_and_signals_new_versions(dev_env, db_u
     seeded = seed(factory, ("fpb", "czt"), deadlines=[{"text": "2022年底前", "date": "2022-12-31"}])
     async with duban_worker(dev_env.client, factory) as worker:
         settings = Settings(database_url=db_url, task_queue=worker.task_queue)
-        args = {"session_factory": factory, "settings": settings, "policy_key": seeded.policy_key}
+        args: dict[str, Any] = {
+            "session_factory": factory,
+            "settings": settings,
+            "policy_key": seeded.policy_key,
+        }
         first = await start_policy(dev_env.client, **args)
         again = await start_policy(dev_env.client, **args)
         assert (first.started, first.already_running, first.signalled) == (1, 0, 0)
