@@ -25,7 +25,9 @@ COPY duban ./duban
 COPY policies ./policies
 COPY workflows ./workflows
 COPY activities ./activities
+COPY actions ./actions
 COPY web ./web
+COPY cli ./cli
 RUN uv sync --frozen --no-dev
 
 ENV PATH="/app/.venv/bin:$PATH"

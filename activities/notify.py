@@ -4,39 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from duban.db import utcnow
-from duban.domain import UserRole
 from duban.mailer import Mailer
-from duban.models import Assignment, Notification, User
-from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.messages import NOTIFY_ACTIVITY, NotifyInput
+from duban.models import Notification, User
+from duban.services.notification import add_notifications
 
 log = logging.getLogger(__name__)
 
-AUDIENCES = {
-    "department": (UserRole.STAFF, UserRole.HEAD),
-    "head": (UserRole.HEAD,),
-    "supervisors": (UserRole.SUPERVISOR,),
-}
-TITLE_CHARS = 24
 URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
-
-
-@dataclass(frozen=True)
-class NotifyInput:
-    """A message about one assignment to an audience (`department`, `head` or `supervisors`)."""
-
-    key: str
-    assignment_id: int
-    kind: str
-    audience: str
-    title: str
-    body: str = ""
 
 
 class NotifyActivities:
@@ -48,7 +29,7 @@ class NotifyActivities:
         self.session_factory = session_factory
         self.mailer = mailer
 
-    @activity.defn
+    @activity.defn(name=NOTIFY_ACTIVITY)
     def notify(self, inp: NotifyInput) -> int:
         """Notify every active user of the audience; mail urgent ones; return rows added.
 
@@ -86,58 +67,3 @@ class NotifyActivities:
             # A worker thread has no running loop, so one short-lived loop per mail is fine.
             asyncio.run(self.mailer.send(email, f"【督办】{note.title}", note.body))
             note.emailed_at = utcnow()
-
-
-def readable(text: str, *, session: Session, assignment: Assignment) -> str:
-    """Name the task by its number as written and title, and the department by its name.
-
-    Workflows write "第9项任务（jl-jyt）"; a reader knows "（九）健全…" and "省教育厅".
-    """
-    row = session.execute(select_with_item().where(Assignment.id == assignment.id)).first()
-    item = row[1] if row is not None else None
-    title = item_title(assignment, item)
-    short = title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS] + "…"
-    named = f"任务{item_ref(assignment, item)}{short}" if item is not None else None
-    if named:
-        text = text.replace(f"第{assignment.item_number}项任务", named)
-    dept = assignment.department
-    return text.replace(f"（{dept.code}）", f"（{dept.name}）")
-
-
-def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
-    """Add the in-app notification of every active user of the audience not yet told; flush."""
-    assignment = session.get_one(Assignment, inp.assignment_id)
-    title = readable(inp.title, session=session, assignment=assignment)
-    inp = replace(inp, title=title)
-    added = [
-        note
-        for user in _audience(session, assignment, inp.audience)
-        if (note := _add_once(session, inp, user)) is not None
-    ]
-    session.flush()
-    return added
-
-
-def _audience(session: Session, assignment: Assignment, audience: str) -> list[User]:
-    roles = [str(r) for r in AUDIENCES[audience]]
-    stmt = select(User).where(User.is_active.is_(True), User.role.in_(roles))
-    if audience != "supervisors":
-        stmt = stmt.where(User.department_id == assignment.department_id)
-    return list(session.scalars(stmt.order_by(User.id)))
-
-
-def _add_once(session: Session, inp: NotifyInput, user: User) -> Notification | None:
-    key = f"{inp.key}:{user.id}"
-    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
-        return None
-    note = Notification(
-        key=key,
-        user_id=user.id,
-        kind=inp.kind,
-        title=inp.title,
-        body=inp.body,
-        link=f"/assignments/{inp.assignment_id}",
-        assignment_id=inp.assignment_id,
-    )
-    session.add(note)
-    return note

@@ -17,6 +17,8 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import policies
+from actions.starter import start_policy
+from actions.temporal import acknowledge
 from bench.rig import (
     BARE_QUEUE,
     CONCURRENCY,
@@ -29,10 +31,8 @@ from bench.rig import (
     until_count,
 )
 from bench.workflows import BareInput, BareParentInput, BareParentWorkflow, BareWorkflow
-from duban.importer import import_path
+from cli.importer import import_path
 from duban.models import Assignment, AuditEvent
-from duban.starter import start_policy
-from duban.temporal import acknowledge
 from workflows.assignment import ActionInput
 
 HERE = Path(__file__).resolve().parent

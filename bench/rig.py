@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from actions.temporal import connect
 from bench import workflows as bare_workflows
 from bench.workflows import BareParentWorkflow, BareWorkflow
+from cli.devserver import DevServer, running_dev_server
+from cli.worker import MAX_CACHED_WORKFLOWS, precompile, running_worker
 from duban.db import make_engine, make_session_factory
-from duban.devserver import DevServer, running_dev_server
 from duban.migrate import upgrade
 from duban.services.user import ensure_admin
 from duban.settings import Settings
-from duban.temporal import connect
-from duban.worker import MAX_CACHED_WORKFLOWS, precompile, running_worker
 
 log = logging.getLogger("bench")
 

@@ -69,6 +69,16 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def release(session: Session) -> None:
+    """Commit what the caller did so far and hand its connection back to the pool.
+
+    Called before anything slow that needs no database (a Temporal Update, storing files),
+    so a caller never holds a pooled connection while it waits, and a SQLite reader's
+    snapshot ends before it writes. Sync: run it in the threadpool from async code.
+    """
+    session.commit()
+
+
 def utcnow() -> datetime:
     """Return the current time as tz-aware UTC (never in workflows)."""
     return datetime.now(UTC)

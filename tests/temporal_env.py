@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from duban.devserver import find_temporal_binary, retry_start
-from duban.temporal import DATA_CONVERTER
+from actions.temporal import DATA_CONVERTER
+from cli.devserver import find_temporal_binary, retry_start
 
 
 async def start_local_env() -> WorkflowEnvironment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ DUBAN_SERVICES = ("migrate", "worker", "web")
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return data
 
 
 def _setting_names() -> set[str]:
@@ -111,7 +113,12 @@ def test_dockerfile_installs_from_the_lock():
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     assert "uv sync --frozen" in dockerfile
-    for package in ("duban", "policies", "workflows", "activities", "web"):
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert {"duban", "policies", "workflows", "activities", "actions", "web", "cli"} <= set(
+        packages
+    )
+    for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile
 
 

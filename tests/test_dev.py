@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
+from actions.temporal import connect
+from cli.dev import DevOptions, run
+from cli.devserver import free_port, port_is_free
 from duban.db import make_engine, make_session_factory
-from duban.dev import DevOptions, run
-from duban.devserver import free_port, port_is_free
 from duban.models import Assignment, Policy, PolicyVersion, User
 from duban.settings import Settings
-from duban.temporal import connect
 from tests.faults.stack import eventually
 
 JILIN_ASSIGNMENTS = 132
@@ -101,7 +101,7 @@ async def test_dev_moves_off_ports_that_are_taken(tmp_path: Path):
 DEV_SCRIPT = """
 import asyncio, logging, sys
 from pathlib import Path
-from duban.dev import DevOptions, run
+from cli.dev import DevOptions, run
 from duban.settings import Settings
 logging.basicConfig(level=logging.INFO)
 options = DevOptions(port=int(sys.argv[2]), temporal_port=int(sys.argv[3]), ui_port=None, policy=None)

@@ -6,25 +6,26 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
+from actions.temporal import connect
+from cli.devserver import running_dev_server
+from cli.jobs import RECONCILE_JOB_ID, build_scheduler, reconcile
+from cli.worker import running_worker
 from duban.db import make_engine, make_session_factory
-from duban.devserver import running_dev_server
-from duban.jobs import RECONCILE_JOB_ID, build_scheduler, reconcile
 from duban.models import Assignment, AuditEvent
 from duban.services.policy import mark_started
 from duban.settings import Settings
-from duban.temporal import connect
-from duban.worker import running_worker
 from tests.db import sqlite_url
 from tests.faults.stack import audit_kinds, eventually, import_tiny_policy, start_assignment
 from workflows.assignment import AssignmentWorkflow
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[tuple]:
+async def live(tmp_path: Path) -> AsyncIterator[tuple[Any, ...]]:
     async with running_dev_server(db_file=tmp_path / "temporal.sqlite3", port=None) as server:
         settings = Settings(
             data_dir=tmp_path,

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from actions.temporal import connect
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
+from cli.devserver import running_dev_server
+from cli.worker import WORKFLOWS, activity_methods, build_worker, lead_when_free, make_mailer
 from duban.db import make_engine, make_session_factory
-from duban.devserver import running_dev_server
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.settings import Settings
-from duban.temporal import connect
-from duban.worker import WORKFLOWS, activity_methods, build_worker, lead_when_free, make_mailer
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
 

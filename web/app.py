@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
+from actions.clients import LazyTemporal
 from duban.db import make_engine, make_session_factory
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
-from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
 from web.headers import SecurityHeadersMiddleware

@@ -7,10 +7,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from actions.assignment import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS, ActionOutcome
 from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
-from web.assignment_actions import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS, ActionOutcome
 from web.schemas import DepartmentRead, RowId
 
 

@@ -10,13 +10,15 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from duban.db import utcnow
+from actions.assignment import Caller
+from actions.clients import LazyTemporal
+from actions.draft import Intake
+from duban.db import make_session_factory, utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden
 from duban.models import User
 from duban.services.login_session import session_user
 from duban.settings import Settings
-from web.clients import LazyTemporal
 from web.i18n import normalize_locale, t
 from web.security import (
     CSRF_FIELD,
@@ -71,22 +73,12 @@ def get_settings(request: Request) -> Settings:
 def get_db(request: Request) -> Iterator[Session]:
     """Yield the request's one session: committed on success, rolled back on error.
 
-    A route may end the transaction early with `release` before a slow wait; the session
+    A route may end the transaction early with `duban.db.release` before a slow wait; the session
     then begins a new one on its next query.
     """
     with request.app.state.session_factory() as session:
         yield session
         session.commit()
-
-
-def release(session: Session) -> None:
-    """Commit what the request did so far and hand its connection back to the pool.
-
-    Called before anything slow that needs no database (a Temporal Update, storing files),
-    so a request never holds a pooled connection while it waits, and a SQLite reader's
-    snapshot ends before it writes. Sync: run it in the threadpool from async code.
-    """
-    session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -170,6 +162,7 @@ def require_roles(*roles: UserRole) -> Callable[[User], User]:
 
 
 AdminUser = Annotated[User, Depends(require_roles(UserRole.ADMIN))]
+IntakeUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR, UserRole.ADMIN))]
 
 
 def lazy_temporal(request: Request) -> LazyTemporal:
@@ -187,6 +180,14 @@ async def get_temporal(lazy: LazyTemporalDep) -> Client:
 
 
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def department_caller(user: CurrentUser, session: SessionDep, lazy: LazyTemporalDep) -> Caller:
+    """Return the signed-in user as a caller; each action checks the department owns the item."""
+    return Caller(session, user, lazy)
+
+
+CallerDep = Annotated[Caller, Depends(department_caller)]
 
 
 async def verify_csrf(request: Request) -> None:
@@ -209,3 +210,14 @@ def remember_lang(request: Request) -> None:
     locale = normalize_locale(request.query_params.get("lang"))
     if locale:
         request.session["lang"] = locale
+
+
+def intake_of(request: Request) -> Intake:
+    """Return what the intake actions need from the app: importing sessions see pending starts."""
+    state = request.app.state
+    return Intake(
+        temporal=state.temporal,
+        import_factory=make_session_factory(state.engine),
+        session_factory=state.session_factory,
+        settings=state.settings,
+    )

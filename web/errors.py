@@ -12,8 +12,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from actions.clients import TemporalUnavailable
 from duban.errors import DomainError
-from web.clients import TemporalUnavailable
 from web.deps import PasswordChangeRequired, SignInRequired
 from web.i18n import t
 from web.rendering import is_htmx, render

@@ -8,16 +8,16 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from actions.assignment import Caller
+from actions.review import COMMENT_MAX_CHARS, BulkResult
 from duban.domain import UserRole
 from duban.models import User
 from duban.services.assignment import Light
 from duban.services.board import BoardFilter, BoardRow
 from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
-from web.assignment_actions import Caller
 from web.assignment_schemas import ActionRequest, TaskRef
 from web.deps import LazyTemporalDep, SessionDep, require_roles
 from web.schemas import DepartmentRead, RowId
-from web.supervisor_actions import COMMENT_MAX_CHARS, BulkResult
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
 

@@ -8,7 +8,8 @@ from temporalio import workflow
 from temporalio.exceptions import TemporalError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.read_model import (
+    from duban.domain import AssignmentRole, AssignmentState, assignment_workflow_id
+    from duban.messages import (
         EscalationRecord,
         ExtensionDecisionRecord,
         ExtensionRecord,
@@ -16,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
         ReviewRecord,
         SubmissionRecord,
     )
-    from duban.domain import AssignmentRole, AssignmentState, assignment_workflow_id
 
     # Plain data and pure rules: imported once, not again for every workflow run, and one
     # set of types for the data converter's cache.

@@ -11,16 +11,18 @@ from typing import Any, NoReturn
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import NotifyActivities, NotifyInput
-    from activities.read_model import (
+    from duban.domain import AssignmentRole, AssignmentState
+    from duban.messages import (
+        BEGIN_ACTIVITY,
+        NOTIFY_ACTIVITY,
+        RECORD_ACTIVITY,
         BeginInput,
         EscalationRecord,
+        NotifyInput,
         PeriodPatch,
-        ReadModelActivities,
         RecordInput,
         Snapshot,
     )
-    from duban.domain import AssignmentRole, AssignmentState
 
     from workflows.assignment_messages import (
         ActionResult,
@@ -101,9 +103,10 @@ class AssignmentEngine:
             # the lock, so no two local activities ever run at once (concurrent local
             # activities can replay out of order: sdk-python#1578).
             # Not under the lock: an early Update's write holds it while it waits for `_ready`.
-            await workflow.execute_local_activity_method(
-                ReadModelActivities.begin,
+            await workflow.execute_local_activity(
+                BEGIN_ACTIVITY,
                 BeginInput(self.inp.assignment_id, periods, steps, notices),
+                result_type=int,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
         self._ready = True
@@ -238,12 +241,15 @@ class AssignmentEngine:
             # keeps local activities one at a time (sdk-python#1578); runs recorded before
             # this change replay their scheduled activities.
             if workflow.patched(LOCAL_WRITES):
-                await workflow.execute_local_activity_method(
-                    ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+                await workflow.execute_local_activity(
+                    RECORD_ACTIVITY,
+                    inp,
+                    result_type=bool,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
                 )
             else:
-                await workflow.execute_activity_method(
-                    ReadModelActivities.record, inp, start_to_close_timeout=ACTIVITY_TIMEOUT
+                await workflow.execute_activity(
+                    RECORD_ACTIVITY, inp, result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT
                 )
 
     def _notice(
@@ -261,9 +267,10 @@ class AssignmentEngine:
     async def _notify(
         self, kind: str, audience: str, step: str, title: str, body: str = ""
     ) -> None:
-        await workflow.execute_activity_method(
-            NotifyActivities.notify,
+        await workflow.execute_activity(
+            NOTIFY_ACTIVITY,
             self._notice(kind, audience, step, title, body),
+            result_type=int,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.read_model import PeriodSpec as PeriodSpec
     from duban.domain import AssignmentState
+    from duban.messages import PeriodSpec as PeriodSpec
 
 
 @dataclass(frozen=True)

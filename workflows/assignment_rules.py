@@ -20,7 +20,7 @@ from duban.rules import (
 from temporalio.exceptions import ApplicationError
 
 if TYPE_CHECKING:
-    from activities.read_model import PeriodSpec
+    from duban.messages import PeriodSpec
 
     from workflows.assignment_messages import AssignmentCarry
 

@@ -1,18 +1,28 @@
-"""In-app notifications: the bell, marking read, and the rows of a daily digest."""
+"""In-app notifications: writing them for an audience, the bell, marking read, and the rows of a digest."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from duban.domain import UserRole
 from duban.errors import Invalid
-from duban.models import Notification, User
+from duban.messages import NotifyInput
+from duban.models import Assignment, Notification, User
+from duban.services.assignment import item_ref, item_title, select_with_item
+
+AUDIENCES = {
+    "department": (UserRole.STAFF, UserRole.HEAD),
+    "head": (UserRole.HEAD,),
+    "supervisors": (UserRole.SUPERVISOR,),
+}
+TITLE_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -131,3 +141,58 @@ def set_preferences(
         user.digest_email = digest_email
     session.flush()
     return user
+
+
+def readable(text: str, *, session: Session, assignment: Assignment) -> str:
+    """Name the task by its number as written and title, and the department by its name.
+
+    Workflows write "第9项任务（jl-jyt）"; a reader knows "（九）健全…" and "省教育厅".
+    """
+    row = session.execute(select_with_item().where(Assignment.id == assignment.id)).first()
+    item = row[1] if row is not None else None
+    title = item_title(assignment, item)
+    short = title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS] + "…"
+    named = f"任务{item_ref(assignment, item)}{short}" if item is not None else None
+    if named:
+        text = text.replace(f"第{assignment.item_number}项任务", named)
+    dept = assignment.department
+    return text.replace(f"（{dept.code}）", f"（{dept.name}）")
+
+
+def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
+    """Add the in-app notification of every active user of the audience not yet told; flush."""
+    assignment = session.get_one(Assignment, inp.assignment_id)
+    title = readable(inp.title, session=session, assignment=assignment)
+    inp = replace(inp, title=title)
+    added = [
+        note
+        for user in _audience(session, assignment, inp.audience)
+        if (note := _add_once(session, inp, user)) is not None
+    ]
+    session.flush()
+    return added
+
+
+def _audience(session: Session, assignment: Assignment, audience: str) -> list[User]:
+    roles = [str(r) for r in AUDIENCES[audience]]
+    stmt = select(User).where(User.is_active.is_(True), User.role.in_(roles))
+    if audience != "supervisors":
+        stmt = stmt.where(User.department_id == assignment.department_id)
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def _add_once(session: Session, inp: NotifyInput, user: User) -> Notification | None:
+    key = f"{inp.key}:{user.id}"
+    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+        return None
+    note = Notification(
+        key=key,
+        user_id=user.id,
+        kind=inp.kind,
+        title=inp.title,
+        body=inp.body,
+        link=f"/assignments/{inp.assignment_id}",
+        assignment_id=inp.assignment_id,
+    )
+    session.add(note)
+    return note

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from cli.devserver import running_dev_server
 from duban.db import make_engine
-from duban.devserver import running_dev_server
 from duban.models import Assignment, AuditEvent, Evidence
 from tests.cli.test_policy_commands import run
 from tests.db import sqlite_url

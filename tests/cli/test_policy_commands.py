@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
+from cli.devserver import free_port, running_dev_server
 from duban.db import make_engine
-from duban.devserver import free_port, running_dev_server
 from duban.domain import task_workflow_id
 from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
 

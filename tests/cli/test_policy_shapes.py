@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from duban.services.export import CJK_FACE_SC, CJK_FONT
 from tests.cli.test_policy_commands import JILIN, assert_one_line_failure, policy_rows, run
 from tests.policies import shapes
 
@@ -31,7 +32,7 @@ def test_parse_docx_and_pdf_give_the_text_s_json(tmp_path: Path) -> None:
     docx_file = tmp_path / "jilin.docx"
     docx_file.write_bytes(shapes.to_docx(text))
     pdf_file = tmp_path / "jilin.pdf"
-    pdf_file.write_bytes(shapes.to_pdf(text, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC))
+    pdf_file.write_bytes(shapes.to_pdf(text, font=CJK_FONT, face=CJK_FACE_SC))
     expected = _parse_json(JILIN, tmp_path)
     assert len(expected["items"]) == 29
     assert _parse_json(docx_file, tmp_path) == expected

@@ -16,7 +16,7 @@ NOW = datetime(2026, 12, 2, tzinfo=UTC)
 OPEN_STATES = [s for s in AssignmentState if s != AssignmentState.COMPLETED]
 
 
-def _allowed(check, carry, inp) -> bool:  # type: ignore[no-untyped-def]
+def _allowed(check, carry, inp) -> bool:
     try:
         check(carry, inp, NOW)
     except ApplicationError:

@@ -7,6 +7,7 @@ import gc
 import random
 import tomllib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def rubric():
 def outcome(**overrides) -> PeriodOutcome:
     """An on-time approved lead period rated 3, unless overridden."""
     n = next(_ids)
-    fields = {
+    fields: dict[str, Any] = {
         "assignment_id": n,
         "department_code": "fpb",
         "department_name": "省扶贫办",

@@ -12,10 +12,10 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.starter import start_policy
+from cli.worker import running_worker
 from duban.models import AuditEvent
 from duban.settings import Settings
-from duban.starter import start_policy
-from duban.worker import running_worker
 from tests.temporal_env import start_local_env
 from web.app import create_app
 

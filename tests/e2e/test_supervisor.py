@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from cli.jobs import run_digest
 from duban.db import make_engine, make_session_factory, utcnow
-from duban.jobs import run_digest
 from duban.models import Escalation
 from duban.services.user import create_user
 from duban.settings import Settings

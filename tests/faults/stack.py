@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
+from cli.importer import import_path
 from duban.domain import assignment_workflow_id
-from duban.importer import import_path
 from duban.models import Assignment, AuditEvent, Department, Submission
 from duban.services.policy import mark_started
-from workflows.assignment import AssignmentInput, AssignmentWorkflow, PeriodSpec
+from workflows.assignment import AssignmentInput, AssignmentStatus, AssignmentWorkflow, PeriodSpec
 
 T = TypeVar("T")
 DUBAN = Path(sys.prefix) / "bin" / "duban"
@@ -117,7 +117,7 @@ async def start_assignment(
     task_queue: str,
     *,
     due_in: timedelta,
-) -> tuple[WorkflowHandle[AssignmentWorkflow, object], int]:
+) -> tuple[WorkflowHandle[AssignmentWorkflow, AssignmentStatus], int]:
     """Import the tiny policy and start its one AssignmentWorkflow; return the handle and row id."""
     row = import_tiny_policy(factory, folder)
     with factory() as session:
@@ -131,7 +131,7 @@ async def start_assignment(
     )
     with factory.begin() as session:  # started: the web may show it (as the starter does)
         mark_started(session=session, policy_key=key, item_numbers=[row.item_number])
-    return handle, row.id  # type: ignore[return-value]
+    return handle, row.id
 
 
 def audit_kinds(factory: sessionmaker[Session], assignment_id: int) -> list[str]:

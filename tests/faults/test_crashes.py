@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from actions.temporal import connect
+from cli.devserver import DevServer, free_port
 from duban.db import make_engine, make_session_factory
-from duban.devserver import DevServer, free_port
 from duban.models import Assignment, Escalation
 from duban.services.user import ensure_admin
 from duban.settings import Settings
-from duban.temporal import connect
 from tests.db import sqlite_url
 from tests.faults.stack import (
     WorkerProcess,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from duban.devserver import (
+from cli.devserver import (
     START_ATTEMPTS,
     DevServer,
     DevServerError,
@@ -115,7 +115,7 @@ async def test_port_race_gives_up_with_the_reason(tmp_path: Path, squatted: type
 PARENT_SCRIPT = """
 import sys, time
 from pathlib import Path
-from duban.devserver import DevServer
+from cli.devserver import DevServer
 server = DevServer.launch(db_file=Path(sys.argv[1]), port=int(sys.argv[2]))
 print(server.process.pid, flush=True)
 time.sleep(600)

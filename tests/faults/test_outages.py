@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from cli.worker import running_worker
 from duban.db import make_session_factory
 from duban.domain import UserRole
 from duban.models import Assignment, User
 from duban.settings import Settings
-from duban.worker import running_worker
 from tests.db import PG_ADMIN_URL
 from tests.faults.stack import start_assignment
 from tests.temporal_env import start_local_env

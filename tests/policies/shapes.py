@@ -13,6 +13,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import docx
 from docx.oxml import parse_xml
@@ -130,11 +131,11 @@ def to_docx_numbered(text: str) -> bytes:
             document.add_paragraph(line)
             continue
         paragraph = document.add_paragraph(_LIST_LEVELS[level].sub("", line))
-        paragraph._p.get_or_add_pPr().append(
-            parse_xml(
-                f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
-            )
+        # The stubs type a pPr's children as pPr; a w:numPr element is what Word expects here.
+        num_pr: Any = parse_xml(
+            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
         )
+        paragraph._p.get_or_add_pPr().append(num_pr)
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fpdf import FPDF
 
+from duban.services.export import CJK_FACE_SC, CJK_FONT
 from policies.formats import extract_text
 from policies.model import ParsedPolicy
 from policies.parse import parse_text
@@ -41,7 +42,7 @@ def build(shape: str, text: str, font: Path) -> tuple[bytes, str]:
         return shapes.to_pdf(text, font=font), "policy.pdf"
     if shape == "pdf-opentype":
         # The OpenType (CFF) face as fpdf2 embeds it: read through PDFium's text runs.
-        return shapes.to_pdf(text, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC), "policy.pdf"
+        return shapes.to_pdf(text, font=CJK_FONT, face=CJK_FACE_SC), "policy.pdf"
     if shape == "html-utf8":
         return shapes.to_html(text), "policy.html"
     if shape == "mhtml":
@@ -106,7 +107,7 @@ def test_pdf_page_furniture_is_dropped(cjk_font: Path) -> None:
 
 def test_pdf_fonts_pdfminer_cannot_decode_are_read_with_pdfium() -> None:
     # fpdf2 embeds the OpenType (CFF) face with its own encoding CMap, which pdfminer cannot map.
-    data = shapes.to_pdf(TABLE_NOTICE, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC)
+    data = shapes.to_pdf(TABLE_NOTICE, font=CJK_FONT, face=CJK_FACE_SC)
     extracted = extract_text(data, name="notice.pdf")
     assert "建设智慧停车平台" in extracted
     assert parse_text(extracted).title == parse_text(TABLE_NOTICE).title

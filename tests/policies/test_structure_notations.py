@@ -7,6 +7,7 @@ CRLF line ends, and every item's span holds its title in the exact text given to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import opencc
 import pytest
@@ -17,7 +18,7 @@ from policies.script import fold
 NOTATIONS = Path(__file__).with_name("notations") / "structure"
 
 # (section, label, title, units with roles, deadlines, doubts) of every item, read by hand.
-EXPECTED = {
+EXPECTED: dict[str, list[Any]] = {
     # Family 1: tasks in an attachment; the attachment index line is no item, a list stays a list.
     "attachment_tasks": [
         (2, "（一）", "日常考评", [], [], []),
@@ -211,6 +212,7 @@ def test_structure_notation(name, variant):
     assert [_reading(item) for item in policy.items] == [tuple(e) for e in EXPECTED[name]]
     assert [item.ordinal for item in policy.items] == list(range(1, len(policy.items) + 1))
     for item in policy.items:
+        assert item.span is not None
         start, end = item.span
         written = fold(text[start:end])
         assert written.startswith(item.title)
@@ -249,6 +251,7 @@ def test_table_cells_keep_unknown_names_as_written_with_a_doubt():
     unit = parse_text(text).items[0].units[0]
     assert (unit.as_written, unit.known) == ("市城管局", False)
     assert [d.code for d in unit.doubts] == ["unknown_unit"]
+    assert unit.span is not None
     assert text[unit.span[0] : unit.span[1]] == "市城管局"
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from actions.temporal import DATA_CONVERTER
 from duban.db import make_engine, make_session_factory
 from duban.domain import task_workflow_id
-from duban.temporal import DATA_CONVERTER
 from tests.db import sqlite_url
 from tests.workflows.conftest import BIN, duban_worker
 from tests.workflows.seed import DAY, assignment_input, code_of, quarterly, seed
@@ -45,7 +45,7 @@ async def _save(client: Client, wf_id: str, run_id: str | None, name: str) -> No
     )
 
 
-async def _calendar(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+async def _calendar(env: WorkflowEnvironment, factory) -> None:
     """Reminders, the ladder, a late submission, a return, approval, continue-as-new, completion."""
     seeded = seed(factory)
     now = await env.get_current_time()
@@ -95,7 +95,7 @@ async def _calendar(env: WorkflowEnvironment, factory) -> None:  # type: ignore[
         await _save(env.client, wf_id, None, "assignment_calendar_last_run")
 
 
-async def _extensions(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+async def _extensions(env: WorkflowEnvironment, factory) -> None:
     """An urge, an extension asked and granted, a supervisor's due-date move, one refusal."""
     seeded = seed(factory)
     now = await env.get_current_time()
@@ -135,7 +135,7 @@ async def _extensions(env: WorkflowEnvironment, factory) -> None:  # type: ignor
         await _save(env.client, wf_id, None, "assignment_extensions")
 
 
-async def _lead_and_co(env: WorkflowEnvironment, factory):  # type: ignore[no-untyped-def]
+async def _lead_and_co(env: WorkflowEnvironment, factory):
     """Seed a task with a lead and a co-organizer, one period of 30 days each."""
     seeded = seed(factory, ("fpb", "czt"))
     now = await env.get_current_time()
@@ -145,7 +145,7 @@ async def _lead_and_co(env: WorkflowEnvironment, factory):  # type: ignore[no-un
     return seeded, lead, co
 
 
-async def _start_task(env, worker, seeded, assignments, **options):  # type: ignore[no-untyped-def]
+async def _start_task(env, worker, seeded, assignments, **options):
     """Start the seeded task's PolicyTaskWorkflow (version 1) on the worker; return its handle."""
     return await env.client.start_workflow(
         PolicyTaskWorkflow.run,
@@ -156,7 +156,7 @@ async def _start_task(env, worker, seeded, assignments, **options):  # type: ign
     )
 
 
-async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+async def _task(env: WorkflowEnvironment, factory) -> None:
     """A task with a lead and a co-organizer, one period each, to completion."""
     seeded, lead, co = await _lead_and_co(env, factory)
     sup = seeded.users["supervisor"]
@@ -185,7 +185,7 @@ async def _task(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-u
         await _save(env.client, seeded.workflow_id(code_of(seeded, "fpb")), None, "assignment_lead")
 
 
-async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+async def _revision(env: WorkflowEnvironment, factory) -> None:
     """A newer version moves the open period's due date and adds a period; both run to the end."""
     seeded = seed(factory)
     now = await env.get_current_time()
@@ -222,7 +222,7 @@ async def _revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[
         await _save(env.client, wf_id, first_run, "assignment_revision")
 
 
-async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+async def _withdrawal(env: WorkflowEnvironment, factory) -> None:
     """A newer version drops the co-organizer (withdrawn) and the lead closes alone."""
     seeded, lead, co = await _lead_and_co(env, factory)
     sup = seeded.users["supervisor"]
@@ -255,7 +255,7 @@ async def _withdrawal(env: WorkflowEnvironment, factory) -> None:  # type: ignor
         await _save(env.client, handles["czt"].id, None, "assignment_withdrawn")
 
 
-async def _early_revision(env: WorkflowEnvironment, factory) -> None:  # type: ignore[no-untyped-def]
+async def _early_revision(env: WorkflowEnvironment, factory) -> None:
     """A newer version dropping the co-organizer reaches the task before any child started."""
     seeded, lead, co = await _lead_and_co(env, factory)
     sup = seeded.users["supervisor"]

@@ -11,20 +11,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.read_model import (
+from activities.read_model import ReadModelActivities
+from duban.errors import Invalid
+from duban.messages import (
     BeginInput,
     EscalationRecord,
     ExtensionDecisionRecord,
     ExtensionRecord,
     PeriodPatch,
     PeriodSpec,
-    ReadModelActivities,
     RecordInput,
     ReviewRecord,
     Snapshot,
     SubmissionRecord,
 )
-from duban.errors import Invalid
 from duban.models import Assignment, AuditEvent
 from duban.scoring import score_period
 from duban.services.assessment import (

@@ -23,17 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import duban.models  # noqa: F401  (fills the metadata)
-from activities.read_model import (
+from activities.read_model import ReadModelActivities
+from duban.db import Base, make_engine, make_session_factory
+from duban.messages import (
     BeginInput,
     PeriodPatch,
     PeriodSpec,
-    ReadModelActivities,
     RecordInput,
     ReviewRecord,
     Snapshot,
     SubmissionRecord,
 )
-from duban.db import Base, make_engine, make_session_factory
 from duban.migrate import alembic_config, upgrade
 from duban.models import Assignment, AuditEvent, Evidence
 from duban.services.audit import verify_chain

@@ -100,7 +100,9 @@ async def test_digest_arrives_once_at_a_real_smtp_server(engine):
         assert await send_digests(factory, mailer, base_url="http://duban.test") == 0
     [mail] = inbox.to("alice@example.gov.cn")
     assert "2 条新通知" in mail["Subject"]
-    text = mail.get_body(preferencelist=("plain",)).get_content()
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
     assert "任务（七）已退回" in text
     assert len(inbox.to("bob@example.gov.cn")) == 1
     with factory.begin() as session:

@@ -323,7 +323,7 @@ def test_changed_jilin_document_becomes_version_2(session: Session) -> None:
 
 
 def test_import_path_stores_the_registry_and_the_document_in_one_go(engine) -> None:
-    from duban.importer import import_path, summary
+    from cli.importer import import_path, summary
     from policies.units import load_registry
 
     factory = make_session_factory(engine)

@@ -12,7 +12,8 @@ from tests.web.browser import PASSWORD, add_department, add_user, api_token, new
 
 def user_named(db, username: str) -> User | None:
     with db.begin() as s:
-        return s.scalar(select(User).where(User.username == username))
+        user: User | None = s.scalar(select(User).where(User.username == username))
+        return user
 
 
 async def test_admin_creates_user_through_the_page(login_as, db, app):

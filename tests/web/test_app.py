@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 import web
 from duban.domain import UserRole
@@ -116,7 +116,7 @@ async def test_temporal_down_is_a_503_with_a_chinese_detail(tmp_path, db_url):
 def test_every_listed_router_module_loads():
     routers = load_routers()
     assert len(routers) == len(ROUTER_MODULES)
-    assert all(isinstance(r, APIRouter) and r.routes for r in routers)
+    assert all(r.routes for r in routers)
 
 
 def test_every_router_module_is_listed_or_included():

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from activities.read_model import BeginInput, PeriodSpec, ReadModelActivities
+from activities.read_model import ReadModelActivities
 from duban.domain import UserRole
+from duban.messages import BeginInput, PeriodSpec
 from policies.rubric import DEFAULT_PATH
 from tests.services.test_assessment import new_assignment
 from tests.web.conftest import LoginAs

@@ -234,7 +234,9 @@ async def test_calendar_link_and_feed(client, login_as, world):
     made = await staff.client.post("/calendar/link", data={"csrf_token": staff.csrf})
     assert made.status_code == 303
     page = await staff.client.get("/assignments")
-    feed_url = re.search(r'value="(http://testserver/calendar/[^"]+\.ics)"', page.text).group(1)
+    found = re.search(r'value="(http://testserver/calendar/[^"]+\.ics)"', page.text)
+    assert found is not None, "no calendar link on the page"
+    feed_url = found.group(1)
     feed = await client.get(feed_url.removeprefix("http://testserver"))
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     events = Calendar.from_ical(feed.content).walk("VEVENT")

@@ -34,7 +34,8 @@ async def started(app, db):
 
 def state_of(db, assignment_id: int) -> str:
     with db() as s:
-        return s.get_one(Assignment, assignment_id).state
+        state: str = s.get_one(Assignment, assignment_id).state
+        return state
 
 
 async def test_page_flow_acknowledge_upload_submit(login_as, started, db):
@@ -149,7 +150,7 @@ def _checkbox_values(html: str) -> list[str]:
 
 
 async def test_returned_submission_shows_its_reason(app, login_as, started, db):
-    from duban import temporal
+    from actions import temporal
     from workflows.assignment import ReviewInput
 
     staff = await login_as(UserRole.STAFF, department=started["own"])

@@ -44,7 +44,7 @@ async def test_bad_password_reshows_form(client, db):
 async def test_inactive_user_cannot_sign_in(client, db):
     user_id, username = add_user(db, UserRole.STAFF)
     with db.begin() as s:
-        s.get(User, user_id).is_active = False  # type: ignore[union-attr]
+        s.get(User, user_id).is_active = False
     assert (await sign_in(client, username)).status_code == 401
     token = await client.post(
         "/api/v1/auth/token", json={"username": username, "password": PASSWORD}

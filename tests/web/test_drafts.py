@@ -40,7 +40,9 @@ async def _upload(who, content=SAMPLE, name="fengong.txt", **extra):
 
 
 def _lock(html: str) -> str:
-    return re.search(r'name="lock_version" value="(\d+)"', html).group(1)
+    found = re.search(r'name="lock_version" value="(\d+)"', html)
+    assert found is not None, "no lock_version field"
+    return found.group(1)
 
 
 async def test_upload_opens_the_review_screen_with_highlights(login_as, registry):

@@ -57,8 +57,10 @@ async def browsers(app: FastAPI) -> AsyncIterator[dict[str, tuple[httpx.AsyncCli
 
 def id_routes(app: FastAPI) -> list[tuple[str, str, list[str]]]:
     """Return (method, path, id parameter names) of every route with an id in its path."""
-    found = []
+    found: list[tuple[str, str, list[str]]] = []
     for route in iter_route_contexts(app.routes):  # included routers too
+        if route.path is None:
+            continue
         ids = [name for name in PARAM.findall(route.path) if name.endswith("_id")]
         found += [(m, route.path, ids) for m in sorted((route.methods or set()) - {"HEAD"}) if ids]
     return found
@@ -96,7 +98,7 @@ async def test_every_path_id_out_of_range_is_refused(app: FastAPI, browsers) -> 
         assert r.json()["detail"].startswith("请求参数无效") or "assignment_id" in r.text
 
 
-BODY_CASES = [
+BODY_CASES: list[tuple[str, str, str, str, list[Any]]] = [
     ("staff", "/api/v1/assignments/1/submissions", "json", "evidence_ids", ["r"]),
     ("staff", "/assignments/1/submissions", "form", "evidence_ids", ["report", "r"]),
     ("supervisor", "/api/v1/reviews/bulk-approve", "json", "submission_ids", ["rating", 5]),

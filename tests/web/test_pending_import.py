@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from actions.starter import build_task_inputs, dropped_tasks, settings_offsets
+from cli.importer import import_path
 from duban.db import make_session_factory
 from duban.domain import UserRole
-from duban.importer import import_path
 from duban.models import Assignment
 from duban.services.policy import mark_started
-from duban.starter import build_task_inputs, dropped_tasks, settings_offsets
 from tests.db import BACKENDS
 from tests.faults.stack import POLICY_TEXT
 from tests.web.conftest import LoginAs
@@ -41,7 +42,7 @@ async def test_an_unstarted_import_is_invisible_until_its_start_is_confirmed(
     staff = await login_as(UserRole.STAFF, code)
     csrf = {"x-csrftoken": staff.csrf}
 
-    async def seen() -> list[object]:
+    async def seen() -> list[Any]:
         board = (await boss.client.get("/api/v1/board")).json()
         return [
             (await staff.client.get("/api/v1/assignments")).json(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -32,7 +33,9 @@ def registry(db):
 
 
 def _lock(html: str) -> str:
-    return re.search(r'name="lock_version" value="(\d+)"', html).group(1)
+    found = re.search(r'name="lock_version" value="(\d+)"', html)
+    assert found is not None, "no lock_version field"
+    return found.group(1)
 
 
 async def _opened(db, policy_id: int) -> bool:
@@ -73,7 +76,9 @@ async def test_page_publish_starts_workflows_once_and_tells_departments(
     )
     assert published.status_code == 303, published.text
     page_url = published.headers["location"]
-    policy_id = int(re.search(r"/policies/(\d+)", page_url).group(1))
+    found = re.search(r"/policies/(\d+)", page_url)
+    assert found is not None, page_url
+    policy_id = int(found.group(1))
     page = await clerk.client.get(page_url)
     assert 'id="start-progress"' in page.text
     await eventually(lambda: _opened(db, policy_id))
@@ -145,7 +150,7 @@ async def test_an_amendment_is_published_through_the_revision_path(app, registry
     client = new_client(app)
     headers = await api_token(client, "amender")
 
-    async def publish(payload: dict) -> dict:
+    async def publish(payload: dict[str, Any]) -> dict[str, Any]:
         made = (await client.post("/api/v1/policies/drafts", json=payload, headers=headers)).json()
         url = f"/api/v1/policies/drafts/{made['id']}"
         edits = [{"op": "accept", "value": d["id"]} for d in made["doubts"]]
@@ -154,7 +159,8 @@ async def test_an_amendment_is_published_through_the_revision_path(app, registry
             assert (await client.patch(url, json=patch, headers=headers)).status_code == 200
         done = await client.post(f"{url}/publish", json={}, headers=headers)
         assert done.status_code == 200, done.text
-        return done.json()
+        published: dict[str, Any] = done.json()
+        return published
 
     first = await publish({"text": SAMPLE.decode(), "name": "amend-me.txt"})
     await eventually(lambda: _opened(db, first["policy_id"]))

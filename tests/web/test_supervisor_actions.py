@@ -39,7 +39,8 @@ def count(db, model, **where) -> int:
 
 def row(db, assignment_id: int) -> Assignment:
     with db() as s:
-        return s.get_one(Assignment, assignment_id)
+        assignment: Assignment = s.get_one(Assignment, assignment_id)
+        return assignment
 
 
 async def submitted(app, db, client, aid: int, dept: str, key: str) -> dict[str, str]:
@@ -206,7 +207,7 @@ async def test_due_date_moves_and_original_stays(app, started, db, login_as):
 
 
 async def _due_is(db, aid, due) -> bool:
-    return row(db, aid).due_at == due
+    return bool(row(db, aid).due_at == due)
 
 
 async def test_extension_grant_keeps_the_original_and_foreign_ids_are_refused(

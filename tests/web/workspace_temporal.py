@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from actions.starter import start_policy
+from cli.worker import running_worker
 from duban.db import make_session_factory
 from duban.models import AuditEvent
 from duban.settings import Settings
-from duban.starter import start_policy
-from duban.worker import running_worker
 from tests.temporal_env import start_local_env
 from tests.workspace import make_assignment, make_department, make_policy
 from web.app import create_app

@@ -16,10 +16,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from actions.temporal import DATA_CONVERTER
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from duban.db import make_engine, make_session_factory
-from duban.temporal import DATA_CONVERTER
 from tests.temporal_env import start_local_env
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow

@@ -8,18 +8,19 @@ import pytest
 from aiosmtplib import SMTPException
 from sqlalchemy import func, select
 
-from activities.notify import NotifyActivities, NotifyInput
-from activities.read_model import (
+from activities.notify import NotifyActivities
+from activities.read_model import ReadModelActivities
+from duban.db import make_engine, make_session_factory
+from duban.mailer import Mailer
+from duban.messages import (
     BeginInput,
     EscalationRecord,
+    NotifyInput,
     PeriodSpec,
-    ReadModelActivities,
     RecordInput,
     Snapshot,
     SubmissionRecord,
 )
-from duban.db import make_engine, make_session_factory
-from duban.mailer import Mailer
 from duban.models import AuditEvent, Escalation, Notification, Submission, User
 from tests.smtp import smtp_server
 from tests.workflows.seed import code_of, seed

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from duban import temporal as duban_temporal
-from duban.jobs import DIGEST_JOB_ID, build_scheduler, run_digest
+from actions import temporal as workflow_calls
+from cli.jobs import DIGEST_JOB_ID, build_scheduler, run_digest
 from duban.models import Notification, User
 from duban.settings import Settings
 from tests.smtp import smtp_server
@@ -53,7 +53,7 @@ async def test_overdue_ladder_reaches_the_supervisors_digest(
         )
 
         async def level_three() -> None:
-            assert (await duban_temporal.query_state(client, wf_id)).escalation_level == 3
+            assert (await workflow_calls.query_state(client, wf_id)).escalation_level == 3
 
         await assert_eventually(level_three, within=30)
 

@@ -20,7 +20,8 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from duban import temporal as duban_temporal
+from actions import temporal as workflow_calls
+from actions.starter import build_task_inputs, settings_offsets, start_policy
 from duban.db import make_engine, make_session_factory
 from duban.domain import task_workflow_id
 from duban.errors import NotFound
@@ -35,7 +36,6 @@ from duban.models import (
 )
 from duban.schedule import LOCAL_TZ, end_of_day, plan_periods
 from duban.settings import Settings
-from duban.starter import build_task_inputs, settings_offsets, start_policy
 from tests.workflows.conftest import assert_eventually, duban_worker
 from tests.workflows.seed import assignment_input, code_of, seed
 from workflows.assignment import (
@@ -80,18 +80,18 @@ async def test_lead_period_closes_on_approval_while_co_organizer_has_not_reporte
             )
 
         await assert_eventually(children_running)
-        await duban_temporal.acknowledge(client, lead_id, ActionInput("l-a", 1, "牵头"))
-        await duban_temporal.submit(client, lead_id, SubmitInput("l-s", 1, "牵头", "牵头单位报告"))
-        await duban_temporal.review(
+        await workflow_calls.acknowledge(client, lead_id, ActionInput("l-a", 1, "牵头"))
+        await workflow_calls.submit(client, lead_id, SubmitInput("l-s", 1, "牵头", "牵头单位报告"))
+        await workflow_calls.review(
             client, lead_id, ReviewInput("l-r", sup, "督查室", "approve", 5)
         )
 
         async def lead_in_next_period():
-            state = await duban_temporal.query_state(client, lead_id)
+            state = await workflow_calls.query_state(client, lead_id)
             assert state.period_index == 1 and state.periods[0].state == "approved"
 
         await assert_eventually(lead_in_next_period)
-        co_state = await duban_temporal.query_state(client, co_id)
+        co_state = await workflow_calls.query_state(client, co_id)
         assert (co_state.period_index, co_state.state) == (0, "assigned")
         with session_factory() as s:
             rows = s.execute(
@@ -102,12 +102,12 @@ async def test_lead_period_closes_on_approval_while_co_organizer_has_not_reporte
         by_index = sorted((period, state) for _, period, state in rows)
         assert by_index == [(0, "assigned"), (1, "in_progress")]
         # The co-organizer reports later, on its own clock, and is reviewed on its own.
-        await duban_temporal.acknowledge(client, co_id, ActionInput("c-a", 1, "配合"))
-        await duban_temporal.submit(client, co_id, SubmitInput("c-s", 1, "配合", "配合单位报告"))
-        await duban_temporal.review(client, co_id, ReviewInput("c-r", sup, "督查室", "approve", 3))
+        await workflow_calls.acknowledge(client, co_id, ActionInput("c-a", 1, "配合"))
+        await workflow_calls.submit(client, co_id, SubmitInput("c-s", 1, "配合", "配合单位报告"))
+        await workflow_calls.review(client, co_id, ReviewInput("c-r", sup, "督查室", "approve", 3))
 
         async def co_in_next_period():
-            assert (await duban_temporal.query_state(client, co_id)).period_index == 1
+            assert (await workflow_calls.query_state(client, co_id)).period_index == 1
 
         await assert_eventually(co_in_next_period)
         await task_handle.terminate("test done")
@@ -119,7 +119,11 @@ async def test_start_policy_is_idempotent_and_signals_new_versions(dev_env, db_u
     seeded = seed(factory, ("fpb", "czt"), deadlines=[{"text": "2022年底前", "date": "2022-12-31"}])
     async with duban_worker(dev_env.client, factory) as worker:
         settings = Settings(database_url=db_url, task_queue=worker.task_queue)
-        args = {"session_factory": factory, "settings": settings, "policy_key": seeded.policy_key}
+        args: dict[str, Any] = {
+            "session_factory": factory,
+            "settings": settings,
+            "policy_key": seeded.policy_key,
+        }
         first = await start_policy(dev_env.client, **args)
         again = await start_policy(dev_env.client, **args)
         assert (first.started, first.already_running, first.signalled) == (1, 0, 0)
@@ -136,7 +140,7 @@ async def test_start_policy_is_idempotent_and_signals_new_versions(dev_env, db_u
             assert await (await handle.describe()).memo_value("policy_version") == 2
 
         await assert_eventually(revised)
-        lead_state = await duban_temporal.query_state(
+        lead_state = await workflow_calls.query_state(
             dev_env.client, seeded.workflow_id(code_of(seeded, "fpb"))
         )
         assert lead_state.periods[0].state == "historic" and lead_state.period_index == 1
@@ -205,7 +209,7 @@ async def test_a_new_version_with_a_moved_deadline_replans_the_periods(dev_env, 
 
         async def opened():
             try:
-                state = await duban_temporal.query_state(dev_env.client, lead_id)
+                state = await workflow_calls.query_state(dev_env.client, lead_id)
             except NotFound as exc:  # the child is not started yet
                 raise AssertionError(exc) from exc
             assert state.period_index == 0 and state.due_at == end_of_day(first)
@@ -228,7 +232,7 @@ async def test_a_new_version_with_a_moved_deadline_replans_the_periods(dev_env, 
         ahead = next(p.due_at for p in planned if p.due_at > end_of_day(today))
 
         async def replanned():
-            state = await duban_temporal.query_state(dev_env.client, lead_id)
+            state = await workflow_calls.query_state(dev_env.client, lead_id)
             assert state.policy_version == 2
             assert (state.due_at, state.original_due_at) == (ahead, end_of_day(first))
             return state
@@ -283,7 +287,7 @@ async def _started(client, wf_id):
 
     async def check():
         try:
-            state = await duban_temporal.query_state(client, wf_id)
+            state = await workflow_calls.query_state(client, wf_id)
         except NotFound as exc:
             raise AssertionError(exc) from exc
         assert state.due_at is not None
@@ -319,9 +323,9 @@ async def test_a_department_the_new_version_drops_is_withdrawn_and_its_lead_goes
         kinds, notes = _events(session_factory, seeded.assignment_ids["czt"])
         assert kinds[-1] == "withdrawn" and "completed" not in kinds and "withdrawn" in notes
         # The lead no longer waits for the withdrawn co-organizer: approving closes its period.
-        await duban_temporal.acknowledge(dev_env.client, lead_id, ActionInput("l-a", sup, "x"))
-        await duban_temporal.submit(dev_env.client, lead_id, SubmitInput("l-s", sup, "x", "报告"))
-        await duban_temporal.review(
+        await workflow_calls.acknowledge(dev_env.client, lead_id, ActionInput("l-a", sup, "x"))
+        await workflow_calls.submit(dev_env.client, lead_id, SubmitInput("l-s", sup, "x", "报告"))
+        await workflow_calls.review(
             dev_env.client, lead_id, ReviewInput("l-r", sup, "督查室", "approve", 4)
         )
 
@@ -390,7 +394,7 @@ async def test_a_revision_before_the_children_start_is_what_they_start_with(
         status = await task.query(PolicyTaskWorkflow.status)
         assert (status.policy_version, status.departments) == (2, [code_of(seeded, "fpb")])
         with pytest.raises(NotFound):
-            await duban_temporal.query_state(dev_env.client, co_id)
+            await workflow_calls.query_state(dev_env.client, co_id)
         assert _events(session_factory, seeded.assignment_ids["czt"]) == ([], [])
         await task.terminate("test over")
 
@@ -458,7 +462,7 @@ async def test_a_revision_while_the_children_are_being_started_reaches_them(
         assert _events(session_factory, seeded.assignment_ids["czt"])[0][-1] == "withdrawn"
 
         async def lead_revised():
-            assert (await duban_temporal.query_state(dev_env.client, lead_id)).policy_version == 2
+            assert (await workflow_calls.query_state(dev_env.client, lead_id)).policy_version == 2
 
         await assert_eventually(lead_revised)
         await task.terminate("test over")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from duban import temporal as duban_temporal
+from actions import temporal as workflow_calls
 from duban.errors import Conflict, Invalid, NotFound
 from duban.models import AuditEvent, Escalation, Submission
 from tests.workflows.conftest import assert_eventually, duban_worker
@@ -41,31 +41,31 @@ async def test_validators_reject_with_chinese_messages(dev_env, session_factory)
             AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
         )
         with pytest.raises(Conflict, match="没有待审核的报送"):
-            await duban_temporal.review(
+            await workflow_calls.review(
                 client, wf_id, ReviewInput("r0", sup, "督查室", "approve", 4)
             )
         with pytest.raises(Conflict, match="请先签收"):
-            await duban_temporal.submit(client, wf_id, SubmitInput("s0", 1, "张三", "未签收"))
-        await duban_temporal.acknowledge(client, wf_id, ActionInput("a1", 1, "张三"))
-        await duban_temporal.submit(client, wf_id, SubmitInput("s1", 1, "张三", "进展"))
+            await workflow_calls.submit(client, wf_id, SubmitInput("s0", 1, "张三", "未签收"))
+        await workflow_calls.acknowledge(client, wf_id, ActionInput("a1", 1, "张三"))
+        await workflow_calls.submit(client, wf_id, SubmitInput("s1", 1, "张三", "进展"))
         with pytest.raises(Invalid, match="评分须为 1 至 5 分"):
-            await duban_temporal.review(
+            await workflow_calls.review(
                 client, wf_id, ReviewInput("r1", sup, "督查室", "approve", 6)
             )
         with pytest.raises(Invalid, match="退回时须说明理由"):
-            await duban_temporal.review(
+            await workflow_calls.review(
                 client, wf_id, ReviewInput("r2", sup, "督查室", "return", None, " ")
             )
         past = await dev_env.get_current_time() - SEC
         with pytest.raises(Invalid, match="新的期限须晚于当前时间"):
-            await duban_temporal.set_due(client, wf_id, SetDueInput("d1", sup, "督查室", past))
+            await workflow_calls.set_due(client, wf_id, SetDueInput("d1", sup, "督查室", past))
         with pytest.raises(Conflict, match="本期已报送"):
-            await duban_temporal.submit(client, wf_id, SubmitInput("s2", 1, "张三", "再报"))
+            await workflow_calls.submit(client, wf_id, SubmitInput("s2", 1, "张三", "再报"))
         with pytest.raises(NotFound):
-            await duban_temporal.acknowledge(
+            await workflow_calls.acknowledge(
                 client, wf_id + "-missing", ActionInput("a", 1, "张三")
             )
-        state = await duban_temporal.query_state(client, wf_id)
+        state = await workflow_calls.query_state(client, wf_id)
         assert (state.state, state.period_index) == ("submitted", 0)
         # Rejected Updates leave no trace in history or the read model.
         with session_factory() as s:
@@ -84,13 +84,13 @@ async def test_repeated_submit_and_approve_change_nothing(dev_env, session_facto
         await client.start_workflow(
             AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
         )
-        await duban_temporal.acknowledge(client, wf_id, ActionInput("ack-key", staff, "张三"))
+        await workflow_calls.acknowledge(client, wf_id, ActionInput("ack-key", staff, "张三"))
         submit = SubmitInput("submit-key", staff, "张三", "第一季度进展")
-        first = await duban_temporal.submit(client, wf_id, submit)
-        again = await duban_temporal.submit(client, wf_id, submit)
+        first = await workflow_calls.submit(client, wf_id, submit)
+        again = await workflow_calls.submit(client, wf_id, submit)
         assert first == again
         approve = ReviewInput("approve-key", sup, "督查室", "approve", rating=5, comment="很好")
-        approved = await duban_temporal.review(client, wf_id, approve)
+        approved = await workflow_calls.review(client, wf_id, approve)
         assert approved.state == "approved"
         # The single period closes, so the workflow completes; the repeat returns the first result.
         status = await client.get_workflow_handle_for(AssignmentWorkflow.run, wf_id).result()
@@ -114,11 +114,11 @@ async def test_ladder_in_seconds_climbs_and_stops_on_submission(dev_env, session
         )
 
         async def level_three():
-            assert (await duban_temporal.query_state(client, wf_id)).escalation_level == 3
+            assert (await workflow_calls.query_state(client, wf_id)).escalation_level == 3
 
         await assert_eventually(level_three, within=20)
-        await duban_temporal.acknowledge(client, wf_id, ActionInput("ack", 1, "张三"))
-        await duban_temporal.submit(client, wf_id, SubmitInput("late", 1, "张三", "迟报"))
+        await workflow_calls.acknowledge(client, wf_id, ActionInput("ack", 1, "张三"))
+        await workflow_calls.submit(client, wf_id, SubmitInput("late", 1, "张三", "迟报"))
         with session_factory() as s:
             rows = s.scalars(
                 select(Escalation).where(Escalation.assignment_id == inp.assignment_id)

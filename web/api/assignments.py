@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from actions import assignment as actions
 from duban.db import utcnow
 from duban.services.assignment import (
     InboxFilter,
@@ -18,8 +19,6 @@ from duban.services.assignment import (
     visible_assignment,
 )
 from duban.services.evidence import EvidenceStore, evidence_for_download
-from web import assignment_actions as actions
-from web.assignment_actions import CallerDep
 from web.assignment_schemas import (
     ActionRequest,
     ActionResultRead,
@@ -29,7 +28,7 @@ from web.assignment_schemas import (
     ExtensionCreate,
     SubmissionCreate,
 )
-from web.deps import CurrentUser, SessionDep
+from web.deps import CallerDep, CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.schemas import RowId
 

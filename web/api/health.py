@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from web.clients import LazyTemporal, TemporalUnavailable
+from actions.clients import LazyTemporal, TemporalUnavailable
 from web.metrics import HttpMetrics
 
 log = logging.getLogger(__name__)

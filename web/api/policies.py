@@ -9,13 +9,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from actions.draft import actor_of, publish_and_start, read_upload
 from duban.db import utcnow
 from duban.errors import Invalid
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_edit import apply_edits
 from duban.services.policy_overview import list_policies, policy_document
-from web.deps import CurrentUser, SessionDep, SettingsDep
-from web.draft_actions import IntakeUser, actor_of, publish_and_start, read_upload
+from web.deps import CurrentUser, IntakeUser, SessionDep, SettingsDep, intake_of
 from web.policy_schemas import (
     DraftPatch,
     DraftPublish,
@@ -129,7 +129,7 @@ async def publish_draft_api(
 ) -> PublishRead:
     """交办 once: store the corrected decomposition as the policy's version and start its workflows."""
     outcome = await publish_and_start(
-        request, draft_id=draft_id, lock_version=body.lock_version, user=user
+        intake_of(request), draft_id=draft_id, lock_version=body.lock_version, user=user
     )
     published = outcome.published
     return PublishRead(

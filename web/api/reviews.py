@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from actions import review as actions
 from duban.services.review import extension_queue, review_queue
-from web import supervisor_actions as actions
 from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
 from web.schemas import RowId

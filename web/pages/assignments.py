@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from actions import assignment as actions
+from actions.assignment import Caller
 from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES
 from duban.errors import Conflict, Invalid
@@ -28,9 +30,7 @@ from duban.services.assignment import (
 )
 from duban.services.evidence import may_read_evidence
 from duban.services.timeline import timeline_label
-from web import assignment_actions as actions
-from web.assignment_actions import Caller, CallerDep
-from web.deps import CurrentUser, SessionDep
+from web.deps import CallerDep, CurrentUser, SessionDep
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
 from web.rendering import is_htmx, render

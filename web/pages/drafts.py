@@ -9,6 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from actions.draft import (
+    actor_of,
+    document_limit,
+    publish_and_start,
+    read_upload,
+    start_workflows,
+)
 from duban.errors import Conflict, DomainError, Invalid
 from duban.models import Department, Policy, PolicyDraft
 from duban.services.draft import create_draft, get_draft
@@ -18,15 +25,7 @@ from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
 from duban.services.policy_overview import start_progress
 from duban.settings import Settings
-from web.deps import SessionDep, SettingsDep
-from web.draft_actions import (
-    IntakeUser,
-    actor_of,
-    document_limit,
-    publish_and_start,
-    read_upload,
-    start_workflows,
-)
+from web.deps import IntakeUser, SessionDep, SettingsDep, intake_of
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 
@@ -192,7 +191,7 @@ async def publish_draft_page(
     """交办: publish once and start the workflows, then follow their start on the document page."""
     try:
         outcome = await publish_and_start(
-            request, draft_id=draft_id, lock_version=form.lock_version, user=user
+            intake_of(request), draft_id=draft_id, lock_version=form.lock_version, user=user
         )
     except (Invalid, Conflict) as exc:
         session.expire_all()
@@ -227,5 +226,5 @@ async def restart_page(
     policy = session.get(Policy, policy_id)
     if policy is None:
         raise Invalid(f"政策 {policy_id} 不存在")
-    await start_workflows(request, policy.key)
+    await start_workflows(intake_of(request), policy.key)
     return RedirectResponse(f"/policies/{policy_id}?started=1", status_code=303)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
+from actions import assignment as actions
 from duban.errors import Conflict, Invalid, TooLarge
 from duban.models import Evidence, User
 from duban.services.evidence import EvidenceStore, evidence_for_download
-from web import assignment_actions as actions
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.pages.assignments import back_to_detail, detail_context, render_detail

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from actions import review as actions
+from actions.assignment import Caller
 from duban.db import utcnow
 from duban.errors import DomainError, Invalid
 from duban.services.review import extension_queue, review_queue, waiting_days
-from web import supervisor_actions as actions
-from web.assignment_actions import Caller
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
 from web.rendering import is_htmx, render

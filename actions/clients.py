@@ -9,8 +9,8 @@ from typing import TypeVar
 
 from temporalio.client import Client
 
+from actions.temporal import connect
 from duban.settings import Settings
-from duban.temporal import connect
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5.0

@@ -1,4 +1,4 @@
-"""The department's actions on an assignment, shared by its page and its API twin."""
+"""The department's actions on an assignment (签收, report, extension, evidence): no HTTP, shared by pages and API."""
 
 from __future__ import annotations
 
@@ -7,22 +7,20 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, BinaryIO, TypeVar
+from typing import BinaryIO, TypeVar
 
-from fastapi import Depends
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from duban import temporal
-from duban.db import utcnow
+from actions import temporal
+from actions.clients import LazyTemporal
+from duban.db import release, utcnow
 from duban.errors import Invalid
 from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
-from web.clients import LazyTemporal
-from web.deps import CurrentUser, LazyTemporalDep, SessionDep, release
 from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
 
 REPORT_MAX_CHARS = 10_000
@@ -48,14 +46,6 @@ class Caller:
     session: Session
     user: User
     temporal: LazyTemporal
-
-
-def department_caller(user: CurrentUser, session: SessionDep, lazy: LazyTemporalDep) -> Caller:
-    """Return the signed-in user as a caller; each action checks the department owns the item."""
-    return Caller(session, user, lazy)
-
-
-CallerDep = Annotated[Caller, Depends(department_caller)]
 
 
 def actor_label(user: User) -> str:

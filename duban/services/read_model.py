@@ -1,4 +1,4 @@
-"""Row-level writes of the read-model activities, one function per kind of step."""
+"""The read model's writes of workflow steps, one function per kind (the read-model activities call them)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from duban.models import (
     Assignment,
     AssignmentPeriod,
+    AuditEvent,
     Escalation,
     Evidence,
     Extension,
@@ -18,7 +19,7 @@ from duban.models import (
 )
 
 if TYPE_CHECKING:
-    from activities.read_model import PeriodPatch, PeriodSpec, PlanRecord, RecordInput, Snapshot
+    from duban.messages import PeriodPatch, PeriodSpec, PlanRecord, RecordInput, Snapshot
 
 
 def apply_snapshot(assignment: Assignment, snap: Snapshot, at: datetime) -> None:
@@ -192,3 +193,38 @@ def escalate(session: Session, inp: RecordInput) -> None:
                 reached_at=inp.at,
             )
         )
+
+
+def apply_step(session: Session, inp: RecordInput) -> bool:
+    """Apply one workflow step and its audit event; return False when its key is stored."""
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.key == inp.key)) is not None:
+        return False
+    assignment = session.get_one(Assignment, inp.assignment_id)
+    apply_snapshot(assignment, inp.snapshot, inp.at)
+    if inp.period is not None:
+        patch_period(session, inp.assignment_id, inp.period)
+    if inp.submission is not None:
+        add_submission(session, inp)
+    if inp.review is not None:
+        review_submission(session, inp)
+    if inp.extension is not None:
+        add_extension(session, inp)
+    if inp.decision is not None:
+        decide_extension(session, inp)
+    if inp.escalation is not None:
+        escalate(session, inp)
+    if inp.plan is not None:
+        replan_periods(session, inp.assignment_id, inp.plan)
+    session.add(
+        AuditEvent(
+            key=inp.key,
+            at=inp.at,
+            kind=inp.kind,
+            actor_id=inp.actor_id,
+            actor_label=inp.actor,
+            policy_id=assignment.policy_id,
+            assignment_id=inp.assignment_id,
+            data=inp.data,
+        )
+    )
+    return True

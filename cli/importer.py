@@ -23,7 +23,7 @@ from duban.settings import Settings
 from policies.model import ParsedPolicy, PolicyParseError
 
 if TYPE_CHECKING:
-    from duban.starter import StartReport
+    from actions.starter import StartReport
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_BYTES = (
@@ -215,8 +215,8 @@ def _start(
 async def _start_async(
     settings: Settings, session_factory: sessionmaker[Session], policy_key: str
 ) -> StartReport:
-    from duban.starter import start_policy
-    from duban.temporal import connect
+    from actions.starter import start_policy
+    from actions.temporal import connect
 
     client = await connect(settings)
     return await start_policy(

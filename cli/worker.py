@@ -19,15 +19,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import workflows
+from actions.temporal import connect
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
+from cli.jobs import build_scheduler
 from duban.db import make_engine, make_session_factory
-from duban.jobs import build_scheduler
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.migrate import upgrade
 from duban.settings import Settings
-from duban.temporal import connect
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
 

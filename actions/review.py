@@ -1,4 +1,4 @@
-"""The supervisor's actions on an assignment (review, due date, extensions, 催办), shared by pages and API."""
+"""The supervisor's actions on an assignment (review, due date, extensions, 催办): no HTTP, shared by pages and API."""
 
 from __future__ import annotations
 
@@ -8,14 +8,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from duban import temporal
-from duban.db import utcnow
-from duban.domain import ExtensionState, ReviewDecision
-from duban.errors import Conflict, DomainError, Invalid, NotFound
-from duban.models import Assignment
-from duban.rules import rating_refusal
-from duban.services.review import extension_of, pending_submission
-from web.assignment_actions import (
+from actions import temporal
+from actions.assignment import (
     ActionOutcome,
     Caller,
     action_key,
@@ -23,7 +17,12 @@ from web.assignment_actions import (
     check_text,
     send,
 )
-from web.deps import release
+from duban.db import release, utcnow
+from duban.domain import ExtensionState, ReviewDecision
+from duban.errors import Conflict, DomainError, Invalid, NotFound
+from duban.models import Assignment
+from duban.rules import rating_refusal
+from duban.services.review import extension_of, pending_submission
 from workflows.assignment import (
     ExtensionDecisionInput,
     ReviewInput,

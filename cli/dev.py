@@ -15,15 +15,15 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import policies
+from actions.starter import start_policy
+from actions.temporal import connect
+from cli.devserver import DEFAULT_PORT, free_port, port_is_free, running_dev_server
+from cli.importer import import_path, summary
+from cli.worker import running_worker, stop_on_signals
 from duban.db import make_engine, make_session_factory
-from duban.devserver import DEFAULT_PORT, free_port, port_is_free, running_dev_server
-from duban.importer import import_path, summary
 from duban.migrate import upgrade
 from duban.services.user import ensure_admin, seed_demo_users
 from duban.settings import Settings
-from duban.starter import start_policy
-from duban.temporal import connect
-from duban.worker import running_worker, stop_on_signals
 from web.app import create_app
 from web.serving import server_config
 

@@ -1,17 +1,15 @@
-"""Glue shared by the draft pages and the API: who may do intake, reading uploads, publishing and starting."""
+"""Intake actions shared by the draft pages and the API: reading uploads, publishing and starting."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from duban.db import make_session_factory
-from duban.domain import UserRole
+from actions.clients import LazyTemporal
+from actions.starter import StartReport, start_policy
 from duban.errors import TooLarge
 from duban.models import User
 from duban.services.draft import (
@@ -23,11 +21,7 @@ from duban.services.draft import (
     publish_draft,
 )
 from duban.settings import Settings
-from duban.starter import StartReport, start_policy
-from web.clients import LazyTemporal
-from web.deps import require_roles
 
-IntakeUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR, UserRole.ADMIN))]
 CHUNK = 64 * 1024
 
 
@@ -62,13 +56,20 @@ async def read_upload(upload: UploadFile, settings: Settings) -> tuple[str, str]
     return text, name
 
 
-def import_factory(request: Request) -> sessionmaker[Session]:
-    """Return sessions that see assignments still pending their start, as the CLI's do.
+@dataclass(frozen=True)
+class Intake:
+    """What publishing needs: the Temporal client, two kinds of sessions and the settings.
 
-    The web's own sessions hide them (duban.services.policy.hide_pending_starts); importing
-    and starting must see them, or a version would be synced and started against half a list.
+    `import_factory` sessions see assignments still pending their start, as the CLI's do; the
+    web's own sessions (`session_factory`) hide them (duban.services.policy.hide_pending_starts).
+    Importing and starting must see them, or a version would be synced and started against
+    half a list.
     """
-    return make_session_factory(request.app.state.engine)
+
+    temporal: LazyTemporal
+    import_factory: sessionmaker[Session]
+    session_factory: sessionmaker[Session]
+    settings: Settings
 
 
 def _publish_committed(
@@ -81,17 +82,16 @@ def _publish_committed(
 
 
 async def publish_and_start(
-    request: Request, *, draft_id: int, lock_version: int | None, user: User
+    intake: Intake, *, draft_id: int, lock_version: int | None, user: User
 ) -> PublishOutcome:
     """Publish once (its own transaction, committed) and start the workflows the CLI way."""
-    lazy: LazyTemporal = request.app.state.temporal
-    await lazy.get()  # Temporal down: 503 before anything is stored
+    await intake.temporal.get()  # Temporal down: 503 before anything is stored
     published = await run_in_threadpool(
-        _publish_committed, import_factory(request), draft_id, lock_version, actor_of(user)
+        _publish_committed, intake.import_factory, draft_id, lock_version, actor_of(user)
     )
-    report = await start_workflows(request, published.policy_key)
+    report = await start_workflows(intake, published.policy_key)
     # Announced once started, through the web's own sessions: they see started assignments only.
-    await run_in_threadpool(_announce, request.app.state.session_factory, published)
+    await run_in_threadpool(_announce, intake.session_factory, published)
     return PublishOutcome(published, report)
 
 
@@ -100,13 +100,12 @@ def _announce(factory: sessionmaker[Session], published: Published) -> None:
         announce(session=session, published=published)
 
 
-async def start_workflows(request: Request, policy_key: str) -> StartReport:
+async def start_workflows(intake: Intake, policy_key: str) -> StartReport:
     """Start (or resume starting) a policy's task workflows; idempotent."""
-    lazy: LazyTemporal = request.app.state.temporal
-    client = await lazy.get()
+    client = await intake.temporal.get()
     return await start_policy(
         client,
-        session_factory=import_factory(request),
-        settings=request.app.state.settings,
+        session_factory=intake.import_factory,
+        settings=intake.settings,
         policy_key=policy_key,
     )

@@ -13,17 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from activities.read_model import ReadModelActivities, RecordInput, Snapshot
+from actions.starter import start_policy
+from actions.temporal import query_state
+from activities.read_model import ReadModelActivities
 from duban.db import utcnow
 from duban.digest import send_digests
 from duban.domain import AssignmentState
 from duban.errors import NotFound
 from duban.mailer import Mailer
+from duban.messages import RecordInput, Snapshot
 from duban.models import Assignment
 from duban.services.policy import pending_policies
 from duban.settings import Settings
-from duban.starter import start_policy
-from duban.temporal import query_state
 from workflows.assignment import AssignmentStatus
 
 log = logging.getLogger(__name__)

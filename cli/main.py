@@ -42,7 +42,7 @@ def policy_parse(
     as_json: Annotated[bool, typer.Option("--json", help="print the contract JSON")] = False,
 ) -> None:
     """Parse FILE and print it; changes nothing."""
-    from duban.importer import read_or_fail
+    from cli.importer import read_or_fail
 
     parsed, _text = read_or_fail(file, fail)
     if as_json:
@@ -61,7 +61,7 @@ def policy_import(
     start: Annotated[bool, typer.Option(help="start the task workflows")] = True,
 ) -> None:
     """Store FILE as a policy (or a new version of it) and start its workflows."""
-    from duban.importer import import_command
+    from cli.importer import import_command
 
     import_command(get_settings(), file, key=key, start=start, fail=fail)
 
@@ -69,7 +69,7 @@ def policy_import(
 @app.command()
 def worker() -> None:
     """Run the Temporal worker and the periodic-job scheduler."""
-    from duban.worker import main as worker_main
+    from cli.worker import main as worker_main
 
     worker_main(get_settings())
 
@@ -97,7 +97,7 @@ def dev(
     port: Annotated[int, typer.Option(help="web port")] = 8000,
 ) -> None:
     """Run everything on one machine: Temporal dev server, worker, web, bundled policy."""
-    from duban.dev import main as dev_main
+    from cli.dev import main as dev_main
 
     dev_main(get_settings(), port=port)
 

@@ -1,0 +1,1 @@
+"""Entry points: the `duban` script, the dev stack, the worker, its jobs and the importer."""
