@@ -15,6 +15,7 @@ from duban.domain import UserRole
 from duban.mailer import Mailer
 from duban.models import Assignment, Notification, User
 from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.services.leader import leaders_of
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,12 @@ def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
     assignment = session.get_one(Assignment, inp.assignment_id)
     title = readable(inp.title, session=session, assignment=assignment)
     inp = replace(inp, title=title)
+    users = _audience(session, assignment, inp.audience)
+    if inp.kind == "escalation_l3":  # the top rung reaches the leaders of the department too
+        users += leaders_of(session=session, department_id=assignment.department_id)
     added = [
         note
-        for user in _audience(session, assignment, inp.audience)
+        for user in users
         if (note := _add_once(session, inp, user)) is not None
     ]
     session.flush()

@@ -12,6 +12,7 @@ class UserRole(StrEnum):
     HEAD = "head"
     SUPERVISOR = "supervisor"
     ASSESSOR = "assessor"
+    LEADER = "leader"
     ADMIN = "admin"
 
 

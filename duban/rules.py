@@ -135,3 +135,22 @@ def action_flags(state: str) -> ActionFlags:
         can_upload=state in WAITING_STATES,
         awaiting_review=state == S.SUBMITTED,
     )
+
+
+# 催办: a second urge of the same assignment within this window is refused, not sent again.
+URGE_COOLDOWN = timedelta(hours=1)
+
+
+def urge_refusal(
+    last_at: datetime | None, *, now: datetime, cooldown: timedelta = URGE_COOLDOWN
+) -> Refusal | None:
+    """Refuse an urge while the previous one is still within the cooldown (times in Beijing)."""
+    if last_at is None or now - last_at >= cooldown:
+        return None
+    beijing = timedelta(hours=8)
+    again = (last_at + cooldown + beijing).strftime("%H:%M")
+    done = (last_at + beijing).strftime("%H:%M")
+    minutes = max(1, int((cooldown - (now - last_at)).total_seconds() // 60))
+    return Refusal(
+        "urge_cooldown", f"已于 {done} 催办过，{minutes} 分钟内不能重复催办（{again} 后可再次催办）。"
+    )

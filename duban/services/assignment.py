@@ -17,6 +17,7 @@ from duban.models import (
     Department,
     Evidence,
     Extension,
+    LeaderDepartment,
     Policy,
     PolicyItem,
     PolicyVersion,
@@ -179,10 +180,22 @@ def can_view(user: User, assignment: Assignment) -> bool:
     return user.role in {UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN}
 
 
+def in_remit(session: Session, user: User, department_id: int) -> bool:
+    """Tell whether a leader (分管领导) has the department in their remit."""
+    if user.role != UserRole.LEADER:
+        return False
+    stmt = select(LeaderDepartment.department_id).where(
+        LeaderDepartment.user_id == user.id, LeaderDepartment.department_id == department_id
+    )
+    return session.scalar(stmt) is not None
+
+
 def visible_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:
     """Return the assignment if the user may see it; otherwise raise NotFound."""
     assignment = session.get(Assignment, assignment_id)
-    if assignment is None or not can_view(user, assignment):
+    if assignment is None or not (
+        can_view(user, assignment) or in_remit(session, user, assignment.department_id)
+    ):
         raise NotFound("督办事项不存在，或不属于本单位。")
     return assignment
 
