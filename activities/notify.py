@@ -113,11 +113,7 @@ def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
     users = _audience(session, assignment, inp.audience)
     if inp.kind == "escalation_l3":  # the top rung reaches the leaders of the department too
         users += leaders_of(session=session, department_id=assignment.department_id)
-    added = [
-        note
-        for user in users
-        if (note := _add_once(session, inp, user)) is not None
-    ]
+    added = [note for user in users if (note := _add_once(session, inp, user)) is not None]
     session.flush()
     return added
 

@@ -152,5 +152,6 @@ def urge_refusal(
     done = (last_at + beijing).strftime("%H:%M")
     minutes = max(1, int((cooldown - (now - last_at)).total_seconds() // 60))
     return Refusal(
-        "urge_cooldown", f"已于 {done} 催办过，{minutes} 分钟内不能重复催办（{again} 后可再次催办）。"
+        "urge_cooldown",
+        f"已于 {done} 催办过，{minutes} 分钟内不能重复催办（{again} 后可再次催办）。",
     )

@@ -45,6 +45,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.board",
     "web.api.reviews",
     "web.api.policies",
+    "web.api.conversation",
     "web.pages.auth",
     "web.pages.home",
     "web.pages.admin",
@@ -58,6 +59,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.cockpit",
     "web.pages.policies",
     "web.pages.drafts",
+    "web.pages.conversation",
 )
 
 

@@ -186,6 +186,7 @@ def upload_evidence(
     user: User,
     assignment_id: int,
     uploads: list[Upload],
+    check: Callable[..., Assignment] = owned_assignment,
 ) -> list[Evidence]:
     """Store files of the user's own assignment and index them all or none (sync: run in a thread).
 
@@ -194,7 +195,7 @@ def upload_evidence(
     the same session, one writer at a time, so concurrent uploads never write from a stale
     SQLite snapshot.
     """
-    assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
+    assignment = check(session=session, assignment_id=assignment_id, user=user)
     owner, actor = user.id, actor_label(user)
     release(session)
     blobs = [(u.filename, store.put(u.source, filename=u.filename)) for u in uploads]

@@ -123,11 +123,17 @@ def item_ref(assignment: Assignment, item: PolicyItem | None) -> str:
 
 
 def inbox(
-    *, session: Session, department_id: int | None, now: datetime, filters: InboxFilter
+    *,
+    session: Session,
+    department_id: int | None,
+    now: datetime,
+    filters: InboxFilter,
+    me: int | None = None,
 ) -> Inbox:
     """Return a department's assignments (all when None) filtered, counted and sorted by urgency.
 
-    An assignment a newer policy version no longer names is left out (its page stays).
+    Those handed to the user `me` by name come first. An assignment a newer policy version
+    no longer names is left out (its page stays).
     """
     stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
     if department_id is not None:
@@ -150,7 +156,12 @@ def inbox(
         for r in all_rows
         if r.assignment.id in matching_ids and filters.light in (None, r.light.color)
     ]
-    rows.sort(key=lambda r: urgency_key(r.light, r.assignment.due_at, r.assignment.state))
+    rows.sort(
+        key=lambda r: (
+            me is None or r.assignment.assignee_id != me,
+            *urgency_key(r.light, r.assignment.due_at, r.assignment.state),
+        )
+    )
     return Inbox(rows=rows, counts=counts, total=len(all_rows))
 
 

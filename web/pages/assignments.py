@@ -33,6 +33,7 @@ from web.assignment_actions import Caller, CallerDep
 from web.deps import CurrentUser, SessionDep
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
+from web.pages.people import people_context
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 
@@ -72,7 +73,13 @@ class ExtensionForm(ActionForm):
 
 def _inbox_context(session: Session, user: User, filters: InboxFilter) -> dict[str, Any]:
     """Return what the inbox template needs."""
-    box = inbox(session=session, department_id=inbox_scope(user), now=utcnow(), filters=filters)
+    box = inbox(
+        session=session,
+        department_id=inbox_scope(user),
+        now=utcnow(),
+        filters=filters,
+        me=user.id,
+    )
     return {"box": box, "filters": filters, "states": STATES, "lights": list(Light), "user": user}
 
 
@@ -119,6 +126,7 @@ def detail_context(
         "can_act": user.role in DEPARTMENT_ROLES,
         "may_download": may_read_evidence(user),
         "flags": action_flags(assignment.state),
+        **people_context(session, user, assignment),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,
         "error": None,
