@@ -76,7 +76,7 @@ def test_message_with_mention_and_attachment_is_audited_and_notified(session, wo
     assert [n.kind for n in notes(session, staff)] == ["mention"]
     assert [n.kind for n in notes(session, world["head"])] == ["message"]
     reply = post_message(session=session, assignment=a, author=staff, body="已补充。")
-    assert [n.title for n in notes(session, world["sup"])][0].endswith("（王承办）")
+    assert next(n.title for n in notes(session, world["sup"])).endswith("（王承办）")
     assert [m.id for m in messages_of(session=session, assignment_id=a.id)] == [msg.id, reply.id]
 
 
