@@ -15,7 +15,8 @@ S = AssignmentState
 AMBER_WINDOW = timedelta(days=7)
 DONE_STATES = frozenset({S.COMPLETED, S.APPROVED})
 # States in which the department still owes a report: reminders and the ladder run.
-WAITING_STATES = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED})
+# A report held for the head's sign-off has not reached the supervisors: the ladder runs on.
+WAITING_STATES = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED, S.HEAD_REVIEW})
 # A report needs the task taken on (签收) first.
 REPORTABLE_STATES = WAITING_STATES - {S.ASSIGNED}
 RATING_MIN, RATING_MAX = 1, 5
@@ -81,6 +82,7 @@ class ActionFlags:
     can_request_extension: bool
     can_upload: bool
     awaiting_review: bool
+    awaiting_sign_off: bool = False
 
 
 def acknowledge_refusal(state: str) -> Refusal | None:
@@ -134,6 +136,7 @@ def action_flags(state: str) -> ActionFlags:
         can_request_extension=extension_refusal(state) is None,
         can_upload=state in WAITING_STATES,
         awaiting_review=state == S.SUBMITTED,
+        awaiting_sign_off=state == S.HEAD_REVIEW,
     )
 
 

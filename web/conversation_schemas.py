@@ -120,3 +120,28 @@ class RemitUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     departments: list[str] = Field(max_length=500)
+
+
+class SignOffCreate(BaseModel):
+    """The head's decision on a member's held report; a return needs a comment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    comment: str = Field(default="", max_length=2_000)
+    key: str | None = Field(default=None, max_length=100)
+
+
+class PolicySettingsUpdate(BaseModel):
+    """A policy's switches: head sign-off before a report goes to the supervisors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    head_sign_off: bool
+
+
+class PolicySettingsRead(BaseModel):
+    """A policy's switches as they stand."""
+
+    policy_id: int
+    head_sign_off: bool

@@ -41,6 +41,7 @@ TIMELINE_LABELS = {
     "message": "沟通留言",
     "instruction": "领导批示",
     "assignee_set": "指定承办人",
+    "submitted_for_sign_off": "提交责任人审核",
     "signed_off": "责任人审核同意",
     "sign_off_returned": "责任人退回修改",
 }

@@ -17,9 +17,11 @@ from duban.services.assignment import owned_assignment, visible_assignment
 from duban.services.conversation import may_talk, messages_of, post_message
 from duban.services.evidence import EvidenceStore
 from duban.services.leader import red_in_remit, remit, set_remit
+from duban.services.sign_off import set_head_sign_off
 from duban.services.user import get_user
 from web import assignment_actions as actions
-from web.assignment_schemas import EvidenceCreated
+from web.assignment_actions import CallerDep
+from web.assignment_schemas import ActionResultRead, EvidenceCreated
 from web.conversation_schemas import (
     AssigneeRead,
     AssigneeUpdate,
@@ -27,14 +29,18 @@ from web.conversation_schemas import (
     InstructionCreate,
     MessageCreate,
     MessageRead,
+    PolicySettingsRead,
+    PolicySettingsUpdate,
     RedRowRead,
     RemitUpdate,
+    SignOffCreate,
 )
 from web.deps import AdminUser, CurrentUser, SessionDep, require_roles
 from web.evidence_http import evidence_store
 from web.schemas import DepartmentRead, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["conversation"])
+IntakeUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR, UserRole.ADMIN))]
 LeaderUser = Annotated[User, Depends(require_roles(UserRole.LEADER))]
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
 
@@ -148,3 +154,25 @@ def update_remit(
     leader = get_user(session=session, user_id=user_id)
     set_remit(session=session, leader=leader, codes=body.departments, actor=admin)
     return [DepartmentRead.of(d) for d in remit(session=session, user=leader)]
+
+
+@router.post("/assignments/{assignment_id}/sign-off", response_model=ActionResultRead)
+async def sign_off(
+    assignment_id: RowId, body: SignOffCreate, caller: CallerDep
+) -> ActionResultRead:
+    """The department head signs off a member's held report (to the supervisors) or returns it."""
+    outcome = await actions.sign_off(
+        caller, assignment_id, approve=body.approve, comment=body.comment, key=body.key
+    )
+    return ActionResultRead.of(outcome)
+
+
+@router.put("/policies/{policy_id}/settings", response_model=PolicySettingsRead)
+def update_policy_settings(
+    policy_id: RowId, body: PolicySettingsUpdate, user: IntakeUser, session: SessionDep
+) -> PolicySettingsRead:
+    """Turn head sign-off on or off for the policy's assignments (off by default)."""
+    policy = set_head_sign_off(
+        session=session, policy_id=policy_id, on=body.head_sign_off, actor=user
+    )
+    return PolicySettingsRead(policy_id=policy.id, head_sign_off=policy.head_sign_off)

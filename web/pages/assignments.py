@@ -45,6 +45,7 @@ STATES = (
     "acknowledged",
     "in_progress",
     "submitted",
+    "head_review",
     "returned",
     "approved",
     "completed",
@@ -161,7 +162,7 @@ def back_to_detail(request: Request, assignment_id: RowId) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def _act(
+async def act(
     request: Request,
     caller: Caller,
     assignment_id: RowId,
@@ -193,7 +194,7 @@ async def acknowledge_form(
     async def run() -> object:
         return await actions.acknowledge(caller, assignment_id, key=form.key)
 
-    return await _act(request, caller, assignment_id, run, {})
+    return await act(request, caller, assignment_id, run, {})
 
 
 def parse_ids(raw: list[str]) -> list[int]:
@@ -220,7 +221,7 @@ async def submit_form(
             caller, assignment_id, report=form.report, evidence_ids=ids, key=form.key
         )
 
-    return await _act(request, caller, assignment_id, run, {"report": form.report})
+    return await act(request, caller, assignment_id, run, {"report": form.report})
 
 
 def parse_due_date(raw: str) -> datetime:
@@ -251,4 +252,4 @@ async def extension_form(
         )
 
     values = {"requested_due_date": form.requested_due_date, "reason": form.reason}
-    return await _act(request, caller, assignment_id, run, values)
+    return await act(request, caller, assignment_id, run, values)

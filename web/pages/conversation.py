@@ -19,11 +19,12 @@ from duban.services.evidence import EvidenceStore
 from duban.services.leader import red_in_remit, remit
 from web import assignment_actions as actions
 from web.api.conversation import talking_assignment
+from web.assignment_actions import CallerDep
 from web.deps import CurrentUser, SessionDep, require_roles
 from web.evidence_http import evidence_store
-from web.pages.assignments import back_to_detail, detail_context, render_detail
+from web.pages.assignments import act, back_to_detail, detail_context, render_detail
 from web.rendering import render
-from web.schemas import RowId
+from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
@@ -123,6 +124,37 @@ def assignee_form(
     except (Invalid, Conflict) as exc:
         return _refused(request, session, user, assignment_id, exc, "")
     return back_to_detail(request, assignment_id)
+
+
+class SignOffForm(FormModel):
+    """The head's decision on a held report: `yes` passes it on, `no` returns it."""
+
+    decision: str = ""
+    comment: str = ""
+    key: str = ""
+
+
+@router.post("/assignments/{assignment_id}/sign-off")
+async def sign_off_form(
+    request: Request,
+    assignment_id: RowId,
+    form: Annotated[SignOffForm, Form()],
+    caller: CallerDep,
+) -> Response:
+    """The head signs off a member's report (to the supervisors) or returns it, from the page."""
+
+    async def run() -> object:
+        if form.decision not in ("yes", "no"):
+            raise Invalid("请选择同意报送或退回修改。")
+        return await actions.sign_off(
+            caller,
+            assignment_id,
+            approve=form.decision == "yes",
+            comment=form.comment,
+            key=form.key or None,
+        )
+
+    return await act(request, caller, assignment_id, run, {"sign_off_comment": form.comment})
 
 
 @router.get("/leader")

@@ -10,6 +10,7 @@ from duban.domain import UserRole
 from duban.models import Assignment, User
 from duban.services.assignee import members
 from duban.services.conversation import KIND_LABELS, may_talk, messages_of
+from duban.services.sign_off import held_report
 
 
 def people_context(session: Session, user: User, assignment: Assignment) -> dict[str, Any]:
@@ -26,4 +27,6 @@ def people_context(session: Session, user: User, assignment: Assignment) -> dict
         "members": team if is_head else [],
         "assignee": assignee,
         "mine": assignment.assignee_id == user.id,
+        "held": held_report(session=session, assignment=assignment),
+        "head_sign_off": assignment.policy.head_sign_off,
     }
