@@ -33,7 +33,7 @@ from web.assignment_actions import Caller, CallerDep
 from web.deps import CurrentUser, SessionDep
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
-from web.pages.people import people_context
+from web.people_view import people_context
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 
