@@ -46,6 +46,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.reviews",
     "web.api.policies",
     "web.api.conversation",
+    "web.api.adhoc",
     "web.pages.auth",
     "web.pages.home",
     "web.pages.admin",
@@ -60,6 +61,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.policies",
     "web.pages.drafts",
     "web.pages.conversation",
+    "web.pages.adhoc",
 )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -145,3 +146,26 @@ class PolicySettingsRead(BaseModel):
 
     policy_id: int
     head_sign_off: bool
+
+
+class AdhocCreate(BaseModel):
+    """An ad-hoc task (交办件): no document; units by code, the first leads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=5_000)
+    origin: Literal["instruction", "meeting", "other"] = "instruction"
+    units: list[str] = Field(min_length=1, max_length=50)
+    deadline: date
+    cadence: Literal["monthly", "quarterly", "half-yearly", "one-off"] = "one-off"
+
+
+class AdhocRead(BaseModel):
+    """The ad-hoc task as published: its one-item policy and its assignments."""
+
+    draft_id: int
+    policy_id: int
+    policy_key: str
+    assignment_ids: list[int]
+    started: int
