@@ -205,3 +205,24 @@ async def test_leader_red_list_and_instruction(client, login_as, db, world):
             f"/api/v1/assignments/{aid}/instructions", json={"body": ""}, headers=leader_api
         )
     ).status_code == 422
+
+
+async def test_admin_sets_a_leaders_remit_on_the_user_page(login_as, db, world):
+    admin = await login_as(UserRole.ADMIN)
+    leader_id, _ = add_user(db, UserRole.LEADER)
+    page = await admin.client.get(f"/admin/users/{leader_id}")
+    assert page.status_code == 200 and "分管单位" in page.text
+    saved = await admin.client.post(
+        f"/admin/users/{leader_id}/departments",
+        data={"csrf_token": admin.csrf, "departments": ["fpb", "czt"]},
+    )
+    assert saved.status_code == 303
+    page = (await admin.client.get(f"/admin/users/{leader_id}")).text
+    assert 'value="fpb" checked' in page and 'value="czt" checked' in page
+    bad = await admin.client.post(
+        f"/admin/users/{leader_id}/departments",
+        data={"csrf_token": admin.csrf, "departments": ["nope"]},
+    )
+    assert bad.status_code == 422 and "单位不存在" in bad.text
+    staff_id, _ = add_user(db, UserRole.STAFF, "fpb")
+    assert "分管单位" not in (await admin.client.get(f"/admin/users/{staff_id}")).text
