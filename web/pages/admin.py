@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from duban.domain import UserRole
 from duban.errors import DomainError
+from duban.models import User
 from duban.services.department_admin import (
     create_department,
     get_department,
@@ -63,12 +64,15 @@ def done(request: Request, url: str) -> Response:
 
 def _user_form_ctx(session: Session, form: UserForm, **extra: Any) -> dict[str, Any]:
     user = extra.get("user")
-    leader = user is not None and user.role == UserRole.LEADER
     return {
         "form": form,
         "roles": list(UserRole),
         "departments": list_departments(session=session),
-        "remit": {d.code for d in remit(session=session, user=user)} if leader else None,
+        "remit": (
+            {d.code for d in remit(session=session, user=user)}
+            if isinstance(user, User) and user.role == UserRole.LEADER
+            else None
+        ),
         **extra,
     }
 
