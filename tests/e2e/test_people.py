@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from duban.db import make_engine, make_session_factory, utcnow
-from duban.models import LeaderDepartment
+from duban.models import Assignment, LeaderDepartment
 from duban.services.user import create_user
 from duban.settings import Settings
 from tests.db import sqlite_url
@@ -91,7 +91,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     stack.start()
     try:
         stack.started(ids)
-        yield {"url": stack.base_url, "task": ids[0], "late": ids[1]}
+        yield {"url": stack.base_url, "task": ids[0], "late": ids[1], "factory": factory}
     finally:
         stack.stop()
         engine.dispose()
@@ -169,8 +169,10 @@ def test_named_colleague_reports_head_signs_off_supervisor_asks_and_approves(
 
     sup.goto(f"{base}/reviews")
     sup.get_by_role("button", name="通过", exact=True).first.click()
+    expect(sup.locator("body")).to_contain_text("已审核通过")
     sup.goto(task_url)
-    expect(sup.locator("#state")).to_have_text("审核通过")
+    # The period closed on approval and the next one opened.
+    expect(sup.locator("#timeline")).to_contain_text("审核通过")
     expect(sup.locator("#timeline")).to_contain_text("责任人审核同意")
     _shot(sup, "5-supervisor-approved")
 
@@ -180,6 +182,10 @@ def test_leader_sees_red_in_remit_and_writes_an_instruction(
 ) -> None:
     RESULTS.mkdir(exist_ok=True)
     base, late = live["url"], live["late"]
+    # The workflow planned its periods from today; the read model is put three days past due,
+    # as it would stand once the period ran out (the view reads only the read model).
+    with live["factory"].begin() as s:
+        s.get_one(Assignment, late).due_at = utcnow() - timedelta(days=3)
     leader = _signed_in(browser, base, "zhangld", DESKTOP)
     leader.goto(f"{base}/leader")
     expect(leader.locator("#leader-red")).to_contain_text("健全防止返贫动态监测和帮扶机制")
