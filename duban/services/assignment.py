@@ -221,6 +221,8 @@ def owned_assignment(*, session: Session, assignment_id: int, user: User) -> Ass
 
 def inbox_scope(user: User) -> int | None:
     """Return the department whose inbox the user sees, or None for everything."""
+    if user.role == UserRole.LEADER:
+        raise Forbidden("分管领导请在“分管事项”中查看分管单位的事项。")
     if user.role in DEPARTMENT_ROLES:
         if user.department_id is None:
             raise Forbidden("您的账号尚未关联单位，请联系管理员。")

@@ -200,6 +200,12 @@ async def test_leader_red_list_and_instruction(client, login_as, db, world):
         )
     ).status_code == 403
     assert (await client.get("/api/v1/leader/red", headers=sup)).status_code == 403
+    # A leader's list is the red one of their remit, not every department's inbox.
+    assert (await client.get("/api/v1/assignments", headers=leader_api)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/assignments/{world['theirs']}", headers=leader_api)
+    ).status_code == 404
+    assert (await client.get(f"/api/v1/assignments/{aid}", headers=leader_api)).status_code == 200
     assert (
         await client.post(
             f"/api/v1/assignments/{aid}/instructions", json={"body": ""}, headers=leader_api
