@@ -16,12 +16,19 @@ from temporalio.client import Client
 from actions import temporal
 from actions.clients import LazyTemporal
 from duban.db import release, utcnow
-from duban.errors import Invalid
+from duban.domain import UserRole
+from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
-from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
+from workflows.assignment import (
+    ActionInput,
+    ActionResult,
+    ExtensionRequestInput,
+    SignOffInput,
+    SubmitInput,
+)
 
 REPORT_MAX_CHARS = 10_000
 REASON_MAX_CHARS = 2_000
@@ -128,8 +135,33 @@ async def submit(
         actor=actor_label(user),
         report=report,
         evidence_ids=ids,
+        # The policy's switch: a member's report waits for the head; the head's own goes up.
+        needs_sign_off=assignment.policy.head_sign_off and user.role != UserRole.HEAD,
     )
     return await send(caller, temporal.submit, assignment, inp)
+
+
+async def sign_off(
+    caller: Caller, assignment_id: int, *, approve: bool, comment: str, key: str | None
+) -> ActionOutcome:
+    """The department head passes a member's held report on to the supervisors, or returns it."""
+    comment = (comment or "").strip()
+    if not approve:
+        comment = check_text(comment, label="退回理由", max_chars=REASON_MAX_CHARS)
+    elif len(comment) > REASON_MAX_CHARS:
+        raise Invalid(f"审核意见不能超过 {REASON_MAX_CHARS} 字。")
+    assignment = await _owned(caller, assignment_id)
+    user = caller.user
+    if user.role != UserRole.HEAD:
+        raise Forbidden("只有本单位责任人可以审核报送。")
+    inp = SignOffInput(
+        key=action_key(assignment, "signoff", key),
+        user_id=user.id,
+        actor=actor_label(user),
+        approve=approve,
+        comment=comment,
+    )
+    return await send(caller, temporal.sign_off, assignment, inp)
 
 
 async def request_extension(
@@ -176,6 +208,7 @@ def upload_evidence(
     user: User,
     assignment_id: int,
     uploads: list[Upload],
+    check: Callable[..., Assignment] = owned_assignment,
 ) -> list[Evidence]:
     """Store files of the user's own assignment and index them all or none (sync: run in a thread).
 
@@ -184,7 +217,7 @@ def upload_evidence(
     the same session, one writer at a time, so concurrent uploads never write from a stale
     SQLite snapshot.
     """
-    assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
+    assignment = check(session=session, assignment_id=assignment_id, user=user)
     owner, actor = user.id, actor_label(user)
     release(session)
     blobs = [(u.filename, store.put(u.source, filename=u.filename)) for u in uploads]

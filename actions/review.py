@@ -20,8 +20,9 @@ from actions.assignment import (
 from duban.db import release, utcnow
 from duban.domain import ExtensionState, ReviewDecision
 from duban.errors import Conflict, DomainError, Invalid, NotFound
-from duban.models import Assignment
+from duban.models import Assignment, User
 from duban.rules import rating_refusal
+from duban.services.conversation import claim_urge, withdraw_urge
 from duban.services.review import extension_of, pending_submission
 from workflows.assignment import (
     ExtensionDecisionInput,
@@ -202,19 +203,37 @@ async def decide_extension(
 
 
 async def urge(caller: Caller, assignment_id: int, *, message: str, key: str | None) -> str:
-    """催办: remind the department now; the workflow records it on the timeline."""
+    """催办 with a message: refused within the cooldown; the workflow notifies and records it."""
     message = (message or "").strip()[:COMMENT_MAX_CHARS] or URGE_DEFAULT
     assignment = await _assignment(caller, assignment_id)
     if assignment.completed_at is not None or assignment.state == "completed":
         raise Conflict("该任务已全部办结，无需催办。")
     user = caller.user
+    claimed = await run_in_threadpool(_claim, caller.session, assignment, user, message)
     inp = UrgeInput(
         key=action_key(assignment, "urge", key),
         user_id=user.id,
         actor=actor_label(user),
         message=message,
     )
-    await run_in_threadpool(release, caller.session)
     workflow_id = assignment.workflow_id
-    await caller.temporal.run(lambda client: temporal.urge(client, workflow_id, inp))
+    try:
+        await caller.temporal.run(lambda client: temporal.urge(client, workflow_id, inp))
+    except BaseException:
+        await run_in_threadpool(_unclaim, caller.session, claimed)
+        raise
     return "已催办，承办单位将收到提醒。"
+
+
+def _claim(session: Session, assignment: Assignment, user: User, message: str) -> int:
+    """Record the urge under the cooldown and commit it before the signal goes out."""
+    row = claim_urge(
+        session=session, assignment=assignment, author=user, message=message, now=utcnow()
+    )
+    release(session)
+    return row.id
+
+
+def _unclaim(session: Session, message_id: int) -> None:
+    withdraw_urge(session=session, message_id=message_id)
+    release(session)

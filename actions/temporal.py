@@ -33,6 +33,7 @@ from workflows.assignment import (
     ExtensionRequestInput,
     ReviewInput,
     SetDueInput,
+    SignOffInput,
     SubmitInput,
     UrgeInput,
 )
@@ -128,6 +129,11 @@ async def acknowledge(client: Client, workflow_id: str, inp: ActionInput) -> Act
 async def submit(client: Client, workflow_id: str, inp: SubmitInput) -> ActionResult:
     """Submit a progress report for the current period."""
     return await _update(client, workflow_id, AssignmentWorkflow.submit, inp)
+
+
+async def sign_off(client: Client, workflow_id: str, inp: SignOffInput) -> ActionResult:
+    """The head signs off (or returns) a member's report held for sign-off."""
+    return await _update(client, workflow_id, AssignmentWorkflow.sign_off, inp)
 
 
 async def review(client: Client, workflow_id: str, inp: ReviewInput) -> ActionResult:

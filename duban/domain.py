@@ -12,6 +12,7 @@ class UserRole(StrEnum):
     HEAD = "head"
     SUPERVISOR = "supervisor"
     ASSESSOR = "assessor"
+    LEADER = "leader"
     ADMIN = "admin"
 
 
@@ -32,6 +33,8 @@ class AssignmentState(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
+    # A member's report waits for the department head's sign-off (policy switch `head_sign_off`).
+    HEAD_REVIEW = "head_review"
     RETURNED = "returned"
     APPROVED = "approved"
     COMPLETED = "completed"

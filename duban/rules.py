@@ -15,7 +15,8 @@ S = AssignmentState
 AMBER_WINDOW = timedelta(days=7)
 DONE_STATES = frozenset({S.COMPLETED, S.APPROVED})
 # States in which the department still owes a report: reminders and the ladder run.
-WAITING_STATES = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED})
+# A report held for the head's sign-off has not reached the supervisors: the ladder runs on.
+WAITING_STATES = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED, S.HEAD_REVIEW})
 # A report needs the task taken on (签收) first.
 REPORTABLE_STATES = WAITING_STATES - {S.ASSIGNED}
 RATING_MIN, RATING_MAX = 1, 5
@@ -81,6 +82,7 @@ class ActionFlags:
     can_request_extension: bool
     can_upload: bool
     awaiting_review: bool
+    awaiting_sign_off: bool = False
 
 
 def acknowledge_refusal(state: str) -> Refusal | None:
@@ -134,4 +136,25 @@ def action_flags(state: str) -> ActionFlags:
         can_request_extension=extension_refusal(state) is None,
         can_upload=state in WAITING_STATES,
         awaiting_review=state == S.SUBMITTED,
+        awaiting_sign_off=state == S.HEAD_REVIEW,
+    )
+
+
+# 催办: a second urge of the same assignment within this window is refused, not sent again.
+URGE_COOLDOWN = timedelta(hours=1)
+
+
+def urge_refusal(
+    last_at: datetime | None, *, now: datetime, cooldown: timedelta = URGE_COOLDOWN
+) -> Refusal | None:
+    """Refuse an urge while the previous one is still within the cooldown (times in Beijing)."""
+    if last_at is None or now - last_at >= cooldown:
+        return None
+    beijing = timedelta(hours=8)
+    again = (last_at + cooldown + beijing).strftime("%H:%M")
+    done = (last_at + beijing).strftime("%H:%M")
+    minutes = max(1, int((cooldown - (now - last_at)).total_seconds() // 60))
+    return Refusal(
+        "urge_cooldown",
+        f"已于 {done} 催办过，{minutes} 分钟内不能重复催办（{again} 后可再次催办）。",
     )

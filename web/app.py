@@ -45,6 +45,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.board",
     "web.api.reviews",
     "web.api.policies",
+    "web.api.conversation",
+    "web.api.adhoc",
     "web.pages.auth",
     "web.pages.home",
     "web.pages.admin",
@@ -58,6 +60,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.cockpit",
     "web.pages.policies",
     "web.pages.drafts",
+    "web.pages.conversation",
+    "web.pages.adhoc",
 )
 
 

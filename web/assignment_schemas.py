@@ -57,6 +57,7 @@ class AssignmentSummary(BaseModel):
     period_index: int
     due_at: datetime | None
     escalation_level: int
+    assignee_id: int | None = None
 
     @classmethod
     def of(cls, row: InboxRow) -> AssignmentSummary:
@@ -73,6 +74,7 @@ class AssignmentSummary(BaseModel):
             period_index=a.period_index,
             due_at=a.due_at,
             escalation_level=a.escalation_level,
+            assignee_id=a.assignee_id,
         )
 
 

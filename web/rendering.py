@@ -44,6 +44,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.reviews", "/reviews", "✔", frozenset({UserRole.SUPERVISOR})),
     NavItem("nav.escalations", "/escalations", "▲", frozenset({UserRole.SUPERVISOR})),
     NavItem("nav.cockpit", "/cockpit", "▤", frozenset({UserRole.SUPERVISOR})),
+    NavItem("nav.leader", "/leader", "◆", frozenset({UserRole.LEADER})),
     NavItem("nav.assessment", "/assessment", "★", frozenset({UserRole.ASSESSOR})),
     NavItem("nav.my_score", "/assessment/mine", "★", frozenset({UserRole.STAFF, UserRole.HEAD})),
     NavItem("nav.policies", "/policies", "❏", frozenset({UserRole.ADMIN, UserRole.SUPERVISOR})),

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from actions.assignment import Caller
 from actions.review import COMMENT_MAX_CHARS, BulkResult
 from duban.domain import UserRole
-from duban.models import User
+from duban.models import AssignmentMessage, User
 from duban.services.assignment import Light
 from duban.services.board import BoardFilter, BoardRow
 from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
@@ -62,10 +62,12 @@ class BoardRowRead(BaseModel):
     due_at: datetime | None
     original_due_at: datetime | None
     escalation_level: int
+    last_urged_at: datetime | None = None
+    last_urge_message: str | None = None
 
     @classmethod
-    def of(cls, row: BoardRow) -> BoardRowRead:
-        """Build from a board row."""
+    def of(cls, row: BoardRow, urge: AssignmentMessage | None = None) -> BoardRowRead:
+        """Build from a board row and its latest 催办 (if any)."""
         a = row.assignment
         return cls(
             assignment_id=a.id,
@@ -80,6 +82,8 @@ class BoardRowRead(BaseModel):
             due_at=a.due_at,
             original_due_at=a.original_due_at,
             escalation_level=a.escalation_level,
+            last_urged_at=urge.created_at if urge else None,
+            last_urge_message=urge.body if urge else None,
         )
 
 

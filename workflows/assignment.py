@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         PeriodSpec,
         ReviewInput,
         SetDueInput,
+        SignOffInput,
         SubmitInput,
         UrgeInput,
     )
@@ -43,11 +44,12 @@ with workflow.unsafe.imports_passed_through():
         check_extension_request,
         check_review,
         check_set_due,
+        check_sign_off,
         check_submit,
         replan,
     )
 
-from workflows.assignment_engine import AssignmentEngine, local_time
+from workflows.assignment_engine import HEAD_SIGN_OFF, AssignmentEngine, local_time
 
 __all__ = [
     "ActionInput",
@@ -64,6 +66,7 @@ __all__ = [
     "PeriodSpec",
     "ReviewInput",
     "SetDueInput",
+    "SignOffInput",
     "SubmitInput",
     "UrgeInput",
 ]
@@ -112,13 +115,20 @@ class AssignmentWorkflow(AssignmentEngine):
 
     @workflow.update
     async def submit(self, inp: SubmitInput) -> ActionResult:
-        """Report progress for the current period; stops the ladder."""
+        """Report progress for the current period; stops the ladder (or waits for the head)."""
         if (done := self.s.results.get(inp.key)) is not None:
             return done
+        if inp.needs_sign_off and workflow.patched(HEAD_SIGN_OFF):
+            return await self._hold(inp)
+        return await self._send_up(inp)
+
+    async def _send_up(self, inp: SubmitInput) -> ActionResult:
+        """Put the report before the supervisors."""
         s, now = self.s, workflow.now()
         late = bool(s.due_at and now > s.due_at)
         s.acknowledged_at = s.acknowledged_at or now
         s.state, s.submission_key, s.submitted_at = S.SUBMITTED, inp.key, now
+        s.held = None
         result = self._done(inp.key, "已报送，等待审核")
         await self._record(
             "submitted",
@@ -132,6 +142,43 @@ class AssignmentWorkflow(AssignmentEngine):
         await self._notify("submitted", "supervisors", inp.key, title)
         await self._tell_lead(s.period_index)
         return result
+
+    async def _hold(self, inp: SubmitInput) -> ActionResult:
+        """Keep a member's report for the head's sign-off; the ladder runs on meanwhile."""
+        s = self.s
+        s.acknowledged_at = s.acknowledged_at or workflow.now()
+        s.state, s.held = S.HEAD_REVIEW, inp
+        result = self._done(inp.key, "已提交，等待本单位责任人审核后报送督查室")
+        data = {"report": inp.report, "evidence_ids": list(inp.evidence_ids)}
+        await self._record("submitted_for_sign_off", inp.key, **self._who(inp), data=data)
+        title = f"第{self.inp.item_number}项任务（{self.inp.department_code}）的报送待您审核"
+        await self._notify("sign_off_requested", "head", inp.key, title, inp.report)
+        return result
+
+    @workflow.update
+    async def sign_off(self, inp: SignOffInput) -> ActionResult:
+        """The head passes the held report on to the supervisors, or returns it with a reason."""
+        if (done := self.s.results.get(inp.key)) is not None:
+            return done
+        held, s = self.s.held, self.s
+        assert held is not None  # the validator saw it
+        data = {"comment": inp.comment, "submission_key": held.key}
+        if inp.approve:
+            await self._record("signed_off", inp.key, **self._who(inp), data=data)
+            sent = await self._send_up(held)
+            result = replace(sent, key=inp.key, message="已审核同意，报送督查室")
+        else:
+            s.state, s.held = S.IN_PROGRESS, None
+            result = self._done(inp.key, "已退回承办人修改")
+            await self._record("sign_off_returned", inp.key, **self._who(inp), data=data)
+            title = f"第{self.inp.item_number}项任务的报送被本单位责任人退回，请修改后重新提交"
+            await self._notify("sign_off_returned", "department", inp.key, title, inp.comment)
+        s.results[inp.key] = result
+        return result
+
+    @sign_off.validator
+    def _check_sign_off(self, inp: SignOffInput) -> None:
+        self._validate(check_sign_off, inp)
 
     @submit.validator
     def _check_submit(self, inp: SubmitInput) -> None:

@@ -45,6 +45,9 @@ LOCAL_WRITES = "record-as-local-activity"
 LEAD_CLOSES_ALONE = "2026-12-02-lead-closes-alone"
 # The carried update keys and co-organizer tags are bounded; runs before this carried them all.
 BOUNDED_CARRY = "2026-12-02-bounded-carry"
+# A member's report may wait for the head's sign-off (policy switch); runs before this had no
+# such step, and only a submit that asks for it takes the patch.
+HEAD_SIGN_OFF = "2026-12-02-head-sign-off"
 S = AssignmentState
 
 

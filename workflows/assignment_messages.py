@@ -30,6 +30,19 @@ class SubmitInput:
     actor: str
     report: str
     evidence_ids: list[int] = field(default_factory=list)
+    # The policy asks the department head to sign a member's report off before it goes up.
+    needs_sign_off: bool = False
+
+
+@dataclass(frozen=True)
+class SignOffInput:
+    """The department head passes a held report on to the supervisors, or returns it."""
+
+    key: str
+    user_id: int
+    actor: str
+    approve: bool
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,8 @@ class AssignmentCarry:
     policy_version: int = 0
     runs: int = 1
     withdrawn: bool = False
+    # A member's report waiting for the head's sign-off.
+    held: SubmitInput | None = None
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,15 @@ def check_review(s: AssignmentCarry, inp: Any, now: datetime) -> None:
         reject("invalid", "审核结论只能是通过或退回")
 
 
+def check_sign_off(s: AssignmentCarry, inp: Any, now: datetime) -> None:
+    """Allow the head's sign-off of a held report; a return needs a reason."""
+    _open(s)
+    if s.state != S.HEAD_REVIEW or s.held is None:
+        reject("conflict", "没有待责任人审核的报送")
+    if not inp.approve and not inp.comment.strip():
+        reject("invalid", "退回时须说明理由")
+
+
 def check_extension_request(s: AssignmentCarry, inp: Any, now: datetime) -> None:
     """Allow an extension request while a report is owed, for a later date, with a reason."""
     _open(s)

@@ -2,6 +2,7 @@
 
 from duban.models.assignment import Assignment, AssignmentPeriod, Escalation, Extension
 from duban.models.audit import AuditChain, AuditEvent
+from duban.models.conversation import AssignmentMessage, LeaderDepartment
 from duban.models.department import Department
 from duban.models.draft import PolicyDraft, PolicyDraftChange
 from duban.models.evaluation import Evaluation, RubricVersion
@@ -16,6 +17,7 @@ from duban.models.user import User
 
 __all__ = [
     "Assignment",
+    "AssignmentMessage",
     "AssignmentPeriod",
     "AuditChain",
     "AuditEvent",
@@ -25,6 +27,7 @@ __all__ = [
     "Evidence",
     "Extension",
     "HeadTerm",
+    "LeaderDepartment",
     "LoginSession",
     "Notification",
     "Policy",

@@ -39,6 +39,8 @@ class Assignment(Base):
     # row meanwhile (an import whose workflows never ran shows nothing), and reconciliation
     # starts what is still pending.
     pending_start: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The named member (承办人) the department head handed the assignment to; None: the whole unit.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
 
     policy: Mapped[Policy] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -21,6 +21,9 @@ class Policy(Base):
     title: Mapped[str] = mapped_column(String(500))
     issued_date: Mapped[date | None] = mapped_column(Date(), default=None)
     current_version: Mapped[int] = mapped_column(default=1)
+    # A per-policy switch (off by default): a report goes to the supervisors only once the
+    # department head has signed it off.
+    head_sign_off: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     versions: Mapped[list[PolicyVersion]] = relationship(

@@ -17,6 +17,7 @@ from duban.models import (
     Department,
     Evidence,
     Extension,
+    LeaderDepartment,
     Policy,
     PolicyItem,
     PolicyVersion,
@@ -122,11 +123,17 @@ def item_ref(assignment: Assignment, item: PolicyItem | None) -> str:
 
 
 def inbox(
-    *, session: Session, department_id: int | None, now: datetime, filters: InboxFilter
+    *,
+    session: Session,
+    department_id: int | None,
+    now: datetime,
+    filters: InboxFilter,
+    me: int | None = None,
 ) -> Inbox:
     """Return a department's assignments (all when None) filtered, counted and sorted by urgency.
 
-    An assignment a newer policy version no longer names is left out (its page stays).
+    Those handed to the user `me` by name come first. An assignment a newer policy version
+    no longer names is left out (its page stays).
     """
     stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
     if department_id is not None:
@@ -149,7 +156,12 @@ def inbox(
         for r in all_rows
         if r.assignment.id in matching_ids and filters.light in (None, r.light.color)
     ]
-    rows.sort(key=lambda r: urgency_key(r.light, r.assignment.due_at, r.assignment.state))
+    rows.sort(
+        key=lambda r: (
+            me is None or r.assignment.assignee_id != me,
+            *urgency_key(r.light, r.assignment.due_at, r.assignment.state),
+        )
+    )
     return Inbox(rows=rows, counts=counts, total=len(all_rows))
 
 
@@ -179,10 +191,22 @@ def can_view(user: User, assignment: Assignment) -> bool:
     return user.role in {UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN}
 
 
+def in_remit(session: Session, user: User, department_id: int) -> bool:
+    """Tell whether a leader (分管领导) has the department in their remit."""
+    if user.role != UserRole.LEADER:
+        return False
+    stmt = select(LeaderDepartment.department_id).where(
+        LeaderDepartment.user_id == user.id, LeaderDepartment.department_id == department_id
+    )
+    return session.scalar(stmt) is not None
+
+
 def visible_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:
     """Return the assignment if the user may see it; otherwise raise NotFound."""
     assignment = session.get(Assignment, assignment_id)
-    if assignment is None or not can_view(user, assignment):
+    if assignment is None or not (
+        can_view(user, assignment) or in_remit(session, user, assignment.department_id)
+    ):
         raise NotFound("督办事项不存在，或不属于本单位。")
     return assignment
 
@@ -197,6 +221,8 @@ def owned_assignment(*, session: Session, assignment_id: int, user: User) -> Ass
 
 def inbox_scope(user: User) -> int | None:
     """Return the department whose inbox the user sees, or None for everything."""
+    if user.role == UserRole.LEADER:
+        raise Forbidden("分管领导请在“分管事项”中查看分管单位的事项。")
     if user.role in DEPARTMENT_ROLES:
         if user.department_id is None:
             raise Forbidden("您的账号尚未关联单位，请联系管理员。")

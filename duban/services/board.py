@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from duban.models import Assignment, AssignmentPeriod, Department, Policy, PolicyItem
+from duban.models import (
+    Assignment,
+    AssignmentMessage,
+    AssignmentPeriod,
+    Department,
+    Policy,
+    PolicyItem,
+)
 from duban.scoring import period_bounds
 from duban.services.assignment import (
     DONE_STATES,
@@ -22,6 +29,7 @@ from duban.services.assignment import (
     select_with_item,
     status_light,
 )
+from duban.services.conversation import last_urges
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LIGHTS = (Light.RED, Light.AMBER, Light.GREEN)
@@ -117,6 +125,8 @@ class Board:
     by_department: list[Group]
     by_task: list[Group]
     heat: dict[tuple[str, str], HeatCell]
+    # The latest 催办 of each row that was urged (shown after a reload, with its message).
+    urges: dict[int, AssignmentMessage] = field(default_factory=dict)
 
 
 def task_key(policy_key: str, item_number: int) -> str:
@@ -200,6 +210,7 @@ def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
         by_department=sorted(by_dept.values(), key=_group_order),
         by_task=sorted(by_task.values(), key=_task_order),
         heat={k: _cell(v) for k, v in heat.items()},
+        urges=last_urges(session=session, assignment_ids=[r.assignment.id for r in rows]),
     )
 
 

@@ -16,6 +16,7 @@ from duban.errors import Invalid
 from duban.messages import NotifyInput
 from duban.models import Assignment, Notification, User
 from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.services.leader import leaders_of
 
 AUDIENCES = {
     "department": (UserRole.STAFF, UserRole.HEAD),
@@ -164,11 +165,10 @@ def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
     assignment = session.get_one(Assignment, inp.assignment_id)
     title = readable(inp.title, session=session, assignment=assignment)
     inp = replace(inp, title=title)
-    added = [
-        note
-        for user in _audience(session, assignment, inp.audience)
-        if (note := _add_once(session, inp, user)) is not None
-    ]
+    users = _audience(session, assignment, inp.audience)
+    if inp.kind == "escalation_l3":  # the top rung reaches the leaders of the department too
+        users += leaders_of(session=session, department_id=assignment.department_id)
+    added = [note for user in users if (note := _add_once(session, inp, user)) is not None]
     session.flush()
     return added
 

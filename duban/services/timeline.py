@@ -38,6 +38,12 @@ TIMELINE_LABELS = {
     "revised": "政策文件修订",
     "withdrawn": "政策文件修订：不再由本单位承办",
     "reconciled": "数据核对",
+    "message": "沟通留言",
+    "instruction": "领导批示",
+    "assignee_set": "指定承办人",
+    "submitted_for_sign_off": "提交责任人审核",
+    "signed_off": "责任人审核同意",
+    "sign_off_returned": "责任人退回修改",
 }
 
 

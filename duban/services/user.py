@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.errors import Conflict, Invalid, NotFound
-from duban.models import Assignment, Department, User
+from duban.models import Assignment, Department, LeaderDepartment, User
 from duban.services.audit import record_event
 from duban.services.head_term import sync_head_term
 from duban.services.login_session import end_user_sessions
@@ -293,6 +293,7 @@ def _demo_accounts(session: Session) -> list[tuple[str, UserRole, str, str | Non
         accounts.append((f"{dept.code}-head"[:64], UserRole.HEAD, f"{dept.name}责任人", dept.code))
     accounts.append(("supervisor", UserRole.SUPERVISOR, "督查室", None))
     accounts.append(("assessor", UserRole.ASSESSOR, "考核办", None))
+    accounts.append(("leader", UserRole.LEADER, "分管领导", None))
     return accounts
 
 
@@ -307,7 +308,7 @@ def seed_demo_users(*, session: Session) -> list[tuple[str, str]]:
     for username, role, display_name, code in _demo_accounts(session):
         if username in existing:
             continue
-        create_user(
+        user = create_user(
             session=session,
             username=username,
             password=DEMO_PASSWORD,
@@ -317,5 +318,11 @@ def seed_demo_users(*, session: Session) -> list[tuple[str, str]]:
             must_change_password=True,
             allow_demo=True,
         )
+        if role == UserRole.LEADER:  # the demo leader oversees every department with work
+            session.add_all(
+                LeaderDepartment(user_id=user.id, department_id=d)
+                for d in sorted(set(session.scalars(select(Assignment.department_id))))
+            )
         created.append((username, DEMO_PASSWORD))
+    session.flush()
     return created

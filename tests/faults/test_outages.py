@@ -137,6 +137,10 @@ async def test_temporal_stopped_mid_test(settings: Settings, tmp_path: Path) -> 
             urge = await c.post(f"/api/v1/assignments/{aid}/urge", json={}, headers=boss)
             _retry_after(urge)
             assert time.monotonic() - started < 2 * ACTION_TIMEOUT + 5
+            # The 催办 that never went out is forgotten: no cooldown blocks sending it again.
+            board = (await c.get("/api/v1/board", headers=boss)).json()
+            row = next(r for r in board["rows"] if r["assignment_id"] == aid)
+            assert row["last_urged_at"] is None
             for url, who in (
                 (f"/api/v1/assignments/{aid}", staff),
                 ("/api/v1/assignments", staff),

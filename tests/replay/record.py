@@ -27,6 +27,7 @@ from workflows.assignment import (
     PeriodSpec,
     ReviewInput,
     SetDueInput,
+    SignOffInput,
     SubmitInput,
     UrgeInput,
 )
@@ -297,6 +298,38 @@ async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-ar
             await asyncio.sleep(0.05)
 
 
+async def _sign_off(env: WorkflowEnvironment, factory) -> None:
+    """A member's report held for the head: returned once, signed off, approved (patch taken)."""
+    seeded = seed(factory)
+    now = await env.get_current_time()
+    inp = assignment_input(seeded, "fpb", quarterly(now, count=1))
+    wf_id, staff, head, sup = (
+        seeded.workflow_id("fpb"),
+        seeded.users["fpb-staff"],
+        seeded.users["fpb-head"],
+        seeded.users["supervisor"],
+    )
+    async with duban_worker(env.client, factory) as worker:
+        handle = await env.client.start_workflow(
+            AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
+        )
+        update = AssignmentWorkflow
+        await handle.execute_update(update.acknowledge, ActionInput("a1", staff, "张三"), id="a1")
+        held = SubmitInput("s1", staff, "张三", "初稿", needs_sign_off=True)
+        await handle.execute_update(update.submit, held, id="s1")
+        back = SignOffInput("h1", head, "李处长", approve=False, comment="补数据")
+        await handle.execute_update(update.sign_off, back, id="h1")
+        again = SubmitInput("s2", staff, "张三", "修改稿", needs_sign_off=True)
+        await handle.execute_update(update.submit, again, id="s2")
+        await env.sleep(DAY)
+        ok = SignOffInput("h2", head, "李处长", approve=True)
+        await handle.execute_update(update.sign_off, ok, id="h2")
+        approve = ReviewInput("r1", sup, "督查室", "approve", 5)
+        await handle.execute_update(update.review, approve, id="r1")
+        await handle.result()
+        await _save(env.client, wf_id, None, "assignment_sign_off")
+
+
 SCENARIOS = {
     "calendar": _calendar,
     "extensions": _extensions,
@@ -304,6 +337,7 @@ SCENARIOS = {
     "revision": _revision,
     "withdrawal": _withdrawal,
     "early_revision": _early_revision,
+    "sign_off": _sign_off,
 }
 
 

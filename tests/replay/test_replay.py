@@ -29,6 +29,7 @@ def test_histories_are_recorded():
         "assignment_lead_lead_closes_alone",
         "assignment_revision",
         "assignment_revision_local_writes",
+        "assignment_sign_off",
         "assignment_withdrawn",
         "assignment_withdrawn_queued",
         "policy_task",

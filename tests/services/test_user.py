@@ -8,6 +8,7 @@ from sqlalchemy import select
 from duban.domain import assignment_workflow_id
 from duban.errors import Conflict, Invalid, NotFound
 from duban.models import Assignment, Department, Policy, User
+from duban.services.leader import remit
 from duban.services.user import (
     DEMO_PASSWORD,
     UserChanges,
@@ -154,7 +155,12 @@ def test_seed_demo_users_per_department_with_assignments(session):
         "jl-busy-head": DEMO_PASSWORD,
         "supervisor": DEMO_PASSWORD,
         "assessor": DEMO_PASSWORD,
+        "leader": DEMO_PASSWORD,
     }
+    leader = session.scalar(select(User).where(User.username == "leader"))
+    assert leader is not None and [d.code for d in remit(session=session, user=leader)] == [
+        "jl-busy"
+    ]
     head = session.scalar(select(User).where(User.username == "jl-busy-head"))
     assert head is not None and head.role == "head" and head.department_id == busy.id
     assert session.scalar(select(User).where(User.department_id == idle.id)) is None

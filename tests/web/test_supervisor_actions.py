@@ -260,28 +260,40 @@ async def test_urge_is_one_click_recorded_and_told(app, started, db, login_as):
     aid = started["fpb"]
     sup = await login_as(UserRole.SUPERVISOR)
     _, _ = add_user(db, UserRole.STAFF, department="fpb")
-    frag = await sup.client.post(
-        f"/assignments/{aid}/urge",
-        data={"csrf_token": sup.csrf, "key": "u1"},
-        headers={"HX-Request": "true"},
-    )
-    assert frag.status_code == 200 and "已催办" in frag.text and "<html" not in frag.text
     api = await sup.client.post(
         f"/api/v1/assignments/{aid}/urge",
         json={"message": "请本周内报送", "key": "u2"},
         headers={"x-csrftoken": sup.csrf},
     )
     assert api.status_code == 202
+    # A second click within the cooldown is refused with a clear message, not sent twice.
+    again = await sup.client.post(
+        f"/api/v1/assignments/{aid}/urge", json={"key": "u3"}, headers={"x-csrftoken": sup.csrf}
+    )
+    assert again.status_code == 409 and "分钟内不能重复催办" in again.json()["detail"]
+    frag = await sup.client.post(
+        f"/assignments/{aid}/urge",
+        data={"csrf_token": sup.csrf, "key": "u1"},
+        headers={"HX-Request": "true"},
+    )
+    assert (
+        frag.status_code == 422 and "分钟内不能重复催办" in frag.text and "<html" not in frag.text
+    )
     plain = await sup.client.post(
         f"/assignments/{aid}/urge", data={"csrf_token": sup.csrf, "key": "u1", "next": "/board"}
     )
-    assert plain.status_code == 303 and plain.headers["location"] == "/board"
+    assert plain.status_code == 409 and "分钟内不能重复催办" in plain.text
 
     async def recorded_and_told() -> bool:
         urged = count(db, AuditEvent, assignment_id=aid, kind="urged")
-        return urged == 2 and count(db, Notification, assignment_id=aid, kind="urge") == 2
+        return urged == 1 and count(db, Notification, assignment_id=aid, kind="urge") == 1
 
-    await eventually(recorded_and_told)  # two keys: two timeline entries, one message each
+    await eventually(recorded_and_told)
+    # After a reload the board shows when it was urged and with what message.
+    board = (await sup.client.get("/api/v1/board")).json()
+    urged_row = next(r for r in board["rows"] if r["assignment_id"] == aid)
+    assert urged_row["last_urge_message"] == "请本周内报送" and urged_row["last_urged_at"]
+    assert "上次催办" in (await sup.client.get("/board")).text
     missing = await sup.client.post(
         "/api/v1/assignments/999999/urge", json={}, headers={"x-csrftoken": sup.csrf}
     )

@@ -47,7 +47,13 @@ def list_assignments(
 ) -> list[AssignmentSummary]:
     """List the own department's assignments (all for oversight roles), most urgent first."""
     filters = InboxFilter(light=light, state=state or None, role=role, q=q)
-    box = inbox(session=session, department_id=inbox_scope(user), now=utcnow(), filters=filters)
+    box = inbox(
+        session=session,
+        department_id=inbox_scope(user),
+        now=utcnow(),
+        filters=filters,
+        me=user.id,
+    )
     return [AssignmentSummary.of(row) for row in box.rows]
 
 

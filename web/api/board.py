@@ -20,7 +20,7 @@ def read_board(user: SupervisorUser, session: SessionDep, filters: BoardFilterDe
     return BoardRead(
         total=found.total,
         counts={light.value: n for light, n in found.counts.items()},
-        rows=[BoardRowRead.of(row) for row in found.rows],
+        rows=[BoardRowRead.of(row, found.urges.get(row.assignment.id)) for row in found.rows],
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from duban.domain import UserRole
 from duban.errors import DomainError
+from duban.models import User
 from duban.services.department_admin import (
     create_department,
     get_department,
@@ -17,6 +19,7 @@ from duban.services.department_admin import (
     member_counts,
     rename_department,
 )
+from duban.services.leader import remit, set_remit
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
 from web.rendering import is_htmx, render
@@ -60,10 +63,16 @@ def done(request: Request, url: str) -> Response:
 
 
 def _user_form_ctx(session: Session, form: UserForm, **extra: Any) -> dict[str, Any]:
+    user = extra.get("user")
     return {
         "form": form,
         "roles": list(UserRole),
         "departments": list_departments(session=session),
+        "remit": (
+            {d.code for d in remit(session=session, user=user)}
+            if isinstance(user, User) and user.role == UserRole.LEADER
+            else None
+        ),
         **extra,
     }
 
@@ -146,6 +155,33 @@ def update_user_page(
         start_session(
             request, session, user
         )  # keep the admin signed in after changing their own password
+    return done(request, USERS_URL)
+
+
+class RemitForm(FormModel):
+    """The departments a leader oversees (checked codes)."""
+
+    departments: list[str] = Field(default_factory=list, max_length=500)
+
+
+@router.post("/users/{user_id}/departments")
+def remit_page(
+    request: Request,
+    user_id: RowId,
+    admin: AdminUser,
+    session: SessionDep,
+    form: Annotated[RemitForm, Form()],
+) -> Response:
+    """Save a leader's departments (their remit), or re-show the form with the reason (422)."""
+    leader = get_user(session=session, user_id=user_id)
+    try:
+        set_remit(session=session, leader=leader, codes=form.departments, actor=admin)
+    except DomainError as exc:
+        session.rollback()
+        leader = get_user(session=session, user_id=user_id)
+        user_form = UserForm(username=leader.username, role=leader.role)
+        ctx = _user_form_ctx(session, user_form, user=leader, error=exc.message)
+        return render(request, "admin/user_form.html", ctx, status_code=422)
     return done(request, USERS_URL)
 
 

@@ -33,6 +33,7 @@ from duban.services.timeline import timeline_label
 from web.deps import CallerDep, CurrentUser, SessionDep
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
+from web.people_view import people_context
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 
@@ -44,6 +45,7 @@ STATES = (
     "acknowledged",
     "in_progress",
     "submitted",
+    "head_review",
     "returned",
     "approved",
     "completed",
@@ -72,7 +74,13 @@ class ExtensionForm(ActionForm):
 
 def _inbox_context(session: Session, user: User, filters: InboxFilter) -> dict[str, Any]:
     """Return what the inbox template needs."""
-    box = inbox(session=session, department_id=inbox_scope(user), now=utcnow(), filters=filters)
+    box = inbox(
+        session=session,
+        department_id=inbox_scope(user),
+        now=utcnow(),
+        filters=filters,
+        me=user.id,
+    )
     return {"box": box, "filters": filters, "states": STATES, "lights": list(Light), "user": user}
 
 
@@ -119,6 +127,7 @@ def detail_context(
         "can_act": user.role in DEPARTMENT_ROLES,
         "may_download": may_read_evidence(user),
         "flags": action_flags(assignment.state),
+        **people_context(session, user, assignment),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,
         "error": None,
@@ -153,7 +162,7 @@ def back_to_detail(request: Request, assignment_id: RowId) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def _act(
+async def act(
     request: Request,
     caller: Caller,
     assignment_id: RowId,
@@ -185,7 +194,7 @@ async def acknowledge_form(
     async def run() -> object:
         return await actions.acknowledge(caller, assignment_id, key=form.key)
 
-    return await _act(request, caller, assignment_id, run, {})
+    return await act(request, caller, assignment_id, run, {})
 
 
 def parse_ids(raw: list[str]) -> list[int]:
@@ -212,7 +221,7 @@ async def submit_form(
             caller, assignment_id, report=form.report, evidence_ids=ids, key=form.key
         )
 
-    return await _act(request, caller, assignment_id, run, {"report": form.report})
+    return await act(request, caller, assignment_id, run, {"report": form.report})
 
 
 def parse_due_date(raw: str) -> datetime:
@@ -243,4 +252,4 @@ async def extension_form(
         )
 
     values = {"requested_due_date": form.requested_due_date, "reason": form.reason}
-    return await _act(request, caller, assignment_id, run, values)
+    return await act(request, caller, assignment_id, run, values)
