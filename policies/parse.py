@@ -140,7 +140,7 @@ def _items(entries: list[Entry], context: _Context) -> list[Item]:
 
 def _doubts(item: Item, *, among: bool) -> tuple[Doubt, ...]:
     """Return the item's doubts, and item_without_units for a task-like item among tasks."""
-    if among and not item.units:
+    if among and not item.units and all(d.code != doubts.ITEM_WITHOUT_UNITS for d in item.doubts):
         return (*item.doubts, doubts.item_without_units())
     return item.doubts
 
@@ -168,7 +168,9 @@ def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, l
         label=raw.block.label,
         group=raw.group,
         span=raw.span,
-        doubts=tuple(_time_doubts(found.phrases, context)),
+        doubts=tuple(_time_doubts(found.phrases, context))
+        # A bracket closing the item where its units would stand holds a time limit alone.
+        + ((doubts.item_without_units(),) if found.timed_only and not units else ()),
         scopes=tuple(found.scopes),
     )
     return item, found.declared

@@ -68,7 +68,7 @@ _DECLARE_PREFIX_RE = re.compile(
 )
 _DECLARE_SUFFIX_RE = re.compile(r"(?:负责)?(?:落实|负责|承担|实施)$")
 _SCORE_RE = re.compile(r"^\d+(?:\.\d+)?分$")
-_TIME_RE = re.compile(
+TIME_RE = re.compile(
     r"\d{4}年|\d{1,2}月|[一二三四]季度|年底|年内|年末|月底|前完成|完成$|长期|持续|序时|成效|到位"
 )
 # Running text is no name: a sentence (。), a clause that opens with a function word, 的.
@@ -109,6 +109,7 @@ class UnitBracket:
     declared: list[RawUnit] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    timed_only: bool = False  # it closes the item where units stand, with time phrases alone
 
 
 @dataclass
@@ -182,8 +183,8 @@ class ListReader:
             self._value(trim(self.text, (m.end(), span[1])))
         elif self.current is not None and self.current.kind != "unit":
             self._value(span)
-        elif _SCORE_RE.match(phrase) or _TIME_RE.search(phrase):
-            self.result.phrases.extend([phrase] if _TIME_RE.search(phrase) else [])
+        elif _SCORE_RE.match(phrase) or TIME_RE.search(phrase):
+            self.result.phrases.extend([phrase] if TIME_RE.search(phrase) else [])
         elif self.current is not None:
             self._names(span, self.current.role)
         else:

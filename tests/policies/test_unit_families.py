@@ -109,3 +109,32 @@ def test_unit_brackets_read_whatever_the_names(written, expected):
 )
 def test_running_text_in_brackets_names_no_unit(written):
     assert _units(written) == []
+
+
+def _doubts(text: str) -> list[list[str]]:
+    return [[d.code for d in item.doubts] for item in parse_text(text).items]
+
+
+# A section whose items close with a time limit where their unit list would stand: no other
+# item of the section names units, so only the bracket tells that units are missing.
+_TIMED = HEAD + "1．推进老旧小区改造。（2024年底前）\n2．加强宣传引导。（长期坚持）\n"
+
+
+@pytest.mark.parametrize("script", ["s", "t"])
+def test_a_bracket_with_a_time_limit_alone_is_doubted(script):
+    text = _TIMED if script == "s" else opencc.OpenCC("s2t").convert(_TIMED)
+    assert _doubts(text) == [
+        ["item_without_units"],
+        ["deadline_not_understood", "item_without_units"],
+    ]
+    (first, second) = parse_text(text).items
+    assert [d.date.isoformat() for d in first.deadlines] == ["2024-12-31"]
+    assert "长期坚持" in second.doubts[0].message  # read in Simplified
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["1．编制规划。（2024年修订）", "1．编制规划（2024年底前）。", "1．办好实事。（2023年版）"],
+)
+def test_a_dated_remark_or_a_bracket_inside_the_sentence_is_no_time_limit_bracket(written):
+    assert _doubts(HEAD + written) == [[]]
