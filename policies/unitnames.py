@@ -16,6 +16,7 @@ from typing import Protocol
 
 from policies.clauses import Span, cut, depth_split, merge_levels, trim
 from policies.model import UnitRole
+from policies.unitjoins import joined_at_spaces, split_conjoined
 
 
 class Names(Protocol):
@@ -214,8 +215,10 @@ class ListReader:
         first, *joined = depth_split(self.text, span, _WITH_RE) or [span]
         for part, part_hint in [(first, hint), *((j, "co") for j in joined)]:
             elements = depth_split(self.text, part, _ELEMENT_RE)
+            elements = joined_at_spaces(self.text, elements, self.registry)
             for element in merge_levels(self.text, elements):
-                self._element(element, part_hint, strict, tentative)
+                for name in split_conjoined(self.text, element, self.registry):
+                    self._element(name, part_hint, strict, tentative)
 
     def _element(self, span: Span, hint: UnitRole | None, strict: bool, tentative: bool) -> None:
         span, own = cut(self.text, span, _OWN_MARK_RE)

@@ -138,3 +138,57 @@ def test_a_bracket_with_a_time_limit_alone_is_doubted(script):
 )
 def test_a_dated_remark_or_a_bracket_inside_the_sentence_is_no_time_limit_bracket(written):
     assert _doubts(HEAD + written) == [[]]
+
+
+def _read(written: str) -> list[tuple[str, str, bool]]:
+    (item,) = parse_text(HEAD + "1．做好工作。" + written).items
+    return [(u.as_written, u.role, u.known) for u in item.units]
+
+
+_S2T = opencc.OpenCC("s2t")
+
+
+@pytest.mark.parametrize("script", ["s", "t"])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        # 和 / 及 / 与 between two whole names: two units.
+        (
+            "（省人力资源和社会保障厅和省财政厅负责）",
+            [("省人力资源和社会保障厅", "lead", True), ("省财政厅", "co", True)],
+        ),
+        (
+            "（牵头单位：市住房和城乡建设局与市自然资源和规划局）",
+            [("市住房和城乡建设局", "lead", False), ("市自然资源和规划局", "lead", False)],
+        ),
+        (
+            "（责任单位：市委宣传部及各区政府）",
+            [("市委宣传部", "lead", False), ("各区政府", "co", False)],
+        ),
+        (
+            "（省民政厅、省财政厅与省教育厅负责）",
+            [("省民政厅", "lead", True), ("省财政厅", "co", True), ("省教育厅", "co", True)],
+        ),
+        # Known to the registry, though not shaped like a local unit: split by what is known.
+        (
+            "（国家发展改革委和财政部负责）",
+            [("国家发展改革委", "lead", True), ("财政部", "co", True)],
+        ),
+        # 和 inside one name: one unit.
+        ("（责任单位：市人力资源和社会保障局）", [("市人力资源和社会保障局", "lead", False)]),
+        ("（牵头单位：某某县文化和旅游局）", [("某某县文化和旅游局", "lead", False)]),
+        ("（责任单位：省发展和改革委员会）", [("省发展和改革委员会", "lead", True)]),
+        ("（责任单位：市财政局及所属单位）", [("市财政局及所属单位", "lead", False)]),
+        # A name torn by a stray space is one unit when joined it is known.
+        (
+            "（责任单位：省发展 改革委、省财政厅）",
+            [("省发展 改革委", "lead", True), ("省财政厅", "co", True)],
+        ),
+        ("（责任单位：省财政厅 省民政厅）", [("省财政厅", "lead", True), ("省民政厅", "co", True)]),
+    ],
+)
+def test_conjunctions_and_stray_spaces_between_names(written, expected, script):
+    if script == "t":
+        written = _S2T.convert(written)
+        expected = [(_S2T.convert(name), role, known) for name, role, known in expected]
+    assert _read(written) == expected
