@@ -17,6 +17,7 @@ from policies.parts import Entry, read_parts
 from policies.structure import RawItem, heading
 from policies.tablecells import row_item
 from policies.tables import Row
+from policies.targets import item_targets
 from policies.units import load_registry
 
 _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
@@ -155,6 +156,14 @@ def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, l
     lead_the_first(units, first_leads=context.reader.first_leads)
     deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
     # The title comes from the marker line alone; the lines after it are the body once.
+    targets = item_targets(
+        raw.text,
+        raw.raw,
+        raw.item_map().span,
+        year=context.year,
+        transition=context.transition,
+        deadlines=deadlines,
+    )
     head, *more = raw.text.split("\n")
     title, rest = heading(head)
     item = Item(
@@ -172,6 +181,7 @@ def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, l
         # A bracket closing the item where its units would stand holds a time limit alone.
         + ((doubts.item_without_units(),) if found.timed_only and not units else ()),
         scopes=tuple(found.scopes),
+        targets=targets,
     )
     return item, found.declared
 
