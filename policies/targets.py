@@ -74,6 +74,7 @@ _VERB_RE = re.compile(
 )
 _WORD_REACH = 16  # 不低于当地上年度低保标准的1.3倍; farther, the word is another phrase's
 _VERB_REACH = 12  # a verb binds a number up to its object away: 新建农村公路1000公里
+_PAIRED_RE = re.compile(r"\s*(?:和|及|与|、|或)\s*")
 _BENEFIT_RE = re.compile("最高|最多|可申请|可享受|可获得")
 _QUOTES = {"“": "”", "《": "》", "「": "」", '"': '"', "‘": "’"}
 
@@ -221,10 +222,13 @@ def _sentence_targets(
         [i for i in range(start, end) if text[i] in _CLAUSE_END] + [end],
     )
     out: list[FoundTarget] = []
-    previous = start
+    previous, last = start, None
     for m in _TARGET_RE.finditer(text, start, end):
         read = None if sentence.inside_quotes(m.start()) else _target(text, m, previous, sentence)
+        if read is None and last is not None and _PAIRED_RE.fullmatch(text, previous, m.start()):
+            read = _paired(m, last)  # 分别达到65%和55%: the second figure of a pair
         previous = m.end()
+        last = read
         if read is not None:
             out.append(replace(read, deadline=sentence.deadline(m.start()) or fallback))
     for m in _FULL_RE.finditer(text, start, end):
@@ -233,6 +237,16 @@ def _sentence_targets(
             scope = sentence.scope(m.start(), _clause_start(text, start, m.start()))
             out.append(FoundTarget(m.start(), m.end(), 100.0, "%", "reach", scope, deadline))
     return sorted(out, key=lambda t: t.start)
+
+
+def _paired(m: re.Match[str], last: FoundTarget) -> FoundTarget | None:
+    """Return a figure joined by 和 / 、 to the target before it, read like that one."""
+    unit = (m.group("mult") or "") + m.group("unit")
+    value = _value(m.group("num"))
+    if value is None or unit != last.unit:
+        return None
+    value = -value if last.value < 0 else value
+    return FoundTarget(m.start(), m.end(), value, unit, last.direction, last.scope, None)
 
 
 def _target(text: str, m: re.Match[str], previous: int, sentence: _Sentence) -> FoundTarget | None:

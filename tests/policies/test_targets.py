@@ -43,6 +43,7 @@ def _targets(body: str) -> list[tuple[str, float, str, str, str | None, str | No
         ("累计培训农民5万人次。", [("培训农民5万人次", 5, "万人次", "reach", "累计", None)]),
         ("2024年底前每个乡镇建成两个服务站。", [("建成两个", 2, "个", "reach", "每个乡镇", "2024-12-31")]),
         ("实现行政村快递服务全覆盖。", [("全覆盖", 100, "%", "reach", None, None)]),
+        ("种植、收获机械化率分别达到65%和55%。", [("达到65%", 65, "%", "reach", None, None), ("55%", 55, "%", "reach", None, None)]),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("script", ["s", "t"])
