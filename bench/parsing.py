@@ -13,6 +13,8 @@ SIZES = (1_000, 4_000, 16_000)
 HEAD = "某省关于推进某项工作的实施意见\n（2021年4月2日）\n一、任务\n（一）做好工作。"
 # Every notation the unit reader meets at once: a bracket that names no unit, a labelled list.
 PHRASE = "推进某项工作（含说明）。责任单位：省发改委、省财政厅。"
+# Targets in every sentence: a scope, a direction, figures, a date, a quote and a condition.
+TARGETS = "到2025年，全省每年新建“一站”10个，覆盖率达到95%以上，能耗下降3.5%，达到25%的，可申请。"
 # A task-allocation table flattened to text, one row a line, cells split by ` | `.
 TABLE_HEAD = "某市重点任务分工\n序号 | 重点任务 | 牵头单位 | 责任单位 | 完成时限\n"
 ROW = "{n} | 推进某项工作，年内完成。 | 市发改委 | 市财政局、各区政府 | 2024年底\n"
@@ -46,6 +48,8 @@ def run(report: list[str], sizes: tuple[int, ...] = SIZES) -> None:
         report.append(_row(path.stem, path.read_text(encoding="utf-8")))
     for n in sizes:
         report.append(_row(f"one item of {n:,} sentences with units", HEAD + PHRASE * n))
+    for n in sizes:
+        report.append(_row(f"one item of {n:,} sentences with targets", HEAD + TARGETS * n))
     for n in sizes:
         rows = "".join(ROW.format(n=i % 1000) for i in range(1, n + 1))
         report.append(_row(f"a table of {n:,} rows", TABLE_HEAD + rows))

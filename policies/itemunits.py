@@ -31,6 +31,7 @@ class ItemUnits:
     declared: list[Unit] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
+    timed_only: bool = False  # a bracket where units stand gave time phrases alone
 
 
 def states_first_leads(text: str) -> bool:
@@ -113,6 +114,7 @@ def read_units(
     at: dict[str, int] = {}  # where each name stands in out.units
     for bracket in brackets:
         out.open_ended = out.open_ended or bracket.open_ended
+        out.timed_only = out.timed_only or bracket.timed_only
         out.scopes += bracket.scopes
         out.phrases += bracket.phrases
         for found in bracket.units:

@@ -66,6 +66,35 @@ class Deadline:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A quantitative target of an item (指标): a number with its unit and direction.
+
+    `direction` is at_least, at_most, reach or increase_by (a fall is a negative increase);
+    `scope` is how it counts (每年, 每个县, 累计), `deadline` the date it belongs to.
+    """
+
+    text: str
+    value: float
+    unit: str
+    direction: str
+    scope: str | None = None
+    deadline: date | None = None
+    span: Span | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract JSON of the target (a whole value as an integer)."""
+        return {
+            "text": self.text,
+            "value": int(self.value) if self.value.is_integer() else self.value,
+            "unit": self.unit,
+            "direction": self.direction,
+            "scope": self.scope,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "span": _span_json(self.span),
+        }
+
+
+@dataclass(frozen=True)
 class Section:
     """A top-level section 一、二、…."""
 
@@ -94,6 +123,7 @@ class Item:
     span: Span | None = None
     doubts: tuple[Doubt, ...] = ()
     scopes: tuple[str, ...] = ()
+    targets: tuple[Target, ...] = ()
 
     @property
     def key(self) -> int:
@@ -121,6 +151,7 @@ class Item:
             "span": _span_json(self.span),
             "doubts": [d.to_json() for d in self.doubts],
             "scopes": list(self.scopes),
+            "targets": [t.to_json() for t in self.targets],
         }
 
 

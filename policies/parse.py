@@ -17,6 +17,7 @@ from policies.parts import Entry, read_parts
 from policies.structure import RawItem, heading
 from policies.tablecells import row_item
 from policies.tables import Row
+from policies.targets import item_targets
 from policies.units import load_registry
 
 _DOC_NUMBER_RE = re.compile(r"〔(\d{4})〕\s*\d+\s*号")
@@ -140,7 +141,7 @@ def _items(entries: list[Entry], context: _Context) -> list[Item]:
 
 def _doubts(item: Item, *, among: bool) -> tuple[Doubt, ...]:
     """Return the item's doubts, and item_without_units for a task-like item among tasks."""
-    if among and not item.units:
+    if among and not item.units and all(d.code != doubts.ITEM_WITHOUT_UNITS for d in item.doubts):
         return (*item.doubts, doubts.item_without_units())
     return item.doubts
 
@@ -155,6 +156,14 @@ def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, l
     lead_the_first(units, first_leads=context.reader.first_leads)
     deadlines = find_deadlines(raw.text, year=context.year, transition=context.transition)
     # The title comes from the marker line alone; the lines after it are the body once.
+    targets = item_targets(
+        raw.text,
+        raw.raw,
+        raw.item_map().span,
+        year=context.year,
+        transition=context.transition,
+        deadlines=deadlines,
+    )
     head, *more = raw.text.split("\n")
     title, rest = heading(head)
     item = Item(
@@ -168,8 +177,11 @@ def _item(raw: RawItem, context: _Context, carried: list[Unit]) -> tuple[Item, l
         label=raw.block.label,
         group=raw.group,
         span=raw.span,
-        doubts=tuple(_time_doubts(found.phrases, context)),
+        doubts=tuple(_time_doubts(found.phrases, context))
+        # A bracket closing the item where its units would stand holds a time limit alone.
+        + ((doubts.item_without_units(),) if found.timed_only and not units else ()),
         scopes=tuple(found.scopes),
+        targets=targets,
     )
     return item, found.declared
 

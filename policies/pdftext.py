@@ -3,7 +3,8 @@
 PDFium (C, fast) opens the file, refuses passwords, damage and too many pages, and gives each page's
 text runs with their positions; runs on one baseline make a line. pdfplumber finds the ruled tables,
 only on pages that draw lines at all (it parses a page in Python, ~35 times slower), and their cells
-are read back through PDFium. A line that runs to the right margin continues on the next one unless
+are read from PDFium's characters, where a line break in a cell is told from wrapping
+(policies.pdfcells). A line that runs to the right margin continues on the next one unless
 that one is indented or numbered; a document whose longest line stops short of the margin has no
 wrapped lines. A PDF without a text layer is a scan, and the message says so.
 """
@@ -25,13 +26,14 @@ import pypdfium2.raw as pdfium_c
 from policies.exports import PAGE_NUMBER_RE
 from policies.lines import Line
 from policies.model import PolicyParseError
+from policies.pdfcells import PageChars, cell_lines, join_wrapped, page_chars
+from policies.rowtext import row_lines
 
 MAX_PAGES = 500
 TIME_LIMIT_S = 60.0
 MAX_PATHS = 3000
 SCANNED = "PDF 没有文字层（{empty}/{pages} 页无文字，可能是扫描件），请先进行文字识别（OCR）或上传文字版 / PDF has no text layer (scanned?)"
 _DIGITS_RE = re.compile(r"\d+")
-_LATIN_END_RE = re.compile(r"[A-Za-z]$")
 _Box = tuple[float, float, float, float]
 
 
@@ -129,9 +131,11 @@ def _draws_lines(page: Any) -> bool:
 def _page_rows(textpage: Any, height: float, tables: list[Any]) -> list[_Row]:
     """Return a page's lines outside tables and its table rows, in reading order (top down)."""
     placed = _lines(textpage, height, [t.bbox for t in tables])
+    chars = PageChars(page_chars(textpage, height) if tables else [])
     for table in tables:
         for i, row in enumerate(table.rows):
-            cells = [_bounded(textpage, height, box) for box in row.cells]
+            band = chars.in_band(row.bbox[1], row.bbox[3])
+            cells = [cell_lines(band, box) for box in row.cells if box is not None]
             placed.append(_Row(_row_text(cells), top=table.bbox[1] + i * 1e-3))
     placed.sort(key=lambda row: row.top)
     return [row for row in placed if row.text.strip()]
@@ -162,18 +166,11 @@ def _baseline(runs: list[_Row]) -> _Row:
     text, columns = runs[0].text, False
     for previous, run in itertools.pairwise(runs):
         wide = run.x0 - previous.x1 > 1.5 * max(run.size, 1.0)
-        text = f"{text}  {run.text}" if wide else _join(text, run.text)
+        text = f"{text}  {run.text}" if wide else join_wrapped(text, run.text)
         columns = columns or wide
     size = max(r.size for r in runs)
     # A line in columns is a table row: it is never joined to the next line.
     return _Row(text, runs[0].top, runs[0].x0, max(r.x1 for r in runs), size, columns)
-
-
-def _bounded(textpage: Any, height: float, box: _Box | None) -> str | None:
-    if box is None:
-        return None
-    x0, top, x1, bottom = box
-    return str(textpage.get_text_bounded(x0, height - bottom, x1, height - top))
 
 
 def _margin_notes_dropped(rows: list[_Row], height: float) -> list[_Row]:
@@ -197,27 +194,14 @@ def _inside(obj: dict[str, Any], box: _Box) -> bool:
     return box[0] <= mid_x <= box[2] and box[1] <= mid_y <= box[3]
 
 
-def _row_text(cells: list[str | None]) -> str:
-    """Join a table row's cells with ` | `; a cell's wrapped lines are rejoined."""
-    texts = [_unwrap(cell) for cell in cells if cell is not None]
-    texts = [t for t in texts if t] if sum(1 for t in texts if t) == 1 else texts
-    if not any(texts):
-        return ""
-    return texts[0] if len(texts) == 1 else " | ".join(texts) + " |"
+def _row_text(cells: list[list[str]]) -> str:
+    """Write a table row as the table reader reads it: `a | b |`, or a cell a line when one breaks.
 
-
-def _unwrap(cell: str) -> str:
-    out = ""
-    for part in (p.strip() for p in cell.split("\n")):
-        out = _join(out, part) if out else part
-    return out
-
-
-def _join(left: str, right: str) -> str:
-    """Join a wrapped line: Chinese lines break anywhere (numbers too); Latin words at spaces."""
-    if _LATIN_END_RE.search(left) and right[:1].isascii() and right[:1].isalpha():
-        return f"{left} {right}"
-    return left + right
+    A row with one cell of text (a heading across the table) is that text alone.
+    """
+    if sum(1 for cell in cells if cell) == 1:
+        cells = [cell for cell in cells if cell]
+    return "\n".join(row_lines(cells))
 
 
 def _drop_furniture(pages: list[list[_Row]]) -> list[list[_Row]]:
@@ -247,7 +231,7 @@ def _reflow(rows: list[_Row], width: float) -> list[str]:
     for row in rows:
         text = row.text.strip()
         if previous is not None and _continues(previous, row, left, right):
-            out[-1] = _join(out[-1], text)
+            out[-1] = join_wrapped(out[-1], text)
         else:
             out.append(text)
         previous = row

@@ -4,6 +4,7 @@ holds, and a table row made an item (its units' roles from the column headings).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from policies.doubts import role_guessed, unknown_unit
 from policies.lines import Line
 from policies.model import Doubt, Item, Unit, UnitRole
 from policies.structure import heading
+from policies.targets import item_targets
 from policies.unitlists import RawUnit, read_bracket
 from policies.unitnames import label_role
 from policies.units import Registry, load_registry
@@ -202,6 +204,19 @@ def row_item(
     if not deadlines and task is not None:
         deadlines = find_deadlines(task.text, year=year, transition=transition)
     number_cell = next((c for k, c in row.cells if k == "number"), None)
+    targets = [
+        target
+        for kind, cell in row.cells
+        if kind == "task"
+        for target in item_targets(
+            cell.text,
+            cell.raw,
+            _span_in(cell),
+            year=year,
+            transition=transition,
+            deadlines=deadlines,
+        )
+    ]
     return Item(
         number=row.number or 0,
         section=section,
@@ -213,4 +228,10 @@ def row_item(
         label=number_cell.text if number_cell else "",
         group=row.group,
         span=(task.span[0], row.span[1]) if task else row.span,
+        targets=tuple(targets),
     )
+
+
+def _span_in(cell: Cell) -> Callable[[int, int], tuple[int, int]]:
+    """Return the map of a span of the cell's text to the source."""
+    return lambda start, end: (cell.source(start), cell.source(end))

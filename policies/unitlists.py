@@ -13,7 +13,7 @@ from collections.abc import Callable
 from itertools import accumulate
 
 from policies.clauses import CLOSERS, OPENERS, Span
-from policies.unitnames import UNIT_LABEL, ListReader, Names, RawUnit, UnitBracket
+from policies.unitnames import TIME_RE, UNIT_LABEL, ListReader, Names, RawUnit, UnitBracket
 
 __all__ = ["RawUnit", "UnitBracket", "bracket_spans", "read_bracket", "read_brackets"]
 
@@ -145,6 +145,26 @@ def read_brackets(text: str, registry: Names) -> list[UnitBracket]:
     out = []
     for span, closing in sorted(spans):
         bracket = read_bracket(text, span, registry, closing=closing)
+        if bracket is None and closing:
+            bracket = _timed_only(text, span)
         if bracket is not None:
             out.append(bracket)
     return out
+
+
+_PART_RE = re.compile(r"[，,；;、\s]+")
+_TIME_PART_MAX = 12  # 2024年12月底前完成, 长期坚持: a time phrase is short; longer is a sentence
+_EDITION_RE = re.compile("修订|修正|印发|发布|颁布|施行|版")  # （2024年修订） dates the text itself
+
+
+def _timed_only(text: str, span: Span) -> UnitBracket | None:
+    """Read a bracket closing the item that holds time phrases alone (（2024年底前）, （长期坚持）).
+
+    It stands where the item's unit list would: the item names its time limit and no unit.
+    """
+    parts = [p for p in _PART_RE.split(text[span[0] : span[1]]) if p]
+    if _EDITION_RE.search(text, *span):
+        return None
+    if parts and all(TIME_RE.search(p) and len(p) <= _TIME_PART_MAX for p in parts):
+        return UnitBracket(phrases=["，".join(parts)], timed_only=True)
+    return None

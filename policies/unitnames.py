@@ -16,6 +16,7 @@ from typing import Protocol
 
 from policies.clauses import Span, cut, depth_split, merge_levels, trim
 from policies.model import UnitRole
+from policies.unitjoins import joined_at_spaces, split_conjoined
 
 
 class Names(Protocol):
@@ -68,7 +69,7 @@ _DECLARE_PREFIX_RE = re.compile(
 )
 _DECLARE_SUFFIX_RE = re.compile(r"(?:负责)?(?:落实|负责|承担|实施)$")
 _SCORE_RE = re.compile(r"^\d+(?:\.\d+)?分$")
-_TIME_RE = re.compile(
+TIME_RE = re.compile(
     r"\d{4}年|\d{1,2}月|[一二三四]季度|年底|年内|年末|月底|前完成|完成$|长期|持续|序时|成效|到位"
 )
 # Running text is no name: a sentence (。), a clause that opens with a function word, 的.
@@ -109,6 +110,7 @@ class UnitBracket:
     declared: list[RawUnit] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    timed_only: bool = False  # it closes the item where units stand, with time phrases alone
 
 
 @dataclass
@@ -182,8 +184,8 @@ class ListReader:
             self._value(trim(self.text, (m.end(), span[1])))
         elif self.current is not None and self.current.kind != "unit":
             self._value(span)
-        elif _SCORE_RE.match(phrase) or _TIME_RE.search(phrase):
-            self.result.phrases.extend([phrase] if _TIME_RE.search(phrase) else [])
+        elif _SCORE_RE.match(phrase) or TIME_RE.search(phrase):
+            self.result.phrases.extend([phrase] if TIME_RE.search(phrase) else [])
         elif self.current is not None:
             self._names(span, self.current.role)
         else:
@@ -213,8 +215,10 @@ class ListReader:
         first, *joined = depth_split(self.text, span, _WITH_RE) or [span]
         for part, part_hint in [(first, hint), *((j, "co") for j in joined)]:
             elements = depth_split(self.text, part, _ELEMENT_RE)
+            elements = joined_at_spaces(self.text, elements, self.registry)
             for element in merge_levels(self.text, elements):
-                self._element(element, part_hint, strict, tentative)
+                for name in split_conjoined(self.text, element, self.registry):
+                    self._element(name, part_hint, strict, tentative)
 
     def _element(self, span: Span, hint: UnitRole | None, strict: bool, tentative: bool) -> None:
         span, own = cut(self.text, span, _OWN_MARK_RE)

@@ -39,8 +39,9 @@ def test_parsing_section_times_every_document_and_item_size():
     parsing.run(lines, sizes=(10, 20))
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("| text")]
     documents = 1 + len(list((parsing.POLICIES / "genre").glob("*.txt")))
-    assert len(rows) == documents + 2 + 2 + 2
+    assert len(rows) == documents + 2 + 2 + 2 + 2
     assert rows[0].startswith("| jilin-2021-consolidation-revitalization |")
-    assert rows[-5].startswith("| one item of 20 sentences with units |")
+    assert rows[-7].startswith("| one item of 20 sentences with units |")
+    assert rows[-5].startswith("| one item of 20 sentences with targets |")
     assert rows[-3].startswith("| a table of 20 rows |")
     assert rows[-1].startswith("| one list of 20 names |")

@@ -15,6 +15,7 @@ from policies.model import (
     Item,
     ParsedPolicy,
     Section,
+    Target,
     Unit,
     UnitRole,
 )
@@ -99,6 +100,19 @@ def _item(row: dict[str, Any]) -> Item:
         group=str(row.get("group", "")),
         span=_span(row.get("span")),
         doubts=_doubts(row.get("doubts", [])),
+        targets=tuple(_target(t) for t in row.get("targets", [])),
+    )
+
+
+def _target(row: dict[str, Any]) -> Target:
+    return Target(
+        text=str(row["text"]),
+        value=float(row["value"]),
+        unit=str(row["unit"]),
+        direction=str(row["direction"]),
+        scope=str(row["scope"]) if row.get("scope") else None,
+        deadline=date.fromisoformat(row["deadline"]) if row.get("deadline") else None,
+        span=_span(row.get("span")),
     )
 
 

@@ -119,6 +119,8 @@ def _without_as_written(data):
     for item in data["items"]:
         for unit in item["units"]:
             unit.pop("as_written")
+        for target in item["targets"]:
+            target.pop("text")  # as written, like a unit's as_written
     return data
 
 
@@ -142,6 +144,8 @@ def _without_spans(data):
         item.pop("span")
         for unit in item["units"]:
             unit.pop("span")
+        for target in item["targets"]:
+            target.pop("span")
     return data
 
 
@@ -154,6 +158,9 @@ def _assert_spans_stand_in(text, policy):
         for unit in item.units:
             assert unit.span is not None, (item.ordinal, unit.as_written)
             assert text[unit.span[0] : unit.span[1]] == unit.as_written
+        for target in item.targets:
+            assert target.span is not None, (item.ordinal, target.text)
+            assert text[target.span[0] : target.span[1]] == target.text
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)

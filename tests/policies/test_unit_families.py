@@ -109,3 +109,86 @@ def test_unit_brackets_read_whatever_the_names(written, expected):
 )
 def test_running_text_in_brackets_names_no_unit(written):
     assert _units(written) == []
+
+
+def _doubts(text: str) -> list[list[str]]:
+    return [[d.code for d in item.doubts] for item in parse_text(text).items]
+
+
+# A section whose items close with a time limit where their unit list would stand: no other
+# item of the section names units, so only the bracket tells that units are missing.
+_TIMED = HEAD + "1．推进老旧小区改造。（2024年底前）\n2．加强宣传引导。（长期坚持）\n"
+
+
+@pytest.mark.parametrize("script", ["s", "t"])
+def test_a_bracket_with_a_time_limit_alone_is_doubted(script):
+    text = _TIMED if script == "s" else opencc.OpenCC("s2t").convert(_TIMED)
+    assert _doubts(text) == [
+        ["item_without_units"],
+        ["deadline_not_understood", "item_without_units"],
+    ]
+    (first, second) = parse_text(text).items
+    assert [d.date.isoformat() for d in first.deadlines] == ["2024-12-31"]
+    assert "长期坚持" in second.doubts[0].message  # read in Simplified
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["1．编制规划。（2024年修订）", "1．编制规划（2024年底前）。", "1．办好实事。（2023年版）"],
+)
+def test_a_dated_remark_or_a_bracket_inside_the_sentence_is_no_time_limit_bracket(written):
+    assert _doubts(HEAD + written) == [[]]
+
+
+def _read(written: str) -> list[tuple[str, str, bool]]:
+    (item,) = parse_text(HEAD + "1．做好工作。" + written).items
+    return [(u.as_written, u.role, u.known) for u in item.units]
+
+
+_S2T = opencc.OpenCC("s2t")
+
+
+@pytest.mark.parametrize("script", ["s", "t"])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        # 和 / 及 / 与 between two whole names: two units.
+        (
+            "（省人力资源和社会保障厅和省财政厅负责）",
+            [("省人力资源和社会保障厅", "lead", True), ("省财政厅", "co", True)],
+        ),
+        (
+            "（牵头单位：市住房和城乡建设局与市自然资源和规划局）",
+            [("市住房和城乡建设局", "lead", False), ("市自然资源和规划局", "lead", False)],
+        ),
+        (
+            "（责任单位：市委宣传部及各区政府）",
+            [("市委宣传部", "lead", False), ("各区政府", "co", False)],
+        ),
+        (
+            "（省民政厅、省财政厅与省教育厅负责）",
+            [("省民政厅", "lead", True), ("省财政厅", "co", True), ("省教育厅", "co", True)],
+        ),
+        # Known to the registry, though not shaped like a local unit: split by what is known.
+        (
+            "（国家发展改革委和财政部负责）",
+            [("国家发展改革委", "lead", True), ("财政部", "co", True)],
+        ),
+        # 和 inside one name: one unit.
+        ("（责任单位：市人力资源和社会保障局）", [("市人力资源和社会保障局", "lead", False)]),
+        ("（牵头单位：某某县文化和旅游局）", [("某某县文化和旅游局", "lead", False)]),
+        ("（责任单位：省发展和改革委员会）", [("省发展和改革委员会", "lead", True)]),
+        ("（责任单位：市财政局及所属单位）", [("市财政局及所属单位", "lead", False)]),
+        # A name torn by a stray space is one unit when joined it is known.
+        (
+            "（责任单位：省发展 改革委、省财政厅）",
+            [("省发展 改革委", "lead", True), ("省财政厅", "co", True)],
+        ),
+        ("（责任单位：省财政厅 省民政厅）", [("省财政厅", "lead", True), ("省民政厅", "co", True)]),
+    ],
+)
+def test_conjunctions_and_stray_spaces_between_names(written, expected, script):
+    if script == "t":
+        written = _S2T.convert(written)
+        expected = [(_S2T.convert(name), role, known) for name, role, known in expected]
+    assert _read(written) == expected

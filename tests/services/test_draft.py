@@ -256,3 +256,27 @@ def test_a_unit_is_mapped_by_code_or_by_name_in_either_script(session):
     assert draft.corrected["items"][1]["units"][2]["code"] == "jl-zjt"
     with pytest.raises(Invalid, match="没有名称或代码"):
         _edit(session, draft, DraftEdit("map_unit", road, unit=2, value="不存在的单位"))
+
+
+def test_targets_go_through_the_draft_and_into_the_published_version(session):
+    # The parse's targets (issue 15) are in the draft's JSON and, after publishing, in the
+    # version's stored parsed JSON, unchanged by the trip through the draft.
+    text = SAMPLE.replace("2026年底前完成。", "2026年底前每县新建改造农村公路100公里。")
+    draft = _draft(session, text=text)
+    road = ROAD.format(draft.id)
+    _edit(session, draft, DraftEdit("remove_unit", road, unit=2))
+    done = publish_draft(session=session, draft_id=draft.id, lock_version=2, actor=CLERK)
+    item = session.scalars(
+        select(PolicyItem).where(PolicyItem.number == 2, PolicyItem.version_id.is_not(None))
+    ).one()
+    (target,) = item.version.parsed["items"][1]["targets"]
+    assert done.version == 1
+    assert {k: target[k] for k in ("value", "unit", "direction", "scope", "deadline")} == {
+        "value": 100,
+        "unit": "公里",
+        "direction": "reach",
+        "scope": "每县",
+        "deadline": "2026-12-31",
+    }
+    start, end = target["span"]
+    assert text[start:end] == target["text"] == "新建改造农村公路100公里"
