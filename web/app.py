@@ -58,6 +58,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.cockpit",
     "web.pages.policies",
     "web.pages.drafts",
+    "web.pages.draft_departments",
 )
 
 

@@ -188,7 +188,8 @@ class DraftRead(BaseModel):
             base_policy_id=draft.base_policy_id,
             published_policy_id=draft.published_policy_id,
             published_version=draft.published_version,
-            items=[{"id": item_ref(draft.id, i), **i} for i in data["items"]],
+            # `cadence`: the task's own reporting cadence; null follows the draft's `cadence`.
+            items=[{"id": item_ref(draft.id, i), "cadence": None, **i} for i in data["items"]],
             doubts=[
                 DoubtRead(
                     id=d.id,
@@ -204,7 +205,13 @@ class DraftRead(BaseModel):
 
 
 class DraftEditIn(BaseModel):
-    """One correction (see `op`): `item` is a draft item id, `unit`/`index` positions in it."""
+    """One correction (see `op`): `item` is a draft item id, `unit`/`index` positions in it.
+
+    `cadence` sets the document's default reporting cadence (`value`: monthly, quarterly,
+    half-yearly, one-off); with an `item`, that task's own cadence (`value` empty: follow the
+    default again). `map_unit` takes a department code or name, as `GET /api/v1/departments?q=`
+    finds them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

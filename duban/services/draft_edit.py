@@ -16,7 +16,9 @@ from duban.errors import Invalid
 from duban.models import Department, PolicyDraft
 from duban.services.department_admin import create_department
 from duban.services.draft import Actor, all_or_nothing, claim_draft, log_change
+from duban.services.draft_cadence import checked, set_item_cadence
 from duban.services.draft_json import CADENCES
+from duban.services.draft_split import renumber_parts, split_item
 from policies.units import load_registry
 
 ITEM_REF_RE = re.compile(r"^d(\d+)-i(\d+)$")
@@ -232,34 +234,20 @@ def _merge(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     into["deadlines"] = sorted(into["deadlines"] + item["deadlines"], key=lambda d: d["date"])
     into["doubts"] = into.get("doubts", []) + item.get("doubts", [])
     items.remove(item)
+    renumber_parts(items)
     return f"{_label(item)} 并入 {_label(into)}"
 
 
 def _split(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
-    words = edit.value.strip()
-    cut = item["body"].find(words) if words else -1
-    if cut <= 0:
-        raise Invalid("请填写条目正文中新条目开头的原文（不能是正文的第一句）")
-    head, tail = item["body"][:cut].rstrip(), item["body"][cut:]
-    items: list[Json] = data["items"]
-    ordinal = max(int(i["ordinal"] or i["number"]) for i in items) + 1
-    number = max(int(i["number"]) for i in items) + 1
-    new = {
-        **copy.deepcopy(item),
-        "number": number,
-        "ordinal": ordinal,
-        "label": "",
-        "title": re.split(r"[。；;]", tail, maxsplit=1)[0][:200],
-        "body": tail,
-        "units": [],
-        "deadlines": [],
-        "span": None,
-        "doubts": [],
-        "excluded": False,
-    }
-    item["body"] = head
-    items.insert(items.index(item) + 1, new)
-    return f"{_label(item)} 拆分出新条目“{new['title'][:24]}”"
+    first_key = int(data.get("first_new_key") or 0)
+    new = split_item(data["items"], item, edit.value, first_key=first_key)
+    return f"{_label(item)} 拆分出新条目{new['label']}“{new['title'][:24]}”"
+
+
+def _set_cadence(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
+    if not item["units"] or item.get("excluded"):
+        raise Invalid(f"{_label(item)}不是任务，无需设定报送周期")
+    return f"{_label(item)}：{set_item_cadence(item, edit.value)}"
 
 
 def _accept(session: Session, data: Json, item: Json | None, edit: DraftEdit) -> str:
@@ -299,8 +287,9 @@ ITEM_OPS: dict[str, ItemOp] = {
     "exclude": _exclude,
     "merge": _merge,
     "split": _split,
+    "cadence": _set_cadence,
 }
-OPS = frozenset({*ITEM_OPS, "accept", "accept_all", "cadence"})
+OPS = frozenset({*ITEM_OPS, "accept", "accept_all"})
 
 
 def _apply_one(session: Session, draft: PolicyDraft, data: Json, edit: DraftEdit) -> str:
@@ -308,11 +297,9 @@ def _apply_one(session: Session, draft: PolicyDraft, data: Json, edit: DraftEdit
         return _accept(session, data, None, edit)
     if edit.op == "accept_all":
         return _accept_all(data, edit.value)
-    if edit.op == "cadence":
-        if edit.value not in CADENCES:
-            raise Invalid(f"报送周期只能是：{'、'.join(CADENCES.values())}")
-        draft.cadence = edit.value
-        return f"报送周期设为{CADENCES[edit.value]}"
+    if edit.op == "cadence" and not edit.item:
+        draft.cadence = checked(edit.value)
+        return f"文件默认报送周期设为{CADENCES[edit.value]}"
     op = ITEM_OPS.get(edit.op)
     if op is None:
         raise Invalid(f"不支持的修改“{edit.op}”")
