@@ -174,9 +174,7 @@ def test_part_labels_read_like_inserted_articles():
         ("人社部", "人力资源社会保障部", "人社部"),
     ],
 )
-def test_departments_are_found_by_name_code_or_alias_in_either_script(
-    session, query, first, alias
-):
+def test_departments_are_found_by_name_code_or_alias_in_either_script(session, query, first, alias):
     sync_departments(session=session, registry=load_registry())
     found = search_departments(session=session, query=query)
     assert found and (found[0].department.name, found[0].alias) == (first, alias)

@@ -12,6 +12,7 @@ from duban.domain import UserRole
 from duban.models import Assignment, AuditEvent, Notification, Policy
 from duban.services.department import sync_departments
 from policies.units import load_registry
+from tests.db import BACKENDS
 from tests.web.browser import add_user, api_token, new_client, sign_in
 from tests.web.workspace_temporal import eventually, live_app, workspace_temporal
 
@@ -23,6 +24,12 @@ SAMPLE = (Path(__file__).parent / "data" / "renwu-fengong.txt").read_bytes()
 def app(live_app):
     """The app wired to the dev server and a worker."""
     return live_app
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Publishing writes versions, assignments and notifications: check it on both databases."""
+    return str(request.param)
 
 
 @pytest.fixture
