@@ -8,9 +8,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from duban.models import PolicyDraft
+from duban.services.draft_cadence import version_cadence
 from duban.services.draft_edit import DraftEdit, item_ref
 from duban.services.draft_json import doubts_of
-from duban.services.policy_overview import DocumentItem, PolicyDocument, PolicySummary
+from duban.services.policy_overview import (
+    DocumentItem,
+    PolicyDocument,
+    PolicySummary,
+    issuer_of,
+)
 from web.schemas import DepartmentRead
 
 Color = Literal["red", "amber", "green"]
@@ -30,6 +36,7 @@ class PolicyRead(BaseModel):
     id: int
     key: str
     title: str
+    issuer: str = Field(description="the issuing organ as the title names it; empty if it does not")
     issued: date | None
     version: int
     tasks: int
@@ -44,6 +51,7 @@ class PolicyRead(BaseModel):
             id=row.policy.id,
             key=row.policy.key,
             title=row.policy.title,
+            issuer=row.issuer,
             issued=row.policy.issued_date,
             version=row.version,
             tasks=row.tasks,
@@ -80,6 +88,7 @@ class PolicyItemRead(BaseModel):
     body: str
     is_task: bool
     deadlines: list[DeadlineRead]
+    cadence: str | None = Field(description="the task's reporting cadence (null: not a task)")
     assignments: list[ItemAssignmentRead]
 
     @classmethod
@@ -94,6 +103,7 @@ class PolicyItemRead(BaseModel):
             body=it.body,
             is_task=it.is_task,
             deadlines=[DeadlineRead(text=d["text"], date=d["date"]) for d in it.deadlines],
+            cadence=version_cadence(it.version.parsed, it.number) if it.is_task else None,
             assignments=[
                 ItemAssignmentRead(
                     id=al.assignment.id,
@@ -123,6 +133,7 @@ class PolicyDetailRead(PolicyRead):
             id=doc.policy.id,
             key=doc.policy.key,
             title=doc.policy.title,
+            issuer=issuer_of(doc.policy.title),
             issued=doc.policy.issued_date,
             version=doc.version.version,
             tasks=sum(1 for i in items if i.is_task),
