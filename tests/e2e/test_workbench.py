@@ -78,7 +78,7 @@ def _sign_in(page: Page, base: str, username: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
@@ -99,7 +99,10 @@ def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, s
     # The department is searched on the server as one types (no list of every department).
     item.get_by_text("更换为其他部门").click()
     item.get_by_role("searchbox", name="搜索部门").fill("教育")
-    item.get_by_role("button", name="对应为 教育部", exact=True).click()
+    found = item.get_by_role("button", name="对应为 教育部", exact=True)
+    expect(found).to_be_visible()
+    item.screenshot(path=str(RESULTS / "workbench-department-search.png"))
+    found.click()
     item = page.locator("article.ditem", has_text="扩大就业见习补贴范围")
     expect(item.locator(".unit-name")).to_have_text("教育部")
 

@@ -46,7 +46,7 @@ async def test_a_task_gets_its_own_cadence_from_the_review_screen(login_as, regi
     url, draft_id = await _draft(clerk)
     road = f"d{draft_id}-i2"
     page = (await clerk.client.get(url)).text
-    assert "随文件默认（按季度）" in _article(page, road)
+    assert "随文件默认：按季度" in _article(page, road)
     assert 'aria-label="条目报送周期"' not in _article(page, f"d{draft_id}-i1")  # not a task
     form = {"csrf_token": clerk.csrf, "lock_version": "1", "op": "cadence", "item": road}
     done = await clerk.client.post(f"{url}/edit", data={**form, "value": "monthly"}, headers=HTMX)
