@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from duban.models import Assignment, Policy, PolicyDraft, PolicyItem, PolicyVersion
 from duban.services.draft_cadence import cadence_name, effective, version_cadence
+from duban.services.policy import content_sha256, policy_key_from_name
 from policies.units import unknown_code
 
 CADENCE_WORD = "报送周期"
@@ -138,3 +139,21 @@ def _assignment_impact(
     diff.assignments_replanned = sum(1 for p in running if p in pairs and p[0] in moved)
     diff.departments_added = sorted(new_names[c] for c in set(new_names) - set(names))
     diff.departments_dropped = sorted(names[c] for c in set(names) - set(new_names))
+
+
+def same_text_version(*, session: Session, draft: PolicyDraft) -> int | None:
+    """Return the running version whose text the draft repeats (publishing it adds no version).
+
+    Publishing goes through the import, which takes the same text twice as no change: the
+    draft's corrections would not take effect, so the review screen says so beforehand.
+    """
+    key = draft.policy_key or policy_key_from_name(draft.source_name)
+    policy = session.scalar(select(Policy).where(Policy.key == key))
+    if policy is None or draft.status != "draft":
+        return None
+    running = session.scalar(
+        select(PolicyVersion.content_sha256).where(
+            PolicyVersion.policy_id == policy.id, PolicyVersion.version == policy.current_version
+        )
+    )
+    return policy.current_version if running == content_sha256(draft.source_text) else None

@@ -12,7 +12,7 @@ from duban.models import Policy, PolicyItem
 from duban.services.department import sync_departments
 from duban.services.department_search import search_departments
 from duban.services.draft import Actor, create_draft, publish_draft
-from duban.services.draft_diff import draft_diff
+from duban.services.draft_diff import draft_diff, same_text_version
 from duban.services.draft_edit import DraftEdit, apply_edits
 from duban.services.draft_split import chinese_number, part_label
 from duban.starter import Offsets, build_task_inputs
@@ -185,3 +185,14 @@ def test_a_blank_or_unmatched_search_finds_nothing_and_a_wide_one_is_capped(sess
     assert search_departments(session=session, query="  ") == []
     assert search_departments(session=session, query="没有这个单位") == []
     assert len(search_departments(session=session, query="省")) == 20
+
+
+def test_a_draft_repeating_the_running_text_is_told_it_adds_no_version(session):
+    draft = _draft(session)
+    _edit(session, draft, DraftEdit("remove_unit", f"d{draft.id}-i2", unit=2))
+    published = _publish(session, draft)
+    assert same_text_version(session=session, draft=draft) is None  # published: nothing to say
+    again = _draft(session, base_policy_id=published.policy_id)
+    assert same_text_version(session=session, draft=again) == 1
+    changed = _draft(session, text=LONGER, base_policy_id=published.policy_id)
+    assert same_text_version(session=session, draft=changed) is None

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from duban.errors import Conflict, DomainError, Invalid
 from duban.models import Policy, PolicyDraft
 from duban.services.draft import create_draft, get_draft
-from duban.services.draft_diff import draft_diff
+from duban.services.draft_diff import draft_diff, same_text_version
 from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
 from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
@@ -131,6 +131,7 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
         "own_cadences": sum(1 for i in data["items"] if i.get("cadence") and i["units"]),
         "cadences": CADENCES,
         "diff": draft_diff(session=session, draft=draft),
+        "same_text": same_text_version(session=session, draft=draft),
         "changes": list(reversed(draft.changes))[:50],
         "tasks": sum(1 for i in data["items"] if i["units"] and not i.get("excluded")),
         **extra,
