@@ -1,14 +1,16 @@
-"""Find departments as a clerk types: by name, code or a registry alias, in either script."""
+"""Find departments as a clerk types (by name, code or a registry alias, in either script) or by a name given."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from duban.errors import Invalid
 from duban.models import Department
 from policies.units import load_registry, name_key
 
@@ -63,3 +65,42 @@ def search_departments(*, session: Session, query: str, limit: int = SEARCH_LIMI
             found.append((rank, department.name, Match(department, alias)))
     found.sort(key=lambda row: (row[0], len(row[1]), row[1]))
     return [match for _, _, match in found[:limit]]
+
+
+def find_department(*, session: Session, value: str) -> Department | None:
+    """Find a department by code or name, in either script or by a registry alias."""
+    value = value.strip()
+    if not value:
+        return None
+    resolved = load_registry().resolve(value)
+    names = {value, resolved.name}
+    return session.scalar(
+        select(Department).where(
+            or_(Department.code.in_([value, resolved.code]), Department.name.in_(names))
+        )
+    )
+
+
+def department_unit(*, session: Session, value: str, as_written: str) -> dict[str, Any]:
+    """Return a draft unit naming a department (by code or name), or an unknown one."""
+    value = value.strip()
+    if not value:
+        raise Invalid("请填写单位名称或选择部门")
+    row = session.scalar(
+        select(Department).where(or_(Department.code == value, Department.name == value))
+    )
+    if row is not None:
+        name, code, known = row.name, row.code, True
+    else:
+        name, code, known = load_registry().resolve(value)
+    return {
+        "name": name,
+        "as_written": as_written or value,
+        "role": "co",
+        "code": code,
+        "known": known,
+        **({} if known else {"unknown": True}),
+        "collective": False,
+        "span": None,
+        "doubts": [],
+    }

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from duban.errors import Invalid
-from duban.models import Department, PolicyDraft
+from duban.models import PolicyDraft
 from duban.services.department_admin import create_department
+from duban.services.department_search import department_unit, find_department
 from duban.services.draft import Actor, all_or_nothing, claim_draft, log_change
 from duban.services.draft_cadence import checked, set_item_cadence
 from duban.services.draft_json import CADENCES
 from duban.services.draft_split import renumber_parts, split_item
-from policies.units import load_registry
 
 ITEM_REF_RE = re.compile(r"^d(\d+)-i(\d+)$")
 ROLES = {"lead": "牵头", "co": "配合"}
@@ -83,47 +82,8 @@ def _set_title(session: Session, data: Json, item: Json, edit: DraftEdit) -> str
     return f"条目标题“{old[:24]}”改为“{title[:24]}”"
 
 
-def _department_unit(session: Session, value: str, as_written: str) -> Json:
-    """Return a unit naming a department of the registry (by code or name), or an unknown one."""
-    value = value.strip()
-    if not value:
-        raise Invalid("请填写单位名称或选择部门")
-    row = session.scalar(
-        select(Department).where(or_(Department.code == value, Department.name == value))
-    )
-    if row is not None:
-        name, code, known = row.name, row.code, True
-    else:
-        name, code, known = load_registry().resolve(value)
-    return {
-        "name": name,
-        "as_written": as_written or value,
-        "role": "co",
-        "code": code,
-        "known": known,
-        **({} if known else {"unknown": True}),
-        "collective": False,
-        "span": None,
-        "doubts": [],
-    }
-
-
-def _department(session: Session, value: str) -> Department | None:
-    """Find a department by code or name, in either script or by a registry alias."""
-    value = value.strip()
-    if not value:
-        return None
-    resolved = load_registry().resolve(value)
-    names = {value, resolved.name}
-    return session.scalar(
-        select(Department).where(
-            or_(Department.code.in_([value, resolved.code]), Department.name.in_(names))
-        )
-    )
-
-
 def _add_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
-    unit = _department_unit(session, edit.value, edit.text)
+    unit = department_unit(session=session, value=edit.value, as_written=edit.text)
     if any(u.get("code") == unit["code"] for u in item["units"]):
         raise Invalid(f"“{unit['name']}”已是该条目的责任单位")
     role = edit.text if edit.text in ROLES else ("co" if item["units"] else "lead")
@@ -155,7 +115,7 @@ def _set_role(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
 
 def _map_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     unit = _unit(item, edit.unit)
-    department = _department(session, edit.value)
+    department = find_department(session=session, value=edit.value)
     if department is None:
         raise Invalid(f"没有名称或代码为“{edit.value}”的部门，请从列表中选择或新建部门")
     old = unit["name"]
