@@ -23,6 +23,7 @@ from duban.domain import AssignmentRole, task_workflow_id
 from duban.errors import NotFound
 from duban.models import Assignment, Policy, PolicyItem, PolicyVersion
 from duban.schedule import DEFAULT_REMINDERS, LOCAL_TZ, parse_offsets, plan_periods
+from duban.services.draft_cadence import version_cadence
 from duban.services.policy import SEE_PENDING, mark_started
 from duban.settings import Settings
 from workflows.assignment import AssignmentInput, PeriodSpec
@@ -80,9 +81,17 @@ def build_task_inputs(
     start = policy.created_at.astimezone(LOCAL_TZ).date()
     parsed = version.parsed or {}
     horizon = date.fromisoformat(parsed["horizon"]) if parsed.get("horizon") else None
-    chosen = cadence or str(parsed.get("cadence") or "quarterly")
     return [
-        _task_input(policy, version.version, items[n], rows, offsets, start, horizon, chosen)
+        _task_input(
+            policy,
+            version.version,
+            items[n],
+            rows,
+            offsets,
+            start,
+            horizon,
+            version_cadence(parsed, n, cadence),  # the task's own cadence, else the document's
+        )
         for n, rows in sorted(by_item.items())
     ]
 

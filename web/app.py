@@ -62,6 +62,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.drafts",
     "web.pages.conversation",
     "web.pages.adhoc",
+    "web.pages.draft_departments",
 )
 
 

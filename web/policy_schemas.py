@@ -8,9 +8,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from duban.models import PolicyDraft
+from duban.services.draft_cadence import version_cadence
 from duban.services.draft_edit import DraftEdit, item_ref
 from duban.services.draft_json import doubts_of
-from duban.services.policy_overview import DocumentItem, PolicyDocument, PolicySummary
+from duban.services.policy_overview import (
+    DocumentItem,
+    PolicyDocument,
+    PolicySummary,
+    issuer_of,
+)
 from web.schemas import DepartmentRead
 
 Color = Literal["red", "amber", "green"]
@@ -30,6 +36,7 @@ class PolicyRead(BaseModel):
     id: int
     key: str
     title: str
+    issuer: str = Field(description="the issuing organ as the title names it; empty if it does not")
     issued: date | None
     version: int
     tasks: int
@@ -44,6 +51,7 @@ class PolicyRead(BaseModel):
             id=row.policy.id,
             key=row.policy.key,
             title=row.policy.title,
+            issuer=row.issuer,
             issued=row.policy.issued_date,
             version=row.version,
             tasks=row.tasks,
@@ -80,6 +88,7 @@ class PolicyItemRead(BaseModel):
     body: str
     is_task: bool
     deadlines: list[DeadlineRead]
+    cadence: str | None = Field(description="the task's reporting cadence (null: not a task)")
     assignments: list[ItemAssignmentRead]
 
     @classmethod
@@ -94,6 +103,7 @@ class PolicyItemRead(BaseModel):
             body=it.body,
             is_task=it.is_task,
             deadlines=[DeadlineRead(text=d["text"], date=d["date"]) for d in it.deadlines],
+            cadence=version_cadence(it.version.parsed, it.number) if it.is_task else None,
             assignments=[
                 ItemAssignmentRead(
                     id=al.assignment.id,
@@ -123,6 +133,7 @@ class PolicyDetailRead(PolicyRead):
             id=doc.policy.id,
             key=doc.policy.key,
             title=doc.policy.title,
+            issuer=issuer_of(doc.policy.title),
             issued=doc.policy.issued_date,
             version=doc.version.version,
             tasks=sum(1 for i in items if i.is_task),
@@ -188,7 +199,8 @@ class DraftRead(BaseModel):
             base_policy_id=draft.base_policy_id,
             published_policy_id=draft.published_policy_id,
             published_version=draft.published_version,
-            items=[{"id": item_ref(draft.id, i), **i} for i in data["items"]],
+            # `cadence`: the task's own reporting cadence; null follows the draft's `cadence`.
+            items=[{"id": item_ref(draft.id, i), "cadence": None, **i} for i in data["items"]],
             doubts=[
                 DoubtRead(
                     id=d.id,
@@ -204,7 +216,13 @@ class DraftRead(BaseModel):
 
 
 class DraftEditIn(BaseModel):
-    """One correction (see `op`): `item` is a draft item id, `unit`/`index` positions in it."""
+    """One correction (see `op`): `item` is a draft item id, `unit`/`index` positions in it.
+
+    `cadence` sets the document's default reporting cadence (`value`: monthly, quarterly,
+    half-yearly, one-off); with an `item`, that task's own cadence (`value` empty: follow the
+    default again). `map_unit` takes a department code or name, as `GET /api/v1/departments?q=`
+    finds them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

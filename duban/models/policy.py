@@ -50,8 +50,9 @@ class PolicyVersion(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     policy: Mapped[Policy] = relationship(back_populates="versions")
+    # In the order they stand in the document (stored so): a split part follows its source.
     items: Mapped[list[PolicyItem]] = relationship(
-        back_populates="version", order_by="PolicyItem.number"
+        back_populates="version", order_by="PolicyItem.id"
     )
 
 

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from duban.db import utcnow
 from duban.errors import Conflict, Invalid, NotFound, TooLarge
-from duban.models import Policy, PolicyDraft, PolicyDraftChange, PolicyVersion
+from duban.models import Policy, PolicyDraft, PolicyDraftChange, PolicyItem, PolicyVersion
 from duban.services.department import sync_departments
-from duban.services.draft_json import CADENCES, draft_json, open_doubts, parsed_from_json
+from duban.services.draft_cadence import published_cadences
+from duban.services.draft_json import draft_json, open_doubts, parsed_from_json
 from duban.services.draft_notify import assignment_ids, notify_new_assignments
 from duban.services.policy import (
     ImportResult,
@@ -108,6 +109,8 @@ def create_draft(
         # Pasted texts share no file name, so each is keyed by its content, not merged as versions.
         policy_key = "pasted-" + content_sha256(text)[:12]
     data = draft_json(parsed)
+    if base_policy_id is not None:
+        data["first_new_key"] = _first_new_key(session, base_policy_id)
     draft = PolicyDraft(
         source_name=(source_name or "粘贴文本.txt")[-255:],
         source_text=text,
@@ -122,6 +125,16 @@ def create_draft(
     summary = f"上传“{draft.source_name}”：条目 {len(parsed.items)} 项，任务 {len(parsed.tasks)} 项"
     log_change(session=session, draft=draft, actor=actor, action="created", summary=summary)
     return draft
+
+
+def _first_new_key(session: Session, policy_id: int) -> int:
+    """Return a task number no version of the policy used: where an amendment's split parts start."""
+    used = session.scalar(
+        select(func.max(PolicyItem.number))
+        .join(PolicyVersion)
+        .where(PolicyVersion.policy_id == policy_id)
+    )
+    return int(used or 0) + 1
 
 
 def get_draft(*, session: Session, draft_id: int) -> PolicyDraft:
@@ -237,7 +250,7 @@ def publish_draft(
         on_item=on_item,
     )
     if result.changed:
-        _record_cadence(session, result, draft.cadence)
+        _record_cadence(session, result, published_cadences(draft.corrected, draft.cadence))
     _mark_published(session, draft, result, actor)
     return Published(
         draft.id, result.policy_id, result.policy_key, result.version, result, frozenset(before)
@@ -251,14 +264,14 @@ def announce(*, session: Session, published: Published) -> int:
     )
 
 
-def _record_cadence(session: Session, result: ImportResult, cadence: str) -> None:
-    """Keep the chosen reporting cadence on the version, where the workflow starter reads it."""
+def _record_cadence(session: Session, result: ImportResult, cadences: dict[str, Any]) -> None:
+    """Keep the chosen reporting cadences on the version, where the workflow starter reads them."""
     version = session.scalars(
         select(PolicyVersion).where(
             PolicyVersion.policy_id == result.policy_id, PolicyVersion.version == result.version
         )
     ).one()
-    version.parsed = {**version.parsed, "cadence": cadence if cadence in CADENCES else None}
+    version.parsed = {**version.parsed, **cadences}
     session.flush()
 
 

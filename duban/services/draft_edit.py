@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from duban.errors import Invalid
-from duban.models import Department, PolicyDraft
+from duban.models import PolicyDraft
 from duban.services.department_admin import create_department
+from duban.services.department_search import department_unit, find_department
 from duban.services.draft import Actor, all_or_nothing, claim_draft, log_change
+from duban.services.draft_cadence import checked, set_item_cadence
 from duban.services.draft_json import CADENCES
-from policies.units import load_registry
+from duban.services.draft_split import renumber_parts, split_item
 
 ITEM_REF_RE = re.compile(r"^d(\d+)-i(\d+)$")
 ROLES = {"lead": "牵头", "co": "配合"}
@@ -81,47 +82,8 @@ def _set_title(session: Session, data: Json, item: Json, edit: DraftEdit) -> str
     return f"条目标题“{old[:24]}”改为“{title[:24]}”"
 
 
-def _department_unit(session: Session, value: str, as_written: str) -> Json:
-    """Return a unit naming a department of the registry (by code or name), or an unknown one."""
-    value = value.strip()
-    if not value:
-        raise Invalid("请填写单位名称或选择部门")
-    row = session.scalar(
-        select(Department).where(or_(Department.code == value, Department.name == value))
-    )
-    if row is not None:
-        name, code, known = row.name, row.code, True
-    else:
-        name, code, known = load_registry().resolve(value)
-    return {
-        "name": name,
-        "as_written": as_written or value,
-        "role": "co",
-        "code": code,
-        "known": known,
-        **({} if known else {"unknown": True}),
-        "collective": False,
-        "span": None,
-        "doubts": [],
-    }
-
-
-def _department(session: Session, value: str) -> Department | None:
-    """Find a department by code or name, in either script or by a registry alias."""
-    value = value.strip()
-    if not value:
-        return None
-    resolved = load_registry().resolve(value)
-    names = {value, resolved.name}
-    return session.scalar(
-        select(Department).where(
-            or_(Department.code.in_([value, resolved.code]), Department.name.in_(names))
-        )
-    )
-
-
 def _add_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
-    unit = _department_unit(session, edit.value, edit.text)
+    unit = department_unit(session=session, value=edit.value, as_written=edit.text)
     if any(u.get("code") == unit["code"] for u in item["units"]):
         raise Invalid(f"“{unit['name']}”已是该条目的责任单位")
     role = edit.text if edit.text in ROLES else ("co" if item["units"] else "lead")
@@ -153,7 +115,7 @@ def _set_role(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
 
 def _map_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     unit = _unit(item, edit.unit)
-    department = _department(session, edit.value)
+    department = find_department(session=session, value=edit.value)
     if department is None:
         raise Invalid(f"没有名称或代码为“{edit.value}”的部门，请从列表中选择或新建部门")
     old = unit["name"]
@@ -232,34 +194,20 @@ def _merge(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     into["deadlines"] = sorted(into["deadlines"] + item["deadlines"], key=lambda d: d["date"])
     into["doubts"] = into.get("doubts", []) + item.get("doubts", [])
     items.remove(item)
+    renumber_parts(items)
     return f"{_label(item)} 并入 {_label(into)}"
 
 
 def _split(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
-    words = edit.value.strip()
-    cut = item["body"].find(words) if words else -1
-    if cut <= 0:
-        raise Invalid("请填写条目正文中新条目开头的原文（不能是正文的第一句）")
-    head, tail = item["body"][:cut].rstrip(), item["body"][cut:]
-    items: list[Json] = data["items"]
-    ordinal = max(int(i["ordinal"] or i["number"]) for i in items) + 1
-    number = max(int(i["number"]) for i in items) + 1
-    new = {
-        **copy.deepcopy(item),
-        "number": number,
-        "ordinal": ordinal,
-        "label": "",
-        "title": re.split(r"[。；;]", tail, maxsplit=1)[0][:200],
-        "body": tail,
-        "units": [],
-        "deadlines": [],
-        "span": None,
-        "doubts": [],
-        "excluded": False,
-    }
-    item["body"] = head
-    items.insert(items.index(item) + 1, new)
-    return f"{_label(item)} 拆分出新条目“{new['title'][:24]}”"
+    first_key = int(data.get("first_new_key") or 0)
+    new = split_item(data["items"], item, edit.value, first_key=first_key)
+    return f"{_label(item)} 拆分出新条目{new['label']}“{new['title'][:24]}”"
+
+
+def _set_cadence(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
+    if not item["units"] or item.get("excluded"):
+        raise Invalid(f"{_label(item)}不是任务，无需设定报送周期")
+    return f"{_label(item)}：{set_item_cadence(item, edit.value)}"
 
 
 def _accept(session: Session, data: Json, item: Json | None, edit: DraftEdit) -> str:
@@ -299,8 +247,9 @@ ITEM_OPS: dict[str, ItemOp] = {
     "exclude": _exclude,
     "merge": _merge,
     "split": _split,
+    "cadence": _set_cadence,
 }
-OPS = frozenset({*ITEM_OPS, "accept", "accept_all", "cadence"})
+OPS = frozenset({*ITEM_OPS, "accept", "accept_all"})
 
 
 def _apply_one(session: Session, draft: PolicyDraft, data: Json, edit: DraftEdit) -> str:
@@ -308,11 +257,9 @@ def _apply_one(session: Session, draft: PolicyDraft, data: Json, edit: DraftEdit
         return _accept(session, data, None, edit)
     if edit.op == "accept_all":
         return _accept_all(data, edit.value)
-    if edit.op == "cadence":
-        if edit.value not in CADENCES:
-            raise Invalid(f"报送周期只能是：{'、'.join(CADENCES.values())}")
-        draft.cadence = edit.value
-        return f"报送周期设为{CADENCES[edit.value]}"
+    if edit.op == "cadence" and not edit.item:
+        draft.cadence = checked(edit.value)
+        return f"文件默认报送周期设为{CADENCES[edit.value]}"
     op = ITEM_OPS.get(edit.op)
     if op is None:
         raise Invalid(f"不支持的修改“{edit.op}”")

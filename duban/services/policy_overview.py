@@ -53,6 +53,21 @@ class PolicySummary:
     assignments: int
     lights: Lights
 
+    @property
+    def issuer(self) -> str:
+        """Return who issued the document, as its title names it (empty when it does not)."""
+        return issuer_of(self.policy.title)
+
+
+def issuer_of(title: str) -> str:
+    """Return the issuer a document title opens with: 国务院办公厅关于… → 国务院办公厅.
+
+    Official titles name the issuing organ before 关于 (GB/T 9704); a title without it, or
+    with an implausibly long head, names no issuer.
+    """
+    head, found, _ = title.partition("关于")
+    return head.strip() if found and 0 < len(head.strip()) <= 40 else ""
+
 
 @dataclass(frozen=True)
 class AssignmentLight:

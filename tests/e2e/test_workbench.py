@@ -16,7 +16,7 @@ from duban.services.department import sync_departments
 from duban.services.user import create_user
 from duban.settings import Settings
 from policies.units import load_registry
-from tests.db import sqlite_url
+from tests.db import BACKENDS
 from tests.e2e.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -32,10 +32,16 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The whole intake, from upload to the staff's inbox, on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[str]:
+def stack(tmp_path: Path, db_url: str) -> Iterator[str]:
     """An empty duban (registry departments, a supervisor, 教育部 staff) served live."""
-    url = sqlite_url(tmp_path)
+    url = db_url
     settings = Settings(
         data_dir=tmp_path / "data", database_url=url, secret_key="e2e", task_queue="e2e-workbench"
     )
@@ -72,7 +78,7 @@ def _sign_in(page: Page, base: str, username: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
@@ -90,9 +96,13 @@ def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, s
     expect(page.locator("mark.hl-unit").first).to_be_visible()
     page.screenshot(path=str(RESULTS / "workbench-review.png"), full_page=False)
 
+    # The department is searched on the server as one types (no list of every department).
     item.get_by_text("更换为其他部门").click()
-    item.get_by_placeholder("搜索部门名称或代码").fill("cn-jyb")
-    item.get_by_role("button", name="对应", exact=True).click()
+    item.get_by_role("searchbox", name="搜索部门").fill("教育")
+    found = item.get_by_role("button", name="对应为 教育部", exact=True)
+    expect(found).to_be_visible()
+    item.screenshot(path=str(RESULTS / "workbench-department-search.png"))
+    found.click()
     item = page.locator("article.ditem", has_text="扩大就业见习补贴范围")
     expect(item.locator(".unit-name")).to_have_text("教育部")
 
@@ -103,10 +113,16 @@ def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, s
     item = page.locator("article.ditem", has_text="扩大就业见习补贴范围")
     expect(item.locator(".deadline-row")).to_contain_text("2027-06-30")
 
-    page.get_by_label("报送周期", exact=True).select_option("one-off")
-    page.get_by_role("button", name="设定").click()
-    expect(page.locator("#workbench")).to_contain_text("报送周期设为一次性")
+    # Every other task reports once (at its deadlines); this one monthly as well.
+    page.get_by_label("默认报送周期", exact=True).select_option("one-off")
+    page.get_by_role("button", name="设为默认").click()
+    expect(page.locator(".changes")).to_contain_text("默认报送周期设为一次性")
+    item.get_by_label("条目报送周期").select_option("monthly")
+    item.get_by_role("button", name="设定周期").click()
+    expect(page.locator(".changes")).to_contain_text("报送周期设为按月")
+    expect(item.get_by_label("条目报送周期")).to_have_value("monthly")
     expect(page.locator(".changes")).to_contain_text("李督查")
+    page.screenshot(path=str(RESULTS / "workbench-review-corrected.png"), full_page=False)
 
     page.get_by_role("button", name=re.compile("^交办")).click()
     expect(page.locator("#start-progress")).to_contain_text("交办完成", timeout=90_000)
@@ -115,13 +131,19 @@ def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, s
     page.goto(f"{stack}/policies")
     expect(page.get_by_role("link", name=re.compile("促进就业工作"))).to_be_visible()
     page.screenshot(path=str(RESULTS / "workbench-policies.png"), full_page=True)
+    # Signing out is a form POST: let its navigation land before going anywhere else (a goto
+    # while it is in flight is interrupted by its redirect).
     page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/login\?signed_out=1$"))
 
     _sign_in(page, stack, "jyb-staff")
     page.goto(f"{stack}/assignments")
     task = page.get_by_role("link", name=re.compile("扩大就业见习补贴范围"))
     expect(task).to_be_visible()
     task.click()
+    expect(page).to_have_url(re.compile(r"/assignments/\d+$"))
     expect(page.locator("main")).to_contain_text("2027-06-30")
     expect(page.locator("main")).to_contain_text("2027年6月底前")
+    monthly = page.locator("td[data-label=期次]", has_text=re.compile(r"^\d{4}年\d{1,2}月$"))
+    expect(monthly.first).to_be_visible()
     page.screenshot(path=str(RESULTS / "workbench-staff-task.png"), full_page=True)

@@ -169,7 +169,7 @@ def test_pdf_cells_keep_their_breaks_and_rejoin_their_wrapping(font: str, tmp_pa
         subset = shapes.cjk_ttf(tmp_path / "cjk.ttf", _WRAPPING_TABLE + shapes.PAGE_HEADER)
         data = shapes.to_pdf(_WRAPPING_TABLE, font=subset)
     else:
-        data = shapes.to_pdf(_WRAPPING_TABLE, font=shapes.CJK_FONT, face=shapes.CJK_FACE_SC)
+        data = shapes.to_pdf(_WRAPPING_TABLE, font=CJK_FONT, face=CJK_FACE_SC)
     assert extract_text(data, name="table.pdf") == _WRAPPING_TABLE.rstrip("\n")
 
 

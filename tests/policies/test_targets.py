@@ -22,7 +22,14 @@ _S2T = opencc.OpenCC("s2t")
 def _targets(body: str) -> list[tuple[str, float, str, str, str | None, str | None]]:
     (item,) = parse_text(HEAD + "1．做好工作。" + body + "（责任单位：市发改委）").items
     return [
-        (t.text, t.value, t.unit, t.direction, t.scope, t.deadline and t.deadline.isoformat())
+        (
+            t.text,
+            t.value,
+            t.unit,
+            t.direction,
+            t.scope,
+            t.deadline.isoformat() if t.deadline else None,
+        )
         for t in item.targets
     ]
 

@@ -12,6 +12,7 @@ from duban.domain import UserRole
 from duban.models import Policy, PolicyDraft
 from duban.services.department import sync_departments
 from policies.units import load_registry
+from tests.db import BACKENDS
 from tests.web.browser import api_token
 
 SAMPLE = (Path(__file__).parent / "data" / "renwu-fengong.txt").read_bytes()
@@ -25,6 +26,12 @@ def _scanned_pdf() -> bytes:
     pdf.add_page()
     pdf.rect(20, 20, 100, 60, style="F")
     return bytes(pdf.output())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The workbench stores drafts, locks and logs: check it on both databases."""
+    return str(request.param)
 
 
 @pytest.fixture

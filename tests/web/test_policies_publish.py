@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from duban.domain import UserRole
 from duban.models import Assignment, AuditEvent, Notification, Policy
 from duban.services.department import sync_departments
 from policies.units import load_registry
+from tests.db import BACKENDS
 from tests.web.browser import add_user, api_token, new_client, sign_in
 from tests.web.workspace_temporal import eventually, live_app, workspace_temporal
 
@@ -26,10 +28,26 @@ def app(live_app):
     return live_app
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Publishing writes versions, assignments and notifications: check it on both databases."""
+    return str(request.param)
+
+
 @pytest.fixture
 def registry(db):
     with db.begin() as s:
         sync_departments(session=s, registry=load_registry())
+
+
+def _unique(name: str) -> str:
+    """Return a file name, hence a policy key, no other test of the session uses.
+
+    The dev server is shared by the whole session and workflow ids come from policy keys: the
+    same document published by the SQLite and the PostgreSQL run would find the other's
+    workflows running and start nothing.
+    """
+    return f"{uuid.uuid4().hex[:8]}-{name}"
 
 
 def _lock(html: str) -> str:
@@ -47,6 +65,15 @@ async def _opened(db, policy_id: int) -> bool:
     return bool(ids) and ids <= opened
 
 
+async def _period_labels(db, policy_id: int) -> dict[int, list[str]]:
+    """Return the labels of the planned periods of each task, once every assignment has some."""
+    with db() as s:
+        rows = s.scalars(select(Assignment).where(Assignment.policy_id == policy_id)).all()
+        if not rows or not all(a.periods for a in rows):
+            return {}
+        return {a.item_number: [p.label for p in a.periods] for a in rows}
+
+
 async def test_page_publish_starts_workflows_once_and_tells_departments(
     app, login_as, registry, db
 ):
@@ -54,7 +81,7 @@ async def test_page_publish_starts_workflows_once_and_tells_departments(
     clerk = await login_as(UserRole.SUPERVISOR)
     upload = await clerk.client.post(
         "/policies/drafts",
-        files={"file": ("fengong.txt", SAMPLE, "text/plain")},
+        files={"file": (_unique("fengong.txt"), SAMPLE, "text/plain")},
         data={"csrf_token": clerk.csrf},
     )
     url = upload.headers["location"]
@@ -112,13 +139,20 @@ async def test_api_publish_once_then_read_the_policy(app, login_as, registry, db
     headers = await api_token(client, "api-clerk")
     made = (
         await client.post(
-            "/api/v1/policies/drafts", json={"text": SAMPLE.decode()}, headers=headers
+            "/api/v1/policies/drafts",
+            json={"text": SAMPLE.decode(), "name": _unique("api.txt")},
+            headers=headers,
         )
     ).json()
     url = f"/api/v1/policies/drafts/{made['id']}"
     blocked = await client.post(f"{url}/publish", json={}, headers=headers)
     assert blocked.status_code == 409 and "疑点" in blocked.json()["detail"]
-    accept = {"lock_version": 1, "edits": [{"op": "accept", "value": made["doubts"][0]["id"]}]}
+    road_id = made["items"][1]["id"]
+    edits = [
+        {"op": "accept", "value": made["doubts"][0]["id"]},
+        {"op": "cadence", "item": road_id, "value": "monthly"},  # the rest stay quarterly
+    ]
+    accept = {"lock_version": 1, "edits": edits}
     assert (await client.patch(url, json=accept, headers=headers)).status_code == 200
     first = await client.post(f"{url}/publish", json={"lock_version": 2}, headers=headers)
     assert first.status_code == 200, first.text
@@ -127,10 +161,16 @@ async def test_api_publish_once_then_read_the_policy(app, login_as, registry, db
     second = await client.post(f"{url}/publish", json={}, headers=headers)
     assert second.status_code == 409
     await eventually(lambda: _opened(db, body["policy_id"]))
+    await eventually(lambda: _period_labels(db, body["policy_id"]))
+    labels = await _period_labels(db, body["policy_id"])
+    assert all(re.fullmatch(r"\d{4}年\d{1,2}月", x) for x in labels[2] if "前" not in x)
+    assert all("季度" in x for x in labels[3] if "前" not in x) and labels[3]
     listed = (await client.get("/api/v1/policies", headers=headers)).json()
     assert [(p["id"], p["tasks"], p["assignments"]) for p in listed] == [(body["policy_id"], 2, 4)]
+    assert listed[0]["issuer"] == "吉林省人民政府办公厅"
     detail = (await client.get(f"/api/v1/policies/{body['policy_id']}", headers=headers)).json()
     road = next(i for i in detail["items"] if i["title"] == "加快农村公路建设")
+    assert [i["cadence"] for i in detail["items"]] == [None, "monthly", "quarterly"]
     assert {a["department"]["name"] for a in road["assignments"]} >= {"省交通厅", "省财政厅"}
     assert all(a["light"] in ("red", "amber", "green") for a in road["assignments"])
     _, staff_name = add_user(db, UserRole.STAFF, department="jl-fpb")
@@ -162,7 +202,7 @@ async def test_an_amendment_is_published_through_the_revision_path(app, registry
         published: dict[str, Any] = done.json()
         return published
 
-    first = await publish({"text": SAMPLE.decode(), "name": "amend-me.txt"})
+    first = await publish({"text": SAMPLE.decode(), "name": _unique("amend-me.txt")})
     await eventually(lambda: _opened(db, first["policy_id"]))
     changed = SAMPLE.decode().replace("（省扶贫办负责）", "（省民政厅负责）")
     second = await publish({"text": changed, "policy_id": first["policy_id"]})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from duban.services.department_admin import (
     create_department,
@@ -10,6 +12,7 @@ from duban.services.department_admin import (
     list_departments,
     rename_department,
 )
+from duban.services.department_search import MAX_QUERY, search_departments
 from web.deps import AdminUser, CurrentUser, SessionDep
 from web.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 
@@ -17,8 +20,22 @@ router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
 
 
 @router.get("", response_model=list[DepartmentRead])
-def list_all(user: CurrentUser, session: SessionDep) -> list[DepartmentRead]:
-    """List every department as `[{"code", "name"}]`."""
+def list_all(
+    user: CurrentUser,
+    session: SessionDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY,
+            description="search by name, code or alias in either script (best first, at most 20)",
+        ),
+    ] = None,
+) -> list[DepartmentRead]:
+    """List every department as `[{"code", "name"}]`, or those matching `q`."""
+    if q is not None:
+        return [
+            DepartmentRead.of(m.department) for m in search_departments(session=session, query=q)
+        ]
     return [DepartmentRead.of(d) for d in list_departments(session=session)]
 
 

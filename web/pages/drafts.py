@@ -17,9 +17,9 @@ from actions.draft import (
     start_workflows,
 )
 from duban.errors import Conflict, DomainError, Invalid
-from duban.models import Department, Policy, PolicyDraft
+from duban.models import Policy, PolicyDraft
 from duban.services.draft import create_draft, get_draft
-from duban.services.draft_diff import draft_diff
+from duban.services.draft_diff import draft_diff, same_text_version
 from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
 from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
@@ -119,7 +119,6 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
     """Return everything the review screen shows."""
     data = draft.corrected
     doubts = doubts_of(data)
-    departments = session.scalars(select(Department).order_by(Department.name)).all()
     return {
         "draft": draft,
         "data": data,
@@ -128,9 +127,10 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
         "open_doubts": [d for d in doubts if not d.accepted],
         "ref": lambda item: item_ref(draft.id, item),
         "doubt_items": {d.item for d in doubts if not d.accepted},
-        "departments": departments,
+        "own_cadences": sum(1 for i in data["items"] if i.get("cadence") and i["units"]),
         "cadences": CADENCES,
         "diff": draft_diff(session=session, draft=draft),
+        "same_text": same_text_version(session=session, draft=draft),
         "changes": list(reversed(draft.changes))[:50],
         "tasks": sum(1 for i in data["items"] if i["units"] and not i.get("excluded")),
         **extra,

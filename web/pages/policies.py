@@ -11,6 +11,7 @@ from starlette.responses import Response
 from duban.db import utcnow
 from duban.services.board import LIGHTS
 from duban.services.draft import list_drafts
+from duban.services.draft_cadence import cadence_name, version_cadence
 from duban.services.policy_overview import list_policies, policy_document, start_progress
 from web.deps import CurrentUser, SessionDep
 from web.i18n import SIMPLIFIED, TRADITIONAL, request_locale, to_script, to_simplified
@@ -65,6 +66,7 @@ def policy_page(
         "doc_script": chosen,
         "scripts": SCRIPT_CHOICES,
         "ds": document_script(chosen, request_locale(request)),
+        "cadence_of": lambda number: cadence_name(version_cadence(doc.version.parsed, number)),
         "progress": start_progress(session=session, policy_id=policy_id)
         if started and user.role in INTAKE_ROLES
         else None,
