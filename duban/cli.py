@@ -138,8 +138,10 @@ def backup(
 ) -> None:
     """Write one archive of the read model, evidence files and the Temporal store."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are not news here
+    logging.getLogger("duban.services.evidence_s3").setLevel(logging.ERROR)  # one line says it
     from duban.db import make_engine, utcnow
     from duban.services.backup import create_backup
+    from duban.services.evidence_s3 import object_store
 
     settings = get_settings()
     now = utcnow()
@@ -147,7 +149,13 @@ def backup(
     engine = make_engine(settings.sqlalchemy_url)
     try:
         result = _refusing(
-            lambda: create_backup(engine=engine, data_dir=settings.data_dir, output=target, now=now)
+            lambda: create_backup(
+                engine=engine,
+                data_dir=settings.data_dir,
+                output=target,
+                now=now,
+                store=object_store(settings),
+            )
         )
     finally:
         engine.dispose()
@@ -170,14 +178,21 @@ def restore(
 ) -> None:
     """Restore FILE onto an empty data dir and database (refuses anything else)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are not news here
+    logging.getLogger("duban.services.evidence_s3").setLevel(logging.ERROR)  # one line says it
     from duban.db import make_engine
+    from duban.services.evidence_s3 import object_store
     from duban.services.restore import restore_backup
 
     settings = get_settings()
     engine = make_engine(settings.sqlalchemy_url)
     try:
         result = _refusing(
-            lambda: restore_backup(archive=file, engine=engine, data_dir=settings.data_dir)
+            lambda: restore_backup(
+                archive=file,
+                engine=engine,
+                data_dir=settings.data_dir,
+                store=object_store(settings),
+            )
         )
     finally:
         engine.dispose()

@@ -93,6 +93,28 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DUBAN_DB_CONNECT_TIMEOUT", "db_connect_timeout"),
     )
 
+    # Evidence in an S3-compatible object store (MinIO, Ceph, AWS) when a bucket is named;
+    # unset, the files stay in DUBAN_DATA_DIR/evidence. Credentials: DUBAN_S3_ACCESS_KEY /
+    # DUBAN_S3_SECRET_KEY, else boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...).
+    s3_bucket: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_BUCKET", "s3_bucket")
+    )
+    s3_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_ENDPOINT", "s3_endpoint")
+    )
+    s3_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("DUBAN_S3_REGION", "s3_region")
+    )
+    s3_prefix: str = Field(
+        default="evidence/", validation_alias=AliasChoices("DUBAN_S3_PREFIX", "s3_prefix")
+    )
+    s3_access_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_ACCESS_KEY", "s3_access_key")
+    )
+    s3_secret_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_SECRET_KEY", "s3_secret_key")
+    )
+
     trusted_proxies: str = Field(
         default="",
         validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from duban.db import make_engine, make_session_factory
+from duban.services.evidence_s3 import evidence_store_for
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
@@ -113,6 +114,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.temporal = LazyTemporal(settings, temporal_client)
+    app.state.evidence_store = evidence_store_for(settings)
     app.state.token_signer = TokenSigner(settings.secret_key)
     app.state.dev_mode = dev_mode
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)

@@ -20,7 +20,7 @@ from duban.errors import Invalid
 from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
-from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
+from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
 from web.clients import LazyTemporal
 from web.deps import CurrentUser, LazyTemporalDep, SessionDep, release
 from workflows.assignment import ActionInput, ActionResult, ExtensionRequestInput, SubmitInput
@@ -182,7 +182,7 @@ class Upload:
 def upload_evidence(
     *,
     session: Session,
-    store: EvidenceStore,
+    store: BlobStore,
     user: User,
     assignment_id: int,
     uploads: list[Upload],
