@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from duban.logs import chosen_format, configure_logging
 from duban.settings import get_settings
 
 app = typer.Typer(help="督办 duban — policy tasks as durable workflows", no_args_is_help=True)
@@ -99,6 +100,7 @@ def dev(
     """Run everything on one machine: Temporal dev server, worker, web, bundled policy."""
     from duban.dev import main as dev_main
 
+    configure_logging(chosen_format("console"))
     dev_main(get_settings(), port=port)
 
 
@@ -228,9 +230,7 @@ def _refusing(action: Callable[[], _T]) -> _T:
 
 def main() -> None:
     """Entry point of the console script."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(chosen_format("json"))  # `duban dev` switches to console lines
     try:
         app()
     except KeyboardInterrupt:

@@ -27,6 +27,7 @@ from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
 from web.metrics import HttpMetrics, MetricsMiddleware
 from web.rendering import served_paths
+from web.request_log import RequestLogMiddleware
 from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ def create_app(
     app.state.metrics = HttpMetrics()
     # Outermost, so a request refused by any other layer is timed and counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestLogMiddleware)  # outermost: every line of a request has its id
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = load_routers()
