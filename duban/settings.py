@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DUBAN_S3_SECRET_KEY", "s3_secret_key")
     )
 
+    # Seconds between a standby worker's tries for the scheduler lease (the takeover delay
+    # after the holder dies).
+    scheduler_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("DUBAN_SCHEDULER_RETRY_SECONDS", "scheduler_retry_seconds"),
+    )
+
     trusted_proxies: str = Field(
         default="",
         validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),

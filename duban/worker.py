@@ -112,7 +112,8 @@ async def running_worker(
         jobs = build_scheduler(client=client, settings=settings, session_factory=session_factory)
         lease = SchedulerLease(session_factory.kw["bind"])
         async with worker:
-            waiting = asyncio.create_task(lead_when_free(lease, jobs)) if scheduler else None
+            every = settings.scheduler_retry_seconds
+            waiting = asyncio.create_task(lead_when_free(lease, jobs, every)) if scheduler else None
             try:
                 yield worker
             finally:
@@ -125,8 +126,11 @@ async def running_worker(
 
 async def lead_when_free(lease: SchedulerLease, jobs: AsyncIOScheduler, every: float = 60) -> None:
     """Start the periodic jobs once this process holds the scheduler lease; keep trying."""
+    tries = 0
     while not await asyncio.to_thread(lease.try_acquire):
-        log.info("periodic jobs run in another worker; trying again in %.0f s", every)
+        if tries == 0:  # said once: a standby worker's log stays quiet
+            log.info("periodic jobs run in another worker; trying every %g s", every)
+        tries += 1
         await asyncio.sleep(every)
     jobs.start()
     log.info("this worker runs the periodic jobs")
