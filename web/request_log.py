@@ -8,6 +8,7 @@ signed-in user's id and the duration.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -20,7 +21,7 @@ from web.metrics import route_of
 
 HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-log = structlog.get_logger("duban.web.request")
+log = logging.getLogger("duban.web.request")
 # Probes and scrapes come every few seconds: logged at DEBUG only.
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -69,12 +70,12 @@ class RequestLogMiddleware:
                 await self.app(scope, receive, tagging_send)
             finally:
                 route = route_of(scope)
-                emit = log.debug if route in QUIET_ROUTES else log.info
-                emit(
-                    "request",
-                    method=scope["method"],
-                    route=route,
-                    status=status,
-                    user_id=_user_id(scope),
-                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                )
+                level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+                fields = {
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "user_id": _user_id(scope),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+                log.log(level, "request", extra=fields)
