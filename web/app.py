@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
@@ -20,6 +21,7 @@ from duban.services.evidence_s3 import evidence_store_for
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
+from duban.tracing import instrument_web, tracer_provider
 from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
@@ -87,9 +89,15 @@ def bootstrap_admin(session_factory: sessionmaker[Session], settings: Settings) 
 
 
 def create_app(
-    settings: Settings, *, temporal_client: Client | None = None, dev_mode: bool = False
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    dev_mode: bool = False,
+    tracing: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the ASGI app; `temporal_client` skips the lazy connection (tests, `duban dev`).
+
+    `tracing` traces the requests into that provider; None: as configured (duban/tracing.py).
 
     `dev_mode` (only `duban dev`) accepts the published demo password and asks seeded
     accounts for no password change.
@@ -139,4 +147,5 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.state.page_paths = served_paths(routers)
+    instrument_web(app, tracing or tracer_provider(settings))
     return app
