@@ -123,6 +123,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DUBAN_SCHEDULER_RETRY_SECONDS", "scheduler_retry_seconds"),
     )
 
+    # OpenTelemetry traces over OTLP/HTTP (e.g. http://collector:4318); unset, and without
+    # OTEL_EXPORTER_OTLP_ENDPOINT, tracing is off (duban/tracing.py).
+    otel_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_OTEL_ENDPOINT", "otel_endpoint")
+    )
+
+    # host:port where `duban worker` serves the Temporal SDK's Prometheus metrics; unset: off.
+    temporal_metrics_bind: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DUBAN_TEMPORAL_METRICS_BIND", "temporal_metrics_bind"),
+    )
+
     trusted_proxies: str = Field(
         default="",
         validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),

@@ -26,6 +26,7 @@ from duban.jobs import build_scheduler
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.migrate import upgrade
+from duban.sdk_metrics import temporal_runtime
 from duban.settings import Settings
 from duban.temporal import connect
 from workflows.assignment import AssignmentWorkflow
@@ -158,7 +159,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         return
     engine = make_engine(settings.sqlalchemy_url, **settings.engine_options())
     await asyncio.to_thread(upgrade, engine)
-    client = await connect(settings)
+    client = await connect(settings, runtime=temporal_runtime(settings))
     log.info("worker on %s, task queue %s", settings.temporal_address, settings.task_queue)
     try:
         async with running_worker(client, settings, make_session_factory(engine)):
