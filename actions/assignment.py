@@ -21,7 +21,7 @@ from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
-from duban.services.evidence import EvidenceStore, check_evidence_ids, index_evidence
+from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
 from workflows.assignment import (
     ActionInput,
     ActionResult,
@@ -204,7 +204,7 @@ class Upload:
 def upload_evidence(
     *,
     session: Session,
-    store: EvidenceStore,
+    store: BlobStore,
     user: User,
     assignment_id: int,
     uploads: list[Upload],

@@ -20,6 +20,7 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from duban.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
@@ -74,12 +75,20 @@ class SharedPydanticPayloadConverter(CompositePayloadConverter):
 DATA_CONVERTER = DataConverter(payload_converter_class=SharedPydanticPayloadConverter)
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect to TEMPORAL_ADDRESS (or the local default) in the configured namespace."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """Connect to TEMPORAL_ADDRESS (or the local default) in the configured namespace.
+
+    With tracing configured the client (and any worker built on it) carries the tracing
+    interceptor; `runtime` (duban/sdk_metrics.py) makes the SDK export its metrics.
+    """
+    from duban.tracing import temporal_interceptors, tracer_provider
+
     return await Client.connect(
         settings.temporal_address or DEFAULT_ADDRESS,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
+        interceptors=temporal_interceptors(tracer_provider(settings)),
+        runtime=runtime,
     )
 
 

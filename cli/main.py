@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from duban.logs import chosen_format, configure_logging
 from duban.settings import get_settings
 
 app = typer.Typer(help="督办 duban — policy tasks as durable workflows", no_args_is_help=True)
@@ -99,6 +100,7 @@ def dev(
     """Run everything on one machine: Temporal dev server, worker, web, bundled policy."""
     from cli.dev import main as dev_main
 
+    configure_logging(chosen_format("console"))
     dev_main(get_settings(), port=port)
 
 
@@ -138,8 +140,10 @@ def backup(
 ) -> None:
     """Write one archive of the read model, evidence files and the Temporal store."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are not news here
+    logging.getLogger("duban.services.evidence_s3").setLevel(logging.ERROR)  # one line says it
     from duban.db import make_engine, utcnow
     from duban.services.backup import create_backup
+    from duban.services.evidence_s3 import object_store
 
     settings = get_settings()
     now = utcnow()
@@ -147,7 +151,13 @@ def backup(
     engine = make_engine(settings.sqlalchemy_url)
     try:
         result = _refusing(
-            lambda: create_backup(engine=engine, data_dir=settings.data_dir, output=target, now=now)
+            lambda: create_backup(
+                engine=engine,
+                data_dir=settings.data_dir,
+                output=target,
+                now=now,
+                store=object_store(settings),
+            )
         )
     finally:
         engine.dispose()
@@ -170,14 +180,21 @@ def restore(
 ) -> None:
     """Restore FILE onto an empty data dir and database (refuses anything else)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are not news here
+    logging.getLogger("duban.services.evidence_s3").setLevel(logging.ERROR)  # one line says it
     from duban.db import make_engine
+    from duban.services.evidence_s3 import object_store
     from duban.services.restore import restore_backup
 
     settings = get_settings()
     engine = make_engine(settings.sqlalchemy_url)
     try:
         result = _refusing(
-            lambda: restore_backup(archive=file, engine=engine, data_dir=settings.data_dir)
+            lambda: restore_backup(
+                archive=file,
+                engine=engine,
+                data_dir=settings.data_dir,
+                store=object_store(settings),
+            )
         )
     finally:
         engine.dispose()
@@ -213,9 +230,7 @@ def _refusing(action: Callable[[], _T]) -> _T:
 
 def main() -> None:
     """Entry point of the console script."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(chosen_format("json"))  # `duban dev` switches to console lines
     try:
         app()
     except KeyboardInterrupt:

@@ -27,6 +27,7 @@ from duban.db import make_engine, make_session_factory
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.migrate import upgrade
+from duban.sdk_metrics import temporal_runtime
 from duban.settings import Settings
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
@@ -112,7 +113,8 @@ async def running_worker(
         jobs = build_scheduler(client=client, settings=settings, session_factory=session_factory)
         lease = SchedulerLease(session_factory.kw["bind"])
         async with worker:
-            waiting = asyncio.create_task(lead_when_free(lease, jobs)) if scheduler else None
+            every = settings.scheduler_retry_seconds
+            waiting = asyncio.create_task(lead_when_free(lease, jobs, every)) if scheduler else None
             try:
                 yield worker
             finally:
@@ -125,8 +127,11 @@ async def running_worker(
 
 async def lead_when_free(lease: SchedulerLease, jobs: AsyncIOScheduler, every: float = 60) -> None:
     """Start the periodic jobs once this process holds the scheduler lease; keep trying."""
+    tries = 0
     while not await asyncio.to_thread(lease.try_acquire):
-        log.info("periodic jobs run in another worker; trying again in %.0f s", every)
+        if tries == 0:  # said once: a standby worker's log stays quiet
+            log.info("periodic jobs run in another worker; trying every %g s", every)
+        tries += 1
         await asyncio.sleep(every)
     jobs.start()
     log.info("this worker runs the periodic jobs")
@@ -154,7 +159,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         return
     engine = make_engine(settings.sqlalchemy_url, **settings.engine_options())
     await asyncio.to_thread(upgrade, engine)
-    client = await connect(settings)
+    client = await connect(settings, runtime=temporal_runtime(settings))
     log.info("worker on %s, task queue %s", settings.temporal_address, settings.task_queue)
     try:
         async with running_worker(client, settings, make_session_factory(engine)):

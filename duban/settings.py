@@ -93,6 +93,48 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DUBAN_DB_CONNECT_TIMEOUT", "db_connect_timeout"),
     )
 
+    # Evidence in an S3-compatible object store (MinIO, Ceph, AWS) when a bucket is named;
+    # unset, the files stay in DUBAN_DATA_DIR/evidence. Credentials: DUBAN_S3_ACCESS_KEY /
+    # DUBAN_S3_SECRET_KEY, else boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...).
+    s3_bucket: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_BUCKET", "s3_bucket")
+    )
+    s3_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_ENDPOINT", "s3_endpoint")
+    )
+    s3_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("DUBAN_S3_REGION", "s3_region")
+    )
+    s3_prefix: str = Field(
+        default="evidence/", validation_alias=AliasChoices("DUBAN_S3_PREFIX", "s3_prefix")
+    )
+    s3_access_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_ACCESS_KEY", "s3_access_key")
+    )
+    s3_secret_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_S3_SECRET_KEY", "s3_secret_key")
+    )
+
+    # Seconds between a standby worker's tries for the scheduler lease (the takeover delay
+    # after the holder dies).
+    scheduler_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("DUBAN_SCHEDULER_RETRY_SECONDS", "scheduler_retry_seconds"),
+    )
+
+    # OpenTelemetry traces over OTLP/HTTP (e.g. http://collector:4318); unset, and without
+    # OTEL_EXPORTER_OTLP_ENDPOINT, tracing is off (duban/tracing.py).
+    otel_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_OTEL_ENDPOINT", "otel_endpoint")
+    )
+
+    # host:port where `duban worker` serves the Temporal SDK's Prometheus metrics; unset: off.
+    temporal_metrics_bind: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DUBAN_TEMPORAL_METRICS_BIND", "temporal_metrics_bind"),
+    )
+
     trusted_proxies: str = Field(
         default="",
         validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from duban.db import make_engine
 from duban.settings import Settings
 from tests.db import BACKENDS, PgTemplate, fresh_database
+from tests.s3 import MotoServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,3 +70,20 @@ def session(engine: Engine) -> Iterator[Session]:
 def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings pointing at a temporary data dir and the test database."""
     return Settings(data_dir=tmp_path / "data", database_url=db_url, secret_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """A real S3-compatible server (moto's standalone server process) for the whole run."""
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_down() -> tuple[MotoServer, str]:
+    """An S3 server that held a bucket and was then stopped: an object store that is down."""
+    server = MotoServer()
+    bucket = server.bucket()
+    server.stop()
+    return server, bucket

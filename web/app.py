@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
@@ -17,15 +18,18 @@ from temporalio.client import Client
 
 from actions.clients import LazyTemporal
 from duban.db import make_engine, make_session_factory
+from duban.services.evidence_s3 import evidence_store_for
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
+from duban.tracing import instrument_web, tracer_provider
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
 from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
 from web.metrics import HttpMetrics, MetricsMiddleware
 from web.rendering import served_paths
+from web.request_log import RequestLogMiddleware
 from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
 
 log = logging.getLogger(__name__)
@@ -90,9 +94,15 @@ def bootstrap_admin(session_factory: sessionmaker[Session], settings: Settings) 
 
 
 def create_app(
-    settings: Settings, *, temporal_client: Client | None = None, dev_mode: bool = False
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    dev_mode: bool = False,
+    tracing: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the ASGI app; `temporal_client` skips the lazy connection (tests, `duban dev`).
+
+    `tracing` traces the requests into that provider; None: as configured (duban/tracing.py).
 
     `dev_mode` (only `duban dev`) accepts the published demo password and asks seeded
     accounts for no password change.
@@ -118,6 +128,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.temporal = LazyTemporal(settings, temporal_client)
+    app.state.evidence_store = evidence_store_for(settings)
     app.state.token_signer = TokenSigner(settings.secret_key)
     app.state.dev_mode = dev_mode
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
@@ -134,10 +145,12 @@ def create_app(
     app.state.metrics = HttpMetrics()
     # Outermost, so a request refused by any other layer is timed and counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestLogMiddleware)  # outermost: every line of a request has its id
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = load_routers()
     for router in routers:
         app.include_router(router)
     app.state.page_paths = served_paths(routers)
+    instrument_web(app, tracing or tracer_provider(settings))
     return app

@@ -6,16 +6,17 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import quote
 
+from fastapi import Request
 from starlette.responses import StreamingResponse
 
 from duban.models import Evidence
-from duban.services.evidence import CHUNK, EvidenceStore
-from web.deps import SettingsDep
+from duban.services.evidence import CHUNK, BlobStore
 
 
-def evidence_store(settings: SettingsDep) -> EvidenceStore:
-    """Return the evidence store of the app's data dir and upload limit."""
-    return EvidenceStore(settings.evidence_dir, max_bytes=settings.max_upload_bytes)
+def evidence_store(request: Request) -> BlobStore:
+    """Return the app's evidence store: S3 when DUBAN_S3_BUCKET is set, else the data dir."""
+    store: BlobStore = request.app.state.evidence_store
+    return store
 
 
 def content_disposition(filename: str) -> str:
@@ -33,7 +34,7 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-def download_response(store: EvidenceStore, evidence: Evidence) -> StreamingResponse:
+def download_response(store: BlobStore, evidence: Evidence) -> StreamingResponse:
     """Stream a stored file after re-hashing it; the browser must not sniff or render it inline."""
     handle = store.open_verified(evidence.sha256)
     headers = {

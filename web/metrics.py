@@ -33,7 +33,7 @@ class HttpMetrics:
         )
 
 
-def _route_of(scope: Scope) -> str:
+def route_of(scope: Scope) -> str:
     """Return the matched route's template (never the raw path: ids would explode the labels)."""
     route = scope.get("route")
     path = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
@@ -65,6 +65,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            route, method = _route_of(scope), str(scope["method"])
+            route, method = route_of(scope), str(scope["method"])
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
             self.metrics.responses.labels(method, route, f"{status // 100}xx").inc()

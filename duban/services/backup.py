@@ -24,8 +24,9 @@ from typing import IO, Any
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, column, select, table
 
-from duban.errors import DomainError
+from duban.errors import DomainError, NotFound
 from duban.services.dump import reflect_tables, write_table
+from duban.services.evidence import BlobStore, EvidenceCorrupt
 
 FORMAT = "duban-backup"
 FORMAT_VERSION = 1
@@ -91,15 +92,24 @@ class _HashingWriter(io.RawIOBase):
         return self.out.write(data)
 
 
-def create_backup(*, engine: Engine, data_dir: Path, output: Path, now: datetime) -> BackupResult:
-    """Write the archive to `output` (temp name, then rename); refuse to overwrite a file."""
+def create_backup(
+    *, engine: Engine, data_dir: Path, output: Path, now: datetime, store: BlobStore | None = None
+) -> BackupResult:
+    """Write the archive to `output` (temp name, then rename); refuse to overwrite a file.
+
+    `store` (an object store) is where the evidence is read from; None: `data_dir/evidence`.
+    """
     if output.exists():
         raise BackupError(f"输出文件已存在，不覆盖：{output}")
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=".duban-backup-") as tmp:
         staging, members = Path(tmp), _Members()
         revision, rows, shas = _dump_database(engine, staging, members)
-        missing = _collect_evidence(data_dir / "evidence", shas, members)
+        missing = (
+            _fetch_evidence(store, shas, staging, members)
+            if store is not None
+            else _collect_evidence(data_dir / "evidence", shas, members)
+        )
         temporal = _copy_temporal(data_dir / TEMPORAL_FILE, staging, members)
         manifest = {
             "format": FORMAT,
@@ -169,6 +179,29 @@ def _collect_evidence(root: Path, shas: list[str], members: _Members) -> list[st
             missing.append(sha)
             continue
         members.add(f"evidence/{sha[:2]}/{sha}", path, sha)
+    return missing
+
+
+def _fetch_evidence(
+    store: BlobStore, shas: list[str], staging: Path, members: _Members
+) -> list[str]:
+    """Copy each referenced, verified object into staging; return the ones missing or damaged.
+
+    A store that is down raises EvidenceStoreUnavailable: no archive is written.
+    """
+    missing: list[str] = []
+    for sha in shas:
+        try:
+            handle = store.open_verified(sha)
+        except (NotFound, EvidenceCorrupt):
+            missing.append(sha)
+            continue
+        target = staging / "evidence" / sha[:2] / sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with handle, target.open("wb") as out:
+            while chunk := handle.read(CHUNK):
+                out.write(chunk)
+        members.add(f"evidence/{sha[:2]}/{sha}", target, sha)
     return missing
 
 

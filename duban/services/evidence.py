@@ -8,7 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -41,8 +41,45 @@ class StoredBlob:
     content_type: str
 
 
+class BlobStore(Protocol):
+    """Where evidence files live: the folder below, or an S3 bucket (duban.evidence_s3)."""
+
+    def put(self, source: BinaryIO, *, filename: str) -> StoredBlob:
+        """Store the stream under its SHA-256 (once) and return its address."""
+        ...
+
+    def open_verified(self, sha256: str) -> BinaryIO:
+        """Open a stored file after re-hashing it; a mismatch raises EvidenceCorrupt."""
+        ...
+
+
+def spool(source: BinaryIO, temp: Path, *, max_bytes: int) -> tuple[str, int]:
+    """Copy `source` into `temp`, hashing and counting; stop as soon as it is too large."""
+    digest = hashlib.sha256()
+    size = 0
+    with temp.open("wb") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise TooLarge(f"文件过大：单个文件不能超过 {max_bytes / (1024 * 1024):g} MB。")
+            digest.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    if size == 0:
+        raise Invalid("文件为空。")
+    return digest.hexdigest(), size
+
+
+def check_sha256(sha256: str) -> str:
+    """Return a well-formed SHA-256 hex address, or raise NotFound."""
+    if not SHA256_RE.match(sha256):
+        raise NotFound("证据文件不存在。")
+    return sha256
+
+
 class EvidenceStore:
-    """Content-addressed, immutable evidence files under one root folder."""
+    """Content-addressed, immutable evidence files under one root folder (the embedded default)."""
 
     def __init__(self, root: Path, *, max_bytes: int) -> None:
         """Keep the root folder and the per-file size limit."""
@@ -51,27 +88,8 @@ class EvidenceStore:
 
     def path_of(self, sha256: str) -> Path:
         """Return where the file with this hash lives (sha256[:2]/sha256)."""
-        if not SHA256_RE.match(sha256):
-            raise NotFound("证据文件不存在。")
+        check_sha256(sha256)
         return self.root / sha256[:2] / sha256
-
-    def _spool(self, source: BinaryIO, temp: Path) -> tuple[str, int]:
-        """Copy `source` into `temp`, hashing and counting; stop as soon as it is too large."""
-        digest = hashlib.sha256()
-        size = 0
-        with temp.open("wb") as out:
-            while chunk := source.read(CHUNK):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    limit_mb = self.max_bytes / (1024 * 1024)
-                    raise TooLarge(f"文件过大：单个文件不能超过 {limit_mb:g} MB。")
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if size == 0:
-            raise Invalid("文件为空。")
-        return digest.hexdigest(), size
 
     def put(self, source: BinaryIO, *, filename: str) -> StoredBlob:
         """Store the stream (temp file, fsync, atomic rename, read-only) and return its address."""
@@ -79,7 +97,7 @@ class EvidenceStore:
         incoming.mkdir(parents=True, exist_ok=True)
         temp = incoming / f"{uuid.uuid4().hex}.part"
         try:
-            sha256, size = self._spool(source, temp)
+            sha256, size = spool(source, temp, max_bytes=self.max_bytes)
             content_type = sniff_content_type(temp, filename)
             final = self.path_of(sha256)
             if not final.exists():
@@ -119,7 +137,7 @@ def _fsync_dir(folder: Path) -> None:
 def record_evidence(
     *,
     session: Session,
-    store: EvidenceStore,
+    store: BlobStore,
     assignment_id: int,
     user_id: int | None,
     actor: str,

@@ -38,6 +38,7 @@ from duban.services.backup import (
     BackupError,
 )
 from duban.services.dump import load_table, reflect_tables, reset_sequences, row_counts
+from duban.services.evidence import BlobStore
 
 
 class _Digest(BaseModel):
@@ -77,8 +78,14 @@ class RestoreResult:
     chain: ChainReport
 
 
-def restore_backup(*, archive: Path, engine: Engine, data_dir: Path) -> RestoreResult:
-    """Restore `archive` onto an empty data dir and database; refuse anything else."""
+def restore_backup(
+    *, archive: Path, engine: Engine, data_dir: Path, store: BlobStore | None = None
+) -> RestoreResult:
+    """Restore `archive` onto an empty data dir and database; refuse anything else.
+
+    With `store` (an object store) the evidence goes there, before any row is loaded: a store
+    that is down refuses the restore with nothing loaded. Objects already there are kept.
+    """
     manifest = read_manifest(archive=archive)
     _walk(archive, manifest, sink=None)
     _refuse_non_empty_files(data_dir)
@@ -87,11 +94,13 @@ def restore_backup(*, archive: Path, engine: Engine, data_dir: Path) -> RestoreR
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=".restore-") as tmp:
         staging = Path(tmp)
         _walk(archive, manifest, sink=staging)
+        if store is not None:
+            _upload_evidence(store, staging, manifest)
         placed: list[Path] = []
         try:
             with _transaction(engine) as conn:
                 rows = _load_database(conn, manifest, staging)
-                placed = _place_files(staging, data_dir, manifest)
+                placed = _place_files(staging, data_dir, manifest, evidence=store is None)
         except BaseException:
             for path in placed:
                 path.unlink(missing_ok=True)
@@ -271,13 +280,24 @@ def _load_database(conn: Connection, manifest: dict[str, Any], staging: Path) ->
     return rows
 
 
-def _place_files(staging: Path, data_dir: Path, manifest: dict[str, Any]) -> list[Path]:
-    """Move evidence (named by its verified hash) and the Temporal store into the data dir."""
+def _upload_evidence(store: BlobStore, staging: Path, manifest: dict[str, Any]) -> None:
+    """Put every evidence member into the object store (re-hashed there by its address)."""
+    for name in manifest["members"]:
+        if EVIDENCE_MEMBER.match(name) is not None:
+            with (staging / name).open("rb") as handle:
+                store.put(handle, filename=name)
+
+
+def _place_files(
+    staging: Path, data_dir: Path, manifest: dict[str, Any], *, evidence: bool = True
+) -> list[Path]:
+    """Move evidence (named by its verified hash; unless in an object store) and the Temporal
+    store into the data dir."""
     placed: list[Path] = []
     try:
         for name in manifest["members"]:
             match = EVIDENCE_MEMBER.match(name)
-            if match is None:
+            if match is None or not evidence:
                 continue
             final = data_dir / "evidence" / match[1] / match[2]
             final.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from duban.services.assignment import (
     inbox_scope,
     visible_assignment,
 )
-from duban.services.evidence import EvidenceStore, evidence_for_download
+from duban.services.evidence import BlobStore, evidence_for_download
 from web.assignment_schemas import (
     ActionRequest,
     ActionResultRead,
@@ -33,7 +33,7 @@ from web.evidence_http import download_response, evidence_store
 from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
-StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
+StoreDep = Annotated[BlobStore, Depends(evidence_store)]
 
 
 @router.get("", response_model=list[AssignmentSummary])

@@ -11,14 +11,14 @@ from starlette.responses import JSONResponse, Response
 from actions import assignment as actions
 from duban.errors import Conflict, Invalid, TooLarge
 from duban.models import Evidence, User
-from duban.services.evidence import EvidenceStore, evidence_for_download
+from duban.services.evidence import BlobStore, evidence_for_download
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.pages.assignments import back_to_detail, detail_context, render_detail
 from web.schemas import RowId
 
 router = APIRouter(include_in_schema=False)
-StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
+StoreDep = Annotated[BlobStore, Depends(evidence_store)]
 MAX_FILES_PER_UPLOAD = 20
 
 
@@ -30,7 +30,7 @@ def wants_json(request: Request) -> bool:
 def _store_files(
     request: Request,
     session: Session,
-    store: EvidenceStore,
+    store: BlobStore,
     user: User,
     assignment_id: RowId,
     files: list[UploadFile],
