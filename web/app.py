@@ -50,6 +50,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.admin",
     "web.pages.assignments",
     "web.pages.evidence",
+    "web.pages.papers",
     "web.pages.board",
     "web.pages.escalations",
     "web.pages.assessment",

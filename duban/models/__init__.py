@@ -9,6 +9,7 @@ from duban.models.evidence import Evidence
 from duban.models.head_term import HeadTerm
 from duban.models.login_session import LoginSession
 from duban.models.notification import Notification
+from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
@@ -27,6 +28,7 @@ __all__ = [
     "HeadTerm",
     "LoginSession",
     "Notification",
+    "PaperNumber",
     "Policy",
     "PolicyDraft",
     "PolicyDraftChange",
