@@ -51,6 +51,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.assignments",
     "web.pages.evidence",
     "web.pages.papers",
+    "web.pages.preview",
     "web.pages.board",
     "web.pages.escalations",
     "web.pages.assessment",
