@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from duban.domain import UserRole
 from duban.errors import DomainError
+from duban.models import User
 from duban.services.department_admin import (
     create_department,
     get_department,
@@ -17,8 +18,10 @@ from duban.services.department_admin import (
     member_counts,
     rename_department,
 )
+from duban.services.paging import paginate
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
+from web.paging import NO_PAGING, PageDep, PageParams, list_url
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 from web.signin import start_session
@@ -68,10 +71,20 @@ def _user_form_ctx(session: Session, form: UserForm, **extra: Any) -> dict[str, 
     }
 
 
+def _user_matches(user: User, q: str) -> bool:
+    dept = user.department.name if user.department else ""
+    return any(q in text for text in (user.username, user.display_name, dept))
+
+
 @router.get("/users")
-def users_page(request: Request, admin: AdminUser, session: SessionDep) -> Response:
-    """List every account."""
-    ctx = {"users": list_users(session=session), "me": admin.id}
+def users_page(
+    request: Request, admin: AdminUser, session: SessionDep, paging: PageDep
+) -> Response:
+    """List the accounts, searchable by name or department, a page at a time."""
+    users = [u for u in list_users(session=session) if _user_matches(u, paging.q)]
+    pg = paginate(users, page=paging.page, size=paging.size)
+    ctx = {"users": pg.items, "pg": pg, "q": paging.q, "me": admin.id}
+    ctx["page_url"] = list_url(USERS_URL, paging)
     return render(request, "admin/users.html", ctx, block="user_table")
 
 
@@ -161,13 +174,21 @@ def set_active_page(
     changes = UserChanges(is_active=bool(form.active))
     update_user(session=session, user_id=user_id, changes=changes, acting_user_id=admin.id)
     if is_htmx(request):
-        return users_page(request, admin, session)
+        return users_page(request, admin, session, NO_PAGING)
     return RedirectResponse(USERS_URL, status_code=303)
 
 
-def _departments_ctx(session: Session, **extra: Any) -> dict[str, Any]:
+def _departments_ctx(
+    session: Session, paging: PageParams = NO_PAGING, **extra: Any
+) -> dict[str, Any]:
+    q = paging.q
+    found = [d for d in list_departments(session=session) if q in d.name or q in d.code]
+    pg = paginate(found, page=paging.page, size=paging.size)
     return {
-        "departments": list_departments(session=session),
+        "departments": pg.items,
+        "pg": pg,
+        "q": q,
+        "page_url": list_url("/admin/departments", paging),
         "members": member_counts(session=session),
         "form": extra.pop("form", DepartmentForm()),
         **extra,
@@ -175,9 +196,11 @@ def _departments_ctx(session: Session, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/departments")
-def departments_page(request: Request, admin: AdminUser, session: SessionDep) -> Response:
-    """List departments with the create form."""
-    return render(request, "admin/departments.html", _departments_ctx(session))
+def departments_page(
+    request: Request, admin: AdminUser, session: SessionDep, paging: PageDep
+) -> Response:
+    """List departments (searchable, a page at a time) with the create form."""
+    return render(request, "admin/departments.html", _departments_ctx(session, paging))
 
 
 @router.post("/departments")
