@@ -79,6 +79,8 @@ def _sign_in(page: Page, base: str, username: str) -> None:
 def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, stack: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
+    # 交办 cannot be undone and asks first: say yes, as the person means it.
+    page.on("dialog", lambda dialog: dialog.accept())
     _sign_in(page, stack, "duchashi")
     page.goto(f"{stack}/policies")
     page.get_by_role("link", name="＋ 上传政策文件").click()
