@@ -162,15 +162,31 @@ def _pages(live: dict[str, Any]) -> dict[str, list[str]]:
             "/board?view=heat",
             "/reviews",
             "/escalations",
+            "/escalations?level=3",
             "/cockpit",
+            "/policies/1",
             "/policies",
             "/policies/drafts/new",
             f"/assignments/{aid}",
             view,
             "/notifications",
         ],
-        "kaohe": ["/", "/assessment", "/assessment/rubric", "/assessment/evaluations"],
-        "admin1": ["/", "/admin/users", "/admin/users/new", "/admin/departments", "/policies"],
+        "kaohe": [
+            "/",
+            "/assessment",
+            "/assessment/departments/fpb",
+            "/assessment/rubric",
+            "/assessment/evaluations",
+        ],
+        "admin1": [
+            "/",
+            "/admin/users",
+            "/admin/users/new",
+            "/admin/users/1",  # the first seeded account
+            "/admin/departments",
+            "/admin/departments/fpb",
+            "/policies",
+        ],
     }
 
 

@@ -17,6 +17,7 @@ from duban.services.user import create_user
 from duban.settings import Settings
 from policies.units import load_registry
 from tests.db import sqlite_url
+from tests.e2e.a11y import describe, severe_violations
 from tests.e2e.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -87,6 +88,8 @@ def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, s
     page.locator("input[type=file]").set_input_files(str(GENRE))
     page.get_by_role("button", name="上传并分解").click()
     expect(page.get_by_role("heading", name=re.compile("核对任务分解"))).to_be_visible()
+    bad = severe_violations(page)
+    assert not bad, describe(bad)
     item = page.locator("article.ditem", has_text="扩大就业见习补贴范围")
     expect(item).to_contain_text("人力资源社会保障部")
     expect(page.locator("mark.hl-unit").first).to_be_visible()

@@ -78,3 +78,14 @@ async def test_users_and_departments_page_and_search(db, login_as):
     for path in ("/admin/users", "/admin/departments"):
         for bad in ("page=0", "size=500", f"q={TOO_LONG}"):
             assert (await admin.client.get(f"{path}?{bad}")).status_code == 422, (path, bad)
+
+
+async def test_admin_actions_end_with_a_success_note(db, login_as):
+    admin = await login_as(UserRole.ADMIN)
+    form = {"csrf_token": admin.csrf, "code": "jl-new", "name": "新设单位"}
+    created = await admin.client.post("/admin/departments", data=form)
+    assert created.status_code == 303
+    page = (await admin.client.get(created.headers["location"])).text
+    assert "单位已添加。" in page
+    again = (await admin.client.get("/admin/departments")).text
+    assert "单位已添加。" not in again  # shown once

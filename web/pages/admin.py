@@ -27,6 +27,7 @@ from web.schemas import FormModel, RowId
 from web.signin import start_session
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+FLASH = "flash"  # a one-time success note on the list the action returns to
 USERS_URL = "/admin/users"
 DEPARTMENTS_URL = "/admin/departments"
 
@@ -55,8 +56,9 @@ class DepartmentForm(FormModel):
     name: str = ""
 
 
-def done(request: Request, url: str) -> Response:
-    """Finish a successful form: 303 to a GET, or HX-Location for htmx."""
+def done(request: Request, url: str, message: str = "已保存。") -> Response:
+    """Finish a successful form: 303 to a GET, or HX-Location for htmx; `message` shows there once."""
+    request.session[FLASH] = message
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Location": url})
     return RedirectResponse(url, status_code=303)
@@ -84,6 +86,7 @@ def users_page(
     users = [u for u in list_users(session=session) if _user_matches(u, paging.q)]
     pg = paginate(users, page=paging.page, size=paging.size)
     ctx = {"users": pg.items, "pg": pg, "q": paging.q, "me": admin.id}
+    ctx["flash"] = request.session.pop(FLASH, None)
     ctx["page_url"] = list_url(USERS_URL, paging)
     return render(request, "admin/users.html", ctx, block="user_table")
 
@@ -113,7 +116,7 @@ def create_user_page(
     except DomainError as exc:
         ctx = _user_form_ctx(session, form, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
-    return done(request, USERS_URL)
+    return done(request, USERS_URL, "账号已创建。")
 
 
 @router.get("/users/{user_id}")
@@ -159,7 +162,7 @@ def update_user_page(
         start_session(
             request, session, user
         )  # keep the admin signed in after changing their own password
-    return done(request, USERS_URL)
+    return done(request, USERS_URL, "账号已保存。")
 
 
 @router.post("/users/{user_id}/active")
@@ -173,6 +176,7 @@ def set_active_page(
     """Deactivate or reactivate an account; htmx gets the refreshed table."""
     changes = UserChanges(is_active=bool(form.active))
     update_user(session=session, user_id=user_id, changes=changes, acting_user_id=admin.id)
+    request.session[FLASH] = "账号已启用。" if form.active else "账号已停用。"
     if is_htmx(request):
         return users_page(request, admin, session, NO_PAGING)
     return RedirectResponse(USERS_URL, status_code=303)
@@ -200,7 +204,8 @@ def departments_page(
     request: Request, admin: AdminUser, session: SessionDep, paging: PageDep
 ) -> Response:
     """List departments (searchable, a page at a time) with the create form."""
-    return render(request, "admin/departments.html", _departments_ctx(session, paging))
+    flash = request.session.pop(FLASH, None)
+    return render(request, "admin/departments.html", _departments_ctx(session, paging, flash=flash))
 
 
 @router.post("/departments")
@@ -213,7 +218,7 @@ def create_department_page(
     except DomainError as exc:
         ctx = _departments_ctx(session, form=form, error=exc.message)
         return render(request, "admin/departments.html", ctx, status_code=422, block="create_form")
-    return done(request, DEPARTMENTS_URL)
+    return done(request, DEPARTMENTS_URL, "单位已添加。")
 
 
 @router.get("/departments/{code}")
@@ -242,4 +247,4 @@ def rename_department_page(
         form.code = department.code
         ctx = {"form": form, "department": department, "error": exc.message}
         return render(request, "admin/department_form.html", ctx, status_code=422, block="form")
-    return done(request, DEPARTMENTS_URL)
+    return done(request, DEPARTMENTS_URL, "单位名称已修改。")
