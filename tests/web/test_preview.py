@@ -135,3 +135,17 @@ async def test_task_page_offers_supervisors_review_urge_and_papers(app, db, sett
     assert f"/evidence/{ids['report.pdf']}/view" in page
     mine = (await staff.client.get(f"/assignments/{aid}")).text
     assert "督办通知单（PDF）" not in mine and f"/assignments/{aid}/urge" not in mine
+
+
+async def test_a_refused_review_from_the_task_page_returns_to_it(app, db, settings, login_as):
+    aid, _ids = _world(db, settings)
+    sup = await login_as(UserRole.SUPERVISOR)
+    form = {
+        "csrf_token": sup.csrf,
+        "decision": "return",
+        "comment": "",
+        "next": f"/assignments/{aid}",
+    }
+    refused = await sup.client.post(f"/assignments/{aid}/review", data=form)
+    assert refused.status_code == 422
+    assert "退回理由" in refused.text and 'id="supervise-title"' in refused.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from web import supervisor_actions as actions
 from web.assignment_actions import Caller
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
+from web.pages.assignments import detail_context, render_detail
 from web.paging import PageDep, PageParams
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
@@ -28,6 +30,7 @@ from web.supervisor_schemas import SupervisorCaller, SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 FLASH = "flash"
+TASK_PAGE = re.compile(r"^/assignments/(\d{1,18})$")
 
 
 class ActForm(FormModel):
@@ -146,6 +149,11 @@ async def _act(
     try:
         message = await call()
     except DomainError as exc:
+        if (task := TASK_PAGE.match(form.next)) is not None:  # came from the task page: back there
+            task_ctx = await run_in_threadpool(
+                detail_context, caller.session, caller.user, int(task[1]), error=exc.message
+            )
+            return render_detail(request, task_ctx, exc.status)
         ctx = await run_in_threadpool(_queues, caller.session, error=exc.message)
         return render(request, "reviews/index.html", ctx, block="queues", status_code=exc.status)
     request.session[FLASH] = message
