@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fpdf import FPDF
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect
 
 from duban.db import make_engine, make_session_factory
 from duban.services.evidence import EvidenceStore, record_evidence
@@ -190,6 +191,18 @@ def _pages(live: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def _check_notice(page: Page, base: str) -> None:
+    """The task page's 督办通知单 link gives a PDF whose text reads back in Chinese."""
+    href = page.get_by_role("link", name="督办通知单（PDF）").get_attribute("href")
+    assert href is not None
+    pdf = page.request.get(f"{base}{href}")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.body(), check=True, capture_output=True
+    ).stdout.decode()
+    assert "督办通知单" in text and "省乡村振兴局" in text and "号" in text
+
+
 def _audit(page: Page, base: str, who: str, paths: list[str], found: dict[str, str]) -> None:
     for path in paths:
         response = page.goto(f"{base}{path}")
@@ -260,6 +273,7 @@ def test_supervisor_previews_evidence_and_reviews_on_the_task_page(
     expect(page.get_by_role("heading", name="督办", exact=True)).to_be_visible()
     _shoot(page, f"a11y-task-supervisor-{size}")
     if viewport == DESKTOP:  # the phone run (first) only looks; the desktop run approves
+        _check_notice(page, base)
         page.get_by_label("审核意见（可选）").fill("材料齐全，同意。")
         page.get_by_role("button", name="审核通过").click()
         expect(page.locator(".flash")).to_be_visible()
@@ -297,7 +311,12 @@ def test_saved_filters_are_named_links_kept_by_the_browser(
     page = _page(browser, base, "wangdu", confirm=False)
     page.goto(f"{base}/board?q=乡村振兴&light=green")
     asked: list[str] = []
-    page.once("dialog", lambda d: (asked.append(d.type), d.accept("本局绿灯")))
+
+    def name_it(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.accept("本局绿灯")
+
+    page.once("dialog", name_it)
     page.get_by_role("button", name="保存当前筛选").first.click()
     saved = page.get_by_role("link", name="本局绿灯")
     expect(saved).to_be_visible()
