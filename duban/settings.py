@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024,
         validation_alias=AliasChoices("DUBAN_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
+    # The office named in the header of the formal papers (督办通知单, 催办通知单, 办结报告).
+    office_name: str = Field(
+        default="督查室",
+        max_length=60,
+        validation_alias=AliasChoices("DUBAN_OFFICE_NAME", "office_name"),
+    )
     # Where people reach the app, for links in mail and calendar feeds. Unset: a feed links to
     # the address it was fetched from; mail (sent without a request) to the local default.
     base_url: str | None = Field(

@@ -56,6 +56,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.admin",
     "web.pages.assignments",
     "web.pages.evidence",
+    "web.pages.papers",
+    "web.pages.preview",
     "web.pages.board",
     "web.pages.escalations",
     "web.pages.assessment",

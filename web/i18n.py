@@ -34,6 +34,7 @@ MESSAGES: dict[str, str] = {
     "nav.policies": "政策文件",
     "nav.notifications": "消息通知",
     "nav.menu": "菜单",
+    "nav.skip": "跳到正文",
     "nav.users": "用户管理",
     "nav.departments": "部门管理",
     "nav.section.work": "业务办理",

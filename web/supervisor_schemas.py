@@ -39,9 +39,10 @@ def board_filter(
     level: Annotated[int | None, Query(ge=0, le=3)] = None,
     period: Annotated[str, Query(pattern=PERIOD_PATTERN)] = "",
     light: Light | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
 ) -> BoardFilter:
     """Read the board's filters from the query string (bad values are a 422)."""
-    return BoardFilter(policy, section, item, department, level, period, light)
+    return BoardFilter(policy, section, item, department, level, period, light, q.strip())
 
 
 BoardFilterDep = Annotated[BoardFilter, Depends(board_filter)]

@@ -10,6 +10,7 @@ from duban.models.evidence import Evidence
 from duban.models.head_term import HeadTerm
 from duban.models.login_session import LoginSession
 from duban.models.notification import Notification
+from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
@@ -30,6 +31,7 @@ __all__ = [
     "LeaderDepartment",
     "LoginSession",
     "Notification",
+    "PaperNumber",
     "Policy",
     "PolicyDraft",
     "PolicyDraftChange",

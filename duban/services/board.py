@@ -46,6 +46,7 @@ class BoardFilter:
     level: int | None = None
     period: str = ""
     light: Light | None = None
+    q: str = ""  # words in the task's number or title, or the department's name
 
     def query(self, **changes: object) -> dict[str, str]:
         """Return the non-empty filters (with `changes`) as query parameters for a board link."""
@@ -57,6 +58,7 @@ class BoardFilter:
             "level": self.level,
             "period": self.period,
             "light": self.light.value if self.light else None,
+            "q": self.q,
             **changes,
         }
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
@@ -166,6 +168,12 @@ def _narrow(stmt: ItemSelect, f: BoardFilter) -> ItemSelect:
     return stmt
 
 
+def matches(row: BoardRow, q: str) -> bool:
+    """Tell whether a row's task number, title or department name holds the search text."""
+    a = row.assignment
+    return any(q in text for text in (row.ref, row.title, a.department.name, a.department.code))
+
+
 def _row(a: Assignment, item: PolicyItem | None, now: datetime) -> BoardRow:
     light = status_light(due_at=a.due_at, now=now, state=a.state)
     late = (now - a.due_at).days if a.due_at and light.color == Light.RED else 0
@@ -188,6 +196,8 @@ def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
         _row(a, item, now)
         for a, item in session.execute(_narrow(select_with_item(), filters)).unique()
     ]
+    if filters.q:
+        everything = [r for r in everything if matches(r, filters.q)]
     counts = dict.fromkeys(LIGHTS, 0)
     for r in everything:
         counts[r.light.color] += 1

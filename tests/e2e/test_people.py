@@ -102,6 +102,7 @@ def _signed_in(browser: Browser, base: str, username: str, viewport: ViewportSiz
         viewport=viewport, device_scale_factor=1, is_mobile=viewport == PHONE
     )
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # 报送 / 通过 ask first (duban.js)
     page.goto(f"{base}/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)

@@ -96,6 +96,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def signed_in(browser: Browser, base: str, username: str) -> Page:
     """Return a page of a fresh browser context signed in as `username`."""
     page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    # Irreversible actions (报送, 通过, 退回) ask first: say yes, as the person means it.
+    page.on("dialog", lambda dialog: dialog.accept())
     page.goto(f"{base}/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)

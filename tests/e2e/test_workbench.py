@@ -17,6 +17,7 @@ from duban.services.user import create_user
 from duban.settings import Settings
 from policies.units import load_registry
 from tests.db import BACKENDS
+from tests.e2e.a11y import describe, severe_violations
 from tests.e2e.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -85,12 +86,16 @@ def _sign_in(page: Page, base: str, username: str) -> None:
 def test_supervisor_checks_and_publishes_then_staff_finds_the_task(page: Page, stack: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
+    # 交办 cannot be undone and asks first: say yes, as the person means it.
+    page.on("dialog", lambda dialog: dialog.accept())
     _sign_in(page, stack, "duchashi")
     page.goto(f"{stack}/policies")
     page.get_by_role("link", name="＋ 上传政策文件").click()
     page.locator("input[type=file]").set_input_files(str(GENRE))
     page.get_by_role("button", name="上传并分解").click()
     expect(page.get_by_role("heading", name=re.compile("核对任务分解"))).to_be_visible()
+    bad = severe_violations(page)
+    assert not bad, describe(bad)
     item = page.locator("article.ditem", has_text="扩大就业见习补贴范围")
     expect(item).to_contain_text("人力资源社会保障部")
     expect(page.locator("mark.hl-unit").first).to_be_visible()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from duban.db import make_engine, make_session_factory
 from duban.services.user import create_user
@@ -100,8 +100,17 @@ def test_staff_acknowledges_uploads_and_submits(page: Page, stack: dict[str, Any
     expect(page.locator("input[name=evidence_ids]")).to_have_count(2)
 
     page.get_by_label("进展情况").fill("已完成第一季度政策落实情况自查，相关材料见附件。")
+    asked: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     page.get_by_role("button", name="报送", exact=True).click()
     expect(page.locator("#state")).to_have_text("已报送待审核", timeout=15_000)
+    assert asked and "报送后不能修改" in asked[0]
+    expect(page.locator(".flash")).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("报送进展")
     expect(page.locator("#timeline")).to_contain_text("进展报告.pdf")
     page.screenshot(path=str(RESULTS / "workspace-assignment.png"), full_page=True)

@@ -16,7 +16,7 @@ from duban.models import Assignment, User
 from duban.services.assignee import assign_member, members
 from duban.services.assignment import owned_assignment, visible_assignment
 from duban.services.conversation import may_talk, messages_of, post_message
-from duban.services.evidence import EvidenceStore
+from duban.services.evidence import BlobStore
 from duban.services.leader import red_in_remit, remit, set_remit
 from duban.services.sign_off import set_head_sign_off
 from duban.services.user import get_user
@@ -41,7 +41,7 @@ from web.schemas import DepartmentRead, RowId
 router = APIRouter(prefix="/api/v1", tags=["conversation"])
 IntakeUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR, UserRole.ADMIN))]
 LeaderUser = Annotated[User, Depends(require_roles(UserRole.LEADER))]
-StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
+StoreDep = Annotated[BlobStore, Depends(evidence_store)]
 
 
 def talking_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:

@@ -20,13 +20,16 @@ from duban.services.department_admin import (
     rename_department,
 )
 from duban.services.leader import remit, set_remit
+from duban.services.paging import paginate
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
+from web.paging import NO_PAGING, PageDep, PageParams, list_url
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 from web.signin import start_session
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+FLASH = "flash"  # a one-time success note on the list the action returns to
 USERS_URL = "/admin/users"
 DEPARTMENTS_URL = "/admin/departments"
 
@@ -55,8 +58,9 @@ class DepartmentForm(FormModel):
     name: str = ""
 
 
-def done(request: Request, url: str) -> Response:
-    """Finish a successful form: 303 to a GET, or HX-Location for htmx."""
+def done(request: Request, url: str, message: str = "已保存。") -> Response:
+    """Finish a successful form: 303 to a GET, or HX-Location for htmx; `message` shows there once."""
+    request.session[FLASH] = message
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Location": url})
     return RedirectResponse(url, status_code=303)
@@ -77,10 +81,21 @@ def _user_form_ctx(session: Session, form: UserForm, **extra: Any) -> dict[str, 
     }
 
 
+def _user_matches(user: User, q: str) -> bool:
+    dept = user.department.name if user.department else ""
+    return any(q in text for text in (user.username, user.display_name, dept))
+
+
 @router.get("/users")
-def users_page(request: Request, admin: AdminUser, session: SessionDep) -> Response:
-    """List every account."""
-    ctx = {"users": list_users(session=session), "me": admin.id}
+def users_page(
+    request: Request, admin: AdminUser, session: SessionDep, paging: PageDep
+) -> Response:
+    """List the accounts, searchable by name or department, a page at a time."""
+    users = [u for u in list_users(session=session) if _user_matches(u, paging.q)]
+    pg = paginate(users, page=paging.page, size=paging.size)
+    ctx = {"users": pg.items, "pg": pg, "q": paging.q, "me": admin.id}
+    ctx["flash"] = request.session.pop(FLASH, None)
+    ctx["page_url"] = list_url(USERS_URL, paging)
     return render(request, "admin/users.html", ctx, block="user_table")
 
 
@@ -109,7 +124,7 @@ def create_user_page(
     except DomainError as exc:
         ctx = _user_form_ctx(session, form, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
-    return done(request, USERS_URL)
+    return done(request, USERS_URL, "账号已创建。")
 
 
 @router.get("/users/{user_id}")
@@ -155,7 +170,7 @@ def update_user_page(
         start_session(
             request, session, user
         )  # keep the admin signed in after changing their own password
-    return done(request, USERS_URL)
+    return done(request, USERS_URL, "账号已保存。")
 
 
 class RemitForm(FormModel):
@@ -196,14 +211,23 @@ def set_active_page(
     """Deactivate or reactivate an account; htmx gets the refreshed table."""
     changes = UserChanges(is_active=bool(form.active))
     update_user(session=session, user_id=user_id, changes=changes, acting_user_id=admin.id)
+    request.session[FLASH] = "账号已启用。" if form.active else "账号已停用。"
     if is_htmx(request):
-        return users_page(request, admin, session)
+        return users_page(request, admin, session, NO_PAGING)
     return RedirectResponse(USERS_URL, status_code=303)
 
 
-def _departments_ctx(session: Session, **extra: Any) -> dict[str, Any]:
+def _departments_ctx(
+    session: Session, paging: PageParams = NO_PAGING, **extra: Any
+) -> dict[str, Any]:
+    q = paging.q
+    found = [d for d in list_departments(session=session) if q in d.name or q in d.code]
+    pg = paginate(found, page=paging.page, size=paging.size)
     return {
-        "departments": list_departments(session=session),
+        "departments": pg.items,
+        "pg": pg,
+        "q": q,
+        "page_url": list_url("/admin/departments", paging),
         "members": member_counts(session=session),
         "form": extra.pop("form", DepartmentForm()),
         **extra,
@@ -211,9 +235,12 @@ def _departments_ctx(session: Session, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/departments")
-def departments_page(request: Request, admin: AdminUser, session: SessionDep) -> Response:
-    """List departments with the create form."""
-    return render(request, "admin/departments.html", _departments_ctx(session))
+def departments_page(
+    request: Request, admin: AdminUser, session: SessionDep, paging: PageDep
+) -> Response:
+    """List departments (searchable, a page at a time) with the create form."""
+    flash = request.session.pop(FLASH, None)
+    return render(request, "admin/departments.html", _departments_ctx(session, paging, flash=flash))
 
 
 @router.post("/departments")
@@ -226,7 +253,7 @@ def create_department_page(
     except DomainError as exc:
         ctx = _departments_ctx(session, form=form, error=exc.message)
         return render(request, "admin/departments.html", ctx, status_code=422, block="create_form")
-    return done(request, DEPARTMENTS_URL)
+    return done(request, DEPARTMENTS_URL, "单位已添加。")
 
 
 @router.get("/departments/{code}")
@@ -255,4 +282,4 @@ def rename_department_page(
         form.code = department.code
         ctx = {"form": form, "department": department, "error": exc.message}
         return render(request, "admin/department_form.html", ctx, status_code=422, block="form")
-    return done(request, DEPARTMENTS_URL)
+    return done(request, DEPARTMENTS_URL, "单位名称已修改。")

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from actions import assignment as actions
 from actions.assignment import Caller
 from duban.db import utcnow
-from duban.domain import DEPARTMENT_ROLES
+from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.errors import Conflict, Invalid
 from duban.models import User
 from duban.rules import action_flags
@@ -29,6 +29,7 @@ from duban.services.assignment import (
     visible_assignment,
 )
 from duban.services.evidence import may_read_evidence
+from duban.services.paper import urge_events
 from duban.services.timeline import timeline_label
 from web.deps import CallerDep, CurrentUser, SessionDep
 from web.i18n import SHANGHAI
@@ -39,6 +40,7 @@ from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
 ROW_IDS: TypeAdapter[int] = TypeAdapter(RowId)
+FLASH = "flash"  # a one-time success message, shown once on the next page
 router.include_router(calendar_router)
 STATES = (
     "assigned",
@@ -125,12 +127,17 @@ def detail_context(
         "d": detail,
         "a": assignment,
         "can_act": user.role in DEPARTMENT_ROLES,
+        "supervisor": user.role == UserRole.SUPERVISOR,
+        "urges": urge_events(session=session, assignment_id=assignment.id)
+        if user.role == UserRole.SUPERVISOR
+        else [],
         "may_download": may_read_evidence(user),
         "flags": action_flags(assignment.state),
         **people_context(session, user, assignment),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,
         "error": None,
+        "flash": None,
         "values": {},
     }
     ctx.update(extra)
@@ -142,7 +149,8 @@ def detail_page(
     request: Request, assignment_id: RowId, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Show the item text, other units, periods, submissions, evidence, actions and the timeline."""
-    return render_detail(request, detail_context(session, user, assignment_id))
+    flash = request.session.pop(FLASH, None)
+    return render_detail(request, detail_context(session, user, assignment_id, flash=flash))
 
 
 def render_detail(request: Request, ctx: dict[str, Any], status_code: int = 200) -> Response:
@@ -152,8 +160,13 @@ def render_detail(request: Request, ctx: dict[str, Any], status_code: int = 200)
     )
 
 
-def back_to_detail(request: Request, assignment_id: RowId) -> Response:
-    """Send the browser back to the assignment page (htmx: reload only the workspace)."""
+def back_to_detail(request: Request, assignment_id: RowId, message: str = "") -> Response:
+    """Send the browser back to the assignment page (htmx: reload only the workspace).
+
+    `message` is shown once there, as the success note of the action just done.
+    """
+    if message:
+        request.session[FLASH] = message
     url = str(request.url_for("detail_page", assignment_id=assignment_id))
     if is_htmx(request):
         return Response(
@@ -171,7 +184,7 @@ async def act(
 ) -> Response:
     """Run an action; on a refusal re-render the page with the message and the typed values."""
     try:
-        await action()
+        outcome = await action()
     except (Invalid, Conflict) as exc:
         ctx = await run_in_threadpool(
             detail_context,
@@ -182,7 +195,8 @@ async def act(
             values=values,
         )
         return render_detail(request, ctx, exc.status)
-    return back_to_detail(request, assignment_id)
+    message = getattr(outcome, "message", "") or "已办理。"
+    return back_to_detail(request, assignment_id, message)
 
 
 @router.post("/assignments/{assignment_id}/acknowledge")

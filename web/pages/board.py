@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from duban.db import utcnow
 from duban.services.board import LIGHTS, BoardFilter, board, options, task_key
+from duban.services.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from duban.services.review import escalation_counts, queue_counts
 from web.deps import SessionDep
 from web.rendering import render
@@ -32,16 +33,29 @@ def board_page(
     session: SessionDep,
     filters: BoardFilterDep,
     view: Annotated[str, Query(pattern="^(list|department|task|heat)?$")] = "",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    size: Annotated[int, Query(ge=5, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> Response:
-    """Show every assignment with its light, sorted by lateness, in the chosen view."""
+    """Show every assignment with its light, sorted by lateness, in the chosen view.
+
+    The list view is paged (`page`, `size` up to 100); the grouped views and the heat map
+    show everything the filters leave.
+    """
     found = board(session=session, now=utcnow(), filters=filters)
+    shown = view or "list"
+
+    def page_url(n: int) -> str:
+        return board_link(filters, view=shown, page=n, size=size if size != PAGE_SIZE else None)
+
     # The ladder counts what the filters show, as the rows do.
     in_view = {row.assignment.id for row in found.rows}
     ctx: dict[str, Any] = {
         "b": found,
         "f": filters,
         "opts": options(session=session),
-        "view": view or "list",
+        "view": shown,
+        "pg": paginate(found.rows, page=page, size=size),
+        "page_url": page_url,
         "views": VIEWS,
         "lights": LIGHTS,
         "link": board_link,

@@ -16,7 +16,7 @@ from duban.models import User
 from duban.services.assignee import assign_member
 from duban.services.assignment import owned_assignment, visible_assignment
 from duban.services.conversation import MESSAGE_MAX_CHARS, post_message
-from duban.services.evidence import EvidenceStore
+from duban.services.evidence import BlobStore
 from duban.services.leader import red_in_remit, remit
 from web.api.conversation import talking_assignment
 from web.deps import CallerDep, CurrentUser, SessionDep, require_roles
@@ -26,7 +26,7 @@ from web.rendering import render
 from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
-StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
+StoreDep = Annotated[BlobStore, Depends(evidence_store)]
 LeaderUser = Annotated[User, Depends(require_roles(UserRole.LEADER))]
 MAX_ATTACHMENTS = 10
 Text = Annotated[str, Form(max_length=MESSAGE_MAX_CHARS * 2)]

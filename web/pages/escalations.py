@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from duban.db import utcnow
-from duban.services.review import LEVELS, escalation_counts, escalation_inbox
+from duban.services.paging import PAGE_SIZE, paginate
+from duban.services.review import LEVELS, EscalationRow, escalation_counts, escalation_inbox
 from web.deps import SessionDep
+from web.paging import PageDep
 from web.rendering import render
 from web.supervisor_schemas import SupervisorUser
 
 router = APIRouter(include_in_schema=False)
+
+
+def _matches(row: EscalationRow, q: str) -> bool:
+    a = row.assignment
+    return any(q in text for text in (row.ref, row.title, a.department.name))
+
+
 RUNG_NAMES = {1: "一级：单位负责人", 2: "二级：督查室", 3: "三级：分管领导"}
 
 
@@ -22,11 +32,23 @@ def escalations_page(
     request: Request,
     user: SupervisorUser,
     session: SessionDep,
+    paging: PageDep,
     level: Annotated[int | None, Query(ge=1, le=3)] = None,
 ) -> Response:
-    """Show the open rungs of the ladder, one level at a time or all together."""
+    """Show the open rungs of the ladder, one level at a time or all together (paged, searchable)."""
+    rows = [r for r in escalation_inbox(session=session, level=level) if _matches(r, paging.q)]
+    pg = paginate(rows, page=paging.page, size=paging.size)
+
+    def page_url(n: int) -> str:
+        size = paging.size if paging.size != PAGE_SIZE else None
+        query = {"level": level, "q": paging.q, "page": n, "size": size}
+        return "/escalations?" + urlencode({k: v for k, v in query.items() if v})
+
     ctx = {
-        "rows": escalation_inbox(session=session, level=level),
+        "rows": pg.items,
+        "pg": pg,
+        "page_url": page_url,
+        "q": paging.q,
         "counts": escalation_counts(session=session),
         "level": level,
         "levels": LEVELS,

@@ -72,7 +72,7 @@ def upload_form(
             {"id": e.id, "sha256": e.sha256, "size": e.size, "filename": e.filename} for e in stored
         ]
         return JSONResponse(body, status_code=201)
-    return back_to_detail(request, assignment_id)
+    return back_to_detail(request, assignment_id, f"已上传 {len(stored)} 个文件。")
 
 
 @router.get("/assignments/{assignment_id}/evidence/{evidence_id}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from pydantic import Field
@@ -16,15 +18,19 @@ from actions import review as actions
 from actions.assignment import Caller
 from duban.db import utcnow
 from duban.errors import DomainError, Invalid
-from duban.services.review import extension_queue, review_queue, waiting_days
+from duban.services.paging import PAGE_SIZE, paginate
+from duban.services.review import ReviewRow, extension_queue, review_queue, waiting_days
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
+from web.pages.assignments import detail_context, render_detail
+from web.paging import PageDep, PageParams
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
 from web.supervisor_schemas import SupervisorCaller, SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 FLASH = "flash"
+TASK_PAGE = re.compile(r"^/assignments/(\d{1,18})$")
 
 
 class ActForm(FormModel):
@@ -100,9 +106,25 @@ def safe_next(value: str, default: str = "/reviews") -> str:
     return default
 
 
-def _queues(session: Session, **extra: Any) -> dict[str, Any]:
+def _matches(row: ReviewRow, q: str) -> bool:
+    a = row.assignment
+    return any(q in text for text in (row.ref, row.title, a.department.name))
+
+
+def _queues(session: Session, paging: PageParams | None = None, **extra: Any) -> dict[str, Any]:
+    paging = paging or PageParams(1, PAGE_SIZE, "")
+    rows = [r for r in review_queue(session=session) if _matches(r, paging.q)]
+    pg = paginate(rows, page=paging.page, size=paging.size)
+
+    def page_url(n: int) -> str:
+        query = {"q": paging.q, "page": n, "size": paging.size if paging.size != PAGE_SIZE else ""}
+        return "/reviews?" + urlencode({k: v for k, v in query.items() if v})
+
     return {
-        "reviews": review_queue(session=session),
+        "reviews": pg.items,
+        "pg": pg,
+        "page_url": page_url,
+        "q": paging.q,
         "extensions": extension_queue(session=session),
         "now": utcnow(),
         "waited": waiting_days,
@@ -111,10 +133,13 @@ def _queues(session: Session, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/reviews")
-def reviews_page(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
-    """Show the submissions awaiting review and the pending extension requests."""
+def reviews_page(
+    request: Request, user: SupervisorUser, session: SessionDep, paging: PageDep
+) -> Response:
+    """Show the submissions awaiting review (paged, searchable) and the extension requests."""
     flash = request.session.pop(FLASH, None)
-    return render(request, "reviews/index.html", _queues(session, flash=flash), block="queues")
+    ctx = _queues(session, paging, flash=flash)
+    return render(request, "reviews/index.html", ctx, block="queues")
 
 
 async def _act(
@@ -124,6 +149,11 @@ async def _act(
     try:
         message = await call()
     except DomainError as exc:
+        if (task := TASK_PAGE.match(form.next)) is not None:  # came from the task page: back there
+            task_ctx = await run_in_threadpool(
+                detail_context, caller.session, caller.user, int(task[1]), error=exc.message
+            )
+            return render_detail(request, task_ctx, exc.status)
         ctx = await run_in_threadpool(_queues, caller.session, error=exc.message)
         return render(request, "reviews/index.html", ctx, block="queues", status_code=exc.status)
     request.session[FLASH] = message

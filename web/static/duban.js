@@ -8,3 +8,15 @@ document.addEventListener("htmx:beforeRequest", function (event) {
     event.preventDefault();
   }
 });
+
+// Confirm before an irreversible action: a submit button (or form) with data-confirm asks
+// first. Runs in the capture phase, before htmx's own listener, and stops the submission on
+// "cancel". Without JavaScript the form submits as before.
+document.addEventListener("submit", function (event) {
+  var button = event.submitter;
+  var text = (button && button.getAttribute("data-confirm")) || event.target.getAttribute("data-confirm");
+  if (text && !window.confirm(text)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
