@@ -19,6 +19,7 @@ from duban.db import make_engine, make_session_factory
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
+from web.api.openapi import install_openapi
 from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
@@ -135,4 +136,5 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.state.page_paths = served_paths(routers)
+    install_openapi(app)
     return app

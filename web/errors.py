@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from duban.errors import DomainError
 from web.clients import TemporalUnavailable
@@ -19,7 +20,13 @@ from web.i18n import t
 from web.rendering import is_htmx, render
 
 log = logging.getLogger(__name__)
-STATUS_MESSAGES = {404: "error.not_found", 405: "error.method", 403: "error.forbidden"}
+# 400 is FastAPI's answer to a body it cannot decode (not JSON, broken multipart).
+STATUS_MESSAGES = {
+    400: "error.invalid",
+    404: "error.not_found",
+    405: "error.method",
+    403: "error.forbidden",
+}
 # An outage (Temporal, the worker or the database) is answered with 503 and this hint; every
 # action carries an idempotency key, so a client may simply send it again.
 RETRY_AFTER_SECONDS = 5
@@ -97,6 +104,17 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 422, detail, errors=errors)
 
 
+def allowed_methods(request: Request) -> str:
+    """Return every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     """Translate Starlette's 404/405 and friends into Chinese."""
     assert isinstance(exc, StarletteHTTPException)
@@ -105,6 +123,8 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     response = error_response(request, exc.status_code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
     return response
 
 

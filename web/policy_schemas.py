@@ -11,7 +11,7 @@ from duban.models import PolicyDraft
 from duban.services.draft_edit import DraftEdit, item_ref
 from duban.services.draft_json import doubts_of
 from duban.services.policy_overview import DocumentItem, PolicyDocument, PolicySummary
-from web.schemas import DepartmentRead
+from web.schemas import BodyInt, BodyRowId, DepartmentRead
 
 Color = Literal["red", "amber", "green"]
 
@@ -140,7 +140,7 @@ class DraftTextCreate(BaseModel):
 
     text: str = Field(max_length=5 * 1024 * 1024)
     name: str = Field(default="", max_length=255, description="file name; empty for pasted text")
-    policy_id: int | None = Field(default=None, description="amend this published policy")
+    policy_id: BodyRowId | None = Field(default=None, description="amend this published policy")
 
 
 class DoubtRead(BaseModel):
@@ -225,8 +225,8 @@ class DraftEditIn(BaseModel):
         "cadence",
     ]
     item: str = ""
-    unit: int | None = None
-    index: int | None = None
+    unit: BodyInt | None = None
+    index: BodyInt | None = None
     value: str = Field(default="", max_length=2000)
     text: str = Field(default="", max_length=200)
 
@@ -240,7 +240,7 @@ class DraftPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int
+    lock_version: BodyInt
     edits: list[DraftEditIn] = Field(min_length=1, max_length=200)
 
 
@@ -249,7 +249,7 @@ class DraftPublish(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int | None = None
+    lock_version: BodyInt | None = None
 
 
 class PublishRead(BaseModel):

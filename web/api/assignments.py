@@ -19,6 +19,7 @@ from duban.services.assignment import (
 )
 from duban.services.evidence import EvidenceStore, evidence_for_download
 from web import assignment_actions as actions
+from web.api.openapi import error_responses
 from web.assignment_actions import CallerDep
 from web.assignment_schemas import (
     ActionRequest,
@@ -34,6 +35,8 @@ from web.evidence_http import download_response, evidence_store
 from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
+# An action the workflow refuses in its current state, or a key reused for another action.
+CONFLICT = error_responses(409)
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
 
 
@@ -61,7 +64,7 @@ def read_assignment(assignment_id: RowId, user: CurrentUser, session: SessionDep
     )
 
 
-@router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead)
+@router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead, responses=CONFLICT)
 async def acknowledge(
     assignment_id: RowId, body: ActionRequest, caller: CallerDep
 ) -> ActionResultRead:
@@ -69,7 +72,12 @@ async def acknowledge(
     return ActionResultRead.of(await actions.acknowledge(caller, assignment_id, key=body.key))
 
 
-@router.post("/{assignment_id}/submissions", response_model=ActionResultRead, status_code=201)
+@router.post(
+    "/{assignment_id}/submissions",
+    response_model=ActionResultRead,
+    status_code=201,
+    responses=CONFLICT,
+)
 async def submit(
     assignment_id: RowId, body: SubmissionCreate, caller: CallerDep
 ) -> ActionResultRead:
@@ -80,7 +88,12 @@ async def submit(
     return ActionResultRead.of(outcome)
 
 
-@router.post("/{assignment_id}/extensions", response_model=ActionResultRead, status_code=201)
+@router.post(
+    "/{assignment_id}/extensions",
+    response_model=ActionResultRead,
+    status_code=201,
+    responses=CONFLICT,
+)
 async def request_extension(
     assignment_id: RowId, body: ExtensionCreate, caller: CallerDep
 ) -> ActionResultRead:
@@ -95,7 +108,9 @@ async def request_extension(
     return ActionResultRead.of(outcome)
 
 
-@router.post("/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201)
+@router.post(
+    "/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201, responses=CONFLICT
+)
 async def upload_evidence(
     assignment_id: RowId,
     request: Request,
