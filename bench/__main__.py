@@ -255,6 +255,9 @@ async def run(assignments: int, updates: int, *, scoring: bool = True) -> list[s
         async with rig(Path(tmp)) as r:
             await starts_section(r, assignments, Path(tmp), lines)
             await updates_section(r, updates, lines)
+        from bench import web_burst
+
+        await web_burst.run(lines)
     if scoring:
         scoring_section(lines)
         from bench import parsing
