@@ -30,6 +30,7 @@ STATUS_MESSAGES = {
 # An outage (Temporal, the worker or the database) is answered with 503 and this hint; every
 # action carries an idempotency key, so a client may simply send it again.
 RETRY_AFTER_SECONDS = 5
+ALLOW_CANDIDATES = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def wants_html(request: Request) -> bool:
@@ -105,14 +106,21 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 def allowed_methods(request: Request) -> str:
-    """Return every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match is not Match.NONE and route_methods:
-            methods |= set(route_methods)
-    return ", ".join(sorted(methods))
+    """Return every method some route serves at this path (Starlette names only one route's)."""
+    allowed = []
+    for method in ALLOW_CANDIDATES:
+        # A fresh scope per try: matching may note things in the scope it is given.
+        scope = {
+            "type": "http",
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "method": method,
+            "headers": [],
+            "query_string": b"",
+        }
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
 )
 
 from duban.domain import UserRole
@@ -25,9 +24,22 @@ Locale = Literal["zh-CN", "zh-TW"]
 # row, and passing it on would make the driver fail with a 500 instead of the caller a 422.
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
-# In a JSON body a number must be a JSON number: "7", 7.0 or true are refused, not coerced.
-BodyRowId = Annotated[StrictInt, Field(ge=1, le=MAX_ROW_ID)]
-BodyInt = Annotated[StrictInt, Field(ge=0, le=MAX_ROW_ID)]
+
+
+def json_integer(value: object) -> object:
+    """Let only a JSON integer through: a number with no fraction (7 or 7.0), never "7" or true."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("应为整数")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("应为整数")
+        return int(value)
+    return value
+
+
+# In a JSON body an integer must be a JSON integer, as the schema says: not coerced from text.
+BodyInt = Annotated[int, Field(ge=0, le=MAX_ROW_ID), BeforeValidator(json_integer)]
+BodyRowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID), BeforeValidator(json_integer)]
 RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
 )
@@ -44,7 +56,12 @@ def _rfc3339_text(value: object) -> object:
 
 # A date-time in a JSON body: RFC 3339 text with a zone, never a number or a naive time.
 BodyDateTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
-# What duban/services/notification.py accepts after trimming; empty clears the address.
+# What the services accept after trimming (department_admin.CODE_RE, user.USERNAME_RE,
+# notification.EMAIL_RE); models using them match with Python's `re` like the services do.
+CODE_PATTERN = r"^\s*[a-z0-9][a-z0-9_.-]{1,63}\s*$"
+USERNAME_PATTERN = r"^\s*[A-Za-z0-9][A-Za-z0-9_.-]{1,63}\s*$"
+NOT_BLANK = r"\S"
+# Empty clears the address.
 EMAIL_PATTERN = r"^\s*([^@\s]+@[^@\s]+\.[^@\s]+)?\s*$"
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
 # The password policy's length; it also refuses blank, repetitive and common passwords (422).
@@ -96,18 +113,18 @@ class DepartmentRead(BaseModel):
 class DepartmentCreate(BaseModel):
     """A new department (admin)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(max_length=64, pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 class DepartmentUpdate(BaseModel):
     """A department's new display name (admin); the code never changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 class UserRead(BaseModel):
@@ -144,7 +161,7 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(max_length=64, pattern=USERNAME_PATTERN)
     password: str = Field(min_length=PASSWORD_MIN_CHARS, max_length=200)
     role: UserRole
     department: str | None = None

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from duban.domain import UserRole
 from duban.models import User
@@ -17,7 +17,7 @@ from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
 from web.assignment_actions import Caller
 from web.assignment_schemas import ActionRequest, TaskRef
 from web.deps import LazyTemporalDep, SessionDep, require_roles
-from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
+from web.schemas import BodyDateTime, BodyRowId, DepartmentRead, json_integer
 from web.supervisor_actions import COMMENT_MAX_CHARS, BulkResult
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
@@ -29,7 +29,7 @@ def supervisor_caller(user: SupervisorUser, session: SessionDep, lazy: LazyTempo
 
 
 SupervisorCaller = Annotated[Caller, Depends(supervisor_caller)]
-Rating = Annotated[StrictInt, Field(ge=RATING_MIN, le=RATING_MAX)]
+Rating = Annotated[int, Field(ge=RATING_MIN, le=RATING_MAX), BeforeValidator(json_integer)]
 PERIOD_PATTERN = r"^(\d{4}(Q[1-4])?)?$"
 
 

@@ -37,6 +37,8 @@ from web.schemas import RowId
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
 # An action the workflow refuses in its current state, or a key reused for another action.
 CONFLICT = error_responses(409)
+# An evidence file in the type sniffed at upload (PDF, Office, OpenDocument, images, zip).
+FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 StoreDep = Annotated[EvidenceStore, Depends(evidence_store)]
 
 
@@ -131,7 +133,11 @@ async def upload_evidence(
     return EvidenceCreated.of(stored[0])
 
 
-@router.get("/{assignment_id}/evidence/{evidence_id}", response_class=StreamingResponse)
+@router.get(
+    "/{assignment_id}/evidence/{evidence_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": FILE, "description": "The file as an attachment"}},
+)
 def download_evidence(
     assignment_id: RowId,
     evidence_id: RowId,
