@@ -19,13 +19,13 @@ from duban.db import make_engine, make_session_factory
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
 from duban.settings import Settings
-from web.api.openapi import install_openapi
 from web.clients import LazyTemporal
 from web.deps import remember_lang, verify_csrf
 from web.errors import install_error_handlers
 from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
 from web.metrics import HttpMetrics, MetricsMiddleware
+from web.openapi import install_openapi
 from web.rendering import served_paths
 from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
 

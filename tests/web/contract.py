@@ -95,7 +95,7 @@ async def run_schemathesis(base_url: str, role: str, token: str, report_dir: Pat
     log = report_dir / f"{role}.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            *args, stdout=out, stderr=asyncio.subprocess.STDOUT, env=env
+            *args, stdout=out, stderr=asyncio.subprocess.STDOUT, env=env, cwd=report_dir
         )
         await proc.wait()
     assert proc.returncode is not None

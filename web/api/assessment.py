@@ -22,7 +22,6 @@ from duban.services.assessment import (
     task_titles,
 )
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
-from web.api.openapi import error_responses
 from web.assessment_schemas import (
     XLSX,
     ComparisonRead,
@@ -36,6 +35,7 @@ from web.assessment_schemas import (
     ScoreRowRead,
 )
 from web.deps import SessionDep, require_roles
+from web.openapi import error_responses
 from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])

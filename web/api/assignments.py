@@ -19,7 +19,6 @@ from duban.services.assignment import (
 )
 from duban.services.evidence import EvidenceStore, evidence_for_download
 from web import assignment_actions as actions
-from web.api.openapi import error_responses
 from web.assignment_actions import CallerDep
 from web.assignment_schemas import (
     ActionRequest,
@@ -32,6 +31,7 @@ from web.assignment_schemas import (
 )
 from web.deps import CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
+from web.openapi import error_responses
 from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 
 from duban.services.notification import set_preferences
 from duban.services.user import UserChanges, change_own_password, set_locale, update_user
-from web.api.openapi import error_responses
 from web.deps import CurrentUser, SessionDep
+from web.openapi import error_responses
 from web.schemas import MeUpdate, PasswordChange, TokenRead, TokenRequest, UserRead
 from web.security import TokenSigner
 from web.signin import sign_in_user

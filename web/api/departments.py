@@ -10,8 +10,8 @@ from duban.services.department_admin import (
     list_departments,
     rename_department,
 )
-from web.api.openapi import error_responses
 from web.deps import AdminUser, CurrentUser, SessionDep
+from web.openapi import error_responses
 from web.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 
 router = APIRouter(prefix="/api/v1/departments", tags=["departments"])

@@ -14,9 +14,9 @@ from duban.errors import DomainError, Invalid
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_edit import apply_edits
 from duban.services.policy_overview import list_policies, policy_document
-from web.api.openapi import error_responses
 from web.deps import CurrentUser, SessionDep, SettingsDep
 from web.draft_actions import IntakeUser, actor_of, publish_and_start, read_upload
+from web.openapi import error_responses
 from web.policy_schemas import (
     DraftPatch,
     DraftPublish,

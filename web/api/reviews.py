@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from duban.services.review import extension_queue, review_queue
 from web import supervisor_actions as actions
-from web.api.openapi import error_responses
 from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
+from web.openapi import error_responses
 from web.schemas import RowId
 from web.supervisor_schemas import (
     BulkApproveCreate,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
-from web.api.openapi import error_responses
 from web.deps import AdminUser, SessionDep
+from web.openapi import error_responses
 from web.schemas import RowId, UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
