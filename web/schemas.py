@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -41,7 +40,7 @@ def json_integer(value: object) -> object:
 BodyInt = Annotated[int, Field(ge=0, le=MAX_ROW_ID), BeforeValidator(json_integer)]
 BodyRowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID), BeforeValidator(json_integer)]
 RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$", re.ASCII
 )
 
 
@@ -54,8 +53,9 @@ def _rfc3339_text(value: object) -> object:
     return value
 
 
-# A date-time in a JSON body: RFC 3339 text with a zone, never a number or a naive time.
-BodyDateTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+# A date-time in a JSON body: RFC 3339 text, never a number or a date alone. One without a
+# zone gets through to the action, which refuses it with a message that asks for the zone.
+BodyDateTime = Annotated[datetime, BeforeValidator(_rfc3339_text)]
 # What the services accept after trimming (department_admin.CODE_RE, user.USERNAME_RE,
 # notification.EMAIL_RE); models using them match with Python's `re` like the services do.
 CODE_PATTERN = r"^\s*[a-z0-9][a-z0-9_.-]{1,63}\s*$"
