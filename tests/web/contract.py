@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -52,6 +53,14 @@ class ContractRun:
     role: str
     returncode: int
     output: str
+
+    def operations(self) -> tuple[int, int]:
+        """Return (operations tested, operations in the document) from the run's summary."""
+        selected = re.search(r"Selected: (\d+)/(\d+)", self.output)
+        tested = re.search(r"Tested: (\d+)", self.output)
+        if not (selected and tested):
+            return 0, -1
+        return int(tested[1]), int(selected[2])
 
 
 @asynccontextmanager
