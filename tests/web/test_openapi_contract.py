@@ -12,6 +12,7 @@ import os
 import pytest
 
 from duban.domain import UserRole
+from tests.db import BACKENDS
 from tests.web.browser import add_user, api_token, new_client
 from tests.web.contract import run_schemathesis, served
 from tests.web.workspace_temporal import live_app, start_lead_and_co, workspace_temporal
@@ -19,6 +20,12 @@ from tests.web.workspace_temporal import live_app, start_lead_and_co, workspace_
 __all__ = ["live_app", "workspace_temporal"]
 ROLES = (UserRole.STAFF, UserRole.HEAD, UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN)
 ONLY = os.environ.get("CONTRACT_ROLES")  # e.g. "staff,admin" while fixing one role's findings
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Unlike the other web tests, the contract runs on SQLite and on PostgreSQL."""
+    return str(request.param)
 
 
 @pytest.fixture
