@@ -260,6 +260,9 @@ async def run(assignments: int, updates: int, *, scoring: bool = True) -> list[s
         from bench import parsing
 
         parsing.run(lines)
+        from bench import web_burst
+
+        await web_burst.run(lines)
     return lines
 
 
@@ -269,7 +272,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--assignments", type=int, default=10_000)
     parser.add_argument("--updates", type=int, default=500)
     parser.add_argument("--out", type=Path, default=HERE / "report.md")
-    parser.add_argument("--no-scoring", action="store_true", help="skip scoring and parsing")
+    parser.add_argument(
+        "--no-scoring", action="store_true", help="skip scoring, parsing and web bursts"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     lines = asyncio.run(run(args.assignments, args.updates, scoring=not args.no_scoring))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import parsing
+from bench import parsing, web_burst
 from bench.__main__ import chinese, run, synthetic_text
 from policies.parse import parse_text
 
@@ -45,3 +45,12 @@ def test_parsing_section_times_every_document_and_item_size():
     assert rows[-5].startswith("| one item of 20 sentences with targets |")
     assert rows[-3].startswith("| a table of 20 rows |")
     assert rows[-1].startswith("| one list of 20 names |")
+
+
+async def test_web_burst_section_answers_every_request():
+    lines: list[str] = []
+    await web_burst.run(lines, n=3)
+    text = "\n".join(lines)
+    assert "## (e) Web bursts: sign-ins and uploads" in text
+    assert "| 3 concurrent sign-ins (`POST /api/v1/auth/token`, Argon2) | 3 |" in text
+    assert "| 3× 200 |" in text and "| 3× 201 |" in text

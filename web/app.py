@@ -28,6 +28,7 @@ from web.errors import install_error_handlers
 from web.headers import SecurityHeadersMiddleware
 from web.limits import BodyLimitMiddleware
 from web.metrics import HttpMetrics, MetricsMiddleware
+from web.openapi import install_openapi
 from web.rendering import served_paths
 from web.request_log import RequestLogMiddleware
 from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
@@ -155,4 +156,5 @@ def create_app(
         app.include_router(router)
     app.state.page_paths = served_paths(routers)
     instrument_web(app, tracing or tracer_provider(settings))
+    install_openapi(app)
     return app

@@ -11,7 +11,7 @@ from actions.assignment import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS
 from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
-from web.schemas import DepartmentRead, RowId
+from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
 
 
 class TitledRow(Protocol):
@@ -145,7 +145,7 @@ class ExtensionRead(BaseModel):
 
     id: int
     period_index: int
-    requested_due_at: datetime
+    requested_due_at: BodyDateTime
     reason: str
     state: str
     requested_at: datetime
@@ -231,13 +231,13 @@ class SubmissionCreate(ActionRequest):
     """A progress report with the ids of evidence already uploaded to this assignment."""
 
     report: str = Field(min_length=1, max_length=REPORT_MAX_CHARS)
-    evidence_ids: list[RowId] = Field(default_factory=list, max_length=1000)
+    evidence_ids: list[BodyRowId] = Field(default_factory=list, max_length=1000)
 
 
 class ExtensionCreate(ActionRequest):
     """A request for a later due date (ISO 8601 with a zone)."""
 
-    requested_due_at: datetime
+    requested_due_at: BodyDateTime
     reason: str = Field(min_length=1, max_length=REASON_MAX_CHARS)
 
 

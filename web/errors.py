@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from actions.clients import TemporalUnavailable
 from duban.errors import DomainError
@@ -19,10 +20,17 @@ from web.i18n import t
 from web.rendering import is_htmx, render
 
 log = logging.getLogger(__name__)
-STATUS_MESSAGES = {404: "error.not_found", 405: "error.method", 403: "error.forbidden"}
+# 400 is FastAPI's answer to a body it cannot decode (not JSON, broken multipart).
+STATUS_MESSAGES = {
+    400: "error.invalid",
+    404: "error.not_found",
+    405: "error.method",
+    403: "error.forbidden",
+}
 # An outage (Temporal, the worker or the database) is answered with 503 and this hint; every
 # action carries an idempotency key, so a client may simply send it again.
 RETRY_AFTER_SECONDS = 5
+ALLOW_CANDIDATES = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def wants_html(request: Request) -> bool:
@@ -97,6 +105,24 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 422, detail, errors=errors)
 
 
+def allowed_methods(request: Request) -> str:
+    """Return every method some route serves at this path (Starlette names only one route's)."""
+    allowed = []
+    for method in ALLOW_CANDIDATES:
+        # A fresh scope per try: matching may note things in the scope it is given.
+        scope = {
+            "type": "http",
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "method": method,
+            "headers": [],
+            "query_string": b"",
+        }
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     """Translate Starlette's 404/405 and friends into Chinese."""
     assert isinstance(exc, StarletteHTTPException)
@@ -105,6 +131,8 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     response = error_response(request, exc.status_code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
     return response
 
 

@@ -17,7 +17,7 @@ from duban.services.policy_overview import (
     PolicySummary,
     issuer_of,
 )
-from web.schemas import DepartmentRead
+from web.schemas import BodyInt, BodyRowId, DepartmentRead
 
 Color = Literal["red", "amber", "green"]
 
@@ -151,7 +151,7 @@ class DraftTextCreate(BaseModel):
 
     text: str = Field(max_length=5 * 1024 * 1024)
     name: str = Field(default="", max_length=255, description="file name; empty for pasted text")
-    policy_id: int | None = Field(default=None, description="amend this published policy")
+    policy_id: BodyRowId | None = Field(default=None, description="amend this published policy")
 
 
 class DoubtRead(BaseModel):
@@ -243,8 +243,8 @@ class DraftEditIn(BaseModel):
         "cadence",
     ]
     item: str = ""
-    unit: int | None = None
-    index: int | None = None
+    unit: BodyInt | None = None
+    index: BodyInt | None = None
     value: str = Field(default="", max_length=2000)
     text: str = Field(default="", max_length=200)
 
@@ -258,7 +258,7 @@ class DraftPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int
+    lock_version: BodyInt
     edits: list[DraftEditIn] = Field(min_length=1, max_length=200)
 
 
@@ -267,7 +267,7 @@ class DraftPublish(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int | None = None
+    lock_version: BodyInt | None = None
 
 
 class PublishRead(BaseModel):

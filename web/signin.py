@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
@@ -18,7 +19,7 @@ from duban.models import User
 from duban.services import sign_in
 from duban.services.audit import record_event
 from duban.services.login_session import end_login_session, start_login_session
-from duban.services.user import authenticate
+from duban.services.user import password_matches, rehashed
 from web.deps import SESSION_USER_KEY
 from web.i18n import t
 from web.security import SESSION_TTL_SECONDS, client_ip, csrf_token
@@ -57,14 +58,14 @@ def sign_in_user(request: Request, username: str, password: str, *, browser: boo
         wait = sign_in.claim_attempt(session=session, username=username, ip=ip, now=now)
     if wait:
         raise Throttled(t("error.throttled", minutes=math.ceil(wait / 60)))
+    user_id, new_hash = _check_password(request, username, password)
     token = None
     with _factory(request).begin() as session:
-        user = authenticate(
-            session=session,
-            username=username,
-            password=password,
-            allow_demo=request.app.state.dev_mode,
-        )
+        user = session.get(User, user_id) if user_id is not None else None
+        if user is not None and not user.is_active:  # deactivated meanwhile
+            user = None
+        if user is not None and new_hash:
+            user.password_hash = new_hash
         data = {"username": username.strip()[:64], "ip": ip, "via": "page" if browser else "api"}
         if user is None:
             record_event(session=session, kind="sign_in_failed", actor=None, data=data)
@@ -78,6 +79,23 @@ def sign_in_user(request: Request, username: str, password: str, *, browser: boo
     if token is not None:
         open_session(request, token)
     return user
+
+
+def _check_password(
+    request: Request, username: str, password: str
+) -> tuple[int | None, str | None]:
+    """Return the id of the active user these credentials name (else None) and a new hash when
+    the stored one has older parameters. The row is read in its own short transaction and
+    Argon2 runs with no connection held, so a burst of sign-ins cannot drain the pool."""
+    query = select(User.id, User.password_hash, User.is_active)
+    with _factory(request)() as session:
+        found = session.execute(query.where(User.username == username.strip())).first()
+    stored = found.password_hash if found else None
+    if not password_matches(stored, password, allow_demo=request.app.state.dev_mode):
+        return None, None
+    if found is None or stored is None or not found.is_active:
+        return None, None
+    return found.id, rehashed(stored, password)
 
 
 def open_session(request: Request, token: str) -> None:

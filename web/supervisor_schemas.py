@@ -6,18 +6,19 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from actions.assignment import Caller
 from actions.review import COMMENT_MAX_CHARS, BulkResult
 from duban.domain import UserRole
 from duban.models import AssignmentMessage, User
+from duban.rules import RATING_MAX, RATING_MIN
 from duban.services.assignment import Light
 from duban.services.board import BoardFilter, BoardRow
 from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
 from web.assignment_schemas import ActionRequest, TaskRef
 from web.deps import LazyTemporalDep, SessionDep, require_roles
-from web.schemas import DepartmentRead, RowId
+from web.schemas import BodyDateTime, BodyRowId, DepartmentRead, json_integer
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
 
@@ -28,6 +29,7 @@ def supervisor_caller(user: SupervisorUser, session: SessionDep, lazy: LazyTempo
 
 
 SupervisorCaller = Annotated[Caller, Depends(supervisor_caller)]
+Rating = Annotated[int, Field(ge=RATING_MIN, le=RATING_MAX), BeforeValidator(json_integer)]
 PERIOD_PATTERN = r"^(\d{4}(Q[1-4])?)?$"
 
 
@@ -190,23 +192,23 @@ class ReviewCreate(ActionRequest):
     """A verdict: approve with a rating 1–5, or return with a reason (and maybe a new due date)."""
 
     decision: Literal["approve", "return"]
-    rating: int | None = None
+    rating: Rating | None = None
     comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
-    new_due_at: datetime | None = None
+    new_due_at: BodyDateTime | None = None
 
 
 class DueUpdate(ActionRequest):
     """A new due date (ISO 8601 with a zone) and why."""
 
-    due_at: datetime
+    due_at: BodyDateTime
     reason: str = Field(default="", max_length=COMMENT_MAX_CHARS)
 
 
 class ExtensionDecisionCreate(ActionRequest):
     """Grant (the requested date, or `due_at`) or refuse with a reason."""
 
-    grant: bool
-    due_at: datetime | None = None
+    grant: StrictBool
+    due_at: BodyDateTime | None = None
     comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
 
 
@@ -221,8 +223,8 @@ class BulkApproveCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    submission_ids: list[RowId] = Field(min_length=1, max_length=500)
-    rating: int
+    submission_ids: list[BodyRowId] = Field(min_length=1, max_length=500)
+    rating: Rating
     comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
 
 
@@ -246,3 +248,27 @@ class UrgeRead(BaseModel):
     """The 催办 was sent."""
 
     message: str
+
+
+class RatesRead(BaseModel):
+    """Counts and rates (0..1, four places) of one group of periods."""
+
+    key: str
+    name: str
+    periods: int
+    due: int
+    completed: int
+    on_time: int
+    overdue: int
+    completion_rate: float
+    on_time_rate: float
+    overdue_rate: float
+
+
+class CockpitRead(BaseModel):
+    """Completion, on-time and overdue rates overall, by department, by task and by quarter."""
+
+    overall: RatesRead
+    by_department: list[RatesRead]
+    by_task: list[RatesRead]
+    trend: list[RatesRead]

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from duban.db import utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden
-from duban.models import Evaluation, RubricVersion, User
+from duban.models import User
 from duban.scoring import GroupBy
 from duban.services import evaluation as evaluations
 from duban.services.assessment import (
-    Ledger,
     check_period,
     current_quarter,
     department_by_code,
@@ -24,33 +22,33 @@ from duban.services.assessment import (
     task_titles,
 )
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
-from duban.services.timeline import timeline_label
+from web.assessment_schemas import (
+    XLSX,
+    ComparisonRead,
+    EvaluationCreate,
+    EvaluationDetailRead,
+    EvaluationRead,
+    LedgerRead,
+    PeriodQuery,
+    RubricCreate,
+    RubricRead,
+    ScoreRowRead,
+)
 from web.deps import SessionDep, require_roles
+from web.openapi import error_responses
 from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]
 DepartmentUser = Annotated[User, Depends(require_roles(UserRole.STAFF, UserRole.HEAD))]
-PeriodQuery = Annotated[str | None, Query(max_length=8, description="2026 或 2026Q4；默认本季度")]
 ByQuery = Annotated[Literal["department", "official"], Query()]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class RubricCreate(BaseModel):
-    """A new rubric as TOML text (the format of policies/rubric.toml)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: str = Field(min_length=1, max_length=evaluations.MAX_RUBRIC_CHARS)
-
-
-class EvaluationCreate(BaseModel):
-    """A period to compile and freeze."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    period: str = Field(max_length=8)
-    by: Literal["department", "official"] = "department"
+# 404 when no rubric is stored yet (or the department does not exist).
+NOT_FOUND = error_responses(404)
+Responses = dict[int | str, dict[str, Any]]
+SAME_RUBRIC: Responses = {200: {"model": RubricRead, "description": "This text is already stored"}}
+SAME_EVALUATION: Responses = {
+    200: {"model": EvaluationRead, "description": "Nothing changed: the one already frozen"}
+}
 
 
 def period_or_now(period: str | None) -> str:
@@ -58,194 +56,133 @@ def period_or_now(period: str | None) -> str:
     return check_period(period) if period else current_quarter(utcnow())
 
 
-def ledger_json(ledger: Ledger) -> dict[str, Any]:
-    """Return a department's score with every line and the events behind it."""
-    row = ledger.row
-    lines = []
-    for line in row.lines if row else ():
-        events = [ledger.events[i] for i in line.event_ids if i in ledger.events]
-        lines.append(
-            {
-                "points": round(line.points, 2),
-                "reason": line.reason,
-                "rule": line.rule,
-                "assignment_id": line.assignment_id,
-                "task_number": ledger.task_numbers.get(line.assignment_id),
-                "period_index": line.period_index,
-                "assignment_url": f"/assignments/{line.assignment_id}",
-                "events": [
-                    {
-                        "id": e.id,
-                        "kind": e.kind,
-                        "label": timeline_label(e.kind, e.data),
-                        "at": e.at,
-                    }
-                    for e in events
-                ],
-            }
-        )
-    return {
-        "department": {"code": ledger.department.code, "name": ledger.department.name},
-        "period": ledger.period,
-        "score": row.score if row else 0.0,
-        "rank": row.rank if row else None,
-        "of": ledger.rank_of,
-        "breakdown": row.to_json()["breakdown"] if row else [],
-        "lines": lines,
-    }
+def _file(media_type: str, what: str) -> Responses:
+    """Document a download: its media type and a binary body, not JSON."""
+    content = {media_type: {"schema": {"type": "string", "format": "binary"}}}
+    return {200: {"content": content, "description": what}} | NOT_FOUND
 
 
-def rubric_json(row: RubricVersion) -> dict[str, Any]:
-    """Return a stored rubric version."""
-    return {
-        "version": row.version,
-        "title": row.title,
-        "fingerprint": row.fingerprint,
-        "source": row.source,
-        "created_by": row.created_by_label,
-        "created_at": row.created_at,
-    }
-
-
-def evaluation_json(ev: Evaluation, *, rows: bool = True) -> dict[str, Any]:
-    """Return a frozen evaluation (its rows in the score-row shape, lines included)."""
-    out: dict[str, Any] = {
-        "id": ev.id,
-        "period": ev.period,
-        "by": ev.by,
-        "digest": ev.digest,
-        "rubric_version": ev.rubric_version,
-        "as_of": ev.as_of,
-        "audit_chain": {"seq": ev.chain_seq, "hash": ev.chain_hash},
-        "created_by": ev.created_by_label,
-        "created_at": ev.created_at,
-    }
-    if rows:
-        out["rows"] = ev.rows
-    return out
-
-
-@router.get("/scores")
+@router.get(
+    "/scores",
+    response_model=list[ScoreRowRead],
+    response_model_exclude_unset=True,
+    responses=NOT_FOUND,
+)
 def read_scores(
     _: AssessorUser, session: SessionDep, period: PeriodQuery = None, by: ByQuery = "department"
-) -> list[dict[str, Any]]:
+) -> list[ScoreRowRead]:
     """Return the ranked scores of a period per department or per official."""
     rubric = evaluations.current_rubric(session=session)
     rows = scores(
         session=session, rubric=rubric, period=period_or_now(period), by=by, as_of=utcnow()
     )
-    return [row.to_json() for row in rows]
+    return [ScoreRowRead.model_validate(row.to_json()) for row in rows]
 
 
-@router.get("/departments/{code}/ledger")
+@router.get("/departments/{code}/ledger", response_model=LedgerRead)
 def read_ledger(
     code: str, _: AssessorUser, session: SessionDep, period: PeriodQuery = None
-) -> dict[str, Any]:
+) -> LedgerRead:
     """Explain a department's score: every line, its reason and the events it came from."""
     dept = department_by_code(session=session, code=code)
     rubric = evaluations.current_rubric(session=session)
-    return ledger_json(
-        department_ledger(
-            session=session,
-            rubric=rubric,
-            department=dept,
-            period=period_or_now(period),
-            as_of=utcnow(),
-        )
+    ledger = department_ledger(
+        session=session,
+        rubric=rubric,
+        department=dept,
+        period=period_or_now(period),
+        as_of=utcnow(),
     )
+    return LedgerRead.of_ledger(ledger)
 
 
-@router.get("/my-score")
+@router.get("/my-score", response_model=LedgerRead, responses=NOT_FOUND)
 def read_my_score(
     user: DepartmentUser, session: SessionDep, period: PeriodQuery = None
-) -> dict[str, Any]:
+) -> LedgerRead:
     """Return the own department's score and its reasons (never another department's)."""
     if user.department is None:
         raise Forbidden("账号未关联单位")
     rubric = evaluations.current_rubric(session=session)
-    return ledger_json(
-        department_ledger(
-            session=session,
-            rubric=rubric,
-            department=user.department,
-            period=period_or_now(period),
-            as_of=utcnow(),
-        )
+    ledger = department_ledger(
+        session=session,
+        rubric=rubric,
+        department=user.department,
+        period=period_or_now(period),
+        as_of=utcnow(),
     )
+    return LedgerRead.of_ledger(ledger)
 
 
-@router.get("/rubric")
-def read_rubric(_: AssessorUser, session: SessionDep) -> dict[str, Any]:
+@router.get("/rubric", response_model=RubricRead, responses=NOT_FOUND)
+def read_rubric(_: AssessorUser, session: SessionDep) -> RubricRead:
     """Return the rubric in force."""
-    return rubric_json(evaluations.current_rubric_row(session=session))
+    return RubricRead.of(evaluations.current_rubric_row(session=session))
 
 
-@router.get("/rubrics")
-def read_rubric_history(_: AssessorUser, session: SessionDep) -> list[dict[str, Any]]:
+@router.get("/rubrics", response_model=list[RubricRead])
+def read_rubric_history(_: AssessorUser, session: SessionDep) -> list[RubricRead]:
     """Return every stored rubric version, newest first."""
-    return [rubric_json(r) for r in evaluations.rubric_history(session=session)]
+    return [RubricRead.of(r) for r in evaluations.rubric_history(session=session)]
 
 
-@router.post("/rubric", status_code=201)
+@router.post(
+    "/rubric",
+    status_code=201,
+    response_model=RubricRead,
+    responses=SAME_RUBRIC | error_responses(409),
+)
 def create_rubric(body: RubricCreate, user: AssessorUser, session: SessionDep) -> Response:
     """Store a new rubric version (422 when invalid; 200 when the same text is already stored)."""
     row, created = evaluations.save_rubric(session=session, source=body.source, user=user)
-    data = rubric_json(row) | {"created_at": row.created_at.isoformat()}
+    data = RubricRead.of(row).model_dump(mode="json")
     return JSONResponse(data, status_code=201 if created else 200)
 
 
-@router.post("/evaluations", status_code=201)
+@router.post(
+    "/evaluations",
+    status_code=201,
+    response_model=EvaluationRead,
+    responses=SAME_EVALUATION | NOT_FOUND,
+)
 def create_evaluation(body: EvaluationCreate, user: AssessorUser, session: SessionDep) -> Response:
     """Compile a period now and freeze it (200 with the existing one when nothing changed)."""
     ev, created = evaluations.freeze(
         session=session, period=body.period, by=body.by, as_of=utcnow(), user=user
     )
-    data = evaluation_json(ev, rows=False)
-    data |= {"as_of": ev.as_of.isoformat(), "created_at": ev.created_at.isoformat()}
+    data = EvaluationRead.of(ev).model_dump(mode="json")
     return JSONResponse(data, status_code=201 if created else 200)
 
 
-@router.get("/evaluations")
+@router.get("/evaluations", response_model=list[EvaluationRead])
 def read_evaluations(
     _: AssessorUser, session: SessionDep, period: PeriodQuery = None
-) -> list[dict[str, Any]]:
+) -> list[EvaluationRead]:
     """List frozen evaluations, newest first."""
-    return [
-        evaluation_json(e, rows=False)
-        for e in evaluations.list_evaluations(session=session, period=period)
-    ]
+    rows = evaluations.list_evaluations(session=session, period=period)
+    return [EvaluationRead.of(e) for e in rows]
 
 
-@router.get("/evaluations/{evaluation_id}")
-def read_evaluation(evaluation_id: RowId, _: AssessorUser, session: SessionDep) -> dict[str, Any]:
+@router.get(
+    "/evaluations/{evaluation_id}",
+    response_model=EvaluationDetailRead,
+    response_model_exclude_unset=True,
+)
+def read_evaluation(
+    evaluation_id: RowId, _: AssessorUser, session: SessionDep
+) -> EvaluationDetailRead:
     """Return one frozen evaluation with its rows."""
-    return evaluation_json(evaluations.get_evaluation(session=session, evaluation_id=evaluation_id))
+    ev = evaluations.get_evaluation(session=session, evaluation_id=evaluation_id)
+    return EvaluationDetailRead.of(ev)
 
 
-@router.get("/evaluations/{evaluation_id}/compare")
+@router.get("/evaluations/{evaluation_id}/compare", response_model=ComparisonRead)
 def compare_evaluation(
     evaluation_id: RowId, _: AssessorUser, session: SessionDep
-) -> dict[str, Any]:
+) -> ComparisonRead:
     """Recompute the evaluation's period now with the rubric in force: matches, or the differences."""
     cmp = evaluations.compare(session=session, evaluation_id=evaluation_id, as_of=utcnow())
-    return {
-        "evaluation_id": evaluation_id,
-        "matches": cmp.matches,
-        "frozen_digest": cmp.evaluation.digest,
-        "digest": cmp.digest,
-        "rubric_version": cmp.rubric_version,
-        "frozen_rubric_version": cmp.evaluation.rubric_version,
-        "as_of": cmp.as_of,
-        "differences": [
-            {
-                "key": d.key,
-                "name": d.name,
-                "frozen": {"score": d.frozen_score, "rank": d.frozen_rank},
-                "now": {"score": d.score, "rank": d.rank},
-            }
-            for d in cmp.differences
-        ],
-    }
+    return ComparisonRead.of(cmp)
 
 
 def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSheet:
@@ -266,7 +203,11 @@ def _download(body: bytes, media_type: str, name: str) -> Response:
     )
 
 
-@router.get("/export.xlsx")
+@router.get(
+    "/export.xlsx",
+    response_class=Response,
+    responses=_file(XLSX, "The scores as an Excel workbook"),
+)
 def export_xlsx(
     _: AssessorUser, session: SessionDep, period: PeriodQuery = None, by: ByQuery = "department"
 ) -> Response:
@@ -275,7 +216,11 @@ def export_xlsx(
     return _download(scores_xlsx(sheet), XLSX, f"duban-scores-{sheet.period}.xlsx")
 
 
-@router.get("/report.pdf")
+@router.get(
+    "/report.pdf",
+    response_class=Response,
+    responses=_file("application/pdf", "The PDF report with the ranking chart"),
+)
 def export_pdf(
     _: AssessorUser, session: SessionDep, period: PeriodQuery = None, by: ByQuery = "department"
 ) -> Response:

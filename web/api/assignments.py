@@ -30,9 +30,14 @@ from web.assignment_schemas import (
 )
 from web.deps import CallerDep, CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
+from web.openapi import error_responses
 from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
+# An action the workflow refuses in its current state, or a key reused for another action.
+CONFLICT = error_responses(409)
+# An evidence file in the type sniffed at upload (PDF, Office, OpenDocument, images, zip).
+FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 StoreDep = Annotated[BlobStore, Depends(evidence_store)]
 
 
@@ -66,7 +71,7 @@ def read_assignment(assignment_id: RowId, user: CurrentUser, session: SessionDep
     )
 
 
-@router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead)
+@router.post("/{assignment_id}/acknowledge", response_model=ActionResultRead, responses=CONFLICT)
 async def acknowledge(
     assignment_id: RowId, body: ActionRequest, caller: CallerDep
 ) -> ActionResultRead:
@@ -74,7 +79,12 @@ async def acknowledge(
     return ActionResultRead.of(await actions.acknowledge(caller, assignment_id, key=body.key))
 
 
-@router.post("/{assignment_id}/submissions", response_model=ActionResultRead, status_code=201)
+@router.post(
+    "/{assignment_id}/submissions",
+    response_model=ActionResultRead,
+    status_code=201,
+    responses=CONFLICT,
+)
 async def submit(
     assignment_id: RowId, body: SubmissionCreate, caller: CallerDep
 ) -> ActionResultRead:
@@ -85,7 +95,12 @@ async def submit(
     return ActionResultRead.of(outcome)
 
 
-@router.post("/{assignment_id}/extensions", response_model=ActionResultRead, status_code=201)
+@router.post(
+    "/{assignment_id}/extensions",
+    response_model=ActionResultRead,
+    status_code=201,
+    responses=CONFLICT,
+)
 async def request_extension(
     assignment_id: RowId, body: ExtensionCreate, caller: CallerDep
 ) -> ActionResultRead:
@@ -100,7 +115,9 @@ async def request_extension(
     return ActionResultRead.of(outcome)
 
 
-@router.post("/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201)
+@router.post(
+    "/{assignment_id}/evidence", response_model=EvidenceCreated, status_code=201, responses=CONFLICT
+)
 async def upload_evidence(
     assignment_id: RowId,
     request: Request,
@@ -121,7 +138,11 @@ async def upload_evidence(
     return EvidenceCreated.of(stored[0])
 
 
-@router.get("/{assignment_id}/evidence/{evidence_id}", response_class=StreamingResponse)
+@router.get(
+    "/{assignment_id}/evidence/{evidence_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": FILE, "description": "The file as an attachment"}},
+)
 def download_evidence(
     assignment_id: RowId,
     evidence_id: RowId,

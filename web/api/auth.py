@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from duban.services.notification import set_preferences
 from duban.services.user import UserChanges, change_own_password, set_locale, update_user
 from web.deps import CurrentUser, SessionDep
+from web.openapi import error_responses
 from web.schemas import MeUpdate, PasswordChange, TokenRead, TokenRequest, UserRead
 from web.security import TokenSigner
 from web.signin import sign_in_user
@@ -14,7 +15,7 @@ from web.signin import sign_in_user
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenRead)
+@router.post("/token", response_model=TokenRead, responses=error_responses(429))
 def issue_token(body: TokenRequest, request: Request) -> TokenRead:
     """Return a bearer token for good credentials (401 otherwise, 429 after repeated failures)."""
     user = sign_in_user(request, body.username, body.password, browser=False)

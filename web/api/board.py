@@ -8,7 +8,13 @@ from duban.db import utcnow
 from duban.services.board import board
 from duban.services.cockpit import cockpit, task_titles
 from web.deps import SessionDep
-from web.supervisor_schemas import BoardFilterDep, BoardRead, BoardRowRead, SupervisorUser
+from web.supervisor_schemas import (
+    BoardFilterDep,
+    BoardRead,
+    BoardRowRead,
+    CockpitRead,
+    SupervisorUser,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 
@@ -24,13 +30,15 @@ def read_board(user: SupervisorUser, session: SessionDep, filters: BoardFilterDe
     )
 
 
-@router.get("/cockpit")
-def read_cockpit(user: SupervisorUser, session: SessionDep) -> dict[str, object]:
+@router.get("/cockpit", response_model=CockpitRead)
+def read_cockpit(user: SupervisorUser, session: SessionDep) -> CockpitRead:
     """Return completion, on-time and overdue rates overall, by department, by task and by quarter."""
     figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
-    return {
-        "overall": figures.overall.to_json(),
-        "by_department": [r.to_json() for r in figures.by_department],
-        "by_task": [r.to_json() for r in figures.by_task],
-        "trend": [r.to_json() for r in figures.trend],
-    }
+    return CockpitRead.model_validate(
+        {
+            "overall": figures.overall.to_json(),
+            "by_department": [r.to_json() for r in figures.by_department],
+            "by_task": [r.to_json() for r in figures.by_task],
+            "trend": [r.to_json() for r in figures.trend],
+        }
+    )

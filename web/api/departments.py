@@ -14,9 +14,12 @@ from duban.services.department_admin import (
 )
 from duban.services.department_search import MAX_QUERY, search_departments
 from web.deps import AdminUser, CurrentUser, SessionDep
+from web.openapi import error_responses
 from web.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 
 router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
+# A code or a name already taken.
+CONFLICT = error_responses(409)
 
 
 @router.get("", response_model=list[DepartmentRead])
@@ -39,7 +42,7 @@ def list_all(
     return [DepartmentRead.of(d) for d in list_departments(session=session)]
 
 
-@router.post("", response_model=DepartmentRead, status_code=201)
+@router.post("", response_model=DepartmentRead, status_code=201, responses=CONFLICT)
 def create(body: DepartmentCreate, admin: AdminUser, session: SessionDep) -> DepartmentRead:
     """Create a department with a stable code."""
     return DepartmentRead.of(create_department(session=session, code=body.code, name=body.name))
@@ -51,7 +54,7 @@ def read(code: str, user: CurrentUser, session: SessionDep) -> DepartmentRead:
     return DepartmentRead.of(get_department(session=session, code=code))
 
 
-@router.patch("/{code}", response_model=DepartmentRead)
+@router.patch("/{code}", response_model=DepartmentRead, responses=CONFLICT)
 def rename(
     code: str, body: DepartmentUpdate, admin: AdminUser, session: SessionDep
 ) -> DepartmentRead:

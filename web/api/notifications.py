@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from duban.db import utcnow
 from duban.services.notification import list_for_user, mark_read, unread_count
 from web.deps import CurrentUser, SessionDep
-from web.schemas import RowId
+from web.schemas import BodyRowId
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
@@ -36,7 +36,7 @@ class MarkRead(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[RowId] | None = Field(default=None, max_length=1000)
+    ids: list[BodyRowId] | None = Field(default=None, max_length=1000)
 
 
 class MarkedRead(BaseModel):

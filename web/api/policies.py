@@ -11,11 +11,12 @@ from starlette.datastructures import UploadFile
 
 from actions.draft import actor_of, publish_and_start, read_upload
 from duban.db import utcnow
-from duban.errors import Invalid
+from duban.errors import DomainError, Invalid
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_edit import apply_edits
 from duban.services.policy_overview import list_policies, policy_document
 from web.deps import CurrentUser, IntakeUser, SessionDep, SettingsDep, intake_of
+from web.openapi import error_responses
 from web.policy_schemas import (
     DraftPatch,
     DraftPublish,
@@ -25,9 +26,19 @@ from web.policy_schemas import (
     PolicyRead,
     PublishRead,
 )
-from web.schemas import RowId
+from web.schemas import MAX_ROW_ID, RowId
 
 router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
+# A stale lock version, a draft already published, doubts left open.
+CONFLICT = error_responses(409)
+
+
+class UnsupportedMediaType(DomainError):
+    """The body is neither a multipart upload nor JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -39,7 +50,12 @@ UPLOAD_BODY: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "policy_id": {"type": "integer", "description": "amend this policy"},
+                        "policy_id": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_ROW_ID,
+                            "description": "amend this policy",
+                        },
                         "key": {"type": "string"},
                     },
                 }
@@ -71,18 +87,32 @@ async def _draft_input(request: Request, settings: SettingsDep) -> DraftTextCrea
         if not isinstance(upload, UploadFile):
             raise Invalid("请在 file 字段中上传政策文件")
         text, name = await read_upload(upload, settings)
-        raw_id = form.get("policy_id")
-        policy_id = int(raw_id) if isinstance(raw_id, str) and raw_id.isdigit() else None
-        return DraftTextCreate(text=text, name=name, policy_id=policy_id)
+        raw_id = form.get("policy_id") or ""
+        if not isinstance(raw_id, str) or not (
+            raw_id == "" or (raw_id.isascii() and raw_id.isdigit())
+        ):
+            raise Invalid("policy_id 应为要修订的政策编号（正整数）")
+        try:
+            return DraftTextCreate(text=text, name=name, policy_id=int(raw_id) if raw_id else None)
+        except ValidationError as exc:
+            raise Invalid("policy_id 应为要修订的政策编号（正整数）") from exc
     if content_type.startswith("application/json"):
         try:
             return DraftTextCreate.model_validate_json(await request.body())
         except ValidationError as exc:
             raise Invalid('请求内容应为 JSON {"text": "政策全文"}') from exc
-    raise Invalid("请以 multipart/form-data（file 字段）或 JSON（text 字段）提交政策文件")
+    raise UnsupportedMediaType(
+        "请以 multipart/form-data（file 字段）或 JSON（text 字段）提交政策文件"
+    )
 
 
-@router.post("/drafts", status_code=201, response_model=DraftRead, openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/drafts",
+    status_code=201,
+    response_model=DraftRead,
+    openapi_extra=UPLOAD_BODY,
+    responses=error_responses(404, 413, 415, 422),
+)
 async def create_draft_api(
     request: Request, user: IntakeUser, session: SessionDep, settings: SettingsDep
 ) -> DraftRead:
@@ -108,7 +138,7 @@ def read_draft(draft_id: RowId, user: IntakeUser, session: SessionDep) -> DraftR
     return DraftRead.of(get_draft(session=session, draft_id=draft_id))
 
 
-@router.patch("/drafts/{draft_id}", response_model=DraftRead)
+@router.patch("/drafts/{draft_id}", response_model=DraftRead, responses=CONFLICT)
 def patch_draft(
     draft_id: RowId, body: DraftPatch, user: IntakeUser, session: SessionDep
 ) -> DraftRead:
@@ -123,7 +153,7 @@ def patch_draft(
     return DraftRead.of(draft)
 
 
-@router.post("/drafts/{draft_id}/publish", response_model=PublishRead)
+@router.post("/drafts/{draft_id}/publish", response_model=PublishRead, responses=CONFLICT)
 async def publish_draft_api(
     request: Request, draft_id: RowId, body: DraftPublish, user: IntakeUser
 ) -> PublishRead:

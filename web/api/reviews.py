@@ -8,6 +8,7 @@ from actions import review as actions
 from duban.services.review import extension_queue, review_queue
 from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
+from web.openapi import error_responses
 from web.schemas import RowId
 from web.supervisor_schemas import (
     BulkApproveCreate,
@@ -24,6 +25,8 @@ from web.supervisor_schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
+# An action the workflow refuses in its current state, or a key reused for another action.
+CONFLICT = error_responses(409)
 
 
 @router.get("/reviews", response_model=list[ReviewRowRead])
@@ -50,7 +53,9 @@ def list_extensions(user: SupervisorUser, session: SessionDep) -> list[PendingEx
     return [PendingExtensionRead.of(row) for row in extension_queue(session=session)]
 
 
-@router.post("/assignments/{assignment_id}/review", response_model=ActionResultRead)
+@router.post(
+    "/assignments/{assignment_id}/review", response_model=ActionResultRead, responses=CONFLICT
+)
 async def review(
     assignment_id: RowId, body: ReviewCreate, caller: SupervisorCaller
 ) -> ActionResultRead:
@@ -60,7 +65,9 @@ async def review(
     return ActionResultRead.of(outcome)
 
 
-@router.post("/assignments/{assignment_id}/due", response_model=ActionResultRead)
+@router.post(
+    "/assignments/{assignment_id}/due", response_model=ActionResultRead, responses=CONFLICT
+)
 async def set_due(
     assignment_id: RowId, body: DueUpdate, caller: SupervisorCaller
 ) -> ActionResultRead:
@@ -74,6 +81,7 @@ async def set_due(
 @router.post(
     "/assignments/{assignment_id}/extensions/{extension_id}/decision",
     response_model=ActionResultRead,
+    responses=CONFLICT,
 )
 async def decide_extension(
     assignment_id: RowId,
@@ -94,7 +102,12 @@ async def decide_extension(
     return ActionResultRead.of(outcome)
 
 
-@router.post("/assignments/{assignment_id}/urge", response_model=UrgeRead, status_code=202)
+@router.post(
+    "/assignments/{assignment_id}/urge",
+    response_model=UrgeRead,
+    status_code=202,
+    responses=CONFLICT,
+)
 async def urge(assignment_id: RowId, body: UrgeCreate, caller: SupervisorCaller) -> UrgeRead:
     """催办: remind the department now; recorded on the timeline."""
     message = await actions.urge(caller, assignment_id, message=body.message, key=body.key)

@@ -6,9 +6,12 @@ from fastapi import APIRouter
 
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
+from web.openapi import error_responses
 from web.schemas import RowId, UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+# A taken username; deactivating or demoting oneself.
+CONFLICT = error_responses(409)
 
 
 @router.get("", response_model=list[UserRead])
@@ -17,7 +20,7 @@ def list_all(admin: AdminUser, session: SessionDep) -> list[UserRead]:
     return [UserRead.of(u) for u in list_users(session=session)]
 
 
-@router.post("", response_model=UserRead, status_code=201)
+@router.post("", response_model=UserRead, status_code=201, responses=CONFLICT)
 def create(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserRead:
     """Create an account; staff and head need a department code."""
     user = create_user(
@@ -39,7 +42,7 @@ def read(user_id: RowId, admin: AdminUser, session: SessionDep) -> UserRead:
     return UserRead.of(get_user(session=session, user_id=user_id))
 
 
-@router.patch("/{user_id}", response_model=UserRead)
+@router.patch("/{user_id}", response_model=UserRead, responses=CONFLICT)
 def update(user_id: RowId, body: UserUpdate, admin: AdminUser, session: SessionDep) -> UserRead:
     """Change an account: name, role, department, e-mail, password, locale, or deactivate it."""
     changes = UserChanges(
