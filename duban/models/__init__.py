@@ -10,6 +10,7 @@ from duban.models.head_term import HeadTerm
 from duban.models.login_session import LoginSession
 from duban.models.notification import Notification
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
+from duban.models.recovery_code import RecoveryCode
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
 from duban.models.user import User
@@ -32,6 +33,7 @@ __all__ = [
     "PolicyDraftChange",
     "PolicyItem",
     "PolicyVersion",
+    "RecoveryCode",
     "RubricVersion",
     "SignInFailure",
     "Submission",

@@ -54,6 +54,8 @@ ACCESS: dict[str, Rule] = {
     "GET /login": PUBLIC,
     "POST /login": PUBLIC,
     "POST /logout": PUBLIC,
+    "GET /login/2fa": PUBLIC,  # the second step: nobody waiting, back to /login
+    "POST /login/2fa": PUBLIC,
     "POST /locale": PUBLIC,
     "GET /calendar/{token}.ics": PUBLIC,  # the unguessable token is the key
     "GET /notifications/bell": PUBLIC,  # anonymous: 286, htmx stops polling
@@ -62,6 +64,14 @@ ACCESS: dict[str, Rule] = {
     "GET /api/v1/auth/me": ANY_USER,
     "PATCH /api/v1/auth/me": ANY_USER,
     "GET /account/password": ANY_USER,
+    "GET /account/2fa": ANY_USER,
+    "POST /account/2fa": ANY_USER,
+    "POST /api/v1/auth/2fa": ANY_USER,
+    "POST /api/v1/auth/2fa/confirm": ANY_USER,
+    "GET /account/sessions": ANY_USER,
+    "POST /account/sessions/{session_id}/end": ANY_USER,
+    "GET /api/v1/auth/sessions": ANY_USER,
+    "DELETE /api/v1/auth/sessions/{session_id}": ANY_USER,
     "POST /account/password": ANY_USER,
     "GET /": ANY_USER,
     "POST /calendar/link": ANY_USER,
