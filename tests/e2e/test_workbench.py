@@ -17,7 +17,7 @@ from duban.services.user import create_user
 from duban.settings import Settings
 from policies.units import load_registry
 from tests.db import sqlite_url
-from tests.e2e.stack import LiveStack
+from tests.e2e.stack import LiveStack, second_step
 
 pytestmark = pytest.mark.e2e
 RESULTS = Path("test-results")
@@ -73,6 +73,7 @@ def _sign_in(page: Page, base: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    second_step(page, username)
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 

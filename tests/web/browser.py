@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.models import Department
 from duban.services.user import create_user
-from tests.two_factor import enrol_known, fresh_code
+from tests.two_factor import code_for, enrol_known
+
+__all__ = ["code_for"]
 
 PASSWORD = "correct-horse-1"
-# Which database each test user lives in, so sign-in helpers can compute a fresh TOTP code.
-_HOMES: dict[str, sessionmaker[Session]] = {}
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -63,15 +63,8 @@ def add_user(
         user = create_user(
             session=s, username=username, password=PASSWORD, role=role, department_code=department
         )
-        enrol_known(s, user)
-        _HOMES[username] = db
+        enrol_known(s, user, db)
         return user.id, username
-
-
-def code_for(username: str) -> str | None:
-    """Return a fresh TOTP code for a test user enrolled by `add_user`, else None."""
-    db = _HOMES.get(username)
-    return fresh_code(db, username) if db is not None else None
 
 
 async def sign_in(
