@@ -79,6 +79,8 @@ MESSAGES: dict[str, str] = {
     "auth.session_this": "当前会话",
     "auth.session_end": "结束",
     "auth.session_ended": "会话已结束",
+    "admin.two_factor_on": "该用户已启用两步验证。手机丢失且恢复码用完时，可重置，其下次登录时重新绑定",
+    "admin.two_factor_reset": "重置两步验证",
     "role.staff": "承办人",
     "role.head": "责任人",
     "role.supervisor": "督查室",

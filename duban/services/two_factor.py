@@ -20,6 +20,7 @@ from duban.domain import UserRole
 from duban.errors import Conflict
 from duban.models import RecoveryCode, User
 from duban.services.audit import record_event
+from duban.services.login_session import end_user_sessions
 
 TWO_FACTOR_ROLES = frozenset({UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN})
 ISSUER = "督办 duban"
@@ -128,8 +129,9 @@ def verify(*, session: Session, user: User, code: str, now: datetime) -> str | N
 
 
 def reset(*, session: Session, user: User, actor: User) -> None:
-    """Turn the factor off (an admin, for a lost phone): the user enrols again at sign-in."""
+    """Turn the factor off (an admin, for a lost phone): sessions end, the user enrols again."""
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None
+    end_user_sessions(session=session, user_id=user.id)
     for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
         session.delete(old)
     record_event(

@@ -95,6 +95,8 @@ ACCESS: dict[str, Rule] = {
     "GET /admin/users/{user_id}": ADMIN,
     "POST /admin/users/{user_id}": ADMIN,
     "POST /admin/users/{user_id}/active": ADMIN,
+    "POST /admin/users/{user_id}/two-factor/reset": ADMIN,
+    "POST /api/v1/users/{user_id}/two-factor/reset": ADMIN,
     "GET /admin/departments": ADMIN,
     "POST /admin/departments": ADMIN,
     "GET /admin/departments/{code}": ADMIN,

@@ -13,7 +13,7 @@ from duban.models import AuditEvent
 from duban.services.user import create_user
 from tests.db import BACKENDS
 from tests.two_factor import SECRET
-from tests.web.browser import PASSWORD, add_user, code_for, csrf_of, new_client, sign_in
+from tests.web.browser import PASSWORD, add_user, api_token, code_for, csrf_of, new_client, sign_in
 from web.app import create_app
 
 URI = re.compile(r'<code class="totp-uri">([^<]+)</code>')
@@ -141,3 +141,25 @@ async def test_under_duban_dev_the_demo_roles_skip_enrolment(settings):
         username = new_supervisor(dev.state.session_factory)
         assert (await sign_in(c, username)).status_code == 303
         assert (await c.get("/board")).status_code == 200
+
+
+async def test_an_admin_resets_a_lost_factor(app, db, client, login_as):
+    user_id, username = add_user(db, UserRole.SUPERVISOR)
+    async with new_client(app) as phone:
+        assert (await sign_in(phone, username)).status_code == 303
+        admin = await login_as(UserRole.ADMIN)
+        page = await admin.client.get(f"/admin/users/{user_id}")
+        assert "重置两步验证" in page.text
+        async with new_client(app) as api:
+            headers = await api_token(api, admin.username)
+            refused = await api.post(
+                f"/api/v1/users/{user_id}/two-factor/reset", headers=await api_token(api, username)
+            )
+            assert refused.status_code == 403
+            reset = await api.post(f"/api/v1/users/{user_id}/two-factor/reset", headers=headers)
+        assert reset.status_code == 204
+        assert (await phone.get("/board")).headers["location"].startswith("/login")
+    async with new_client(app) as c:
+        assert (await sign_in_password(c, username)).headers["location"] == "/"
+        assert (await c.get("/board")).headers["location"] == "/account/2fa"
+    assert "two_factor_reset" in kinds(db)
