@@ -80,15 +80,6 @@ def live_session(
     return row
 
 
-def session_user(
-    *, session: Session, token: str, now: datetime, idle: timedelta | None = None
-) -> User | None:
-    """Return the active user of a live session id, else None."""
-    row = live_session(session=session, token=token, now=now, idle=idle)
-    user = session.get(User, row.user_id) if row else None
-    return user if user is not None and user.is_active else None
-
-
 def user_sessions(*, session: Session, user_id: int, now: datetime) -> list[LoginSession]:
     """Return the user's unexpired sessions, the most recently seen first."""
     rows = session.scalars(
