@@ -145,6 +145,23 @@ class Settings(BaseSettings):
         default="",
         validation_alias=AliasChoices("DUBAN_TRUSTED_PROXIES", "trusted_proxies"),
     )
+    # Strong sign-in (DESIGN.md, "Security"). Password expiry is off by default (0): forced
+    # periodic changes make passwords weaker (NIST SP 800-63B); 等保 deployments set e.g. 90.
+    password_max_age_days: int = Field(
+        default=0,
+        ge=0,
+        validation_alias=AliasChoices("DUBAN_PASSWORD_MAX_AGE_DAYS", "password_max_age_days"),
+    )
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        validation_alias=AliasChoices("DUBAN_SESSION_IDLE_MINUTES", "session_idle_minutes"),
+    )
+    session_max_hours: int = Field(
+        default=12,
+        ge=1,
+        validation_alias=AliasChoices("DUBAN_SESSION_MAX_HOURS", "session_max_hours"),
+    )
     cookie_secure: bool | None = Field(
         default=None, validation_alias=AliasChoices("DUBAN_COOKIE_SECURE", "cookie_secure")
     )

@@ -31,7 +31,7 @@ from web.metrics import HttpMetrics, MetricsMiddleware
 from web.openapi import install_openapi
 from web.rendering import served_paths
 from web.request_log import RequestLogMiddleware
-from web.security import SESSION_TTL_SECONDS, TokenSigner, parse_networks
+from web.security import TokenSigner, parse_networks
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -41,6 +41,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 ROUTER_MODULES: tuple[str, ...] = (
     "web.api.health",
     "web.api.auth",
+    "web.api.account",
     "web.api.users",
     "web.api.departments",
     "web.api.assignments",
@@ -53,6 +54,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.conversation",
     "web.api.adhoc",
     "web.pages.auth",
+    "web.pages.account",
     "web.pages.home",
     "web.pages.admin",
     "web.pages.assignments",
@@ -139,7 +141,7 @@ def create_app(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie="duban_session",
-        max_age=SESSION_TTL_SECONDS,
+        max_age=settings.session_max_hours * 3600,
         same_site="lax",
         https_only=settings.secure_cookies,
     )

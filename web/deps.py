@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,7 +18,9 @@ from duban.db import make_session_factory, utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden
 from duban.models import User
-from duban.services.login_session import session_user
+from duban.services import two_factor
+from duban.services.login_session import live_session
+from duban.services.password_age import password_expired
 from duban.settings import Settings
 from web.i18n import normalize_locale, t
 from web.security import (
@@ -33,13 +36,29 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_USER_KEY = "sid"  # the random id of a server-side login session
 # Where an account that must pick a new password may still go.
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/api/v1/auth/password"})
+# Where an account that must enrol a second factor may still go.
+ENROLMENT_PATHS = frozenset({"/account/2fa", "/api/v1/auth/2fa", "/api/v1/auth/2fa/confirm"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class PasswordChangeRequired(Forbidden):
-    """A seeded account signed in: it must choose its own password before anything else."""
+class AccountStepRequired(Forbidden):
+    """The account must do something first; pages are sent to `page`, the API gets 403."""
+
+    page = "/"
+
+
+class PasswordChangeRequired(AccountStepRequired):
+    """A seeded account or an expired password: a new one before anything else."""
 
     code = "password_change_required"
+    page = "/account/password"
+
+
+class TwoFactorEnrolmentRequired(AccountStepRequired):
+    """A role with power and no second factor yet: enrol before anything else."""
+
+    code = "two_factor_enrolment_required"
+    page = "/account/2fa"
 
 
 class SignInRequired(Exception):
@@ -93,6 +112,7 @@ def _user_from_token(request: Request, session: Session, token: str) -> User:
         raise SignInRequired(t("error.token"))
     if password_fingerprint(user.password_hash) != claims.fingerprint:
         raise SignInRequired(t("error.token"))
+    request.state.second_factor = claims.second_factor
     return user
 
 
@@ -100,11 +120,18 @@ def _user_from_session(request: Request, session: Session) -> User | None:
     token = request.session.get(SESSION_USER_KEY)
     if token is None:
         return None
-    user = (
-        session_user(session=session, token=token, now=utcnow()) if isinstance(token, str) else None
+    settings: Settings = request.app.state.settings
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    row = (
+        live_session(session=session, token=token, now=utcnow(), idle=idle)
+        if isinstance(token, str)
+        else None
     )
-    if user is None:  # ended by sign-out, a password change or expiry
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or not user.is_active:  # ended, expired or deactivated
         request.session.pop(SESSION_USER_KEY, None)
+        return None
+    request.state.second_factor = row.second_factor
     return user
 
 
@@ -132,16 +159,35 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
+def must_change_password(request: Request, user: User) -> bool:
+    """Return whether the account must pick a new password (seeded, or expired as configured)."""
+    if request.app.state.dev_mode:
+        return False
+    settings: Settings = request.app.state.settings
+    max_age = settings.password_max_age_days
+    return user.must_change_password or password_expired(user, max_age_days=max_age, now=utcnow())
+
+
+def _check_second_factor(request: Request, user: User) -> None:
+    """Refuse a role with power that has no second factor, or did not show it (outside dev)."""
+    if request.app.state.dev_mode or not two_factor.required_for(user):
+        return
+    if not two_factor.enrolled(user):
+        if request.url.path not in ENROLMENT_PATHS:
+            raise TwoFactorEnrolmentRequired(t("auth.must_enrol"))
+    elif not getattr(request.state, "second_factor", False):
+        raise SignInRequired(t("auth.second_factor_required"))
+
+
 def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
-    """Return the signed-in user or raise SignInRequired (or PasswordChangeRequired)."""
+    """Return the signed-in user, or raise SignInRequired or the step the account must take."""
     if user is None:
         raise SignInRequired(t("auth.required"))
-    if (
-        user.must_change_password
-        and not request.app.state.dev_mode
-        and request.url.path not in PASSWORD_CHANGE_PATHS
-    ):
-        raise PasswordChangeRequired(t("auth.must_change"))
+    if must_change_password(request, user):
+        if request.url.path not in PASSWORD_CHANGE_PATHS:
+            raise PasswordChangeRequired(t("auth.must_change"))
+        return user
+    _check_second_factor(request, user)
     return user
 
 

@@ -15,7 +15,7 @@ from starlette.routing import Match
 
 from actions.clients import TemporalUnavailable
 from duban.errors import DomainError
-from web.deps import PasswordChangeRequired, SignInRequired
+from web.deps import AccountStepRequired, SignInRequired
 from web.i18n import t
 from web.rendering import is_htmx, render
 
@@ -52,7 +52,8 @@ def error_response(request: Request, status: int, detail: str, **extra: object) 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     """Map a DomainError to its 4xx (503 + Retry-After for `Unavailable`)."""
     assert isinstance(exc, DomainError)
-    response = error_response(request, exc.status, exc.message)
+    extra = {"code": exc.code} if getattr(exc, "expose_code", False) else {}
+    response = error_response(request, exc.status, exc.message, **extra)
     if exc.status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
@@ -71,14 +72,14 @@ async def on_sign_in_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def on_password_change_required(request: Request, exc: Exception) -> Response:
-    """Send pages to the change-password form; the API gets 403 with the code."""
-    assert isinstance(exc, PasswordChangeRequired)
+async def on_account_step_required(request: Request, exc: Exception) -> Response:
+    """Send pages to the step (new password, enrol a second factor); the API gets 403 + code."""
+    assert isinstance(exc, AccountStepRequired)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=403)
     if is_htmx(request):
-        return Response(status_code=403, headers={"HX-Redirect": "/account/password"})
-    return RedirectResponse("/account/password", status_code=303)
+        return Response(status_code=403, headers={"HX-Redirect": exc.page})
+    return RedirectResponse(exc.page, status_code=303)
 
 
 async def on_temporal_unavailable(request: Request, exc: Exception) -> Response:
@@ -140,7 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every handler on the app."""
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
-    app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
+    app.add_exception_handler(AccountStepRequired, on_account_step_required)
     app.add_exception_handler(TemporalUnavailable, on_temporal_unavailable)
     for outage in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(outage, on_database_unavailable)

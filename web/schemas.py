@@ -81,6 +81,9 @@ class TokenRequest(BaseModel):
 
     username: str
     password: str
+    otp: str | None = Field(
+        default=None, max_length=64, description="TOTP or recovery code, when the account has one"
+    )
 
 
 class PasswordChange(BaseModel):

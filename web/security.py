@@ -1,7 +1,7 @@
 """Web security primitives: signed bearer tokens, per-session CSRF tokens, the client address.
 
 Bearer tokens are stateless: itsdangerous `URLSafeTimedSerializer` signs `{"uid", "pw"}` with
-the secret key and expires after TOKEN_TTL. `pw` fingerprints the password hash, so changing a
+the secret key and expires after TOKEN_TTL; `mf` says a second factor was shown. `pw` fingerprints the password hash, so changing a
 password revokes every token; a deactivated user's token is refused when the user is loaded.
 Browser sessions are server-side (duban/services/login_session.py): the signed cookie holds
 only a random session id, the CSRF token and the language switch.
@@ -20,7 +20,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 
 TOKEN_TTL_SECONDS = 12 * 3600
-SESSION_TTL_SECONDS = 12 * 3600
 _TOKEN_SALT = "duban.api-token.v1"
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
@@ -38,6 +37,7 @@ class TokenClaims:
 
     user_id: int
     fingerprint: str
+    second_factor: bool = False
 
 
 class TokenSigner:
@@ -48,9 +48,9 @@ class TokenSigner:
         self._serializer = URLSafeTimedSerializer(secret_key, salt=_TOKEN_SALT)
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, *, user_id: int, password_hash: str) -> str:
-        """Return a token for the user."""
-        payload = {"uid": user_id, "pw": password_fingerprint(password_hash)}
+    def issue(self, *, user_id: int, password_hash: str, second_factor: bool = False) -> str:
+        """Return a token for the user; `second_factor` when the sign-in proved one."""
+        payload = {"uid": user_id, "pw": password_fingerprint(password_hash), "mf": second_factor}
         return str(self._serializer.dumps(payload))
 
     def read(self, token: str) -> TokenClaims | None:
@@ -61,7 +61,11 @@ class TokenSigner:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
             return None
-        return TokenClaims(user_id=data["uid"], fingerprint=str(data.get("pw", "")))
+        return TokenClaims(
+            user_id=data["uid"],
+            fingerprint=str(data.get("pw", "")),
+            second_factor=data.get("mf") is True,
+        )
 
 
 def bearer_token(request: Request) -> str | None:

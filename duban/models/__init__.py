@@ -12,6 +12,7 @@ from duban.models.login_session import LoginSession
 from duban.models.notification import Notification
 from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
+from duban.models.recovery_code import RecoveryCode
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
 from duban.models.user import User
@@ -37,6 +38,7 @@ __all__ = [
     "PolicyDraftChange",
     "PolicyItem",
     "PolicyVersion",
+    "RecoveryCode",
     "RubricVersion",
     "SignInFailure",
     "Submission",

@@ -20,3 +20,9 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # For the owner's list of sessions and the idle limit (updated at most once a minute).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    # Whether the sign-in proved a second factor (TOTP or a recovery code).
+    second_factor: Mapped[bool] = mapped_column(default=False)

@@ -218,6 +218,7 @@ def _audit_update(
 def set_password(*, session: Session, user: User, password: str) -> None:
     """Store a new password: end every session, revoke the calendar link, drop the forced change."""
     user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
     user.must_change_password = False
     user.ical_token = None
     end_user_sessions(session=session, user_id=user.id)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import uvicorn
+from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,7 @@ from cli.worker import running_worker
 from duban.models import AuditEvent
 from duban.settings import Settings
 from tests.temporal_env import start_local_env
+from tests.two_factor import code_for, enrol_everyone
 from web.app import create_app
 
 
@@ -34,6 +36,16 @@ def wait_until(check: Callable[[], bool], *, within: float = 60.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {within}s")
         time.sleep(0.1)
+
+
+def second_step(page: Page, username: str) -> None:
+    """After the password, type the TOTP code when the account has one (enrolled above)."""
+    code = code_for(username)
+    if code is None:
+        return
+    page.wait_for_url("**/login/2fa**")
+    page.get_by_label("验证码或恢复码").fill(code)
+    page.get_by_role("button", name="验证").click()
 
 
 class LiveStack(threading.Thread):
@@ -66,6 +78,7 @@ class LiveStack(threading.Thread):
                         settings=self.settings,
                         policy_key=self.policy_key,
                     )
+                enrol_everyone(self.factory)  # supervisors, assessors, admins: TOTP
                 app = create_app(self.settings, temporal_client=env.client)
                 config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
                 self.server = uvicorn.Server(config)

@@ -20,7 +20,7 @@ from duban.models import Escalation
 from duban.services.user import create_user
 from duban.settings import Settings
 from tests.db import sqlite_url
-from tests.e2e.stack import LiveStack, wait_until
+from tests.e2e.stack import LiveStack, second_step, wait_until
 from tests.smtp import smtp_server
 from tests.workspace import make_assignment, make_department, make_policy
 
@@ -102,6 +102,7 @@ def signed_in(browser: Browser, base: str, username: str) -> Page:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    second_step(page, username)
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
     return page
 

@@ -17,7 +17,7 @@ from duban.models import AssignmentPeriod, Escalation, Submission
 from duban.services.user import create_user
 from duban.settings import Settings
 from tests.db import sqlite_url
-from tests.e2e.stack import LiveStack
+from tests.e2e.stack import LiveStack, second_step
 from tests.workspace import make_assignment, make_department, make_policy
 
 pytestmark = pytest.mark.e2e
@@ -163,6 +163,7 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    second_step(page, username)
 
 
 def test_board_and_cockpit_screenshots(page: Page, showcase: dict[str, Any]) -> None:

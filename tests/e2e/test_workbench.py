@@ -18,7 +18,7 @@ from duban.settings import Settings
 from policies.units import load_registry
 from tests.db import BACKENDS
 from tests.e2e.a11y import describe, severe_violations
-from tests.e2e.stack import LiveStack
+from tests.e2e.stack import LiveStack, second_step
 
 pytestmark = pytest.mark.e2e
 RESULTS = Path("test-results")
@@ -80,6 +80,7 @@ def _sign_in(page: Page, base: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
+    second_step(page, username)
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.models import Department
 from duban.services.user import create_user
+from tests.two_factor import code_for, enrol_known
+
+__all__ = ["code_for"]
 
 PASSWORD = "correct-horse-1"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -48,7 +51,11 @@ def add_user(
     department: str | None = None,
     username: str | None = None,
 ) -> tuple[int, str]:
-    """Create an active user (a department is made for staff/head); return (id, username)."""
+    """Create an active user (a department is made for staff/head); return (id, username).
+
+    Supervisors, assessors and admins are enrolled in TOTP with tests/two_factor.py's secret,
+    so the helpers below sign them in with a code like a real authenticator would.
+    """
     if role in DEPARTMENT_ROLES and department is None:
         department = add_department(db)
     username = username or f"{role.value}-{uuid.uuid4().hex[:6]}"
@@ -56,16 +63,22 @@ def add_user(
         user = create_user(
             session=s, username=username, password=PASSWORD, role=role, department_code=department
         )
+        enrol_known(s, user, db)
         return user.id, username
 
 
 async def sign_in(
     client: httpx.AsyncClient, username: str, password: str = PASSWORD
 ) -> httpx.Response:
-    """Sign in through the form like a browser; return the POST response."""
+    """Sign in through the form like a browser (and its second step); return the last POST."""
     page = await client.get("/login")
     form = {"csrf_token": csrf_of(page.text), "username": username, "password": password}
-    return await client.post("/login", data=form)
+    response = await client.post("/login", data=form)
+    if response.status_code == 303 and response.headers["location"].startswith("/login/2fa"):
+        code = code_for(username) or ""
+        step = {"csrf_token": form["csrf_token"], "code": code}
+        response = await client.post("/login/2fa", data=step)
+    return response
 
 
 @dataclass
@@ -82,8 +95,7 @@ async def api_token(
     client: httpx.AsyncClient, username: str, password: str = PASSWORD
 ) -> dict[str, str]:
     """Return Authorization headers with a fresh bearer token."""
-    response = await client.post(
-        "/api/v1/auth/token", json={"username": username, "password": password}
-    )
+    body = {"username": username, "password": password, "otp": code_for(username)}
+    response = await client.post("/api/v1/auth/token", json=body)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from duban.domain import UserRole
 from duban.models import User
-from tests.web.browser import PASSWORD, add_user, api_token, csrf_of, new_client, sign_in
+from tests.web.browser import PASSWORD, add_user, api_token, code_for, csrf_of, new_client, sign_in
 from web.app import create_app
 
 
@@ -30,7 +30,9 @@ async def test_sign_in_returns_to_next_page_but_never_off_site(client, db):
     page = await client.get("/login?next=/admin/users")
     form = {"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD}
     response = await client.post("/login", data={**form, "next": "//evil.example/x"})
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/login/2fa?next=/"  # an admin shows a code next
+    step = {"csrf_token": form["csrf_token"], "code": code_for(username), "next": "//evil.example"}
+    assert (await client.post("/login/2fa", data=step)).headers["location"] == "/"
 
 
 async def test_bad_password_reshows_form(client, db):

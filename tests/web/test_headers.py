@@ -10,22 +10,13 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
 from duban.domain import UserRole
+from tests.web.routes import walk
 from web.headers import SECURITY_HEADERS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 EVENT_ATTRIBUTE = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
-
-
-def walk(routes):
-    """Yield every route, looking inside included routers (FastAPI keeps them nested)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from walk(inner.routes)
-        else:
-            yield route
 
 
 def requests_of(app) -> list[tuple[str, str]]:

@@ -53,9 +53,7 @@ async def test_logout_ends_the_session_for_a_copied_cookie(app, db):
 async def test_the_cookie_carries_no_user_and_has_safe_flags(app, db):
     _, username = add_user(db, UserRole.SUPERVISOR)
     async with new_client(app) as c:
-        page = await c.get("/login")
-        form = {"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD}
-        response = await c.post("/login", data=form)
+        response = await sign_in(c, username)  # the password, then the second factor
     header = response.headers["set-cookie"]
     assert "httponly" in header.lower() and "samesite=lax" in header.lower()
     assert "secure" not in header.lower()  # served over http in tests
@@ -143,5 +141,6 @@ async def test_a_seeded_admin_must_change_the_password_first(app, db):
     changed = await c.post("/api/v1/auth/password", json=body, headers=headers)
     assert changed.status_code == 204
     headers = await api_token(c, "admin", NEW_PASSWORD)
-    assert (await c.get("/api/v1/users", headers=headers)).status_code == 200
+    then = await c.get("/api/v1/users", headers=headers)  # next: enrol a second factor
+    assert then.status_code == 403 and then.json()["code"] == "two_factor_enrolment_required"
     await c.aclose()

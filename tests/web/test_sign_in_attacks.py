@@ -18,7 +18,7 @@ from duban.services.sign_in import MAX_ADDRESS_FAILURES, MAX_FAILURES
 from duban.services.user import DEMO_PASSWORD, create_user
 from tests.db import BACKENDS
 from tests.smtp import free_port
-from tests.web.browser import PASSWORD, add_user, new_client, sign_in
+from tests.web.browser import PASSWORD, add_user, code_for, new_client, sign_in
 from tests.workflows.conftest import assert_eventually
 from web.app import create_app
 from web.serving import server_config
@@ -36,7 +36,7 @@ async def token_attempt(app, username: str, password: str, headers=None) -> int:
     async with new_client(app) as c:
         response = await c.post(
             "/api/v1/auth/token",
-            json={"username": username, "password": password},
+            json={"username": username, "password": password, "otp": code_for(username)},
             headers=headers or {},
         )
     return response.status_code

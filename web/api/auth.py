@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from duban.services import two_factor
 from duban.services.notification import set_preferences
 from duban.services.user import UserChanges, change_own_password, set_locale, update_user
 from web.deps import CurrentUser, SessionDep
+from web.i18n import t
 from web.openapi import error_responses
 from web.schemas import MeUpdate, PasswordChange, TokenRead, TokenRequest, UserRead
 from web.security import TokenSigner
-from web.signin import sign_in_user
+from web.signin import SecondFactorRequired, check_password, check_second_factor
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=TokenRead, responses=error_responses(429))
 def issue_token(body: TokenRequest, request: Request) -> TokenRead:
-    """Return a bearer token for good credentials (401 otherwise, 429 after repeated failures)."""
-    user = sign_in_user(request, body.username, body.password, browser=False)
+    """Return a bearer token for good credentials (401 otherwise, 429 after repeated failures).
+
+    An account with a second factor also sends `otp` (a TOTP or a recovery code); without it
+    the answer is 401 with code `otp_required`, with a wrong one 401 `bad_otp`.
+    """
+    user = check_password(request, body.username, body.password, via="api")
+    second = two_factor.enrolled(user)
+    if second:
+        if not body.otp:
+            raise SecondFactorRequired(t("auth.second_factor_required"))
+        user = check_second_factor(request, user.id, body.otp, via="api")
     signer: TokenSigner = request.app.state.token_signer
-    token = signer.issue(user_id=user.id, password_hash=user.password_hash)
+    token = signer.issue(user_id=user.id, password_hash=user.password_hash, second_factor=second)
     return TokenRead(access_token=token, expires_in=signer.ttl_seconds)
 
 

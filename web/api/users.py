@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
+from duban.services import two_factor
 from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
 from web.deps import AdminUser, SessionDep
 from web.openapi import error_responses
@@ -56,3 +57,10 @@ def update(user_id: RowId, body: UserUpdate, admin: AdminUser, session: SessionD
     )
     user = update_user(session=session, user_id=user_id, changes=changes, acting_user_id=admin.id)
     return UserRead.of(user)
+
+
+@router.post("/{user_id}/two-factor/reset", status_code=204)
+def reset_two_factor(user_id: RowId, admin: AdminUser, session: SessionDep) -> Response:
+    """Turn a user's second factor off (lost phone and codes); every session of theirs ends."""
+    two_factor.reset(session=session, user=get_user(session=session, user_id=user_id), actor=admin)
+    return Response(status_code=204)

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from duban.domain import UserRole
 from duban.errors import DomainError
 from duban.models import User
+from duban.services import two_factor
 from duban.services.department_admin import (
     create_department,
     get_department,
@@ -167,9 +168,10 @@ def update_user_page(
         ctx = _user_form_ctx(session, form, user=user, error=exc.message)
         return render(request, "admin/user_form.html", ctx, status_code=422, block="form")
     if user.id == admin.id and form.password:
+        # Keep the admin signed in after changing their own password (the factor was shown).
         start_session(
-            request, session, user
-        )  # keep the admin signed in after changing their own password
+            request, session, user, second_factor=getattr(request.state, "second_factor", False)
+        )
     return done(request, USERS_URL, "账号已保存。")
 
 
@@ -283,3 +285,12 @@ def rename_department_page(
         ctx = {"form": form, "department": department, "error": exc.message}
         return render(request, "admin/department_form.html", ctx, status_code=422, block="form")
     return done(request, DEPARTMENTS_URL, "单位名称已修改。")
+
+
+@router.post("/users/{user_id}/two-factor/reset")
+def reset_two_factor_page(
+    user_id: RowId, admin: AdminUser, session: SessionDep, form: Annotated[FormModel, Form()]
+) -> Response:
+    """Turn a user's second factor off (lost phone): they enrol again at sign-in; audited."""
+    two_factor.reset(session=session, user=get_user(session=session, user_id=user_id), actor=admin)
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)

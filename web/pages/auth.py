@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from duban.errors import DomainError, Invalid
+from duban.models import User
+from duban.services import two_factor
 from duban.services.user import change_own_password, set_locale
-from web.deps import CurrentUser, OptionalUser, SessionDep
+from web.deps import CurrentUser, OptionalUser, SessionDep, must_change_password
 from web.i18n import normalize_locale, t
 from web.rendering import render
 from web.schemas import FormModel
-from web.signin import end_session, sign_in_user, start_session
+from web.signin import (
+    begin_browser_session,
+    check_password,
+    end_session,
+    remember_pending,
+    start_session,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,19 +69,31 @@ def login_page(request: Request, user: OptionalUser, next: str = "/") -> Respons
 def login(request: Request, form: Annotated[LoginForm, Form()]) -> Response:
     """Check the credentials, then start a session and go on; re-show the form on failure."""
     try:
-        user = sign_in_user(request, form.username, form.password, browser=True)
+        user = check_password(request, form.username, form.password, via="page")
     except DomainError as exc:
         ctx = {"next": safe_next(form.next), "username": form.username, "error": exc.message}
         return render(request, "auth/login.html", ctx, status_code=exc.status)
-    if user.must_change_password and not request.app.state.dev_mode:
+    if two_factor.enrolled(user):
+        remember_pending(request, user)
+        target = "/login/2fa?next=" + quote(safe_next(form.next), safe="/")
+        return RedirectResponse(target, status_code=303)
+    begin_browser_session(request, user, second_factor=False)
+    if must_change_password(request, user):
         return RedirectResponse("/account/password", status_code=303)
     return RedirectResponse(safe_next(form.next), status_code=303)
+
+
+def forced_reason(request: Request, user: User) -> str | None:
+    """Return why the password must change now (seeded account, expired), or None."""
+    if not must_change_password(request, user):
+        return None
+    return t("auth.must_change") if user.must_change_password else t("auth.password_expired")
 
 
 @router.get("/account/password")
 def password_page(request: Request, user: CurrentUser) -> Response:
     """Show the change-password form (the only page of an account that must change it)."""
-    return render(request, "auth/password.html", {"forced": user.must_change_password})
+    return render(request, "auth/password.html", {"forced": forced_reason(request, user)})
 
 
 @router.post("/account/password")
@@ -87,9 +108,11 @@ def change_password(
             session=session, user=user, current=form.current_password, new=form.new_password
         )
     except DomainError as exc:
-        ctx = {"forced": user.must_change_password, "error": exc.message}
+        ctx = {"forced": forced_reason(request, user), "error": exc.message}
         return render(request, "auth/password.html", ctx, status_code=exc.status)
-    start_session(request, session, user)
+    start_session(
+        request, session, user, second_factor=getattr(request.state, "second_factor", False)
+    )
     return RedirectResponse("/?password_changed=1", status_code=303)
 
 
