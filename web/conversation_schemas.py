@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from duban.models import AssignmentMessage, User
 from duban.services.conversation import MESSAGE_MAX_CHARS
@@ -128,7 +128,7 @@ class SignOffCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    approve: bool
+    approve: StrictBool
     comment: str = Field(default="", max_length=2_000)
     key: str | None = Field(default=None, max_length=100)
 
@@ -138,7 +138,7 @@ class PolicySettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    head_sign_off: bool
+    head_sign_off: StrictBool
 
 
 class PolicySettingsRead(BaseModel):

@@ -23,7 +23,7 @@ from duban.services.user import create_user
 from duban.settings import Settings
 from tests.db import sqlite_url
 from tests.e2e.a11y import describe, severe_violations
-from tests.e2e.stack import LiveStack
+from tests.e2e.stack import LiveStack, second_step
 from tests.workspace import make_assignment, make_department, make_policy
 
 pytestmark = pytest.mark.e2e
@@ -125,7 +125,8 @@ def _page(
     page.goto(f"{base}/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
+    second_step(page, username)
     expect(page.locator(".who-name")).to_be_visible()
     return page
 

@@ -18,7 +18,7 @@ from duban.models import Assignment, LeaderDepartment
 from duban.services.user import create_user
 from duban.settings import Settings
 from tests.db import sqlite_url
-from tests.e2e.stack import LiveStack
+from tests.e2e.stack import LiveStack, second_step
 from tests.workspace import make_assignment, make_department, make_policy
 
 pytestmark = pytest.mark.e2e
@@ -106,7 +106,8 @@ def _signed_in(browser: Browser, base: str, username: str, viewport: ViewportSiz
     page.goto(f"{base}/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
+    second_step(page, username)
     expect(page.locator(".who-name")).to_be_visible()
     return page
 

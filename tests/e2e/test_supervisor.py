@@ -22,6 +22,7 @@ from duban.settings import Settings
 from tests.db import sqlite_url
 from tests.e2e.stack import LiveStack, second_step, wait_until
 from tests.smtp import smtp_server
+from tests.two_factor import code_for
 from tests.workspace import make_assignment, make_department, make_policy
 
 pytestmark = pytest.mark.e2e
@@ -156,7 +157,8 @@ def test_return_resubmit_approve(browser: Browser, live: dict[str, Any]) -> None
 
 def _token(base: str, username: str) -> dict[str, str]:
     answer = httpx.post(
-        f"{base}/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+        f"{base}/api/v1/auth/token",
+        json={"username": username, "password": PASSWORD, "otp": code_for(username)},
     )
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}

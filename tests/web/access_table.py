@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ANONYMOUS = "anonymous"
-SIGNED_IN = frozenset({"staff", "head", "supervisor", "assessor", "admin"})
+SIGNED_IN = frozenset({"staff", "head", "supervisor", "assessor", "leader", "admin"})
 ROLES = (ANONYMOUS, *sorted(SIGNED_IN))
 
 
@@ -35,11 +35,16 @@ class Rule:
 PUBLIC = Rule(SIGNED_IN | {ANONYMOUS})
 ANY_USER = Rule(SIGNED_IN)
 SCOPED = Rule(SIGNED_IN, scoped=True)
+# The department inbox and its calendar link: a leader (分管领导) gets 403 (inbox_scope) and
+# reads the remit's items on /leader instead.
+INBOX_USER = Rule(SIGNED_IN - {"leader"})
+INBOX = Rule(INBOX_USER.allowed, scoped=True)
 ADMIN = Rule(frozenset({"admin"}))
 SUPERVISOR = Rule(frozenset({"supervisor"}))
 ASSESSOR = Rule(frozenset({"assessor"}))
 DEPARTMENT = Rule(frozenset({"staff", "head"}))
 INTAKE = Rule(frozenset({"supervisor", "admin"}))
+LEADER = Rule(frozenset({"leader"}))
 
 ACCESS: dict[str, Rule] = {
     # framework, probes, sign-in
@@ -74,7 +79,7 @@ ACCESS: dict[str, Rule] = {
     "DELETE /api/v1/auth/sessions/{session_id}": ANY_USER,
     "POST /account/password": ANY_USER,
     "GET /": ANY_USER,
-    "POST /calendar/link": ANY_USER,
+    "POST /calendar/link": INBOX_USER,
     "GET /api/v1/notifications": ANY_USER,
     "POST /api/v1/notifications": ANY_USER,
     "GET /notifications": ANY_USER,
@@ -97,25 +102,40 @@ ACCESS: dict[str, Rule] = {
     "POST /admin/users/{user_id}/active": ADMIN,
     "POST /admin/users/{user_id}/two-factor/reset": ADMIN,
     "POST /api/v1/users/{user_id}/two-factor/reset": ADMIN,
+    "GET /api/v1/users/{user_id}/departments": ADMIN,  # a leader's remit
+    "PUT /api/v1/users/{user_id}/departments": ADMIN,
+    "POST /admin/users/{user_id}/departments": ADMIN,
     "GET /admin/departments": ADMIN,
     "POST /admin/departments": ADMIN,
     "GET /admin/departments/{code}": ADMIN,
     "POST /admin/departments/{code}": ADMIN,
     # the department workspace (object-level gates: tests/web/test_access_matrix.py)
-    "GET /api/v1/assignments": SCOPED,
+    "GET /api/v1/assignments": INBOX,
     "GET /api/v1/assignments/{assignment_id}": SCOPED,
     "POST /api/v1/assignments/{assignment_id}/acknowledge": SCOPED,
     "POST /api/v1/assignments/{assignment_id}/submissions": SCOPED,
     "POST /api/v1/assignments/{assignment_id}/extensions": SCOPED,
     "POST /api/v1/assignments/{assignment_id}/evidence": SCOPED,
     "GET /api/v1/assignments/{assignment_id}/evidence/{evidence_id}": SCOPED,
-    "GET /assignments": SCOPED,
+    "GET /assignments": INBOX,
     "GET /assignments/{assignment_id}": SCOPED,
     "POST /assignments/{assignment_id}/acknowledge": SCOPED,
     "POST /assignments/{assignment_id}/submissions": SCOPED,
     "POST /assignments/{assignment_id}/extensions": SCOPED,
     "POST /assignments/{assignment_id}/evidence": SCOPED,
     "GET /assignments/{assignment_id}/evidence/{evidence_id}": SCOPED,
+    "GET /assignments/{assignment_id}/evidence/{evidence_id}/view": SCOPED,
+    "GET /assignments/{assignment_id}/evidence/{evidence_id}/preview": SCOPED,
+    # named people: the conversation, the assignee (承办人), the head's sign-off
+    "GET /api/v1/assignments/{assignment_id}/messages": SCOPED,
+    "POST /api/v1/assignments/{assignment_id}/messages": SCOPED,
+    "POST /assignments/{assignment_id}/messages": SCOPED,
+    "POST /api/v1/assignments/{assignment_id}/attachments": SCOPED,
+    "GET /api/v1/assignments/{assignment_id}/members": SCOPED,
+    "PUT /api/v1/assignments/{assignment_id}/assignee": SCOPED,
+    "POST /assignments/{assignment_id}/assignee": SCOPED,
+    "POST /api/v1/assignments/{assignment_id}/sign-off": SCOPED,
+    "POST /assignments/{assignment_id}/sign-off": SCOPED,
     "GET /api/v1/policies": ANY_USER,
     "GET /api/v1/policies/{policy_id:int}": ANY_USER,
     "GET /policies": ANY_USER,
@@ -140,6 +160,14 @@ ACCESS: dict[str, Rule] = {
     "POST /assignments/{assignment_id}/extensions/{extension_id}/decision": SUPERVISOR,
     "POST /assignments/{assignment_id}/urge": SUPERVISOR,
     "GET /cockpit": SUPERVISOR,
+    "GET /assignments/{assignment_id}/papers/notice.pdf": SUPERVISOR,
+    "GET /assignments/{assignment_id}/papers/report.pdf": SUPERVISOR,
+    "GET /assignments/{assignment_id}/papers/urge/{event_id}.pdf": SUPERVISOR,
+    # the leader (分管领导): red items of the remit, 批示
+    "GET /leader": LEADER,
+    "GET /api/v1/leader/red": LEADER,
+    "POST /api/v1/assignments/{assignment_id}/instructions": LEADER,
+    "POST /assignments/{assignment_id}/instructions": LEADER,
     # intake: drafts and publishing (supervisors and admins)
     "POST /api/v1/policies/drafts": INTAKE,
     "GET /api/v1/policies/drafts/{draft_id}": INTAKE,
@@ -150,6 +178,11 @@ ACCESS: dict[str, Rule] = {
     "GET /policies/drafts/{draft_id}": INTAKE,
     "POST /policies/drafts/{draft_id}/edit": INTAKE,
     "POST /policies/drafts/{draft_id}/publish": INTAKE,
+    "GET /policies/drafts/{draft_id}/departments": INTAKE,
+    "PUT /api/v1/policies/{policy_id}/settings": INTAKE,
+    "POST /api/v1/adhoc-tasks": INTAKE,
+    "GET /adhoc/new": INTAKE,
+    "POST /adhoc/new": INTAKE,
     "GET /policies/{policy_id:int}/progress": INTAKE,
     "POST /policies/{policy_id:int}/start": INTAKE,
     # assessment
