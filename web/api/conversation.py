@@ -36,6 +36,7 @@ from web.conversation_schemas import (
 )
 from web.deps import AdminUser, CallerDep, CurrentUser, SessionDep, require_roles
 from web.evidence_http import evidence_store
+from web.openapi import error_responses
 from web.schemas import DepartmentRead, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["conversation"])
@@ -155,7 +156,11 @@ def update_remit(
     return [DepartmentRead.of(d) for d in remit(session=session, user=leader)]
 
 
-@router.post("/assignments/{assignment_id}/sign-off", response_model=ActionResultRead)
+@router.post(
+    "/assignments/{assignment_id}/sign-off",
+    response_model=ActionResultRead,
+    responses=error_responses(409),
+)
 async def sign_off(
     assignment_id: RowId, body: SignOffCreate, caller: CallerDep
 ) -> ActionResultRead:
