@@ -43,8 +43,12 @@ def _digest(code: str) -> str:
 
 
 def normalize(code: str) -> str:
-    """Fold a typed code: no blanks or dashes, lower case."""
-    return "".join(c for c in code.lower() if c.isalnum())
+    """Fold a typed code: ASCII letters and digits only (no blanks or dashes), lower case.
+
+    Codes are ASCII; anything else is dropped here, so a code of other characters (٣, æ, lone
+    surrogates) is simply wrong instead of reaching `compare_digest`, which refuses non-ASCII str.
+    """
+    return "".join(c for c in code.lower() if c.isascii() and c.isalnum())
 
 
 def provisioning_uri(user: User, secret: str) -> str:

@@ -18,7 +18,14 @@ from tests.web.contract import run_schemathesis, served
 from tests.web.workspace_temporal import live_app, start_lead_and_co, workspace_temporal
 
 __all__ = ["live_app", "workspace_temporal"]
-ROLES = (UserRole.STAFF, UserRole.HEAD, UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN)
+ROLES = (
+    UserRole.STAFF,
+    UserRole.HEAD,
+    UserRole.SUPERVISOR,
+    UserRole.ASSESSOR,
+    UserRole.LEADER,
+    UserRole.ADMIN,
+)
 ONLY = os.environ.get("CONTRACT_ROLES")  # e.g. "staff,admin" while fixing one role's findings
 
 
@@ -46,7 +53,7 @@ async def test_schemathesis_all_checks_every_role(app, db, tmp_path):
             tokens[role] = (await api_token(client, username))["Authorization"].split()[1]
     async with served(app) as base_url:
         roles = [r for r in ROLES if not ONLY or r.value in ONLY.split(",")]
-        # The four roles at once (two cores: one for the app, one for schemathesis); the admin
+        # The other roles at once (two cores: one for the app, one for schemathesis); the admin
         # alone afterwards, as its run may deactivate or re-password the other accounts.
         others = [r for r in roles if r is not UserRole.ADMIN]
         runs = list(
