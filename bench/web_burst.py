@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import uvicorn
@@ -71,11 +72,14 @@ def seed(settings: Settings, n: int) -> int:
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Run the app (its lifespan too) under uvicorn on a free loopback port."""
+async def served(app: FastAPI, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
+    """Run the app under uvicorn on a free loopback port; yield its base URL.
+
+    `lifespan="off"` when the caller already runs the app's lifespan (the contract test).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

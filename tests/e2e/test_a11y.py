@@ -40,13 +40,6 @@ USERS = {
 }
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, headless, without a sandbox or GPU."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
-
-
 def _pdf() -> bytes:
     pdf = FPDF()
     pdf.add_page()

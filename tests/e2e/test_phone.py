@@ -22,13 +22,6 @@ PASSWORD = "correct-horse-1"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, headless, without a sandbox or GPU."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
-
-
 def _seed(s: Any) -> tuple[list[int], str]:
     """Seed a policy, two departments, three assignments, a staff member and a supervisor."""
     policy = make_policy(

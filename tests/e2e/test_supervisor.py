@@ -31,13 +31,6 @@ PASSWORD = "correct-horse-1"
 SUPERVISOR_MAIL = "wangdu@duchashi.gov.cn"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, headless, without a sandbox or GPU."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
-
-
 def _users(s: Any) -> None:
     create_user(
         session=s,

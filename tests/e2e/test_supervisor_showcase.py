@@ -32,13 +32,6 @@ GOLDEN = (
 QUARTER_ENDS = [(2025, 12, 31), (2026, 3, 31), (2026, 6, 30), (2026, 9, 30)]
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, headless, without a sandbox or GPU."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
-
-
 def _history(s: Session, assignment_id: int, pattern: int) -> None:
     """Four closed or overdue quarterly periods with a pattern of on-time and late outcomes."""
     for index, (y, m, d) in enumerate(QUARTER_ENDS):

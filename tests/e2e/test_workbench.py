@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.e2e
 RESULTS = Path("test-results")
 PASSWORD = "correct-horse-1"
 GENRE = Path(__file__).parents[2] / "policies" / "genre" / "guofa_2018_39_employment.txt"
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, headless, without a sandbox or GPU."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
 
 
 @pytest.fixture(params=BACKENDS)

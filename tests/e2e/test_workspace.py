@@ -21,13 +21,6 @@ RESULTS = Path("test-results")
 PASSWORD = "correct-horse-1"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, headless, without a sandbox or GPU."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": flags}
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A seeded database and the live stack serving it."""

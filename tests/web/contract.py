@@ -9,15 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import uvicorn
-from fastapi import FastAPI
 
 # What `--checks all` runs in schemathesis 4.32, named one by one to leave out the one timing
 # check, max_response_time (any response over 10 s fails): it measures how busy the machine
@@ -61,27 +55,6 @@ class ContractRun:
         if not (selected and tested):
             return 0, -1
         return int(tested[1]), int(selected[2])
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` (lifespan already running) on a free loopback port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def run_schemathesis(base_url: str, role: str, token: str, report_dir: Path) -> ContractRun:

@@ -11,10 +11,11 @@ import os
 
 import pytest
 
+from bench.web_burst import served
 from duban.domain import UserRole
 from tests.db import BACKENDS
 from tests.web.browser import add_user, api_token, new_client
-from tests.web.contract import run_schemathesis, served
+from tests.web.contract import run_schemathesis
 from tests.web.workspace_temporal import live_app, start_lead_and_co, workspace_temporal
 
 __all__ = ["live_app", "workspace_temporal"]
@@ -51,7 +52,7 @@ async def test_schemathesis_all_checks_every_role(app, db, tmp_path):
                 db, role, "fpb" if role in (UserRole.STAFF, UserRole.HEAD) else None
             )
             tokens[role] = (await api_token(client, username))["Authorization"].split()[1]
-    async with served(app) as base_url:
+    async with served(app, lifespan="off") as base_url:
         roles = [r for r in ROLES if not ONLY or r.value in ONLY.split(",")]
         # The other roles at once (two cores: one for the app, one for schemathesis); the admin
         # alone afterwards, as its run may deactivate or re-password the other accounts.
