@@ -158,6 +158,7 @@ MESSAGES: dict[str, str] = {
     "error.token": "访问令牌无效或已过期，请重新获取",
 }
 
+
 @lru_cache(maxsize=1)
 def _traditional_messages() -> dict[str, str]:
     """Return every interface string in Traditional script (a fixed set, converted once)."""
