@@ -41,6 +41,12 @@ NOTICE_TEXTS: dict[str, tuple[str, str]] = {
         "【{level}级督办】{item}（{department}）已逾期",
         "原定期限 {original_due_at}，当前期限 {due_at}，尚未报送。",
     ),
+    # The services' notices about an assignment (`person`: a person's name, user data).
+    "assigned_to_you": ("{person} 将{item}交由您承办", ""),
+    "conversation_message": ("{item}（{department}）有新留言（{person}）", ""),
+    "conversation_urge": ("{item}（{department}）有新催办（{person}）", ""),
+    "conversation_instruction": ("{item}（{department}）有新领导批示（{person}）", ""),
+    "mention": ("{person} 在{item}（{department}）的会话中提到了您", ""),
 }
 
 
