@@ -225,3 +225,59 @@ async def test_traffic_light_agrees(desk: Desk) -> None:
     red = await desk.api.get(f"/api/v1/assignments/{desk.aid}", headers=desk.headers)
     assert red.json()["light"] == "red"
     assert 'light light-red"></span> <strong id="state">' in await desk.page()
+
+
+async def test_urge_cooldown_agrees(desk: Desk, login_as: LoginAs) -> None:
+    """A second 催办 within the cooldown is refused by the page and the API with one message.
+
+    The workflow's side of an urge is a signal deduplicated by its key; the cooldown is the
+    service's (claim_urge), which page and API share.
+    """
+    supervisor = await login_as(UserRole.SUPERVISOR)
+    form = {"csrf_token": supervisor.csrf, "key": "u1", "message": "请尽快报送"}
+    first = await supervisor.client.post(f"/assignments/{desk.aid}/urge", data=form)
+    assert first.status_code == 303
+    refusal = rules.urge_refusal(utcnow(), now=utcnow())
+    assert refusal is not None and refusal.code == "urge_cooldown"
+    again = await supervisor.client.post(
+        f"/assignments/{desk.aid}/urge", data={**form, "key": "u2"}
+    )
+    assert again.status_code == 409 and "分钟内不能重复催办" in again.text
+    _, username = add_user(desk.db, UserRole.SUPERVISOR)
+    headers = await api_token(desk.api, username)
+    api = await desk.api.post(
+        f"/api/v1/assignments/{desk.aid}/urge", json={"key": "u3"}, headers=headers
+    )
+    assert api.status_code == 409 and "分钟内不能重复催办" in api.json()["detail"]
+
+
+async def test_urgency_order_agrees(desk: Desk, login_as: LoginAs) -> None:
+    """Red before amber before green: the inbox page and the API list in rules.urgency_key order."""
+    with desk.db.begin() as s:
+        rows = s.query(Assignment).all()
+        assert len(rows) == 2
+        lead, co = sorted(rows, key=lambda a: a.id)
+        lead.due_at = utcnow() + timedelta(days=3)  # amber
+        co.due_at = utcnow() - timedelta(days=1)  # red
+        expected = [
+            a.id
+            for a in sorted(
+                rows,
+                key=lambda a: rules.urgency_key(
+                    rules.status_light(due_at=a.due_at, now=utcnow(), state=a.state),
+                    a.due_at,
+                    a.state,
+                ),
+            )
+        ]
+    assert expected == [co.id, lead.id]
+    supervisor = await login_as(UserRole.SUPERVISOR)
+    page = (await supervisor.client.get("/assignments")).text
+    shown = [page.index(f'href="/assignments/{aid}"') for aid in expected]
+    assert shown == sorted(shown)
+    _, username = add_user(desk.db, UserRole.SUPERVISOR)
+    headers = await api_token(desk.api, username)
+    listed = await desk.api.get("/api/v1/assignments", headers=headers)
+    assert [r["id"] for r in listed.json()] == expected
+    lights = {r["id"]: r["light"] for r in listed.json()}
+    assert lights == {co.id: "red", lead.id: "amber"}
