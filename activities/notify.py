@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from duban.db import utcnow
 from duban.mailer import Mailer
 from duban.messages import NOTIFY_ACTIVITY, NotifyInput
-from duban.models import Notification, User
-from duban.services.notification import add_notifications
+from duban.services import notification
 
 log = logging.getLogger(__name__)
 
-URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
+URGENT_KINDS = notification.URGENT_KINDS
 
 
 class NotifyActivities:
@@ -37,33 +35,24 @@ class NotifyActivities:
         rows are selected by key and `emailed_at is null`, not by what this attempt added.
         """
         with self.session_factory.begin() as session:
-            added = len(add_notifications(session, inp))
+            added = len(notification.add_notifications(session, inp))
         if self.mailer is not None and inp.kind in URGENT_KINDS:
             self._mail(inp.key)
         return added
 
     def _mail(self, key: str) -> None:
-        """Send the notification's unmailed rows, marking each as sent so no retry sends it twice."""
-        assert self.mailer is not None
+        """Send the notice's unmailed rows, marking each as sent so no retry sends it twice."""
         with self.session_factory() as session:
-            ids = session.scalars(
-                select(Notification.id)
-                .join(User, User.id == Notification.user_id)
-                .where(
-                    Notification.key.startswith(f"{key}:", autoescape=True),
-                    Notification.emailed_at.is_(None),
-                    User.email.is_not(None),
-                )
-                .order_by(Notification.id)
-            ).all()
+            ids = notification.unmailed(session=session, key=key)
         for note_id in ids:
             self._mail_one(note_id)
 
     def _mail_one(self, note_id: int) -> None:
         assert self.mailer is not None
         with self.session_factory.begin() as session:
-            note = session.get_one(Notification, note_id)
-            email = session.get_one(User, note.user_id).email or ""
+            mail = notification.mail_of(session=session, notification_id=note_id)
+            if mail is None:
+                return
             # A worker thread has no running loop, so one short-lived loop per mail is fine.
-            asyncio.run(self.mailer.send(email, f"【督办】{note.title}", note.body))
-            note.emailed_at = utcnow()
+            asyncio.run(self.mailer.send(mail.email, mail.subject, mail.body))
+            notification.mark_emailed(session=session, ids=[note_id], at=utcnow())

@@ -16,16 +16,56 @@ RECORD_ACTIVITY = "record"
 NOTIFY_ACTIVITY = "notify"
 
 
+# What a notification says, by code: (title, body) templates in Simplified Chinese. Workflows
+# store a code and its parameters, never the text; the text is rendered when someone reads it
+# (duban.services.notice_text), in the reader's script. Parameters: `item` (the task's number:
+# shown as its label and title), `department` (a code: shown as its name), names ending in `_at`
+# (ISO 8601 times: shown in Beijing time), anything else as it is. An empty body template keeps
+# the notification's own body (a comment, a reason: the person's words).
+NOTICE_TEXTS: dict[str, tuple[str, str]] = {
+    "assigned": ("新督办任务：{item}，请及时签收", ""),
+    "submitted": ("{item}（{department}）已报送，待审核", ""),
+    "sign_off_requested": ("{item}（{department}）的报送待您审核", ""),
+    "sign_off_returned": ("{item}的报送被本单位责任人退回，请修改后重新提交", ""),
+    "review_approve": ("{item}的报送已通过（{rating}分）", ""),
+    "review_return": ("{item}的报送被退回，请修改后重新报送", ""),
+    "extension_requested": ("{item}（{department}）申请延期至 {requested_at}", ""),
+    "extension_granted": ("{item}的延期申请已批准，新期限 {due_at}", ""),
+    "extension_refused": ("{item}的延期申请未获批准", ""),
+    "due_moved": ("{item}的期限调整为 {due_at}", ""),
+    "urge": ("督办催办：请尽快办理{item}", ""),
+    "withdrawn": ("政策文件修订：{item}已不再由本单位承办", ""),
+    "revised_due": ("政策文件修订：{item}本期期限调整为 {due_at}", ""),
+    "reminder": ("{item}将于 {due_at} 到期，请按时报送", ""),
+    "escalation": (
+        "【{level}级督办】{item}（{department}）已逾期",
+        "原定期限 {original_due_at}，当前期限 {due_at}，尚未报送。",
+    ),
+    # The services' notices about an assignment (`person`: a person's name, user data).
+    "assigned_to_you": ("{person} 将{item}交由您承办", ""),
+    "conversation_message": ("{item}（{department}）有新留言（{person}）", ""),
+    "conversation_urge": ("{item}（{department}）有新催办（{person}）", ""),
+    "conversation_instruction": ("{item}（{department}）有新领导批示（{person}）", ""),
+    "mention": ("{person} 在{item}（{department}）的会话中提到了您", ""),
+}
+
+
 @dataclass(frozen=True)
 class NotifyInput:
-    """A message about one assignment to an audience (`department`, `head` or `supervisors`)."""
+    """A message about one assignment to an audience (`department`, `head` or `supervisors`).
+
+    New runs send `code` and `params` (NOTICE_TEXTS) and leave `title` empty; runs recorded
+    before codes sent the text in `title`, which is stored as written.
+    """
 
     key: str
     assignment_id: int
     kind: str
     audience: str
-    title: str
+    title: str = ""
     body: str = ""
+    code: str = ""
+    params: dict[str, str | int | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

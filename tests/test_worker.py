@@ -16,6 +16,7 @@ from duban.db import make_engine, make_session_factory
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.settings import Settings
+from tests.polling import eventually
 from workflows.assignment import AssignmentWorkflow
 from workflows.policy_task import PolicyTaskWorkflow
 
@@ -49,24 +50,47 @@ async def test_build_worker_on_the_task_queue(tmp_path: Path):
         assert worker.client is client
 
 
-async def test_periodic_jobs_run_in_one_worker_and_move_when_it_stops(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
-    leases = [SchedulerLease(make_engine(url)) for _ in range(2)]
+class CountingLease(SchedulerLease):
+    """The real lease, counting how often its worker tried to take it."""
+
+    tries = 0
+
+    def try_acquire(self) -> bool:
+        """Try the real lock and count the try."""
+        self.tries += 1
+        return super().try_acquire()
+
+
+async def test_periodic_jobs_run_in_one_worker_and_move_when_it_stops(db_url: str) -> None:
+    """Two workers contend for the lease: one runs the jobs while the other keeps trying and
+    is refused (its tries are counted, so the test cannot pass without them); when the leader
+    stops, the other takes over. SQLite (file lock) and PostgreSQL (advisory lock)."""
+    engines = [make_engine(db_url) for _ in range(2)]
+    leases = [CountingLease(engine) for engine in engines]
     jobs = [AsyncIOScheduler(), AsyncIOScheduler()]
     tasks = [
-        asyncio.create_task(lead_when_free(lease, j, every=0.05))
+        asyncio.create_task(lead_when_free(lease, j, every=0.02))
         for lease, j in zip(leases, jobs, strict=True)
     ]
     try:
         await asyncio.wait_for(asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED), 10)
-        await asyncio.sleep(0.2)  # several retry rounds of the other worker
-        assert [j.running for j in jobs].count(True) == 1
         leader = [j.running for j in jobs].index(True)
+        other = 1 - leader
+        # The other worker tries again and again while the leader holds the lease.
+        since = leases[other].tries
+
+        async def tried_again() -> bool:
+            return leases[other].tries >= since + 3
+
+        await eventually(tried_again, within=10)
+        assert [j.running for j in jobs] == [i == leader for i in range(2)]
+        assert [lease.held for lease in leases] == [i == leader for i in range(2)]
+        assert not tasks[other].done()
         # The leader stops: the other takes the lease on its next try.
         jobs[leader].shutdown(wait=False)
         leases[leader].release()
-        await asyncio.wait_for(tasks[1 - leader], 10)
-        assert jobs[1 - leader].running
+        await asyncio.wait_for(tasks[other], 10)
+        assert jobs[other].running and leases[other].held
     finally:
         for task in tasks:
             task.cancel()
@@ -75,3 +99,5 @@ async def test_periodic_jobs_run_in_one_worker_and_move_when_it_stops(tmp_path: 
                 j.shutdown(wait=False)
         for lease in leases:
             lease.release()
+        for engine in engines:
+            engine.dispose()

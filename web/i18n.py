@@ -6,12 +6,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import opencc
 from starlette.requests import Request
 
-SIMPLIFIED = "zh-CN"
-TRADITIONAL = "zh-TW"
-LOCALES = (SIMPLIFIED, TRADITIONAL)
+from duban.script import LOCALES, SIMPLIFIED, TRADITIONAL, to_script, to_simplified
+
+__all__ = ["LOCALES", "SIMPLIFIED", "TRADITIONAL", "to_script", "to_simplified"]
 LOCALE_LABELS = {SIMPLIFIED: "简体", TRADITIONAL: "繁體"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _TRADITIONAL_TAGS = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
@@ -158,27 +157,6 @@ MESSAGES: dict[str, str] = {
     "error.forbidden": "您没有权限执行此操作",
     "error.token": "访问令牌无效或已过期，请重新获取",
 }
-
-# Character-level conversion (s2t): a mainland document in Traditional script keeps its words
-# (项目 is 項目, not Taiwan's 專案). Taiwan phrasing (s2tw, s2twp) would rewrite the policy text.
-_converter = opencc.OpenCC("s2t")
-_simplifier = opencc.OpenCC("t2s")
-
-
-def to_script(text: str, locale: str) -> str:
-    """Return `text` in the script of `locale` (Simplified text is converted for zh-TW).
-
-    Not cached: pages carry per-render tokens, and the converter is fast enough (well under a
-    millisecond per thousand characters) to convert each page as it is rendered.
-    """
-    if locale == TRADITIONAL and text:
-        return str(_converter.convert(text))
-    return text
-
-
-def to_simplified(text: str) -> str:
-    """Return `text` in Simplified script (a Traditional document read in Simplified)."""
-    return str(_simplifier.convert(text)) if text else text
 
 
 @lru_cache(maxsize=1)

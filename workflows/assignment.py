@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         replan,
     )
 
-from workflows.assignment_engine import HEAD_SIGN_OFF, AssignmentEngine, local_time
+from workflows.assignment_engine import HEAD_SIGN_OFF, AssignmentEngine, iso
 
 __all__ = [
     "ActionInput",
@@ -138,8 +138,7 @@ class AssignmentWorkflow(AssignmentEngine):
             submission=SubmissionRecord(inp.key, inp.report, list(inp.evidence_ids), late),
             escalation=EscalationRecord(resolve=True) if s.escalation_level else None,
         )
-        title = f"第{self.inp.item_number}项任务（{self.inp.department_code}）已报送，待审核"
-        await self._notify("submitted", "supervisors", inp.key, title)
+        await self._notify("submitted", "supervisors", inp.key, "submitted")
         await self._tell_lead(s.period_index)
         return result
 
@@ -151,8 +150,7 @@ class AssignmentWorkflow(AssignmentEngine):
         result = self._done(inp.key, "已提交，等待本单位责任人审核后报送督查室")
         data = {"report": inp.report, "evidence_ids": list(inp.evidence_ids)}
         await self._record("submitted_for_sign_off", inp.key, **self._who(inp), data=data)
-        title = f"第{self.inp.item_number}项任务（{self.inp.department_code}）的报送待您审核"
-        await self._notify("sign_off_requested", "head", inp.key, title, inp.report)
+        await self._notify("sign_off_requested", "head", inp.key, "sign_off_requested", inp.report)
         return result
 
     @workflow.update
@@ -171,8 +169,9 @@ class AssignmentWorkflow(AssignmentEngine):
             s.state, s.held = S.IN_PROGRESS, None
             result = self._done(inp.key, "已退回承办人修改")
             await self._record("sign_off_returned", inp.key, **self._who(inp), data=data)
-            title = f"第{self.inp.item_number}项任务的报送被本单位责任人退回，请修改后重新提交"
-            await self._notify("sign_off_returned", "department", inp.key, title, inp.comment)
+            await self._notify(
+                "sign_off_returned", "department", inp.key, "sign_off_returned", inp.comment
+            )
         s.results[inp.key] = result
         return result
 
@@ -217,11 +216,8 @@ class AssignmentWorkflow(AssignmentEngine):
         await self._record(
             "reviewed", inp.key, **self._who(inp), data=data, review=review, period=patch
         )
-        verdict = (
-            f"已通过（{inp.rating}分）" if inp.decision == "approve" else "被退回，请修改后重新报送"
-        )
-        title = f"第{self.inp.item_number}项任务的报送{verdict}"
-        await self._notify(f"review_{inp.decision}", "department", inp.key, title, inp.comment)
+        kind = f"review_{inp.decision}"
+        await self._notify(kind, "department", inp.key, kind, inp.comment, rating=inp.rating)
         return result
 
     @review.validator
@@ -237,8 +233,14 @@ class AssignmentWorkflow(AssignmentEngine):
         result = self._done(inp.key, "延期申请已提交，等待审批")
         ext = ExtensionRecord(inp.key, inp.requested_due_at, inp.reason)
         await self._record("extension_requested", inp.key, **self._who(inp), extension=ext)
-        title = f"第{self.inp.item_number}项任务（{self.inp.department_code}）申请延期至 {local_time(inp.requested_due_at)}"
-        await self._notify("extension_requested", "supervisors", inp.key, title, inp.reason)
+        await self._notify(
+            "extension_requested",
+            "supervisors",
+            inp.key,
+            "extension_requested",
+            inp.reason,
+            requested_at=iso(inp.requested_due_at),
+        )
         return result
 
     @request_extension.validator
@@ -264,9 +266,10 @@ class AssignmentWorkflow(AssignmentEngine):
             decision=decision,
             period=patch,
         )
-        verdict = f"已批准，新期限 {local_time(due)}" if due else "未获批准"
-        title = f"第{self.inp.item_number}项任务的延期申请{verdict}"
-        await self._notify("extension_decided", "department", inp.key, title, inp.comment)
+        code = "extension_granted" if due else "extension_refused"
+        await self._notify(
+            "extension_decided", "department", inp.key, code, inp.comment, due_at=iso(due)
+        )
         return result
 
     @decide_extension.validator
@@ -282,8 +285,9 @@ class AssignmentWorkflow(AssignmentEngine):
         result = self._done(inp.key, "期限已调整")
         data = {"due_at": inp.due_at.isoformat(), "reason": inp.reason}
         await self._record("due_moved", inp.key, **self._who(inp), data=data, period=patch)
-        title = f"第{self.inp.item_number}项任务的期限调整为 {local_time(inp.due_at)}"
-        await self._notify("due_moved", "department", inp.key, title, inp.reason)
+        await self._notify(
+            "due_moved", "department", inp.key, "due_moved", inp.reason, due_at=iso(inp.due_at)
+        )
         return result
 
     @set_due.validator
@@ -299,8 +303,7 @@ class AssignmentWorkflow(AssignmentEngine):
             return
         self._done(inp.key, "已催办")
         await self._record("urged", inp.key, **self._who(inp), data={"message": inp.message})
-        title = f"督办催办：请尽快办理第{self.inp.item_number}项任务"
-        await self._notify("urge", "department", inp.key, title, inp.message)
+        await self._notify("urge", "department", inp.key, "urge", inp.message)
 
     @workflow.signal
     def co_reported(self, inp: CoReportInput) -> None:
@@ -322,8 +325,7 @@ class AssignmentWorkflow(AssignmentEngine):
         if inp.withdrawn:  # the run ends the assignment and records it as `withdrawn`
             s.withdrawn = True
             self._wake += 1
-            title = f"政策文件修订：第{self.inp.item_number}项任务已不再由本单位承办"
-            await self._notify("withdrawn", "department", f"v{version}", title)
+            await self._notify("withdrawn", "department", f"v{version}", "withdrawn")
             return
         if inp.role:  # a lead or co-organizer list changed: the period closes on the new list
             self.inp = replace(
@@ -350,8 +352,9 @@ class AssignmentWorkflow(AssignmentEngine):
         record = PlanRecord(plan.first_new, plan.new)
         await self._record("revised", step, data=data, period=patch, plan=record)
         if plan.due_at:
-            title = f"政策文件修订：第{self.inp.item_number}项任务本期期限调整为 {local_time(plan.due_at)}"
-            await self._notify("due_moved", "department", step, title)
+            await self._notify(
+                "due_moved", "department", step, "revised_due", due_at=iso(plan.due_at)
+            )
 
     @workflow.query
     def state(self) -> AssignmentStatus:

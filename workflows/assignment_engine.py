@@ -52,8 +52,13 @@ S = AssignmentState
 
 
 def local_time(at: datetime | None) -> str:
-    """Format a UTC time as Beijing time (UTC+8, no daylight saving) for messages."""
+    """Format a UTC time as Beijing time (UTC+8, no daylight saving) for the timeline's data."""
     return (at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+def iso(at: datetime | None) -> str | None:
+    """Return a time as a notice parameter (ISO 8601; the reader sees it in Beijing time)."""
+    return at.isoformat() if at else None
 
 
 class AssignmentEngine:
@@ -94,8 +99,7 @@ class AssignmentEngine:
         if self.inp.carry is None:
             periods = list(self.inp.periods)
             steps.append(self._step("assigned", "start", data={"role": self.inp.role}))
-            title = f"新督办任务：第{self.inp.item_number}项，请及时签收"
-            notices.append(self._notice("assigned", "department", "start", title))
+            notices.append(self._notice("assigned", "department", "start", "assigned"))
         if self._opened:
             spec = self.inp.periods[self.s.period_index]
             data = {"label": spec.label, "due_at": spec.due_at.isoformat()}
@@ -172,17 +176,20 @@ class AssignmentEngine:
             s.reminders_sent.append(n)
             step = scoped_key(n, s.due_at.isoformat() if s.due_at else "")
             await self._record("reminder", step, data={"due_at": local_time(s.due_at)})
-            title = f"第{self.inp.item_number}项任务将于 {local_time(s.due_at)} 到期，请按时报送"
-            await self._notify("reminder", "department", step, title)
+            await self._notify("reminder", "department", step, "reminder", due_at=iso(s.due_at))
             return
         s.escalation_level = n
         await self._record(f"escalation_l{n}", "ladder", escalation=EscalationRecord(level=n))
         audience, note_kind = ladder_audience(n)
-        title = f"【{n}级督办】第{self.inp.item_number}项任务（{self.inp.department_code}）已逾期"
-        body = (
-            f"原定期限 {local_time(s.original_due_at)}，当前期限 {local_time(s.due_at)}，尚未报送。"
+        await self._notify(
+            note_kind,
+            audience,
+            "ladder",
+            "escalation",
+            level=n,
+            original_due_at=iso(s.original_due_at),
+            due_at=iso(s.due_at),
         )
-        await self._notify(note_kind, audience, "ladder", title, body)
 
     async def _close_period(self) -> None:
         s, now = self.s, workflow.now()
@@ -256,23 +263,29 @@ class AssignmentEngine:
                 )
 
     def _notice(
-        self, kind: str, audience: str, step: str, title: str, body: str = ""
+        self, kind: str, audience: str, step: str, code: str, body: str = "", **params: Any
     ) -> NotifyInput:
+        """A notice by code (duban.messages.NOTICE_TEXTS): the reader's page renders the text."""
         return NotifyInput(
             key=self._key(kind, step),
             assignment_id=self.inp.assignment_id,
             kind=kind,
             audience=audience,
-            title=title,
             body=body,
+            code=code,
+            params={
+                "item": self.inp.item_number,
+                "department": self.inp.department_code,
+                **params,
+            },
         )
 
     async def _notify(
-        self, kind: str, audience: str, step: str, title: str, body: str = ""
+        self, kind: str, audience: str, step: str, code: str, body: str = "", **params: Any
     ) -> None:
         await workflow.execute_activity(
             NOTIFY_ACTIVITY,
-            self._notice(kind, audience, step, title, body),
+            self._notice(kind, audience, step, code, body, **params),
             result_type=int,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )

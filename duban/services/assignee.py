@@ -14,7 +14,7 @@ from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, User
 from duban.services.audit import record_event
-from duban.services.conversation import tell
+from duban.services.conversation import about, tell
 
 
 def members(*, session: Session, department_id: int) -> list[User]:
@@ -54,7 +54,8 @@ def assign_member(
             assignment=assignment,
             key=f"assignee:{event.id}",
             kind="assigned_to_you",
-            title=f"{head.display_name or head.username} 将第{assignment.item_number}项任务交由您承办",
+            code="assigned_to_you",
+            params=about(assignment, head),
         )
     session.flush()
     return assignment

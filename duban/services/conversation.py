@@ -83,10 +83,16 @@ def tell(
     assignment: Assignment,
     key: str,
     kind: str,
-    title: str,
+    title: str = "",
     body: str = "",
+    code: str = "",
+    params: dict[str, str | int | None] | None = None,
 ) -> int:
-    """Add one in-app notification per user (each once per key); return how many were added."""
+    """Add one in-app notification per user (each once per key); return how many were added.
+
+    Give a `code` of duban.messages.NOTICE_TEXTS and its `params` (the text is rendered for
+    each reader), or a plain `title`.
+    """
     added = 0
     for user in {u.id: u for u in users}.values():
         note_key = f"{key}:{user.id}"
@@ -99,6 +105,8 @@ def tell(
                 kind=kind,
                 title=title[:500],
                 body=body,
+                code=code,
+                params=dict(params or {}) if code else None,
                 link=f"/assignments/{assignment.id}#conversation",
                 assignment_id=assignment.id,
             )
@@ -108,8 +116,13 @@ def tell(
     return added
 
 
-def _label(assignment: Assignment) -> str:
-    return f"第{assignment.item_number}项任务（{assignment.department.name}）"
+def about(assignment: Assignment, person: User) -> dict[str, str | int | None]:
+    """Return the parameters of a notice about an assignment, from a person."""
+    return {
+        "item": assignment.item_number,
+        "department": assignment.department.code,
+        "person": person.display_name or person.username,
+    }
 
 
 def post_message(
@@ -154,8 +167,7 @@ def _announce(
     named: list[User],
 ) -> None:
     """Tell the other side of the conversation, then those @named (who may be on either side)."""
-    who = author.display_name or author.username
-    label = KIND_LABELS.get(message.kind, "留言")
+    kind = message.kind if message.kind in KIND_LABELS else "message"
     if author.role in DEPARTMENT_ROLES:
         others = supervisors(session)
     else:
@@ -163,15 +175,15 @@ def _announce(
         if message.kind == "instruction":
             others += supervisors(session)
     others = [u for u in others if u.id != author.id and u not in named]
-    title = f"{_label(assignment)}有新{label}（{who}）"
     tell(
         session,
         others,
         assignment=assignment,
         key=f"{message.kind}:{message.id}",
         kind=message.kind,
-        title=title,
         body=message.body,
+        code=f"conversation_{kind}",
+        params=about(assignment, author),
     )
     tell(
         session,
@@ -179,8 +191,9 @@ def _announce(
         assignment=assignment,
         key=f"mention:{message.id}",
         kind="mention",
-        title=f"{who} 在{_label(assignment)}的会话中提到了您",
         body=message.body,
+        code="mention",
+        params=about(assignment, author),
     )
 
 

@@ -15,36 +15,56 @@ from duban.domain import UserRole
 from duban.errors import Invalid
 from duban.messages import NotifyInput
 from duban.models import Assignment, Notification, User
-from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.script import SIMPLIFIED, to_script
+from duban.services.assignment import select_with_item
 from duban.services.leader import leaders_of
+from duban.services.notice_text import Names, NoticeView, names_for, task_name, view, views
 
 AUDIENCES = {
     "department": (UserRole.STAFF, UserRole.HEAD),
     "head": (UserRole.HEAD,),
     "supervisors": (UserRole.SUPERVISOR,),
 }
-TITLE_CHARS = 24
+# A notice of these kinds is mailed at once to each recipient with an address.
+URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
 
 
 @dataclass(frozen=True)
 class Digest:
-    """One person's unsent notifications, to go out as one mail."""
+    """One person's unsent notifications, to go out as one mail (in the person's script)."""
 
     user_id: int
     email: str
     name: str
     notification_ids: tuple[int, ...]
     lines: tuple[str, ...]
+    locale: str = SIMPLIFIED
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One notification to mail to its reader, rendered in the reader's script."""
+
+    notification_id: int
+    email: str
+    subject: str
+    body: str
 
 
 def list_for_user(
-    *, session: Session, user_id: int, unread_only: bool = False, limit: int = 20
-) -> Sequence[Notification]:
-    """Return a user's newest notifications."""
+    *,
+    session: Session,
+    user_id: int,
+    unread_only: bool = False,
+    limit: int = 20,
+    locale: str = SIMPLIFIED,
+) -> list[NoticeView]:
+    """Return a user's newest notifications as the user reads them."""
     stmt = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)).all()
+    notes = session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)).all()
+    return views(session, notes, locale)
 
 
 def unread_count(*, session: Session, user_id: int) -> int:
@@ -84,17 +104,21 @@ def pending_digests(*, session: Session) -> list[Digest]:
     grouped: dict[int, list[tuple[Notification, User]]] = defaultdict(list)
     for note, user in rows:
         grouped[user.id].append((note, user))
-    return [_digest(pairs) for pairs in grouped.values()]
+    names = names_for(session, [note for note, _ in rows])
+    return [_digest(pairs, names) for pairs in grouped.values()]
 
 
-def _digest(pairs: list[tuple[Notification, User]]) -> Digest:
+def _digest(pairs: list[tuple[Notification, User]], names: Names) -> Digest:
     user = pairs[0][1]
+    locale = user.locale or SIMPLIFIED
+    shown = [view(n, names, locale) for n, _ in pairs]
     return Digest(
         user_id=user.id,
         email=user.email or "",
         name=user.display_name or user.username,
         notification_ids=tuple(n.id for n, _ in pairs),
-        lines=tuple(f"· {n.title}" + (f"\n  {n.body}" if n.body else "") for n, _ in pairs),
+        lines=tuple(f"· {n.title}" + (f"\n  {n.body}" if n.body else "") for n in shown),
+        locale=locale,
     )
 
 
@@ -110,7 +134,7 @@ def mark_emailed(*, session: Session, ids: Sequence[int], at: datetime) -> int:
 def render_digest(digest: Digest, *, base_url: str) -> tuple[str, str]:
     """Return the subject and plain-text body of a digest mail."""
     subject = f"【督办】您有 {len(digest.notification_ids)} 条新通知"
-    body = "\n".join(
+    text = "\n".join(
         [
             f"{digest.name}，您好：",
             "",
@@ -123,7 +147,34 @@ def render_digest(digest: Digest, *, base_url: str) -> tuple[str, str]:
             "（本邮件由系统每日汇总发送，可在个人设置中关闭。）",
         ]
     )
-    return subject, body
+    return to_script(subject, digest.locale), to_script(text, digest.locale)
+
+
+def unmailed(*, session: Session, key: str) -> list[int]:
+    """Return the ids of a notice's rows (one per reader) not yet mailed to an address."""
+    return list(
+        session.scalars(
+            select(Notification.id)
+            .join(User, User.id == Notification.user_id)
+            .where(
+                Notification.key.startswith(f"{key}:", autoescape=True),
+                Notification.emailed_at.is_(None),
+                User.email.is_not(None),
+            )
+            .order_by(Notification.id)
+        )
+    )
+
+
+def mail_of(*, session: Session, notification_id: int) -> Mail | None:
+    """Return the mail of one notification in its reader's script; None once it was mailed."""
+    note = session.get_one(Notification, notification_id)
+    user = session.get_one(User, note.user_id)
+    if note.emailed_at is not None or not user.email:
+        return None
+    shown = view(note, names_for(session, [note]), user.locale or SIMPLIFIED)
+    subject = to_script("【督办】", user.locale) + shown.title
+    return Mail(note.id, user.email, subject, shown.body)
 
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -147,15 +198,13 @@ def set_preferences(
 def readable(text: str, *, session: Session, assignment: Assignment) -> str:
     """Name the task by its number as written and title, and the department by its name.
 
-    Workflows write "第9项任务（jl-jyt）"; a reader knows "（九）健全…" and "省教育厅".
+    Runs recorded before notice codes write "第9项任务（jl-jyt）" as text; a reader knows
+    "（九）健全…" and "省教育厅".
     """
     row = session.execute(select_with_item().where(Assignment.id == assignment.id)).first()
     item = row[1] if row is not None else None
-    title = item_title(assignment, item)
-    short = title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS] + "…"
-    named = f"任务{item_ref(assignment, item)}{short}" if item is not None else None
-    if named:
-        text = text.replace(f"第{assignment.item_number}项任务", named)
+    if item is not None:
+        text = text.replace(f"第{assignment.item_number}项任务", task_name(assignment, item))
     dept = assignment.department
     return text.replace(f"（{dept.code}）", f"（{dept.name}）")
 
@@ -163,8 +212,8 @@ def readable(text: str, *, session: Session, assignment: Assignment) -> str:
 def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
     """Add the in-app notification of every active user of the audience not yet told; flush."""
     assignment = session.get_one(Assignment, inp.assignment_id)
-    title = readable(inp.title, session=session, assignment=assignment)
-    inp = replace(inp, title=title)
+    if not inp.code:  # text from a run recorded before notice codes
+        inp = replace(inp, title=readable(inp.title, session=session, assignment=assignment))
     users = _audience(session, assignment, inp.audience)
     if inp.kind == "escalation_l3":  # the top rung reaches the leaders of the department too
         users += leaders_of(session=session, department_id=assignment.department_id)
@@ -189,8 +238,10 @@ def _add_once(session: Session, inp: NotifyInput, user: User) -> Notification | 
         key=key,
         user_id=user.id,
         kind=inp.kind,
-        title=inp.title,
+        title=inp.title[:500],
         body=inp.body,
+        code=inp.code,
+        params=dict(inp.params) if inp.code else None,
         link=f"/assignments/{inp.assignment_id}",
         assignment_id=inp.assignment_id,
     )

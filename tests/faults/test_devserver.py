@@ -118,7 +118,7 @@ from pathlib import Path
 from cli.devserver import DevServer
 server = DevServer.launch(db_file=Path(sys.argv[1]), port=int(sys.argv[2]))
 print(server.process.pid, flush=True)
-time.sleep(600)
+time.sleep(600)  # the parent's life until the test kills it: what is tested, not a wait
 """
 
 

@@ -10,12 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from actions.temporal import DATA_CONVERTER
 from duban.db import make_engine, make_session_factory
 from duban.domain import task_workflow_id
 from tests.db import sqlite_url
+from tests.polling import eventually
 from tests.workflows.conftest import BIN, duban_worker
 from tests.workflows.seed import DAY, assignment_input, code_of, quarterly, seed
 from workflows.assignment import (
@@ -290,12 +292,16 @@ async def _early_revision(env: WorkflowEnvironment, factory) -> None:
 
 
 async def _when_started(handle: WorkflowHandle) -> None:  # type: ignore[type-arg]
-    for _ in range(200):
+    """Wait until the server knows the workflow (fail at the deadline, never go on unsure)."""
+
+    async def described() -> bool:
         try:
             await handle.describe()
-            return
-        except Exception:
-            await asyncio.sleep(0.05)
+        except RPCError:
+            return False
+        return True
+
+    await eventually(described, within=10)
 
 
 async def _sign_off(env: WorkflowEnvironment, factory) -> None:

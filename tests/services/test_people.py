@@ -13,6 +13,8 @@ from duban.errors import Conflict, Forbidden, Invalid, NotFound
 from duban.messages import NotifyInput
 from duban.models import AuditEvent, Evidence, Notification
 from duban.rules import URGE_COOLDOWN
+from duban.script import to_script
+from duban.services import notification
 from duban.services.assignee import assign_member
 from duban.services.assignment import InboxFilter, inbox, visible_assignment
 from duban.services.conversation import claim_urge, last_urges, messages_of, post_message
@@ -77,7 +79,10 @@ def test_message_with_mention_and_attachment_is_audited_and_notified(session, wo
     assert [n.kind for n in notes(session, staff)] == ["mention"]
     assert [n.kind for n in notes(session, world["head"])] == ["message"]
     reply = post_message(session=session, assignment=a, author=staff, body="已补充。")
-    assert next(n.title for n in notes(session, world["sup"])).endswith("（王承办）")
+    [told] = notification.list_for_user(session=session, user_id=world["sup"].id)
+    assert told.title.startswith(f"任务（5）任务五（{a.department.name}）有新留言")
+    assert told.title.endswith("（王承办）") and told.body == "已补充。"
+    assert notes(session, world["sup"])[0].code == "conversation_message"
     assert [m.id for m in messages_of(session=session, assignment_id=a.id)] == [msg.id, reply.id]
 
 
@@ -129,6 +134,9 @@ def test_head_hands_to_a_member_who_sees_it_first(session, world):
     assign_member(session=session, assignment=b, head=head, assignee_id=staff.id)
     assert b.assignee_id == staff.id
     assert [n.kind for n in notes(session, staff)] == ["assigned_to_you"]
+    [told] = notification.list_for_user(session=session, user_id=staff.id, locale="zh-TW")
+    who = head.display_name or head.username
+    assert told.title == to_script(f"{who} 将任务（6）任务六交由您承办", "zh-TW")
     event = session.scalar(select(AuditEvent).where(AuditEvent.kind == "assignee_set"))
     assert event.assignment_id == b.id and event.data["assignee"] == "王承办"
     box = inbox(

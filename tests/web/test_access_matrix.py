@@ -196,10 +196,9 @@ async def test_other_department_list_hides_our_assignments(app, db, world):
 async def test_staff_cannot_review(app, db, world):
     paths = app.openapi()["paths"]
     review = "/api/v1/assignments/{assignment_id}/review"
-    if review not in paths:
-        pytest.skip("the review route belongs to the supervision area and is not in this app yet")
+    assert review in paths  # the route exists: a staff member's review must be refused
     client, headers, _ = await signed_in(app, db, UserRole.STAFF, "fpb")
-    body = {"decision": "approve", "rating": 5, "comment": "好"}
+    body = {"key": "staff-review", "decision": "approve", "rating": 5, "comment": "好"}
     response = await client.post(
         review.format(assignment_id=world["ids"]["api"]), json=body, headers=headers
     )

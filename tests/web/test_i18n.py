@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import opencc
 import pytest
 
 from web.i18n import MESSAGES, from_accept_language, shanghai, t, to_script
+
+S2T = opencc.OpenCC("s2t")
 
 
 @pytest.mark.parametrize(
@@ -37,7 +40,21 @@ def test_traditional_conversion_keeps_mainland_words():
 
 
 def test_every_message_converts():
-    assert all(t(key, "zh-TW") for key in MESSAGES)
+    """Each Simplified-only character of every interface string is converted, in place.
+
+    A character is Simplified-only where OpenCC's s2t changes it on its own. The test fails
+    for a conversion that does nothing, drops or adds characters, or leaves any to convert.
+    """
+    converted = 0
+    for key, text in MESSAGES.items():
+        shown = t(key, "zh-TW")
+        assert len(shown) == len(text), key  # characters, not words: nothing rewritten
+        for simplified, traditional in zip(text, shown, strict=True):
+            if S2T.convert(simplified) != simplified:
+                assert traditional != simplified, (key, simplified)
+                converted += 1
+        assert S2T.convert(shown) == shown, key  # nothing Simplified-only is left
+    assert converted > 200  # the strings are Chinese: many characters had to change
 
 
 def test_shanghai_time():

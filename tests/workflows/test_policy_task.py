@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -400,18 +399,21 @@ async def test_a_revision_before_the_children_start_is_what_they_start_with(
 
 
 class _HoldFirstTask(Interceptor):
-    """Hold a PolicyTaskWorkflow's first workflow task a moment, and tell the test it is held.
+    """Hold a PolicyTaskWorkflow's first workflow task until the test has sent its signal.
 
-    A signal sent meanwhile arrives while the children that task starts are still being
-    started: the race between a first import and a second one right after it.
+    The signal arrives while the children that task starts are still being started: the race
+    between a first import and a second one right after it. The hold ends when the test says
+    the signal is in (`release`), at the latest after 1.5 s, below the SDK's 2 s deadlock
+    detector.
     """
 
     def __init__(self) -> None:
         self.holding = threading.Event()
+        self.release = threading.Event()
 
     def _hold(self) -> None:
         self.holding.set()
-        time.sleep(1.0)  # well below the SDK's 2 s deadlock detector
+        self.release.wait(timeout=1.5)
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
@@ -448,6 +450,7 @@ async def test_a_revision_while_the_children_are_being_started_reaches_them(
             PolicyTaskWorkflow.revise,
             PolicyRevisionInput(v2.policy_version, v2.title, v2.assignments),
         )
+        hold.release.set()  # the signal is in: let the held task go on
         co = dev_env.client.get_workflow_handle_for(AssignmentWorkflow.run, co_id)
 
         async def co_started():
