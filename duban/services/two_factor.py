@@ -1,6 +1,6 @@
 """TOTP second factor (RFC 6238, pyotp) and one-time recovery codes for the roles with power.
 
-Supervisors, assessors and admins must enrol (there is no leader role). A code is accepted
+Supervisors, assessors, leaders and admins must enrol (issue 14: the roles with power). A code is accepted
 within one 30-second step either side and only once: the last accepted step is kept, so a
 code seen over a shoulder cannot be replayed. Recovery codes carry 80 random bits, are shown
 once and kept as SHA-256 digests; each works once.
@@ -22,7 +22,9 @@ from duban.models import RecoveryCode, User
 from duban.services.audit import record_event
 from duban.services.login_session import end_user_sessions
 
-TWO_FACTOR_ROLES = frozenset({UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN})
+TWO_FACTOR_ROLES = frozenset(
+    {UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.LEADER, UserRole.ADMIN}
+)
 ISSUER = "督办 duban"
 RECOVERY_CODES = 10
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
