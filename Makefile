@@ -10,6 +10,9 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen
+	@# The OIDC tests run a real provider (Node's oidc-provider, pinned in its package-lock.json).
+	@if command -v npm >/dev/null && [ ! -d tests/oidc/node_modules ]; then \
+	  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error); fi
 
 # Debian packages: CJK fonts for PDF reports (run and test); chromium and pdftoppm for tests.
 fonts:

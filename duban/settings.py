@@ -165,6 +165,43 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         default=None, validation_alias=AliasChoices("DUBAN_COOKIE_SECURE", "cookie_secure")
     )
+    # Single sign-on through OpenID Connect (DESIGN.md, "Security"); off while no issuer is set.
+    oidc_issuer: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUBAN_OIDC_ISSUER", "oidc_issuer")
+    )
+    oidc_client_id: str = Field(
+        default="", validation_alias=AliasChoices("DUBAN_OIDC_CLIENT_ID", "oidc_client_id")
+    )
+    oidc_client_secret: str = Field(
+        default="",
+        validation_alias=AliasChoices("DUBAN_OIDC_CLIENT_SECRET", "oidc_client_secret"),
+    )
+    # Which claims name the department and the role, and how their values map onto department
+    # codes and roles ("value=code,..."; empty: the value is the code or role itself).
+    oidc_department_claim: str = Field(
+        default="duban_department",
+        validation_alias=AliasChoices("DUBAN_OIDC_DEPARTMENT_CLAIM", "oidc_department_claim"),
+    )
+    oidc_role_claim: str = Field(
+        default="duban_role",
+        validation_alias=AliasChoices("DUBAN_OIDC_ROLE_CLAIM", "oidc_role_claim"),
+    )
+    oidc_department_map: str = Field(
+        default="",
+        validation_alias=AliasChoices("DUBAN_OIDC_DEPARTMENT_MAP", "oidc_department_map"),
+    )
+    oidc_role_map: str = Field(
+        default="", validation_alias=AliasChoices("DUBAN_OIDC_ROLE_MAP", "oidc_role_map")
+    )
+    # The `amr` values (RFC 8176) or `acr` values that mean the provider checked a second
+    # factor: then duban asks for no TOTP code of its own.
+    oidc_mfa_amr: str = Field(
+        default="mfa,otp,hwk,swk,sms,sc",
+        validation_alias=AliasChoices("DUBAN_OIDC_MFA_AMR", "oidc_mfa_amr"),
+    )
+    oidc_mfa_acr: str = Field(
+        default="", validation_alias=AliasChoices("DUBAN_OIDC_MFA_ACR", "oidc_mfa_acr")
+    )
 
     @property
     def secure_cookies(self) -> bool:

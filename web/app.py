@@ -54,6 +54,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.conversation",
     "web.api.adhoc",
     "web.pages.auth",
+    "web.pages.oidc",
     "web.pages.account",
     "web.pages.home",
     "web.pages.admin",

@@ -172,10 +172,12 @@ def _check_second_factor(request: Request, user: User) -> None:
     """Refuse a role with power that has no second factor, or did not show it (outside dev)."""
     if request.app.state.dev_mode or not two_factor.required_for(user):
         return
+    if getattr(request.state, "second_factor", False):
+        return  # shown here, or asserted by the OIDC provider (DESIGN.md, "Single sign-on")
     if not two_factor.enrolled(user):
         if request.url.path not in ENROLMENT_PATHS:
             raise TwoFactorEnrolmentRequired(t("auth.must_enrol"))
-    elif not getattr(request.state, "second_factor", False):
+    else:
         raise SignInRequired(t("auth.second_factor_required"))
 
 

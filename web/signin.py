@@ -138,7 +138,8 @@ def check_second_factor(request: Request, user_id: int, code: str, *, via: str) 
     with _factory(request).begin() as session:
         user = session.get(User, user_id)
         assert user is not None
-        kind = two_factor.verify(session=session, user=user, code=code[:64], now=utcnow())
+        key = request.app.state.settings.secret_key
+        kind = two_factor.verify(session=session, user=user, code=code[:64], now=utcnow(), key=key)
         data = {"username": username, "ip": ip, "via": via, "method": kind or ""}
         if kind is None:
             record_event(session=session, kind="two_factor_failed", actor=user, data=data)

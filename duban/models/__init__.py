@@ -10,6 +10,7 @@ from duban.models.evidence import Evidence
 from duban.models.head_term import HeadTerm
 from duban.models.login_session import LoginSession
 from duban.models.notification import Notification
+from duban.models.oidc_identity import OidcIdentity
 from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.recovery_code import RecoveryCode
@@ -32,6 +33,7 @@ __all__ = [
     "LeaderDepartment",
     "LoginSession",
     "Notification",
+    "OidcIdentity",
     "PaperNumber",
     "Policy",
     "PolicyDraft",

@@ -31,9 +31,10 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # When the password was last set (NULL: at created_at), for DUBAN_PASSWORD_MAX_AGE_DAYS.
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    # TOTP second factor: the base32 secret (set at enrolment, confirmed when enabled_at is
-    # set) and the last 30-second step accepted, so a code works once.
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # TOTP second factor: the base32 secret, sealed (duban.secretbox: encrypted under
+    # DUBAN_SECRET_KEY; set at enrolment, confirmed when enabled_at is set), and the last
+    # 30-second step accepted, so a code works once.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

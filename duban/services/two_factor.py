@@ -1,9 +1,14 @@
 """TOTP second factor (RFC 6238, pyotp) and one-time recovery codes for the roles with power.
 
-Supervisors, assessors and admins must enrol (there is no leader role). A code is accepted
+Supervisors, assessors, leaders and admins must enrol (issue 14: the roles with power). A code is accepted
 within one 30-second step either side and only once: the last accepted step is kept, so a
 code seen over a shoulder cannot be replayed. Recovery codes carry 80 random bits, are shown
 once and kept as SHA-256 digests; each works once.
+
+The TOTP secret is stored sealed (duban.secretbox: AES-256-GCM under a key derived from
+DUBAN_SECRET_KEY, bound to the user's row); every function that reads or writes it takes
+that `key`. A secret that does not open (the secret key was changed) makes every code wrong:
+the user signs in with a recovery code or an admin resets the factor.
 """
 
 from __future__ import annotations
@@ -13,18 +18,23 @@ import secrets
 from datetime import datetime
 
 import pyotp
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.domain import UserRole
 from duban.errors import Conflict
 from duban.models import RecoveryCode, User
+from duban.secretbox import SealedValueError, open_sealed, seal, user_context
 from duban.services.audit import record_event
 from duban.services.login_session import end_user_sessions
 
-TWO_FACTOR_ROLES = frozenset({UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.ADMIN})
+TWO_FACTOR_ROLES = frozenset(
+    {UserRole.SUPERVISOR, UserRole.ASSESSOR, UserRole.LEADER, UserRole.ADMIN}
+)
 ISSUER = "督办 duban"
 RECOVERY_CODES = 10
+log = structlog.get_logger(__name__)
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
@@ -56,14 +66,33 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
 
 
-def begin_enrolment(*, session: Session, user: User) -> str:
+def store_secret(*, session: Session, user: User, secret: str, key: str) -> None:
+    """Keep `secret` (base32) as the user's TOTP secret, sealed under `key`."""
+    session.flush()  # a new user gets its id, which the sealed value is bound to
+    user.totp_secret = seal(key, secret, context=user_context(user.id))
+    session.flush()
+
+
+def secret_of(user: User, key: str) -> str | None:
+    """Return the user's TOTP secret in plain, or None (none, or sealed under another key)."""
+    if user.totp_secret is None:
+        return None
+    try:
+        return open_sealed(key, user.totp_secret, context=user_context(user.id))
+    except SealedValueError:
+        log.warning("totp_secret_unreadable", user=user.username)
+        return None
+
+
+def begin_enrolment(*, session: Session, user: User, key: str) -> str:
     """Return the pending secret for the user, creating one; refused once enrolled."""
     if enrolled(user):
         raise Conflict("已启用两步验证 / two-factor sign-in is already on")
-    if user.totp_secret is None:
-        user.totp_secret = pyotp.random_base32()
-        session.flush()
-    return user.totp_secret
+    secret = secret_of(user, key)
+    if secret is None:
+        secret = pyotp.random_base32()
+        store_secret(session=session, user=user, secret=secret, key=key)
+    return secret
 
 
 def _step_of(secret: str, code: str, now: datetime, last: int | None) -> int | None:
@@ -86,12 +115,13 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
 
 
 def confirm_enrolment(
-    *, session: Session, user: User, code: str, now: datetime
+    *, session: Session, user: User, code: str, now: datetime, key: str
 ) -> list[str] | None:
     """Turn the factor on when `code` matches the pending secret; return the recovery codes."""
-    if user.totp_secret is None or enrolled(user):
+    secret = secret_of(user, key)
+    if secret is None or enrolled(user):
         return None
-    step = _step_of(user.totp_secret, normalize(code), now, None)
+    step = _step_of(secret, normalize(code), now, None)
     if step is None:
         return None
     user.totp_enabled_at, user.totp_last_step = now, step
@@ -101,14 +131,16 @@ def confirm_enrolment(
     return codes
 
 
-def verify(*, session: Session, user: User, code: str, now: datetime) -> str | None:
+def verify(*, session: Session, user: User, code: str, now: datetime, key: str) -> str | None:
     """Check a TOTP code or a recovery code; return "totp" or "recovery", or None."""
     folded = normalize(code)
     if not enrolled(user) or not folded:
         return None
     if len(folded) == 6 and folded.isdigit():
-        assert user.totp_secret is not None
-        step = _step_of(user.totp_secret, folded, now, user.totp_last_step)
+        secret = secret_of(user, key)
+        if secret is None:
+            return None
+        step = _step_of(secret, folded, now, user.totp_last_step)
         if step is None:
             return None
         user.totp_last_step = step

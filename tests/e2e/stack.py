@@ -78,7 +78,9 @@ class LiveStack(threading.Thread):
                         settings=self.settings,
                         policy_key=self.policy_key,
                     )
-                enrol_everyone(self.factory)  # supervisors, assessors, admins: TOTP
+                enrol_everyone(
+                    self.factory, self.settings.secret_key
+                )  # supervisors, assessors, leaders, admins: TOTP
                 app = create_app(self.settings, temporal_client=env.client)
                 config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
                 self.server = uvicorn.Server(config)

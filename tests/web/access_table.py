@@ -61,6 +61,8 @@ ACCESS: dict[str, Rule] = {
     "POST /logout": PUBLIC,
     "GET /login/2fa": PUBLIC,  # the second step: nobody waiting, back to /login
     "POST /login/2fa": PUBLIC,
+    "GET /login/oidc": PUBLIC,  # single sign-on: 404 while no provider is configured
+    "GET /login/oidc/callback": PUBLIC,
     "POST /locale": PUBLIC,
     "GET /calendar/{token}.ics": PUBLIC,  # the unguessable token is the key
     "GET /notifications/bell": PUBLIC,  # anonymous: 286, htmx stops polling

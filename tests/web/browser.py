@@ -53,7 +53,7 @@ def add_user(
 ) -> tuple[int, str]:
     """Create an active user (a department is made for staff/head); return (id, username).
 
-    Supervisors, assessors and admins are enrolled in TOTP with tests/two_factor.py's secret,
+    Supervisors, assessors, leaders and admins are enrolled in TOTP with tests/two_factor.py's secret,
     so the helpers below sign them in with a code like a real authenticator would.
     """
     if role in DEPARTMENT_ROLES and department is None:

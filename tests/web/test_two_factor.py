@@ -26,10 +26,10 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def new_supervisor(db) -> str:
-    """A supervisor that has not enrolled yet."""
+def new_supervisor(db, role: UserRole = UserRole.SUPERVISOR) -> str:
+    """A supervisor (or another role with power) that has not enrolled yet."""
     with db.begin() as s:
-        create_user(session=s, username="wangdu", password=PASSWORD, role=UserRole.SUPERVISOR)
+        create_user(session=s, username="wangdu", password=PASSWORD, role=role)
     return "wangdu"
 
 
@@ -53,21 +53,22 @@ async def enrol(c, csrf: str) -> tuple[str, list[str]]:
     return code, CODES.findall(done.text)
 
 
-async def test_a_supervisor_must_enrol_then_signs_in_with_a_code(app, db):
-    username = new_supervisor(db)
+@pytest.mark.parametrize("role", [UserRole.SUPERVISOR, UserRole.LEADER])
+async def test_a_supervisor_must_enrol_then_signs_in_with_a_code(app, db, role):
+    username = new_supervisor(db, role)
     async with new_client(app) as c:
         assert (await sign_in(c, username)).headers["location"] == "/"
-        board = await c.get("/board")
+        board = await c.get("/notifications")
         assert (board.status_code, board.headers["location"]) == (303, "/account/2fa")
         page = await c.get("/account/2fa")
         assert "otpauth://totp/" in page.text and "两步验证" in page.text
         _, codes = await enrol(c, csrf_of(page.text))
         assert len(codes) == 10 and len(set(codes)) == 10
-        assert (await c.get("/board")).status_code == 200  # this session showed the factor
+        assert (await c.get("/notifications")).status_code == 200  # this session showed the factor
     async with new_client(app) as c:
         first = await sign_in_password(c, username)
         assert first.headers["location"].startswith("/login/2fa")
-        assert (await c.get("/board")).headers["location"].startswith("/login")
+        assert (await c.get("/notifications")).headers["location"].startswith("/login")
     assert {"two_factor_enabled", "sign_in_succeeded"} <= set(kinds(db))
 
 

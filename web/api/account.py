@@ -12,7 +12,7 @@ from duban.errors import Invalid, NotFound
 from duban.services import two_factor
 from duban.services.audit import record_event
 from duban.services.login_session import end_session_of, is_current, user_sessions
-from web.deps import SESSION_USER_KEY, CurrentUser, SessionDep
+from web.deps import SESSION_USER_KEY, CurrentUser, SessionDep, SettingsDep
 from web.i18n import t
 from web.openapi import error_responses
 from web.schemas import RowId
@@ -52,16 +52,20 @@ class SessionRead(BaseModel):
 
 
 @router.post("/2fa", response_model=EnrolmentRead, responses=error_responses(409))
-def begin_enrolment(user: CurrentUser, session: SessionDep) -> EnrolmentRead:
+def begin_enrolment(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> EnrolmentRead:
     """Start (or show again) enrolment of a TOTP second factor; 409 once it is on."""
-    secret = two_factor.begin_enrolment(session=session, user=user)
+    secret = two_factor.begin_enrolment(session=session, user=user, key=settings.secret_key)
     return EnrolmentRead(secret=secret, otpauth_uri=two_factor.provisioning_uri(user, secret))
 
 
 @router.post("/2fa/confirm", response_model=RecoveryCodesRead, responses=error_responses(409))
-def confirm_enrolment(body: CodeBody, user: CurrentUser, session: SessionDep) -> RecoveryCodesRead:
+def confirm_enrolment(
+    body: CodeBody, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> RecoveryCodesRead:
     """Turn the factor on with a code from the app (422 for a wrong one); audited."""
-    codes = two_factor.confirm_enrolment(session=session, user=user, code=body.code, now=utcnow())
+    codes = two_factor.confirm_enrolment(
+        session=session, user=user, code=body.code, now=utcnow(), key=settings.secret_key
+    )
     if codes is None:
         raise Invalid(t("auth.bad_code"))
     return RecoveryCodesRead(recovery_codes=codes)

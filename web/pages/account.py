@@ -69,10 +69,11 @@ def _codes_left(session: SessionDep, user: User) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _enrol_context(session: SessionDep, user: User) -> dict[str, object]:
+def _enrol_context(request: Request, session: SessionDep, user: User) -> dict[str, object]:
     if two_factor.enrolled(user):
         return {"enabled": True, "codes_left": _codes_left(session, user)}
-    secret = two_factor.begin_enrolment(session=session, user=user)
+    key = request.app.state.settings.secret_key
+    secret = two_factor.begin_enrolment(session=session, user=user, key=key)
     forced = two_factor.required_for(user)
     return {"secret": secret, "uri": two_factor.provisioning_uri(user, secret), "forced": forced}
 
@@ -80,7 +81,7 @@ def _enrol_context(session: SessionDep, user: User) -> dict[str, object]:
 @router.get("/account/2fa")
 def enrol_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     """Show the secret and otpauth URI to enrol, or that the factor is on."""
-    return render(request, "auth/enrol.html", _enrol_context(session, user))
+    return render(request, "auth/enrol.html", _enrol_context(request, session, user))
 
 
 @router.post("/account/2fa")
@@ -91,11 +92,12 @@ def enrol(
     having shown the factor."""
     codes = None
     if not two_factor.enrolled(user):
+        key = request.app.state.settings.secret_key
         codes = two_factor.confirm_enrolment(
-            session=session, user=user, code=form.code, now=utcnow()
+            session=session, user=user, code=form.code, now=utcnow(), key=key
         )
     if codes is None:
-        ctx = _enrol_context(session, user) | {"error": t("auth.bad_code")}
+        ctx = _enrol_context(request, session, user) | {"error": t("auth.bad_code")}
         return render(request, "auth/enrol.html", ctx, status_code=422)
     _mark_second_factor(request, session, user)
     return render(request, "auth/enrol.html", {"codes": codes})
