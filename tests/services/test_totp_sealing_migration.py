@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from duban.migrate import migrate_connection
 from duban.secretbox import open_sealed, user_context
 
-BEFORE = "3f8b2d6c1a90"
+BEFORE = "5c1e9a7d3b24"
 SEALING = "6a1c9e4b7d20"
 KEY = "a-deployment-key-of-more-than-32-characters"
 

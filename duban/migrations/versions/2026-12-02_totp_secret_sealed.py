@@ -1,7 +1,7 @@
 """totp secrets sealed at rest (AES-GCM under a key derived from DUBAN_SECRET_KEY)
 
 Revision ID: 6a1c9e4b7d20
-Revises: 3f8b2d6c1a90
+Revises: 5c1e9a7d3b24
 Create Date: 2026-12-02 06:00:00.000000
 
 Existing plain secrets are sealed with the DUBAN_SECRET_KEY of the migrating process, which
@@ -18,7 +18,7 @@ from duban.secretbox import is_sealed, open_sealed, seal, user_context
 from duban.settings import Settings
 
 revision: str = "6a1c9e4b7d20"
-down_revision: str | None = "3f8b2d6c1a90"
+down_revision: str | None = "5c1e9a7d3b24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
