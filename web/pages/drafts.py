@@ -18,13 +18,13 @@ from actions.draft import (
 )
 from duban.errors import Conflict, DomainError, Invalid
 from duban.models import Policy, PolicyDraft
+from duban.rules import DIRECTION_LABELS
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_diff import draft_diff, same_text_version
 from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
 from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
 from duban.services.policy_overview import start_progress
-from duban.rules import DIRECTION_LABELS
 from duban.settings import Settings
 from web.deps import IntakeUser, SessionDep, SettingsDep, intake_of
 from web.rendering import is_htmx, render
