@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +29,13 @@ from duban.models import (
     TargetActual,
     TaskTarget,
 )
-from duban.rules import DIRECTION_LABELS, Projection, number_text, project_target
+from duban.rules import (
+    DIRECTION_LABELS,
+    Projection,
+    meets_target,
+    number_text,
+    project_target,
+)
 from policies.model import Target
 from policies.targets import DIRECTIONS, UNIT_RE
 
@@ -351,3 +357,82 @@ def task_tracks(
         TargetTrack(first.target, tuple(t[i].series[0] for t in tracks if len(t) > i))
         for i, first in enumerate(tracks[0])
     ]
+
+
+TARGET_EXPORT_HEADER = [
+    "任务",
+    "单位",
+    "指标",
+    "原文",
+    "目标值",
+    "计量单位",
+    "方向",
+    "范围",
+    "期限",
+    "期次",
+    "报送日期",
+    "实际值",
+    "趋势预计值",
+    "预计达标",
+]
+
+
+def target_export_rows(
+    *, session: Session, assignments: Sequence[Assignment], titles: Mapping[int, str], today: date
+) -> list[list[object]]:
+    """Return the targets sheet of an export: a row per reported actual (one when none yet)."""
+    out: list[list[object]] = []
+    per = tracks_of(session=session, assignments=assignments, today=today)
+    for a in assignments:
+        for track in per[a.id]:
+            t, series = track.target, track.series[0]
+            p = series.projection
+            head: list[object] = [
+                titles.get(a.id, f"（{a.item_number}）"),
+                a.department.name,
+                track.words,
+                t.text,
+                t.value,
+                t.unit,
+                DIRECTION_LABELS.get(t.direction, t.direction),
+                t.scope or "",
+                t.deadline_date.isoformat() if t.deadline_date else "",
+            ]
+            tail: list[object] = [
+                round(p.value, 2) if p else "",
+                ("是" if p.meets else "否") if p else "",
+            ]
+            points = series.points or (None,)
+            for point in points:
+                cells: list[object] = (
+                    [point.label, point.day.isoformat(), point.value] if point else ["", "", ""]
+                )
+                out.append(head + cells + tail)
+    return out
+
+
+def period_attainment(
+    *, session: Session, assignment_ids: Iterable[int], as_of: datetime
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """Return (targets met, targets reported) of each (assignment, period) by its last report."""
+    ids = sorted(set(assignment_ids))
+    latest: dict[tuple[int, int, int], tuple[float, TaskTarget]] = {}
+    for start in range(0, len(ids), 500):  # keep IN lists short on every backend
+        rows = session.execute(
+            select(Submission.assignment_id, Submission.period_index, TargetActual, TaskTarget)
+            .join(TargetActual, TargetActual.submission_id == Submission.id)
+            .join(TaskTarget, TaskTarget.id == TargetActual.target_id)
+            .where(
+                Submission.assignment_id.in_(ids[start : start + 500]),
+                Submission.submitted_at <= as_of,
+            )
+            .order_by(Submission.submitted_at, Submission.id)
+        ).all()
+        for aid, index, actual, target in rows:
+            latest[(aid, index, target.id)] = (actual.value, target)
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for (aid, index, _), (value, t) in latest.items():
+        met, total = out.get((aid, index), (0, 0))
+        hit = meets_target(value, target=t.value, direction=t.direction)
+        out[(aid, index)] = (met + int(hit), total + 1)
+    return out
