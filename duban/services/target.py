@@ -216,7 +216,7 @@ def checked_actual(raw: str, target: TaskTarget) -> float:
     if number != text and not number.strip():
         raise Invalid(f"{label}“{text[:20]}”缺少数字")
     trailing = re.search(r"[^\d.,，．０-９\s+-]+$", number)
-    if trailing and re.match(r"\s*[+-]?[\d０-９]", number):
+    if trailing and UNIT_RE.fullmatch(trailing.group(0)):  # another unit: 80人 for a %
         raise Invalid(f"{label}的单位应为“{target.unit}”，不是“{trailing.group(0)[:8]}”")
     value = parse_number(number, label=label)
     if value < 0 and target.direction != "increase_by":
