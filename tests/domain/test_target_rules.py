@@ -8,6 +8,7 @@ import pytest
 
 from duban.rules import (
     Light,
+    Projection,
     linear_trend,
     meets_target,
     number_text,
@@ -54,7 +55,9 @@ def test_meeting_a_target_follows_its_direction(
     assert meets_target(value, target=target, direction=direction) is met
 
 
-def _projection(points: list[tuple[date, float]], deadline: date | None = DEADLINE):  # type: ignore[no-untyped-def]
+def _projection(
+    points: list[tuple[date, float]], deadline: date | None = DEADLINE
+) -> Projection | None:
     return project_target(
         target=300, unit="个", direction="at_least", deadline=deadline, points=points, today=TODAY
     )
@@ -86,7 +89,8 @@ def test_a_projected_miss_turns_the_light_amber_before_the_due_date() -> None:
     plain = status_light(due_at=far, now=NOW, state="acknowledged")
     assert plain.color == Light.GREEN
     light = status_light(due_at=far, now=NOW, state="acknowledged", miss=miss)
-    assert light.color == Light.AMBER and light.reason == miss.reason  # type: ignore[union-attr]
+    assert miss is not None
+    assert light.color == Light.AMBER and light.reason == miss.reason
     no_due = status_light(due_at=None, now=NOW, state="acknowledged", miss=miss)
     assert no_due.color == Light.AMBER
 

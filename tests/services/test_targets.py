@@ -249,7 +249,8 @@ def test_a_slow_trend_is_projected_to_miss_and_tracked_per_period(session):
     ]
     projection = road_track.series[0].projection
     assert projection is not None and not projection.meets and projection.value < 1200
-    assert tracks[1].series[0].projection.meets  # 85% is reached on that trend
+    rate_projection = tracks[1].series[0].projection
+    assert rate_projection is not None and rate_projection.meets  # 85% is reached on that trend
     misses = projected_misses(session=session, assignments=[lead], today=today)
     assert misses[lead.id].target == 1200.0
     attained = period_attainment(
