@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, TypeVar
@@ -22,6 +22,7 @@ from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
+from duban.services.target import check_actuals
 from workflows.assignment import (
     ActionInput,
     ActionResult,
@@ -118,10 +119,14 @@ async def submit(
     report: str,
     evidence_ids: list[int],
     key: str | None,
+    actuals: Mapping[str, str] | None = None,
 ) -> ActionOutcome:
-    """Submit a progress report with evidence of this assignment through its workflow."""
+    """Submit a progress report with evidence and the actual of each target through its workflow."""
     report = check_text(report, label="进展情况", max_chars=REPORT_MAX_CHARS)
     assignment = await _owned(caller, assignment_id)
+    checked = await run_in_threadpool(
+        check_actuals, session=caller.session, assignment=assignment, raw=actuals or {}
+    )
     ids = await run_in_threadpool(
         check_evidence_ids,
         session=caller.session,
@@ -137,6 +142,7 @@ async def submit(
         evidence_ids=ids,
         # The policy's switch: a member's report waits for the head; the head's own goes up.
         needs_sign_off=assignment.policy.head_sign_off and user.role != UserRole.HEAD,
+        actuals=checked,
     )
     return await send(caller, temporal.submit, assignment, inp)
 

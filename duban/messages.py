@@ -112,6 +112,8 @@ class SubmissionRecord:
     report: str
     evidence_ids: list[int]
     late: bool
+    # The actual value reported for each target of the assignment, keyed by target id.
+    actuals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ services and the pages all call these, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from duban.domain import AssignmentState
@@ -41,20 +42,105 @@ class StatusLight:
     reason: str
 
 
-def status_light(*, due_at: datetime | None, now: datetime, state: str) -> StatusLight:
-    """Return red when overdue, amber when due within 7 days, otherwise green (with why)."""
+DIRECTION_LABELS = {
+    "at_least": "不低于",
+    "at_most": "不超过",
+    "reach": "达到",
+    "increase_by": "增长",
+}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where the linear trend of a target's actuals stands on its deadline, and whether it meets it."""
+
+    value: float
+    target: float
+    unit: str
+    direction: str
+    deadline: date
+    meets: bool
+
+    @property
+    def reason(self) -> str:
+        """Return why the light turns amber, in Chinese."""
+        return (
+            f"指标预计难以完成：按目前趋势至 {self.deadline.isoformat()} 约为 "
+            f"{number_text(self.value)}{self.unit}，目标{DIRECTION_LABELS.get(self.direction, '')}"
+            f"{number_text(self.target)}{self.unit}"
+        )
+
+
+def number_text(value: float) -> str:
+    """Return a value as people write it: whole numbers without a point, others to two places."""
+    rounded = round(value, 2)
+    return str(int(rounded)) if float(rounded).is_integer() else f"{rounded:g}"
+
+
+def linear_trend(points: Sequence[tuple[date, float]], at: date) -> float | None:
+    """Return the least-squares line through the dated actuals, read at `at`.
+
+    None with fewer than two different days: one report shows no trend.
+    """
+    if len({day for day, _ in points}) < 2:
+        return None
+    xs = [float(day.toordinal()) for day, _ in points]
+    ys = [value for _, value in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return mean_y + slope * (at.toordinal() - mean_x)
+
+
+def meets_target(value: float, *, target: float, direction: str) -> bool:
+    """Return whether an actual meets a target: at most (or a fall) from above, the rest from below."""
+    if direction == "at_most" or (direction == "increase_by" and target < 0):
+        return value <= target
+    return value >= target
+
+
+def project_target(
+    *,
+    target: float,
+    unit: str,
+    direction: str,
+    deadline: date | None,
+    points: Sequence[tuple[date, float]],
+    today: date,
+) -> Projection | None:
+    """Return the trend of the actuals projected to the target's deadline (None: nothing to project)."""
+    if deadline is None or deadline < today:
+        return None
+    value = linear_trend(points, deadline)
+    if value is None:
+        return None
+    met = meets_target(value, target=target, direction=direction)
+    return Projection(value, target, unit, direction, deadline, met)
+
+
+def status_light(
+    *,
+    due_at: datetime | None,
+    now: datetime,
+    state: str,
+    miss: Projection | None = None,
+) -> StatusLight:
+    """Return red when overdue, amber when due within 7 days or when a target is projected to
+    miss its deadline (`miss`), otherwise green (with why)."""
     if state in DONE_STATES:
         return StatusLight(Light.GREEN, "已完成")
     if state == S.SUBMITTED:
         return StatusLight(Light.GREEN, "已报送，待审核")
-    if due_at is None:
-        return StatusLight(Light.GREEN, "暂无截止时间")
-    if due_at <= now:
+    if due_at is not None and due_at <= now:
         days = (now - due_at).days
         return StatusLight(Light.RED, f"已逾期 {days} 天" if days else "今日已到期")
-    if due_at - now <= AMBER_WINDOW:
+    if due_at is not None and due_at - now <= AMBER_WINDOW:
         days = (due_at - now).days
         return StatusLight(Light.AMBER, f"{days} 天内到期" if days else "今日到期")
+    if miss is not None and not miss.meets:
+        return StatusLight(Light.AMBER, miss.reason)
+    if due_at is None:
+        return StatusLight(Light.GREEN, "暂无截止时间")
     return StatusLight(Light.GREEN, "进度正常")
 
 

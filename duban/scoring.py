@@ -30,6 +30,7 @@ RULE_LABELS = {
     "rating": "审核评价",
     "extension": "延期",
     "return": "退回整改",
+    "target": "指标达成",
 }
 
 
@@ -58,6 +59,9 @@ class PeriodOutcome:
     official_name: str | None = None
     # Optional finer tracing: rule id -> the events behind that rule's lines.
     events_by_rule: Mapping[str, tuple[int, ...]] | None = None
+    # The targets whose actual reported for the period meets them, of those reported (指标).
+    targets_met: int = 0
+    targets_reported: int = 0
 
 
 class ScoreLine(NamedTuple):
@@ -218,6 +222,11 @@ def _score_into(
             if (hit := t.rating.get(o.rating)) is None:
                 raise ValueError(f"rating {o.rating!r} is outside 1..5 (assignment {aid})")
             out.append(ScoreLine(hit[0], hit[1], by_rule.get("rating", ev), "rating", aid, idx))
+    if o.approved and o.targets_reported and t.rubric.target_weight:
+        share = o.targets_met / o.targets_reported
+        pts = t.rubric.target_weight * share * t.weight
+        why = f"指标达标{o.targets_met}/{o.targets_reported}项{t.suffix}"
+        out.append(ScoreLine(pts, why, by_rule.get("target", ev), "target", aid, idx))
     if days := _days_late(o, as_of):
         pts, why = t.late_line(days)
         out.append(ScoreLine(pts, why, by_rule.get("lateness", ev), "lateness", aid, idx))

@@ -22,6 +22,8 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "returned": frozenset({"submission_cost"}),
     "historic": frozenset({"scored"}),
 }
+# Sections a rubric may leave out (their defaults change no score).
+_OPTIONAL: dict[str, frozenset[str]] = {"targets": frozenset({"weight"})}
 
 
 class RubricError(ValueError):
@@ -45,10 +47,18 @@ class Rubric:
     extension_cost: float
     return_cost: float
     score_historic: bool
+    # Points of an approved period whose targets are all met (scaled by the share met); 0: off.
+    target_weight: float = 0.0
 
     def fingerprint(self) -> str:
-        """Return a SHA-256 over the rubric's values, so any changed number changes it."""
-        blob = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """Return a SHA-256 over the rubric's values, so any changed number changes it.
+
+        An unused optional rule is left out, so a rubric without it keeps its fingerprint.
+        """
+        values = asdict(self)
+        if not self.target_weight:
+            del values["target_weight"]
+        blob = json.dumps(values, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -63,14 +73,16 @@ def _number(data: dict[str, Any], where: str, key: str, *, signed: bool = False)
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
-    """Return one section, refusing missing or unknown keys."""
+    """Return one section, refusing missing or unknown keys (an optional one may be absent)."""
     sec = data.get(name)
+    if sec is None and name in _OPTIONAL:
+        return {}
     if not isinstance(sec, dict):
         raise RubricError(f"rubric: missing section [{name}]")
-    keys = set(sec)
-    if missing := sorted(_SECTIONS[name] - keys):
+    keys, wanted = set(sec), _SECTIONS.get(name) or _OPTIONAL[name]
+    if missing := sorted(wanted - keys):
         raise RubricError(f"rubric: [{name}] lacks {', '.join(missing)}")
-    if unknown := sorted(keys - _SECTIONS[name]):
+    if unknown := sorted(keys - wanted):
         raise RubricError(f"rubric: [{name}] has unknown key {', '.join(unknown)}")
     return sec
 
@@ -90,7 +102,7 @@ def _header(data: dict[str, Any]) -> tuple[str, str]:
         raise RubricError(f"rubric: version must look like 2026-11-28, got {version!r}")
     if not isinstance(title, str):
         raise RubricError("rubric: title must be text")
-    if unknown := sorted(set(data) - set(_SECTIONS) - {"version", "title"}):
+    if unknown := sorted(set(data) - set(_SECTIONS) - set(_OPTIONAL) - {"version", "title"}):
         raise RubricError(f"rubric: unknown section {', '.join(unknown)}")
     return version, title
 
@@ -98,7 +110,7 @@ def _header(data: dict[str, Any]) -> tuple[str, str]:
 def parse_rubric(data: dict[str, Any]) -> Rubric:
     """Validate parsed TOML data and return the rubric."""
     version, title = _header(data)
-    s = {name: _section(data, name) for name in _SECTIONS}
+    s = {name: _section(data, name) for name in [*_SECTIONS, *_OPTIONAL]}
     scored = s["historic"]["scored"]
     if not isinstance(scored, bool):
         raise RubricError(f"rubric: historic.scored must be true or false, got {scored!r}")
@@ -118,6 +130,7 @@ def parse_rubric(data: dict[str, Any]) -> Rubric:
         extension_cost=_number(s["extension"], "extension", "granted_cost"),
         return_cost=_number(s["returned"], "returned", "submission_cost"),
         score_historic=scored,
+        target_weight=_number(s["targets"], "targets", "weight") if s["targets"] else 0.0,
     )
 
 

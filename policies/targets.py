@@ -37,6 +37,9 @@ _UNITS = (
 _TARGET_RE = re.compile(
     rf"(?P<num>\d+(?:\.\d+)?|[{_CN}]+)\s*(?P<mult>万|亿|千)?(?:余|多)?\s*(?P<unit>{_UNITS})"
 )
+# A unit as a target states it (万 / 亿 / 千 before a measure word): what a clerk may type.
+UNIT_RE = re.compile(rf"(?:万|亿|千)?(?:{_UNITS})")
+DIRECTIONS: tuple[Direction, ...] = ("at_least", "at_most", "reach", "increase_by")
 _AFTER_RE = re.compile(r"(?:及|或)?(以上|以下|以内|之内|左右)")
 _AFTER: dict[str, Direction] = {
     "以上": "at_least",

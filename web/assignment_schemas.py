@@ -12,6 +12,7 @@ from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
+from web.target_schemas import ActualIn, TargetRead
 
 
 class TitledRow(Protocol):
@@ -196,6 +197,7 @@ class AssignmentRead(AssignmentSummary):
     evidence: list[EvidenceRead]
     extensions: list[ExtensionRead]
     timeline: list[TimelineEntry]
+    targets: list[TargetRead] = Field(default_factory=list)
 
     @classmethod
     def of_detail(cls, d: AssignmentDetail) -> AssignmentRead:
@@ -216,6 +218,7 @@ class AssignmentRead(AssignmentSummary):
             evidence=[EvidenceRead.model_validate(e) for e in d.evidence],
             extensions=[ExtensionRead.model_validate(x) for x in d.extensions],
             timeline=[TimelineEntry.of(e) for e in d.timeline],
+            targets=[TargetRead.of(t) for t in d.tracks],
         )
 
 
@@ -232,6 +235,12 @@ class SubmissionCreate(ActionRequest):
 
     report: str = Field(min_length=1, max_length=REPORT_MAX_CHARS)
     evidence_ids: list[BodyRowId] = Field(default_factory=list, max_length=1000)
+    # The actual of every target of the assignment (see `targets` of the assignment).
+    actuals: list[ActualIn] = Field(default_factory=list, max_length=50)
+
+    def actual_values(self) -> dict[str, str]:
+        """Return the actuals keyed by target id (a target given twice: the last one)."""
+        return {str(a.target_id): a.text() for a in self.actuals}
 
 
 class ExtensionCreate(ActionRequest):

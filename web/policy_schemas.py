@@ -221,7 +221,11 @@ class DraftEditIn(BaseModel):
     `cadence` sets the document's default reporting cadence (`value`: monthly, quarterly,
     half-yearly, one-off); with an `item`, that task's own cadence (`value` empty: follow the
     default again). `map_unit` takes a department code or name, as `GET /api/v1/departments?q=`
-    finds them.
+    finds them. `target` adds a target to the item (`index` empty) or corrects the one at
+    `index`: `value` the number, `measure` its unit (个, 所, %, 万元…), `direction` at_least,
+    at_most, reach or increase_by, `scope` 每年 / 每县 / 累计 (may be empty), `deadline`
+    YYYY-MM-DD (may be empty), `text` the words of the source (may be empty);
+    `remove_target` and `confirm_target` take the `index` of a target.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -241,16 +245,34 @@ class DraftEditIn(BaseModel):
         "accept",
         "accept_all",
         "cadence",
+        "target",
+        "remove_target",
+        "confirm_target",
     ]
     item: str = ""
     unit: BodyInt | None = None
     index: BodyInt | None = None
     value: str = Field(default="", max_length=2000)
     text: str = Field(default="", max_length=200)
+    measure: str = Field(default="", max_length=16)
+    direction: str = Field(default="", max_length=16)
+    scope: str = Field(default="", max_length=32)
+    deadline: str = Field(default="", max_length=32)
 
     def edit(self) -> DraftEdit:
         """Return the service's edit."""
-        return DraftEdit(self.op, self.item, self.unit, self.index, self.value, self.text)
+        return DraftEdit(
+            self.op,
+            self.item,
+            self.unit,
+            self.index,
+            self.value,
+            self.text,
+            self.measure,
+            self.direction,
+            self.scope,
+            self.deadline,
+        )
 
 
 class DraftPatch(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from duban.domain import UserRole
-from web.i18n import LOCALE_LABELS, LOCALES, request_locale, shanghai, t, to_script
+from duban.rules import number_text
+from duban.services.target import TargetTrack
+from duban.services.target_chart import Chart, chart_of
+from web.i18n import LOCALE_LABELS, LOCALES, SHANGHAI, request_locale, shanghai, t, to_script
 from web.security import csrf_token
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -109,6 +113,15 @@ templates = Jinja2Blocks(directory=TEMPLATE_DIR, context_processors=[base_contex
 templates.env.globals["t"] = _t
 templates.env.filters["script"] = _script
 templates.env.filters["shanghai"] = shanghai
+
+
+def _target_chart(track: TargetTrack) -> Chart:
+    """Return the geometry of a target's chart, dated in Beijing time."""
+    return chart_of(track, today=datetime.now(SHANGHAI).date())
+
+
+templates.env.globals["target_chart"] = _target_chart
+templates.env.filters["target_number"] = number_text
 
 
 def is_htmx(request: Request) -> bool:

@@ -135,7 +135,9 @@ class AssignmentWorkflow(AssignmentEngine):
             inp.key,
             **self._who(inp),
             data={"late": late, "evidence_ids": list(inp.evidence_ids)},
-            submission=SubmissionRecord(inp.key, inp.report, list(inp.evidence_ids), late),
+            submission=SubmissionRecord(
+                inp.key, inp.report, list(inp.evidence_ids), late, actuals=dict(inp.actuals)
+            ),
             escalation=EscalationRecord(resolve=True) if s.escalation_level else None,
         )
         await self._notify("submitted", "supervisors", inp.key, "submitted")
@@ -148,7 +150,11 @@ class AssignmentWorkflow(AssignmentEngine):
         s.acknowledged_at = s.acknowledged_at or workflow.now()
         s.state, s.held = S.HEAD_REVIEW, inp
         result = self._done(inp.key, "已提交，等待本单位责任人审核后报送督查室")
-        data = {"report": inp.report, "evidence_ids": list(inp.evidence_ids)}
+        data = {
+            "report": inp.report,
+            "evidence_ids": list(inp.evidence_ids),
+            "actuals": dict(inp.actuals),
+        }
         await self._record("submitted_for_sign_off", inp.key, **self._who(inp), data=data)
         await self._notify("sign_off_requested", "head", inp.key, "sign_off_requested", inp.report)
         return result

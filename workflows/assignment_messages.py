@@ -32,6 +32,8 @@ class SubmitInput:
     evidence_ids: list[int] = field(default_factory=list)
     # The policy asks the department head to sign a member's report off before it goes up.
     needs_sign_off: bool = False
+    # The actual value reported for each target of the assignment, keyed by target id.
+    actuals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

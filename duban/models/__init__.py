@@ -16,6 +16,7 @@ from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.recovery_code import RecoveryCode
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
+from duban.models.target import TargetActual, TaskTarget
 from duban.models.user import User
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "RubricVersion",
     "SignInFailure",
     "Submission",
+    "TargetActual",
+    "TaskTarget",
     "User",
     "submission_evidence",
 ]

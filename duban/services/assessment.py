@@ -34,6 +34,7 @@ from duban.scoring import (
 )
 from duban.services.assignment import item_ref, item_title, select_with_item
 from duban.services.head_term import head_at, head_terms
+from duban.services.target import period_attainment
 from policies.rubric import Rubric
 
 _PERIOD_KEY = re.compile(r"p(\d+)")
@@ -206,6 +207,7 @@ def load_outcomes(
     terms, levels = head_terms(session=session), _levels(session, ids, as_of)
     returns, extensions = _returns(session, as_of), _extensions(session, as_of)
     events = _events(session, ids, as_of)
+    attained = period_attainment(session=session, assignment_ids=ids, as_of=as_of)
     none = _Events([], {})
     out: list[PeriodOutcome] = []
     for r in rows:
@@ -240,6 +242,8 @@ def load_outcomes(
                 historic=r.historic,
                 event_ids=tuple(ev.all),
                 events_by_rule={rule: tuple(ids_) for rule, ids_ in ev.by_rule.items()},
+                targets_met=attained.get(pk, (0, 0))[0],
+                targets_reported=attained.get(pk, (0, 0))[1],
             )
         )
     return out
@@ -304,6 +308,17 @@ def task_titles(*, session: Session, rows: Iterable[ScoreRow]) -> dict[int, str]
             for a, item in session.execute(q).unique()
         )
     return titles
+
+
+def scored_assignments(*, session: Session, rows: Iterable[ScoreRow]) -> list[Assignment]:
+    """Return the assignments the rows score, in task order."""
+    ids = sorted({line.assignment_id for row in rows for line in row.lines})
+    found: list[Assignment] = []
+    for start in range(0, len(ids), 500):  # keep IN lists short on every backend
+        found += session.scalars(
+            select(Assignment).where(Assignment.id.in_(ids[start : start + 500]))
+        )
+    return sorted(found, key=lambda a: (a.policy_id, a.item_number, a.role != "lead", a.id))
 
 
 def department_ledger(

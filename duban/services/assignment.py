@@ -25,6 +25,7 @@ from duban.models import (
     User,
 )
 from duban.rules import DONE_STATES, Light, StatusLight, status_light, urgency_key
+from duban.services.target import TargetTrack, first_miss, projected_misses, tracks_of
 
 ITEM_NUMBER_DIGITS = 9
 MAX_QUERY_CHARS = 100
@@ -138,14 +139,16 @@ def inbox(
     stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
     if department_id is not None:
         stmt = stmt.where(Assignment.department_id == department_id)
+    found = list(session.execute(stmt).unique())
+    misses = projected_misses(session=session, assignments=[a for a, _ in found], today=now.date())
     all_rows = [
         InboxRow(
             a,
             item_title(a, item),
-            status_light(due_at=a.due_at, now=now, state=a.state),
+            status_light(due_at=a.due_at, now=now, state=a.state, miss=misses.get(a.id)),
             item_ref(a, item),
         )
-        for a, item in session.execute(stmt).unique()
+        for a, item in found
     ]
     counts = dict.fromkeys(Light, 0)
     for row in all_rows:
@@ -247,6 +250,8 @@ class AssignmentDetail:
     ref: str
     # For a lead: its co-organizers' reports, each on the co-organizer's own clock.
     co_reports: list[CoReport] = field(default_factory=list)
+    # Its task's targets with the actuals reported against them and their projection.
+    tracks: list[TargetTrack] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -291,12 +296,15 @@ def assignment_detail(
         .order_by(Assignment.role.desc(), Assignment.id)
     ).unique()
     aid = assignment.id
+    tracks = tracks_of(session=session, assignments=[assignment], today=now.date())[aid]
+    miss = first_miss(tracks)
     return AssignmentDetail(
         assignment=assignment,
         item=item,
         title=item_title(assignment, item),
         ref=item_ref(assignment, item),
-        light=status_light(due_at=assignment.due_at, now=now, state=assignment.state),
+        light=status_light(due_at=assignment.due_at, now=now, state=assignment.state, miss=miss),
+        tracks=tracks,
         partners=list(partners),
         co_reports=co_reports(session=session, assignment=assignment),
         periods=list(

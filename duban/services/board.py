@@ -18,6 +18,7 @@ from duban.models import (
     Policy,
     PolicyItem,
 )
+from duban.rules import Projection
 from duban.scoring import period_bounds
 from duban.services.assignment import (
     DONE_STATES,
@@ -30,6 +31,7 @@ from duban.services.assignment import (
     status_light,
 )
 from duban.services.conversation import last_urges
+from duban.services.target import projected_misses
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LIGHTS = (Light.RED, Light.AMBER, Light.GREEN)
@@ -174,8 +176,10 @@ def matches(row: BoardRow, q: str) -> bool:
     return any(q in text for text in (row.ref, row.title, a.department.name, a.department.code))
 
 
-def _row(a: Assignment, item: PolicyItem | None, now: datetime) -> BoardRow:
-    light = status_light(due_at=a.due_at, now=now, state=a.state)
+def _row(
+    a: Assignment, item: PolicyItem | None, now: datetime, miss: Projection | None = None
+) -> BoardRow:
+    light = status_light(due_at=a.due_at, now=now, state=a.state, miss=miss)
     late = (now - a.due_at).days if a.due_at and light.color == Light.RED else 0
     section = (item.section_number, item.section_title) if item else (0, "")
     return BoardRow(a, item_title(a, item), section[0], section[1], light, late, item_ref(a, item))
@@ -192,10 +196,9 @@ def _group(rows: Iterable[BoardRow], key_name: tuple[str, str], into: dict[str, 
 
 def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
     """Return every assignment matching the filters with its light, sorted by lateness."""
-    everything = [
-        _row(a, item, now)
-        for a, item in session.execute(_narrow(select_with_item(), filters)).unique()
-    ]
+    found = list(session.execute(_narrow(select_with_item(), filters)).unique())
+    misses = projected_misses(session=session, assignments=[a for a, _ in found], today=now.date())
+    everything = [_row(a, item, now, misses.get(a.id)) for a, item in found]
     if filters.q:
         everything = [r for r in everything if matches(r, filters.q)]
     counts = dict.fromkeys(LIGHTS, 0)

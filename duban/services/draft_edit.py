@@ -17,8 +17,9 @@ from duban.services.department_admin import create_department
 from duban.services.department_search import department_unit, find_department
 from duban.services.draft import Actor, all_or_nothing, claim_draft, log_change
 from duban.services.draft_cadence import checked, set_item_cadence
-from duban.services.draft_json import CADENCES
+from duban.services.draft_json import CADENCES, item_label
 from duban.services.draft_split import renumber_parts, split_item
+from duban.services.draft_targets import confirm_target, remove_target, set_target
 
 ITEM_REF_RE = re.compile(r"^d(\d+)-i(\d+)$")
 ROLES = {"lead": "牵头", "co": "配合"}
@@ -35,6 +36,11 @@ class DraftEdit:
     index: int | None = None
     value: str = ""
     text: str = ""
+    # A target's unit of measure, direction, scope and deadline (ops `target`).
+    measure: str = ""
+    direction: str = ""
+    scope: str = ""
+    deadline: str = ""
 
 
 def item_ref(draft_id: int, item: Json) -> str:
@@ -70,10 +76,6 @@ def _drop_doubts(target: Json, *codes: str) -> None:
     target["doubts"] = [d for d in target.get("doubts", []) if codes and d["code"] not in codes]
 
 
-def _label(item: Json) -> str:
-    return f"{item.get('label') or item['number']}{item['title'][:24]}"
-
-
 def _set_title(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     title = edit.value.strip()
     if not title or len(title) > 1000:
@@ -92,7 +94,7 @@ def _add_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     item["units"].append(unit)
     _drop_doubts(item, "item_without_units")
     item["excluded"] = False
-    return f"{_label(item)}：增加{ROLES[role]}单位“{unit['name']}”"
+    return f"{item_label(item)}：增加{ROLES[role]}单位“{unit['name']}”"
 
 
 def _remove_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
@@ -100,7 +102,7 @@ def _remove_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> s
     item["units"].remove(unit)
     if item["units"] and not any(u["role"] == "lead" for u in item["units"]):
         item["units"][0]["role"] = "lead"  # every task keeps a lead (DESIGN: the first listed)
-    return f"{_label(item)}：删除单位“{unit['name']}”"
+    return f"{item_label(item)}：删除单位“{unit['name']}”"
 
 
 def _set_role(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
@@ -110,7 +112,7 @@ def _set_role(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     unit["role"] = edit.value
     _drop_doubts(unit, "role_guessed")
     _drop_doubts(item, "role_guessed")
-    return f"{_label(item)}：“{unit['name']}”改为{ROLES[edit.value]}"
+    return f"{item_label(item)}：“{unit['name']}”改为{ROLES[edit.value]}"
 
 
 def _map_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
@@ -121,11 +123,11 @@ def _map_unit(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     old = unit["name"]
     if any(u is not unit and u.get("code") == department.code for u in item["units"]):
         item["units"].remove(unit)  # the same department listed twice is one assignment
-        return f"{_label(item)}：单位“{old}”即“{department.name}”，已合并"
+        return f"{item_label(item)}：单位“{old}”即“{department.name}”，已合并"
     unit.update(name=department.name, code=department.code, known=True)
     unit.pop("unknown", None)
     _drop_doubts(unit, "unknown_unit")
-    return f"{_label(item)}：单位“{old}”对应为“{department.name}”（{department.code}）"
+    return f"{item_label(item)}：单位“{old}”对应为“{department.name}”（{department.code}）"
 
 
 def _create_and_map(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
@@ -166,7 +168,7 @@ def _set_deadline(session: Session, data: Json, item: Json, edit: DraftEdit) -> 
         raise Invalid(f"该条目没有第 {edit.index + 1} 个时限")
     deadlines.sort(key=lambda d: d["date"])
     _drop_doubts(item, "deadline_not_understood")
-    return f"{_label(item)}：{what}“{deadline['text']}”（{day.isoformat()}）"
+    return f"{item_label(item)}：{what}“{deadline['text']}”（{day.isoformat()}）"
 
 
 def _remove_deadline(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
@@ -174,12 +176,12 @@ def _remove_deadline(session: Session, data: Json, item: Json, edit: DraftEdit) 
     if edit.index is None or not 0 <= edit.index < len(deadlines):
         raise Invalid("要删除的时限不存在")
     gone = deadlines.pop(edit.index)
-    return f"{_label(item)}：删除时限“{gone['text']}”"
+    return f"{item_label(item)}：删除时限“{gone['text']}”"
 
 
 def _exclude(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     item["excluded"] = edit.value not in ("0", "false", "")
-    return f"{_label(item)}：{'标为非任务（不交办）' if item['excluded'] else '恢复为任务'}"
+    return f"{item_label(item)}：{'标为非任务（不交办）' if item['excluded'] else '恢复为任务'}"
 
 
 def _merge(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
@@ -192,22 +194,23 @@ def _merge(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     codes = {u.get("code") for u in into["units"]}
     into["units"] += [dict(u, role="co") for u in item["units"] if u.get("code") not in codes]
     into["deadlines"] = sorted(into["deadlines"] + item["deadlines"], key=lambda d: d["date"])
+    into["targets"] = into.get("targets", []) + item.get("targets", [])
     into["doubts"] = into.get("doubts", []) + item.get("doubts", [])
     items.remove(item)
     renumber_parts(items)
-    return f"{_label(item)} 并入 {_label(into)}"
+    return f"{item_label(item)} 并入 {item_label(into)}"
 
 
 def _split(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     first_key = int(data.get("first_new_key") or 0)
     new = split_item(data["items"], item, edit.value, first_key=first_key)
-    return f"{_label(item)} 拆分出新条目{new['label']}“{new['title'][:24]}”"
+    return f"{item_label(item)} 拆分出新条目{new['label']}“{new['title'][:24]}”"
 
 
 def _set_cadence(session: Session, data: Json, item: Json, edit: DraftEdit) -> str:
     if not item["units"] or item.get("excluded"):
-        raise Invalid(f"{_label(item)}不是任务，无需设定报送周期")
-    return f"{_label(item)}：{set_item_cadence(item, edit.value)}"
+        raise Invalid(f"{item_label(item)}不是任务，无需设定报送周期")
+    return f"{item_label(item)}：{set_item_cadence(item, edit.value)}"
 
 
 def _accept(session: Session, data: Json, item: Json | None, edit: DraftEdit) -> str:
@@ -216,7 +219,7 @@ def _accept(session: Session, data: Json, item: Json | None, edit: DraftEdit) ->
             for doubt in target.get("doubts", []):
                 if doubt.get("id") == edit.value:
                     doubt["accepted"] = True
-                    return f"{_label(row)}：确认疑点“{doubt['message'][:40]}”无误"
+                    return f"{item_label(row)}：确认疑点“{doubt['message'][:40]}”无误"
     raise Invalid(f"本草稿中没有疑点 {edit.value}")
 
 
@@ -248,6 +251,9 @@ ITEM_OPS: dict[str, ItemOp] = {
     "merge": _merge,
     "split": _split,
     "cadence": _set_cadence,
+    "target": set_target,
+    "remove_target": remove_target,
+    "confirm_target": confirm_target,
 }
 OPS = frozenset({*ITEM_OPS, "accept", "accept_all"})
 
@@ -296,6 +302,16 @@ def apply_edits(
                 "index": edit.index,
                 "value": edit.value,
                 "text": edit.text,
+                **{
+                    k: v
+                    for k, v in (
+                        ("measure", edit.measure),
+                        ("direction", edit.direction),
+                        ("scope", edit.scope),
+                        ("deadline", edit.deadline),
+                    )
+                    if v
+                },
             },
         )
     return draft

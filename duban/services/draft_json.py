@@ -46,6 +46,8 @@ def draft_json(parsed: ParsedPolicy) -> dict[str, Any]:
     counter = 0
     for item in data["items"]:
         item["excluded"] = False
+        for target in item.get("targets", []):
+            target["confirmed"] = False  # the parser's reading, until a clerk confirms it
         for unit in item["units"]:
             if not unit.get("known", True) and not any(
                 d["code"] == UNKNOWN_UNIT for d in unit.get("doubts", [])
@@ -59,6 +61,11 @@ def draft_json(parsed: ParsedPolicy) -> dict[str, Any]:
                 doubt.update(id=f"d{counter}", accepted=False)
     data["next_doubt"] = counter + 1
     return data
+
+
+def item_label(item: dict[str, Any]) -> str:
+    """Return how a draft item is named in messages: its number and the start of its title."""
+    return f"{item.get('label') or item['number']}{item['title'][:24]}"
 
 
 def _span(value: Any) -> tuple[int, int] | None:

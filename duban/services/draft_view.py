@@ -75,6 +75,10 @@ def _item_marks(
         )
         if found:
             marks.append(Mark(*found, "deadline", ref, f"{deadline['text']}：{deadline['date']}"))
+    for target in item.get("targets", []):
+        found = _span(target.get("span"), len(text))
+        if found:
+            marks.append(Mark(*found, "target", ref, f"指标：{target['text']}"))
     return marks
 
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from duban.errors import Unavailable
 from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
+from duban.services.target import TARGET_EXPORT_HEADER
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FACE_SC = 2  # face order in the Noto collection: JP, KR, SC, TC, HK
@@ -41,6 +42,8 @@ class ScoreSheet:
     rows: list[ScoreRow]
     # Each task as a reader knows it (number as written and title), by assignment id.
     task_titles: dict[int, str] = field(default_factory=dict)
+    # The targets sheet: each target of the scored assignments with its actuals (指标).
+    targets: list[list[object]] = field(default_factory=list)
 
 
 def _stamp(at: datetime) -> str:
@@ -107,6 +110,10 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
     for row in sheet.rows:
         for line in row.lines:
             ledger.append(_line_cells(sheet, row, line))
+    targets = wb.create_sheet("指标")
+    _header(targets, TARGET_EXPORT_HEADER)
+    for cells in sheet.targets:
+        targets.append(cells)
     info = wb.create_sheet("说明")
     for pair in (
         ("考核周期", sheet.period),

@@ -16,6 +16,7 @@ from duban.domain import AssignmentRole, AssignmentState, assignment_workflow_id
 from duban.errors import Conflict, Invalid
 from duban.models import Assignment, AuditEvent, Department, Policy, PolicyItem, PolicyVersion
 from duban.services.department import ensure_department
+from duban.services.target import add_task_targets
 from policies.model import Item, ParsedPolicy, Unit
 from policies.units import unknown_code
 
@@ -226,24 +227,29 @@ def _add_items(
 ) -> None:
     """Store every item of the version (tasks and context items alike)."""
     sections = {s.number: s.title for s in parsed.sections}
+    rows: list[tuple[PolicyItem, Item]] = []
     for item in parsed.items:
-        session.add(
-            PolicyItem(
-                version_id=version.id,
-                number=item.key,
-                label=item.label[:32],
-                section_number=item.section,
-                section_title=sections.get(item.section, "")[:500],
-                title=item.title[:1000],
-                body=item.body,
-                is_task=item.is_task,
-                open_ended=item.open_ended,
-                units=[_unit_json(u, departments) for u in item.units],
-                deadlines=[d.to_json() for d in item.deadlines],
-            )
+        row = PolicyItem(
+            version_id=version.id,
+            number=item.key,
+            label=item.label[:32],
+            section_number=item.section,
+            section_title=sections.get(item.section, "")[:500],
+            title=item.title[:1000],
+            body=item.body,
+            is_task=item.is_task,
+            open_ended=item.open_ended,
+            units=[_unit_json(u, departments) for u in item.units],
+            deadlines=[d.to_json() for d in item.deadlines],
         )
+        session.add(row)
+        rows.append((row, item))
         if on_item is not None:
             on_item(item)
+    session.flush()
+    for row, item in rows:
+        if item.is_task:
+            add_task_targets(session=session, item_id=row.id, targets=item.targets)
     session.flush()
 
 

@@ -20,6 +20,13 @@ from duban.models import (
 )
 from duban.services.assignment import Light, StatusLight, status_light
 from duban.services.board import LIGHTS
+from duban.services.target import (
+    TargetTrack,
+    first_miss,
+    projected_misses,
+    task_tracks,
+    tracks_of,
+)
 
 
 @dataclass
@@ -83,6 +90,8 @@ class DocumentItem:
 
     item: PolicyItem
     assignments: list[AssignmentLight]
+    # The task's targets with a series of actuals per department.
+    tracks: list[TargetTrack] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,8 +125,11 @@ def list_policies(*, session: Session, now: datetime) -> list[PolicySummary]:
         ).all()
     )
     lights: dict[int, Lights] = defaultdict(Lights)
-    for a in _active_assignments(session):
-        lights[a.policy_id].add(status_light(due_at=a.due_at, now=now, state=a.state))
+    active = list(_active_assignments(session))
+    misses = projected_misses(session=session, assignments=active, today=now.date())
+    for a in active:
+        light = status_light(due_at=a.due_at, now=now, state=a.state, miss=misses.get(a.id))
+        lights[a.policy_id].add(light)
     return [
         PolicySummary(
             policy=p,
@@ -142,14 +154,18 @@ def policy_document(*, session: Session, policy_id: int, now: datetime) -> Polic
     ).one()
     by_item: dict[int, list[AssignmentLight]] = defaultdict(list)
     lights = Lights()
-    for a in _active_assignments(session, [policy.id]):
-        light = status_light(due_at=a.due_at, now=now, state=a.state)
+    active = list(_active_assignments(session, [policy.id]))
+    per = tracks_of(session=session, assignments=active, today=now.date())
+    for a in active:
+        light = status_light(due_at=a.due_at, now=now, state=a.state, miss=first_miss(per[a.id]))
         lights.add(light)
         by_item[a.item_number].append(AssignmentLight(a, light))
     sections: dict[int, tuple[str, list[DocumentItem]]] = {}
     for item in version.items:
         entry = sections.setdefault(item.section_number, (item.section_title, []))
-        entry[1].append(DocumentItem(item, sorted(by_item[item.number], key=_lead_first)))
+        rows = sorted(by_item[item.number], key=_lead_first)
+        tracks = task_tracks(per, [r.assignment for r in rows])
+        entry[1].append(DocumentItem(item, rows, tracks))
     draft_id = session.scalar(
         select(PolicyDraft.id).where(
             PolicyDraft.published_policy_id == policy.id,

@@ -17,6 +17,7 @@ from duban.models import (
     Extension,
     Submission,
 )
+from duban.services.target import record_actuals
 
 if TYPE_CHECKING:
     from duban.messages import PeriodPatch, PeriodSpec, PlanRecord, RecordInput, Snapshot
@@ -112,6 +113,11 @@ def add_submission(session: Session, inp: RecordInput) -> None:
             evidence=list(evidence),
         )
     )
+    if rec.actuals:
+        session.flush()
+        submission_id = session.scalar(select(Submission.id).where(Submission.key == rec.key))
+        assert submission_id is not None
+        record_actuals(session=session, submission_id=submission_id, actuals=rec.actuals)
 
 
 def review_submission(session: Session, inp: RecordInput) -> None:

@@ -6,6 +6,7 @@ import io
 import subprocess
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from duban.domain import AssignmentRole
 from duban.errors import Unavailable
 from duban.scoring import RULE_LABELS, PeriodOutcome, compile_scores
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
+from duban.services.target import TARGET_EXPORT_HEADER
 from policies.rubric import load_rubric
 
 DUE = datetime(2026, 11, 10, tzinfo=UTC)
@@ -70,7 +72,7 @@ def sheet() -> ScoreSheet:
 
 def test_xlsx_has_summary_rule_sheets_and_ledger():
     wb = load_workbook(io.BytesIO(scores_xlsx(sheet())))
-    assert wb.sheetnames == ["汇总", *RULE_LABELS.values(), "明细", "说明"]
+    assert wb.sheetnames == ["汇总", *RULE_LABELS.values(), "明细", "指标", "说明"]
     summary = list(wb["汇总"].iter_rows(values_only=True))
     assert summary[0][:5] == ("排名", "代码", "单位", "总分", "期次数")
     assert [(r[0], r[1], r[3]) for r in summary[1:]] == [
@@ -172,3 +174,18 @@ def test_pdf_layout_first_page_chart_every_row_and_headed_table_pages(tmp_path: 
         if "排名" in t:
             assert t.split("排名", 1)[1].count("省第") >= 1
     assert all(f"省第{i}厅" in "".join(texts) for i in range(35))
+
+
+def test_xlsx_lists_targets_with_their_actuals():
+    cells = ["（1）任务1", "省乡村振兴局", "每年不低于300个", "每年认定300个", 300, "个", "不低于"]
+    cells += ["每年", "2026-12-31", "第1期", "2026-03-31", 120, 240, "否"]
+    base = sheet()
+    wb = load_workbook(io.BytesIO(scores_xlsx(replace(base, targets=[cells]))))
+    rows = list(wb["指标"].iter_rows(values_only=True))
+    assert rows[0] == tuple(TARGET_EXPORT_HEADER)
+    assert rows[0][:3] == ("任务", "单位", "指标") and rows[0][-3:] == (
+        "实际值",
+        "趋势预计值",
+        "预计达标",
+    )
+    assert rows[1] == tuple(cells)

@@ -18,10 +18,12 @@ from duban.services.assessment import (
     current_quarter,
     department_by_code,
     department_ledger,
+    scored_assignments,
     scores,
     task_titles,
 )
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
+from duban.services.target import target_export_rows
 from web.assessment_schemas import (
     XLSX,
     ComparisonRead,
@@ -191,7 +193,13 @@ def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSh
     label, as_of = period_or_now(period), utcnow()
     rows = scores(session=session, rubric=rubric, period=label, by=by, as_of=as_of)
     titles = task_titles(session=session, rows=rows)
-    return ScoreSheet(label, by, rubric.version, as_of, rows, titles)
+    targets = target_export_rows(
+        session=session,
+        assignments=scored_assignments(session=session, rows=rows),
+        titles=titles,
+        today=as_of.date(),
+    )
+    return ScoreSheet(label, by, rubric.version, as_of, rows, titles, targets)
 
 
 def _download(body: bytes, media_type: str, name: str) -> Response:

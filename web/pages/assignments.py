@@ -65,6 +65,15 @@ class SubmissionForm(ActionForm):
 
     report: str = ""
     evidence_ids: list[str] = Field(default_factory=list)
+    # The actual of each target: `actuals[i]` is the figure for the target `target_ids[i]`.
+    target_ids: list[str] = Field(default_factory=list)
+    actuals: list[str] = Field(default_factory=list)
+
+    def actual_values(self) -> dict[str, str]:
+        """Return the typed actuals keyed by target id, or raise Invalid when they do not pair."""
+        if len(self.target_ids) != len(self.actuals):
+            raise Invalid("指标实际值与指标不对应，请刷新页面后重新填写。")
+        return {k.strip(): v for k, v in zip(self.target_ids, self.actuals, strict=True)}
 
 
 class ExtensionForm(ActionForm):
@@ -232,10 +241,16 @@ async def submit_form(
     async def run() -> object:
         ids = parse_ids(form.evidence_ids)
         return await actions.submit(
-            caller, assignment_id, report=form.report, evidence_ids=ids, key=form.key
+            caller,
+            assignment_id,
+            report=form.report,
+            evidence_ids=ids,
+            key=form.key,
+            actuals=form.actual_values(),
         )
 
-    return await act(request, caller, assignment_id, run, {"report": form.report})
+    typed = dict(zip(form.target_ids, form.actuals, strict=False))
+    return await act(request, caller, assignment_id, run, {"report": form.report, "actuals": typed})
 
 
 def parse_due_date(raw: str) -> datetime:

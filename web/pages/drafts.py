@@ -18,6 +18,7 @@ from actions.draft import (
 )
 from duban.errors import Conflict, DomainError, Invalid
 from duban.models import Policy, PolicyDraft
+from duban.rules import DIRECTION_LABELS
 from duban.services.draft import create_draft, get_draft
 from duban.services.draft_diff import draft_diff, same_text_version
 from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
@@ -42,6 +43,10 @@ class EditForm(FormModel):
     index: int | None = None
     value: str = ""
     text: str = ""
+    measure: str = ""
+    direction: str = ""
+    scope: str = ""
+    deadline: str = ""
 
 
 class PublishForm(FormModel):
@@ -129,6 +134,7 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
         "doubt_items": {d.item for d in doubts if not d.accepted},
         "own_cadences": sum(1 for i in data["items"] if i.get("cadence") and i["units"]),
         "cadences": CADENCES,
+        "target_directions": DIRECTION_LABELS,
         "diff": draft_diff(session=session, draft=draft),
         "same_text": same_text_version(session=session, draft=draft),
         "changes": list(reversed(draft.changes))[:50],
@@ -155,7 +161,18 @@ def edit_draft_page(
     form: Annotated[EditForm, Form()],
 ) -> Response:
     """Apply one correction; a stale lock (409) or bad value (422) re-shows the screen with why."""
-    edit = DraftEdit(form.op, form.item, form.unit, form.index, form.value, form.text)
+    edit = DraftEdit(
+        form.op,
+        form.item,
+        form.unit,
+        form.index,
+        form.value,
+        form.text,
+        form.measure,
+        form.direction,
+        form.scope,
+        form.deadline,
+    )
     savepoint = session.begin_nested()
     try:
         apply_edits(
