@@ -1,7 +1,7 @@
 """task_target: the targets (指标) of a task; target_actual: the actuals a submission reports
 
 Revision ID: 5c2e8a1f4b73
-Revises: 3f8b2d6c1a90
+Revises: 8d2e5f7a9c31
 Create Date: 2026-12-02 06:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c2e8a1f4b73"
-down_revision: str | None = "3f8b2d6c1a90"
+down_revision: str | None = "8d2e5f7a9c31"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
