@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 
 from actions.temporal import connect
 from bench.drill_stack import DrillStack, Target, drill_stack
@@ -82,6 +82,7 @@ class Tally:
     lost: int = 0  # 2xx, yet missing from workflow history, read model or audit trail
     duplicated: int = 0  # recorded more than once anywhere
     phantom: int = 0  # no 2xx, yet recorded somewhere
+    redelivered: int = 0  # accepted again by Temporal, answered from the workflow's results
     fault_at: float = 0.0  # seconds into the storm when the fault began
     in_flight: int = 0  # actions without a final answer when the fault began
     outage: float = 0.0  # seconds the fault itself took (kill + restart)
@@ -207,28 +208,52 @@ async def storm(
     return actions
 
 
-async def history_counts(client: Client, workflow_id: str) -> tuple[Counter[str], bool]:
-    """Count the Updates accepted in every run of a workflow, by Update id; tell if it completed."""
-    counts: Counter[str] = Counter()
+@dataclass
+class UpdateTrace:
+    """What one workflow's histories (every run) say of each Update id."""
+
+    accepted: Counter[str] = field(default_factory=Counter)  # all runs
+    within_run: Counter[str] = field(default_factory=Counter)  # most acceptances in one run
+    outcomes: dict[str, set[bytes]] = field(default_factory=dict)  # distinct answers given
+
+    def times(self, update_id: str) -> int:
+        """How many times the Update took effect: once per distinct answer.
+
+        An Update sent again with its id after the workflow continued as new (or after the
+        server lost its record of the id) is accepted again; the workflow answers it from
+        the results it carries, without a second step, so the answer is the same bytes.
+        A second real step would answer differently (another state) or be refused.
+        """
+        if not self.accepted[update_id]:
+            return 0
+        return max(len(self.outcomes.get(update_id, ())), self.within_run[update_id])
+
+
+async def history_trace(client: Client, workflow_id: str) -> UpdateTrace:
+    """Read every run of a workflow, newest first, following continued_execution_run_id."""
+    trace = UpdateTrace()
     run_id: str | None = None
-    completed = False
-    first = True
     while True:
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
         previous = ""
+        in_run: Counter[str] = Counter()
         async for event in handle.fetch_history_events():
-            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-                previous = (
-                    event.workflow_execution_started_event_attributes.continued_execution_run_id
-                )
-            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-                attrs = event.workflow_execution_update_accepted_event_attributes
-                counts[attrs.accepted_request.meta.update_id] += 1
-        if first:
-            completed = (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
-            first = False
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                attrs = event.workflow_execution_started_event_attributes
+                previous = attrs.continued_execution_run_id
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                accepted = event.workflow_execution_update_accepted_event_attributes
+                in_run[accepted.accepted_request.meta.update_id] += 1
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                completed = event.workflow_execution_update_completed_event_attributes
+                outcome = completed.outcome.SerializeToString(deterministic=True)
+                trace.outcomes.setdefault(completed.meta.update_id, set()).add(outcome)
+        trace.accepted.update(in_run)
+        for update_id, n in in_run.items():
+            trace.within_run[update_id] = max(trace.within_run[update_id], n)
         if not previous:
-            return counts, completed
+            return trace
         run_id = previous
 
 
@@ -237,11 +262,11 @@ async def reconcile(stack: DrillStack, tallies: dict[str, Tally], actions: list[
     client = await connect(Settings(temporal_address=stack.server.address))
     targets = {a.target.assignment_id: a.target for a in actions}
     gate = asyncio.Semaphore(16)
-    histories: dict[int, Counter[str]] = {}
+    histories: dict[int, UpdateTrace] = {}
 
     async def one(t: Target) -> None:
         async with gate:
-            histories[t.assignment_id], _ = await history_counts(client, t.workflow_id)
+            histories[t.assignment_id] = await history_trace(client, t.workflow_id)
 
     await asyncio.gather(*(one(t) for t in targets.values()))
     ids = list(targets)
@@ -285,7 +310,9 @@ async def reconcile(stack: DrillStack, tallies: dict[str, Tally], actions: list[
     for a in actions:
         aid, tally = a.target.assignment_id, tallies[a.fault]
         kind = next(k for v, _, k in VERBS if v == a.verb)
-        in_workflow = histories[aid][a.scoped]
+        in_workflow = histories[aid].times(a.scoped)
+        if histories[aid].accepted[a.scoped] > in_workflow:
+            tally.redelivered += 1
         in_audit = sum(1 for key in audit_keys.get((aid, kind), []) if key.endswith(a.scoped))
         other_audit = audit[(aid, kind)] - in_audit  # the same step under another key
         if a.verb == "ack":
@@ -306,9 +333,27 @@ async def reconcile(stack: DrillStack, tallies: dict[str, Tally], actions: list[
             tally.problems.append(f"phantom {a.scoped} ({a.status} {a.detail}): {places}")
 
 
-async def drill(folder: Path, *, per_fault: int, how: Client_) -> tuple[list[Tally], str]:
-    """Run the three faults and reconcile; return the tallies and `duban audit verify`'s line."""
+@dataclass
+class Drill:
+    """The tallies per fault, `duban audit verify`'s line and the seconds of each phase."""
+
+    tallies: list[Tally]
+    verified: str
+    phases: dict[str, float]
+
+
+async def drill(folder: Path, *, per_fault: int, how: Client_) -> Drill:
+    """Start the stack, run the three faults, reconcile and verify the audit chain."""
+    clock = time.monotonic()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        phases[name] = time.monotonic() - clock
+        clock = time.monotonic()
+
     async with drill_stack(folder, assignments=per_fault * len(FAULTS)) as stack:
+        lap("start the stack and the workflows")
         workers = 0
 
         async def kill_worker() -> None:
@@ -332,30 +377,36 @@ async def drill(folder: Path, *, per_fault: int, how: Client_) -> tuple[list[Tal
         for n, (name, fault) in enumerate(faults.items()):
             share = stack.targets[n * per_fault : (n + 1) * per_fault]
             actions += await storm(stack, tallies[name], share, fault, how)
+            lap(f"storm: {name}")
         await reconcile(stack, tallies, actions)
+        lap("reconcile")
         verified = await asyncio.to_thread(stack.audit_verify)
+        lap("audit verify")
         line = (verified.stdout + verified.stderr).strip()
         if verified.returncode != 0:
             for tally in tallies.values():
                 tally.problems.append(f"audit verify failed: {line}")
-        return list(tallies.values()), line
+        return Drill(list(tallies.values()), line, phases)
 
 
 HEADER = (
     "| fault | sent | 2xx | 4xx | 503 | retried | lost | duplicated "
-    "| phantom | other 5xx | no answer | gave up | fault at (s) | in flight | outage (s) | storm (s) |"
+    "| phantom | redelivered | other 5xx | no answer | gave up | fault at (s) | unanswered "
+    "| outage (s) | storm (s) |"
 )
 
 
 def row(t: Tally) -> str:
     return (
         f"| {t.fault} | {t.sent} | {t.ok} | {t.refused} | {t.unavailable} | {t.retried} "
-        f"| **{t.lost}** | **{t.duplicated}** | {t.phantom} | {t.other_5xx} | {t.no_answer} "
+        f"| **{t.lost}** | **{t.duplicated}** | {t.phantom} | {t.redelivered} | {t.other_5xx} | {t.no_answer} "
         f"| {t.gave_up} | {t.fault_at:.1f} | {t.in_flight} | {t.outage:.1f} | {t.seconds:.1f} |"
     )
 
 
-def report(tallies: list[Tally], verify_line: str, per_fault: int, how: Client_) -> str:
+def report(result: Drill, per_fault: int, how: Client_) -> str:
+    """Return the Markdown report."""
+    tallies, verify_line = result.tallies, result.verified
     lines = [
         "# duban drill",
         "",
@@ -366,7 +417,7 @@ def report(tallies: list[Tally], verify_line: str, per_fault: int, how: Client_)
         "The fault begins once a quarter of a fault's calls are answered.",
         "",
         HEADER,
-        "|---|" + "---:|" * 15,
+        "|---|" + "---:|" * 16,
         *(row(t) for t in tallies),
         "",
         "- *sent*: calls (one idempotency key each); *2xx* / *4xx*: their final answers;",
@@ -376,8 +427,13 @@ def report(tallies: list[Tally], verify_line: str, per_fault: int, how: Client_)
         "- *lost*: a 2xx call missing from its workflow's history (accepted Update with that id),",
         "  the read model (acknowledged_at / the submission row / its review) or the audit trail;",
         "  *duplicated*: found more than once in any of them, or the step recorded under another",
-        "  key; *phantom*: no 2xx, yet found somewhere.",
+        "  key; *phantom*: no 2xx, yet found somewhere; *redelivered*: a retry Temporal accepted",
+        "  again (after a restart or in the next run) and the workflow answered from its",
+        "  results, same bytes, no second step (not a duplicate).",
+        "- *fault at*: seconds into the storm; *unanswered*: calls without a final answer then;",
+        "  *outage*: seconds the kill / restart itself took.",
         f"- `duban audit verify`: {verify_line}",
+        "- phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.phases.items()),
         "",
     ]
     for t in tallies:
@@ -399,8 +455,9 @@ def main() -> None:
     args = parser.parse_args()
     how = Client_(args.concurrency, args.retry_cap, deadline=300.0)
     with tempfile.TemporaryDirectory(prefix="duban-drill-") as tmp:
-        tallies, line = asyncio.run(drill(Path(tmp), per_fault=args.per_fault, how=how))
-    text = report(tallies, line, args.per_fault, how)
+        result = asyncio.run(drill(Path(tmp), per_fault=args.per_fault, how=how))
+    text = report(result, args.per_fault, how)
+    tallies, line = result.tallies, result.verified
     args.out.write_text(text, encoding="utf-8")
     print(text)  # noqa: T201 - the report is the program's output
     bad = any(t.lost or t.duplicated or t.phantom or t.other_5xx or t.gave_up for t in tallies)
