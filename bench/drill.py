@@ -353,7 +353,8 @@ async def drill(folder: Path, *, per_fault: int, how: Client_) -> Drill:
         clock = time.monotonic()
 
     async with drill_stack(folder, assignments=per_fault * len(FAULTS)) as stack:
-        lap("start the stack and the workflows")
+        phases.update(stack.phases)
+        clock = time.monotonic()
         workers = 0
 
         async def kill_worker() -> None:

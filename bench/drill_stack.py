@@ -46,6 +46,7 @@ SECRET_KEY = "drill-secret-" + "x" * 40
 ACTION_TIMEOUT = "5"
 DIGITS = "零一二三四五六七八九"
 Probe = Callable[[], Awaitable[bool]]
+DEPARTMENTS = 10  # departments the assignments are spread over (items x departments)
 
 
 class StackError(RuntimeError):
@@ -171,6 +172,7 @@ class DrillStack:
     supervisor: dict[str, str]
     targets: list[Target]
     children: list[Child] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def start_worker(self, name: str) -> Child:
         child = Child(["worker"], self.env, self.folder / f"{name}.log")
@@ -288,9 +290,18 @@ def opened(factory: sessionmaker[Session], ids: list[int]) -> int:
 
 @asynccontextmanager
 async def drill_stack(
-    folder: Path, *, assignments: int, webs: int = 2
+    folder: Path, *, assignments: int, departments: int = DEPARTMENTS, webs: int = 2
 ) -> AsyncIterator[DrillStack]:
-    """Start everything, import a policy of `assignments` unit slots, start its workflows."""
+    """Start everything, import a policy of `assignments` unit slots over `departments`
+    departments (one staff account each), start its workflows."""
+    clock = time.monotonic()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        phases[name] = time.monotonic() - clock
+        clock = time.monotonic()
+
     async with AsyncExitStack() as exits:
         postgres = PrivatePostgres()
         exits.callback(postgres.remove)
@@ -309,7 +320,9 @@ async def drill_stack(
             "DUBAN_TEMPORAL_TIMEOUT": ACTION_TIMEOUT,
             "DUBAN_DB_CONNECT_TIMEOUT": "2",
         }
+        lap("PostgreSQL and Temporal")
         stack = DrillStack(folder, postgres, server, factory, env, [], None, {}, [])  # type: ignore[arg-type]
+        stack.phases = phases
         exits.callback(lambda: stack.server.stop())
 
         def stop_children() -> None:
@@ -324,7 +337,8 @@ async def drill_stack(
         stack.webs = [f"http://127.0.0.1:{p}" for p in ports]
 
         path = folder / "drill-policy.txt"
-        path.write_text(drill_text(assignments, department_names()), encoding="utf-8")
+        names = department_names()[:departments]
+        path.write_text(drill_text(assignments, names), encoding="utf-8")
         result = await asyncio.to_thread(import_path, factory, path)
         with factory() as session:
             rows = list(
@@ -343,12 +357,14 @@ async def drill_stack(
         await start_policy(
             client, session_factory=factory, settings=settings, policy_key=result.policy_key
         )
+        lap("import, accounts, start the workflows")
         ids = [aid for aid, _, _ in rows]
         await poll(
             lambda: asyncio.to_thread(lambda: opened(factory, ids) == len(ids)),
             what="first periods opened",
             within=120 + len(ids) / 5,
         )
+        lap("first periods opened")
         async with httpx.AsyncClient(timeout=30) as http:
             for base in stack.webs:
 
@@ -360,5 +376,6 @@ async def drill_stack(
             bearer = {}
             for code, name in zip(codes, staff, strict=True):
                 bearer[code] = await token(http, stack.webs[0], name)
+        lap("webs answering, bearer tokens")
         stack.targets = [Target(aid, wid, bearer[code]) for aid, wid, code in rows]
         yield stack
