@@ -92,7 +92,7 @@ class Tally:
 
 
 @dataclass
-class Client_:
+class ClientPolicy:
     """How the drill's clients behave."""
 
     concurrency: int
@@ -105,7 +105,7 @@ async def act(
     stack: DrillStack,
     tally: Tally,
     a: Action,
-    how: Client_,
+    how: ClientPolicy,
     headers: dict[str, str],
 ) -> bool:
     """Send one action until it is answered 2xx or 4xx; count every answer on the way."""
@@ -161,7 +161,7 @@ async def storm(
     tally: Tally,
     targets: list[Target],
     fault: Callable[[], Awaitable[None]],
-    how: Client_,
+    how: ClientPolicy,
 ) -> list[Action]:
     """Run every target's 签收 → 报送 → 审核 chain, `concurrency` chains at a time; hurt the stack
     once a quarter of the actions are answered, while the rest are in flight."""
@@ -342,7 +342,7 @@ class Drill:
     phases: dict[str, float]
 
 
-async def drill(folder: Path, *, per_fault: int, how: Client_) -> Drill:
+async def drill(folder: Path, *, per_fault: int, how: ClientPolicy) -> Drill:
     """Start the stack, run the three faults, reconcile and verify the audit chain."""
     clock = time.monotonic()
     phases: dict[str, float] = {}
@@ -405,7 +405,7 @@ def row(t: Tally) -> str:
     )
 
 
-def report(result: Drill, per_fault: int, how: Client_) -> str:
+def report(result: Drill, per_fault: int, how: ClientPolicy) -> str:
     """Return the Markdown report."""
     tallies, verify_line = result.tallies, result.verified
     lines = [
@@ -429,8 +429,8 @@ def report(result: Drill, per_fault: int, how: Client_) -> str:
         "  the read model (acknowledged_at / the submission row / its review) or the audit trail;",
         "  *duplicated*: found more than once in any of them, or the step recorded under another",
         "  key; *phantom*: no 2xx, yet found somewhere; *redelivered*: a retry Temporal accepted",
-        "  again (after a restart or in the next run) and the workflow answered from its",
-        "  results, same bytes, no second step (not a duplicate).",
+        "  again in a later run (after a continue-as-new) and the workflow answered from the",
+        "  results it carries, same bytes, no second step (not a duplicate).",
         "- *fault at*: seconds into the storm; *unanswered*: calls without a final answer then;",
         "  *outage*: seconds the kill / restart itself took.",
         f"- `duban audit verify`: {verify_line}",
@@ -454,7 +454,7 @@ def main() -> None:
     parser.add_argument("--retry-cap", type=float, default=5.0)
     parser.add_argument("--out", type=Path, default=HERE / "drill.md")
     args = parser.parse_args()
-    how = Client_(args.concurrency, args.retry_cap, deadline=300.0)
+    how = ClientPolicy(args.concurrency, args.retry_cap, deadline=300.0)
     with tempfile.TemporaryDirectory(prefix="duban-drill-") as tmp:
         result = asyncio.run(drill(Path(tmp), per_fault=args.per_fault, how=how))
     text = report(result, args.per_fault, how)

@@ -321,7 +321,8 @@ async def drill_stack(
             "DUBAN_DB_CONNECT_TIMEOUT": "2",
         }
         lap("PostgreSQL and Temporal")
-        stack = DrillStack(folder, postgres, server, factory, env, [], None, {}, [])  # type: ignore[arg-type]
+        worker = Child(["worker"], env, folder / "worker-0.log")
+        stack = DrillStack(folder, postgres, server, factory, env, [], worker, {}, [], [worker])
         stack.phases = phases
         exits.callback(lambda: stack.server.stop())
 
@@ -330,7 +331,6 @@ async def drill_stack(
                 child.stop()
 
         exits.callback(stop_children)
-        stack.worker = stack.start_worker("worker-0")
         ports = [free_port() for _ in range(webs)]
         for n, port in enumerate(ports):
             stack.children.append(Child(["web", "--port", str(port)], env, folder / f"web{n}.log"))

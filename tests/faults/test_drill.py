@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.drill import Client_, drill, report
+from bench.drill import ClientPolicy, drill, report
 
 PER_FAULT = 20  # assignments, three calls each
 
 
 async def test_drill_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    how = Client_(concurrency=PER_FAULT, retry_cap=1.0, deadline=150.0)
+    how = ClientPolicy(concurrency=PER_FAULT, retry_cap=1.0, deadline=150.0)
     result = await drill(tmp_path, per_fault=PER_FAULT, how=how)
     print(report(result, PER_FAULT, how))  # noqa: T201 - shown with -s, and on failure
     assert "intact" in result.verified, result.verified
