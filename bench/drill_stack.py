@@ -288,6 +288,22 @@ def opened(factory: sessionmaker[Session], ids: list[int]) -> int:
         return len(list(rows))
 
 
+async def until_all_open(factory: sessionmaker[Session], ids: list[int], *, stall: float) -> None:
+    """Wait until every first period is open; give up after `stall` seconds without progress."""
+    seen, moved = -1, time.monotonic()
+    while True:
+        now = await asyncio.to_thread(opened, factory, ids)
+        if now == len(ids):
+            return
+        if now > seen:
+            seen, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            raise StackError(
+                f"first periods opened: {now} of {len(ids)}, none more in {stall:.0f}s"
+            )
+        await asyncio.sleep(0.5)
+
+
 @asynccontextmanager
 async def drill_stack(
     folder: Path, *, assignments: int, departments: int = DEPARTMENTS, webs: int = 2
@@ -359,11 +375,7 @@ async def drill_stack(
         )
         lap("import, accounts, start the workflows")
         ids = [aid for aid, _, _ in rows]
-        await poll(
-            lambda: asyncio.to_thread(lambda: opened(factory, ids) == len(ids)),
-            what="first periods opened",
-            within=120 + len(ids) / 5,
-        )
+        await until_all_open(factory, ids, stall=120)
         lap("first periods opened")
         async with httpx.AsyncClient(timeout=30) as http:
             for base in stack.webs:
