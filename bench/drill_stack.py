@@ -375,7 +375,7 @@ async def drill_stack(
         )
         lap("import, accounts, start the workflows")
         ids = [aid for aid, _, _ in rows]
-        await until_all_open(factory, ids, stall=120)
+        await until_all_open(factory, ids, stall=300)
         lap("first periods opened")
         async with httpx.AsyncClient(timeout=30) as http:
             for base in stack.webs:
