@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: install fonts sysdeps apt run test test-unit test-e2e bench lint fmt migrate clean
+.PHONY: install fonts sysdeps apt run test test-unit test-e2e bench drill lint fmt migrate clean
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install -q uv
@@ -44,6 +44,12 @@ test-e2e: install sysdeps
 
 bench: install
 	$(UV) run python -m bench
+
+# 1,000 calls over HTTP per fault (worker -9, Temporal restart, PostgreSQL restart); writes
+# bench/drill.md. DRILL_ARGS="--per-fault 100" for a shorter one.
+DRILL_ARGS ?=
+drill: install
+	$(UV) run python -m bench.drill $(DRILL_ARGS)
 
 lint: install
 	$(UV) run ruff check .
