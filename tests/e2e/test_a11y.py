@@ -59,6 +59,7 @@ def _seed(s: Session, settings: Settings) -> tuple[list[int], str | None, dict[s
     first = make_assignment(s, policy=policy, department=own, periods=0)
     second = make_assignment(s, policy=policy, department=own, item_number=6, periods=0)
     third = make_assignment(s, policy=policy, department=other, role="co", periods=0)
+    leader = 0
     for username, (role, dept, name) in USERS.items():
         user = create_user(
             session=s,
@@ -70,6 +71,7 @@ def _seed(s: Session, settings: Settings) -> tuple[list[int], str | None, dict[s
         )
         if role == "leader":
             s.add(LeaderDepartment(user_id=user.id, department_id=own.id))
+            leader = user.id
     store = EvidenceStore(settings.evidence_dir, max_bytes=settings.max_upload_bytes)
     evidence = record_evidence(
         session=s,
@@ -80,7 +82,7 @@ def _seed(s: Session, settings: Settings) -> tuple[list[int], str | None, dict[s
         filename="一季度进展报告.pdf",
         source=io.BytesIO(_pdf()),
     )
-    return [first.id, second.id, third.id], policy.key, {"evidence": evidence.id}
+    return [first.id, second.id, third.id], policy.key, {"evidence": evidence.id, "leader": leader}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,7 @@ def _pages(live: Live) -> dict[str, list[str]]:
     return {
         "ouyang": [*own, "/assessment/mine", *account],
         "lizhang": ["/", "/assignments", f"/assignments/{aid}", *account],
-        "zhangld": ["/", "/leader", f"/assignments/{aid}", view, "/notifications", *account],
+        "zhangld": ["/", "/leader", f"/assignments/{aid}", "/notifications", *account],
         "wangdu": [
             "/",
             "/board",
@@ -166,7 +168,7 @@ def _pages(live: Live) -> dict[str, list[str]]:
             "/admin/departments",
             "/admin/departments/fpb",
             "/policies",
-            f"/admin/users/{len(USERS)}",  # the leader, with their remit
+            f"/admin/users/{live.extra['leader']}",  # with the leader's remit
         ],
     }
 
