@@ -96,6 +96,9 @@ class BoardRead(BaseModel):
     total: int
     counts: dict[str, int]
     rows: list[BoardRowRead]
+    next: str | None = Field(
+        default=None, description="the cursor of the rows after these (None: no more)"
+    )
 
 
 class ReviewRowRead(BaseModel):

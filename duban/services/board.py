@@ -32,6 +32,7 @@ from duban.services.assignment import (
 )
 from duban.services.conversation import last_urges
 from duban.services.target import projected_misses
+from duban.services.paging import instant
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LIGHTS = (Light.RED, Light.AMBER, Light.GREEN)
@@ -138,11 +139,11 @@ def task_key(policy_key: str, item_number: int) -> str:
     return f"{policy_key}#{item_number}"
 
 
-def lateness_key(row: BoardRow) -> tuple[int, int, int, float]:
-    """Sort key: unfinished first, red before amber before green, most days late first."""
+def lateness_key(row: BoardRow) -> tuple[int, int, int, float, int]:
+    """Sort key: unfinished first, red before amber before green, most days late first, then
+    the earliest due; the id last, so the order is total (the API pages by this key)."""
     order = LIGHTS.index(row.light.color)
-    due = row.assignment.due_at
-    return (int(row.done), order, -row.days_late, due.timestamp() if due else float("inf"))
+    return (int(row.done), order, -row.days_late, instant(row.assignment.due_at), row.assignment.id)
 
 
 def _narrow(stmt: ItemSelect, f: BoardFilter) -> ItemSelect:

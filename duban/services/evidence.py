@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -50,6 +54,10 @@ class BlobStore(Protocol):
 
     def open_verified(self, sha256: str) -> BinaryIO:
         """Open a stored file after re-hashing it; a mismatch raises EvidenceCorrupt."""
+        ...
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The verified file on this machine's disk, or None when the store keeps it elsewhere."""
         ...
 
 
@@ -123,6 +131,23 @@ class EvidenceStore:
             raise EvidenceCorrupt("证据文件校验失败（内容与登记的 SHA-256 不符），已拒绝下载。")
         handle.seek(0)
         return handle
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The stored file itself, after re-hashing it (a mismatch raises EvidenceCorrupt)."""
+        self.open_verified(sha256).close()
+        return self.path_of(sha256)
+
+
+@contextmanager
+def local_file(store: BlobStore, sha256: str) -> Iterator[Path]:
+    """A stored file as a local path: the store's own, else a verified temporary copy."""
+    if (path := store.local_path(sha256)) is not None:
+        yield path
+        return
+    with store.open_verified(sha256) as source, tempfile.NamedTemporaryFile() as copy:
+        shutil.copyfileobj(source, copy)
+        copy.flush()
+        yield Path(copy.name)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -147,6 +147,10 @@ class S3EvidenceStore:
         handle.seek(0)
         return cast(BinaryIO, handle)
 
+    def local_path(self, sha256: str) -> Path | None:
+        """None: the bucket is not on this machine's disk (read it through `open_verified`)."""
+        return None
+
 
 @contextmanager
 def _temp_file() -> Iterator[Path]:

@@ -13,6 +13,7 @@ from duban.domain import AssignmentState, ExtensionState
 from duban.errors import Conflict, NotFound
 from duban.models import Assignment, Escalation, Extension, Submission
 from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.services.paging import instant
 
 LEVELS = (1, 2, 3)
 
@@ -73,6 +74,17 @@ def review_queue(*, session: Session, department_id: int | None = None) -> list[
     submissions = list(session.scalars(stmt))
     known = _titles(session, {s.assignment_id for s in submissions})
     return [ReviewRow(s, *known[s.assignment_id]) for s in submissions]
+
+
+def review_order(row: ReviewRow) -> tuple[float, int]:
+    """Sort key of the review queue (oldest submission first), as `review_queue` orders it."""
+    return (instant(row.submission.submitted_at), row.submission.id)
+
+
+def escalation_order(row: EscalationRow) -> tuple[int, float, int]:
+    """Sort key of the escalation inbox (highest, newest first), as `escalation_inbox` orders it."""
+    e = row.escalation
+    return (-e.level, -instant(e.reached_at), -e.id)
 
 
 def pending_submission(*, session: Session, submission_id: int) -> Submission:

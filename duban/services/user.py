@@ -151,11 +151,18 @@ def get_user(*, session: Session, user_id: int) -> User:
     return user
 
 
+_ROLE_ORDER = {role.value: i for i, role in enumerate(reversed(UserRole))}
+
+
+def user_order(user: User) -> tuple[int, str]:
+    """Sort key of the account list: admins first, then by username (unique)."""
+    return (_ROLE_ORDER.get(user.role, 99), user.username)
+
+
 def list_users(*, session: Session) -> list[User]:
     """Return every account, admins first, then by username."""
     users = session.scalars(select(User).order_by(User.username)).all()
-    order = {role.value: i for i, role in enumerate(reversed(UserRole))}
-    return sorted(users, key=lambda u: (order.get(u.role, 99), u.username))
+    return sorted(users, key=user_order)
 
 
 def update_user(

@@ -7,22 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy.orm import Session
 
-from duban.db import make_engine, make_session_factory
 from duban.services.user import create_user
 from duban.settings import Settings
-from tests.db import sqlite_url
-from tests.e2e.stack import LiveStack, second_step
+from tests.e2e.stack import PASSWORD, PHONE, Live, live_stack, signed_in
 from tests.workspace import make_assignment, make_department, make_policy
 
 pytestmark = pytest.mark.e2e
 RESULTS = Path("test-results")
-PASSWORD = "correct-horse-1"
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
-def _seed(s: Any) -> tuple[list[int], str]:
+def _seed(s: Session, settings: Settings) -> tuple[list[int], str | None, dict[str, Any]]:
     """Seed a policy, two departments, three assignments, a staff member and a supervisor."""
     policy = make_policy(
         s,
@@ -52,42 +49,19 @@ def _seed(s: Any) -> tuple[list[int], str]:
     create_user(
         session=s, username="kaohe", password=PASSWORD, role="assessor", display_name="考核办"
     )
-    return [first.id, second.id, third.id], policy.key
+    return [first.id, second.id, third.id], policy.key, {}
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """A seeded database and the live stack serving it."""
-    tmp = tmp_path_factory.mktemp("phone")
-    url = sqlite_url(tmp)
-    settings = Settings(
-        data_dir=tmp / "data", database_url=url, secret_key="e2e-phone", task_queue="e2e-phone"
-    )
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with factory.begin() as s:
-        ids, policy_key = _seed(s)
-    stack = LiveStack(settings, factory, policy_key)
-    stack.start()
-    try:
-        stack.started(ids)
-        yield {"url": stack.base_url, "assignment": ids[0]}
-    finally:
-        stack.stop()
-        engine.dispose()
+    with live_stack(tmp_path_factory.mktemp("phone"), "phone", _seed) as stack:
+        yield stack
 
 
 def _phone_page(browser: Browser, base: str, username: str) -> Page:
     """Open a phone-sized page and sign in as `username`."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
-    page = context.new_page()
-    page.goto(f"{base}/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    second_step(page, username)
-    expect(page.locator(".who-name")).to_be_visible()
-    return page
+    return signed_in(browser, base, username, PHONE)
 
 
 def _check(page: Page, base: str, path: str, shot: str | None = None) -> None:
@@ -112,9 +86,9 @@ def _check(page: Page, base: str, path: str, shot: str | None = None) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
 
 
-def test_staff_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None:
+def test_staff_pages_fit_a_phone(browser: Browser, live: Live) -> None:
     RESULTS.mkdir(exist_ok=True)
-    base, aid = live["url"], live["assignment"]
+    base, aid = live.url, live.ids[0]
     page = _phone_page(browser, base, "ouyang")
     _check(page, base, "/")
     _check(page, base, "/assignments", "staff-inbox")
@@ -131,9 +105,9 @@ def test_staff_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None
     _check(page, base, "/assignments", "staff-inbox-hant")
 
 
-def test_supervisor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None:
+def test_supervisor_pages_fit_a_phone(browser: Browser, live: Live) -> None:
     RESULTS.mkdir(exist_ok=True)
-    base, aid = live["url"], live["assignment"]
+    base, aid = live.url, live.ids[0]
     page = _phone_page(browser, base, "wangdu")
     for path, shot in [
         ("/", "supervisor-home"),
@@ -156,9 +130,9 @@ def test_supervisor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) ->
     assert box is not None and box["width"] > 300
 
 
-def test_admin_and_assessor_pages_fit_a_phone(browser: Browser, live: dict[str, Any]) -> None:
+def test_admin_and_assessor_pages_fit_a_phone(browser: Browser, live: Live) -> None:
     RESULTS.mkdir(exist_ok=True)
-    base = live["url"]
+    base = live.url
     page = _phone_page(browser, base, "admin1")
     for path in ["/", "/admin/users", "/admin/departments", "/policies", "/notifications"]:
         _check(page, base, path, "admin-users" if path == "/admin/users" else None)

@@ -13,21 +13,27 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cli.jobs import run_digest
-from duban.db import make_engine, make_session_factory, utcnow
+from duban.db import utcnow
 from duban.models import Escalation
 from duban.services.user import create_user
 from duban.settings import Settings
-from tests.db import sqlite_url
-from tests.e2e.stack import LiveStack, second_step, wait_until
+from tests.e2e.stack import (
+    FAST_LADDER,
+    PASSWORD,
+    Live,
+    api_headers,
+    live_stack,
+    wait_until,
+)
+from tests.e2e.stack import signed_in as signed_in_at
 from tests.smtp import smtp_server
-from tests.two_factor import code_for
 from tests.workspace import make_assignment, make_department, make_policy
 
 pytestmark = pytest.mark.e2e
 RESULTS = Path("test-results")
-PASSWORD = "correct-horse-1"
 SUPERVISOR_MAIL = "wangdu@duchashi.gov.cn"
 
 
@@ -50,55 +56,32 @@ def _users(s: Any) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A live stack whose ladder climbs in seconds (DUBAN_ESCALATION_OFFSETS=PT2S,PT4S,PT6S)."""
-    tmp = tmp_path_factory.mktemp("supervisor")
-    url = sqlite_url(tmp)
-    settings = Settings(
-        data_dir=tmp / "data",
-        database_url=url,
-        secret_key="e2e-sup",
-        task_queue="e2e-supervisor",
-        escalation_offsets="PT2S,PT4S,PT6S",
+def _seed(s: Session, settings: Settings) -> tuple[list[int], str | None, dict[str, Any]]:
+    policy = make_policy(
+        s,
+        items=[
+            {"number": 5, "title": "保持主要帮扶政策总体稳定"},
+            {"number": 6, "title": "健全防止返贫动态监测和帮扶机制"},
+        ],
     )
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with factory.begin() as s:
-        policy = make_policy(
-            s,
-            items=[
-                {"number": 5, "title": "保持主要帮扶政策总体稳定"},
-                {"number": 6, "title": "健全防止返贫动态监测和帮扶机制"},
-            ],
-        )
-        fpb, czt = make_department(s, "fpb", "省扶贫办"), make_department(s, "czt", "省财政厅")
-        review = make_assignment(s, policy=policy, department=fpb, periods=0)
-        ladder = make_assignment(s, policy=policy, department=czt, item_number=6, periods=0)
-        _users(s)
-        ids, key = {"review": review.id, "ladder": ladder.id}, policy.key
-    stack = LiveStack(settings, factory, key)
-    stack.start()
-    try:
-        stack.started(list(ids.values()))
-        yield {"url": stack.base_url, "ids": ids, "factory": factory, "settings": settings}
-    finally:
-        stack.stop()
-        engine.dispose()
+    fpb, czt = make_department(s, "fpb", "省扶贫办"), make_department(s, "czt", "省财政厅")
+    review = make_assignment(s, policy=policy, department=fpb, periods=0)
+    ladder = make_assignment(s, policy=policy, department=czt, item_number=6, periods=0)
+    _users(s)
+    return [review.id, ladder.id], policy.key, {"review": review.id, "ladder": ladder.id}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A live stack whose ladder climbs in seconds (DUBAN_ESCALATION_OFFSETS=FAST_LADDER)."""
+    tmp = tmp_path_factory.mktemp("supervisor")
+    with live_stack(tmp, "supervisor", _seed, escalation_offsets=FAST_LADDER) as stack:
+        yield stack
 
 
 def signed_in(browser: Browser, base: str, username: str) -> Page:
-    """Return a page of a fresh browser context signed in as `username`."""
-    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-    # Irreversible actions (报送, 通过, 退回) ask first: say yes, as the person means it.
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    second_step(page, username)
-    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
-    return page
+    """Return a page of a fresh browser context signed in as `username`, 1440 wide."""
+    return signed_in_at(browser, base, username, {"width": 1440, "height": 900})
 
 
 def report(page: Page, base: str, aid: int, text: str, state: str) -> None:
@@ -116,9 +99,9 @@ def acknowledge(page: Page, base: str, aid: int) -> None:
     expect(page.locator("#state")).to_have_text("已签收", timeout=15_000)
 
 
-def test_return_resubmit_approve(browser: Browser, live: dict[str, Any]) -> None:
+def test_return_resubmit_approve(browser: Browser, live: Live) -> None:
     RESULTS.mkdir(exist_ok=True)
-    base, aid = live["url"], live["ids"]["review"]
+    base, aid = live.url, live.extra["review"]
     staff, sup = signed_in(browser, base, "lisi"), signed_in(browser, base, "wangdu")
     acknowledge(staff, base, aid)
     report(staff, base, aid, "已完成第一季度政策落实情况自查。", "已报送待审核")
@@ -148,30 +131,19 @@ def test_return_resubmit_approve(browser: Browser, live: dict[str, Any]) -> None
     expect(staff.locator("#timeline")).to_contain_text("审核通过")
 
 
-def _token(base: str, username: str) -> dict[str, str]:
-    answer = httpx.post(
-        f"{base}/api/v1/auth/token",
-        json={"username": username, "password": PASSWORD, "otp": code_for(username)},
-    )
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 def _level(factory: Any, aid: int) -> int:
     with factory() as s:
         levels = s.scalars(select(Escalation.level).where(Escalation.assignment_id == aid)).all()
     return max(levels, default=0)
 
 
-def test_overdue_climbs_the_ladder_and_the_digest_arrives(
-    browser: Browser, live: dict[str, Any]
-) -> None:
-    base, aid, factory = live["url"], live["ids"]["ladder"], live["factory"]
+def test_overdue_climbs_the_ladder_and_the_digest_arrives(browser: Browser, live: Live) -> None:
+    base, aid, factory = live.url, live.extra["ladder"], live.factory
     due = (utcnow() + timedelta(seconds=4)).isoformat()
     moved = httpx.post(
         f"{base}/api/v1/assignments/{aid}/due",
         json={"due_at": due, "reason": "演练：临近期限"},
-        headers=_token(base, "wangdu"),
+        headers=api_headers(base, "wangdu"),
     )
     assert moved.status_code == 200, moved.text
     wait_until(lambda: _level(factory, aid) == 3, within=60, what="ladder level 3")
@@ -189,7 +161,7 @@ def test_overdue_climbs_the_ladder_and_the_digest_arrives(
     expect(row).to_contain_text("已催办")
 
     with smtp_server() as (inbox, smtp_url):
-        settings = live["settings"].model_copy(update={"smtp_url": smtp_url})
+        settings = live.settings.model_copy(update={"smtp_url": smtp_url})
         with ThreadPoolExecutor(1) as pool:
             sent = pool.submit(asyncio.run, run_digest(settings, factory)).result(timeout=60)
     assert sent >= 1
@@ -198,8 +170,8 @@ def test_overdue_climbs_the_ladder_and_the_digest_arrives(
     assert "王督查" in text and "【3级督办】" in text and "【2级督办】" in text
 
 
-def test_staff_cannot_reach_the_console(browser: Browser, live: dict[str, Any]) -> None:
-    base = live["url"]
+def test_staff_cannot_reach_the_console(browser: Browser, live: Live) -> None:
+    base = live.url
     staff = signed_in(browser, base, "lisi")
     expect(staff.get_by_role("link", name="逾期看板")).to_have_count(0)
     expect(staff.get_by_role("link", name="领导驾驶舱")).to_have_count(0)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from duban.errors import Invalid, NotFound, TooLarge
 from duban.models import AuditEvent, Evidence
-from duban.services.evidence import EvidenceCorrupt, EvidenceStore, record_evidence
+from duban.services.evidence import EvidenceCorrupt, EvidenceStore, local_file, record_evidence
 from duban.services.evidence_type import neutralise_filename, sniff_content_type
 from tests.workspace import make_assignment, make_department, make_policy, make_user
 
@@ -134,6 +134,22 @@ def test_open_verified_rehashes(store):
         store.open_verified("0" * 64)
     with pytest.raises(NotFound):
         store.open_verified("../../etc/passwd")
+
+
+def test_the_folder_store_hands_out_its_own_verified_file(store):
+    blob = store.put(io.BytesIO(PDF), filename="a.pdf")
+    assert store.local_path(blob.sha256) == store.path_of(blob.sha256)
+    with local_file(store, blob.sha256) as path:
+        assert path == store.path_of(blob.sha256) and path.read_bytes() == PDF
+    path = store.path_of(blob.sha256)
+    path.chmod(0o644)
+    path.write_bytes(PDF + b"tampered")
+    with pytest.raises(EvidenceCorrupt):
+        store.local_path(blob.sha256)
+    with pytest.raises(EvidenceCorrupt), local_file(store, blob.sha256):
+        pass
+    with pytest.raises(NotFound):
+        store.local_path("0" * 64)
 
 
 def test_record_is_insert_only_and_idempotent(session, store):

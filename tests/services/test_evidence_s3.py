@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from duban.domain import UserRole
 from duban.errors import NotFound, TooLarge
 from duban.models import AuditEvent, Evidence
-from duban.services.evidence import EvidenceCorrupt, record_evidence
+from duban.services.evidence import EvidenceCorrupt, local_file, record_evidence
 from duban.services.evidence_s3 import (
     EvidenceStoreUnavailable,
     S3EvidenceStore,
@@ -58,6 +58,11 @@ def test_upload_download_by_content_address(s3_server, tmp_path):
         store.open_verified("0" * 64)
     with pytest.raises(NotFound):
         store.open_verified("../../etc/passwd")
+    # Not on this machine's disk: a preview reads a verified temporary copy instead.
+    assert store.local_path(sha) is None
+    with local_file(store, sha) as path:
+        assert path.read_bytes() == PDF
+    assert not path.exists()
 
 
 def test_a_stored_hash_is_never_sent_again_and_a_bad_object_never_served(s3_server, tmp_path):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from duban.db import utcnow
-from duban.services.board import board
+from duban.services.board import board, lateness_key
 from duban.services.cockpit import cockpit, task_titles
 from web.deps import SessionDep
+from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.supervisor_schemas import (
     BoardFilterDep,
     BoardRead,
@@ -19,14 +20,24 @@ from web.supervisor_schemas import (
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 
 
-@router.get("/board", response_model=BoardRead)
-def read_board(user: SupervisorUser, session: SessionDep, filters: BoardFilterDep) -> BoardRead:
-    """Return every assignment matching the filters with its light, most overdue first."""
+@router.get("/board", response_model=BoardRead, responses=PAGED_RESPONSES)
+def read_board(
+    request: Request,
+    response: Response,
+    user: SupervisorUser,
+    session: SessionDep,
+    filters: BoardFilterDep,
+    paging: CursorDep,
+) -> BoardRead:
+    """Return the assignments matching the filters with their lights, most overdue first, a
+    window of `limit` at a time (`next` is the cursor of the rest)."""
     found = board(session=session, now=utcnow(), filters=filters)
+    part = window(request, response, found.rows, key=lateness_key, paging=paging)
     return BoardRead(
         total=found.total,
         counts={light.value: n for light, n in found.counts.items()},
-        rows=[BoardRowRead.of(row, found.urges.get(row.assignment.id)) for row in found.rows],
+        rows=[BoardRowRead.of(row, found.urges.get(row.assignment.id)) for row in part.items],
+        next=part.next,
     )
 
 

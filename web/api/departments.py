@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from duban.services.department_admin import (
     create_department,
@@ -15,6 +15,7 @@ from duban.services.department_admin import (
 from duban.services.department_search import MAX_QUERY, search_departments
 from web.deps import AdminUser, CurrentUser, SessionDep
 from web.openapi import error_responses
+from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 
 router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
@@ -22,10 +23,13 @@ router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
 CONFLICT = error_responses(409)
 
 
-@router.get("", response_model=list[DepartmentRead])
+@router.get("", response_model=list[DepartmentRead], responses=PAGED_RESPONSES)
 def list_all(
+    request: Request,
+    response: Response,
     user: CurrentUser,
     session: SessionDep,
+    paging: CursorDep,
     q: Annotated[
         str | None,
         Query(
@@ -34,12 +38,15 @@ def list_all(
         ),
     ] = None,
 ) -> list[DepartmentRead]:
-    """List every department as `[{"code", "name"}]`, or those matching `q`."""
+    """List the departments as `[{"code", "name"}]` by code, `limit` at a time (the rest named
+    by the Link header); or those matching `q`, best first (at most 20, one answer)."""
     if q is not None:
         return [
             DepartmentRead.of(m.department) for m in search_departments(session=session, query=q)
         ]
-    return [DepartmentRead.of(d) for d in list_departments(session=session)]
+    rows = list_departments(session=session)
+    part = window(request, response, rows, key=lambda d: (d.code,), paging=paging)
+    return [DepartmentRead.of(d) for d in part.items]
 
 
 @router.post("", response_model=DepartmentRead, status_code=201, responses=CONFLICT)

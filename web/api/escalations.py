@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from duban.services.review import escalation_inbox
+from duban.services.review import escalation_inbox, escalation_order
 from web.deps import SessionDep
+from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.supervisor_schemas import EscalationRead, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["supervision"])
 
 
-@router.get("", response_model=list[EscalationRead])
+@router.get("", response_model=list[EscalationRead], responses=PAGED_RESPONSES)
 def list_escalations(
+    request: Request,
+    response: Response,
     user: SupervisorUser,
     session: SessionDep,
+    paging: CursorDep,
     level: Annotated[int | None, Query(ge=1, le=3)] = None,
     include_resolved: bool = False,
 ) -> list[EscalationRead]:
-    """Return open rungs (all with include_resolved), highest level and newest first."""
+    """Return open rungs (all with include_resolved), highest level and newest first; `limit`
+    at a time, the rest named by the Link header."""
     rows = escalation_inbox(session=session, level=level, open_only=not include_resolved)
-    return [EscalationRead.of(row) for row in rows]
+    part = window(request, response, rows, key=escalation_order, paging=paging)
+    return [EscalationRead.of(row) for row in part.items]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from actions import review as actions
-from duban.services.review import extension_queue, review_queue
+from duban.services.review import extension_queue, review_order, review_queue
 from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
 from web.openapi import error_responses
+from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.schemas import RowId
 from web.supervisor_schemas import (
     BulkApproveCreate,
@@ -29,10 +30,19 @@ router = APIRouter(prefix="/api/v1", tags=["supervision"])
 CONFLICT = error_responses(409)
 
 
-@router.get("/reviews", response_model=list[ReviewRowRead])
-def list_reviews(user: SupervisorUser, session: SessionDep) -> list[ReviewRowRead]:
-    """Return the submissions awaiting review, oldest first."""
-    return [ReviewRowRead.of(row) for row in review_queue(session=session)]
+@router.get("/reviews", response_model=list[ReviewRowRead], responses=PAGED_RESPONSES)
+def list_reviews(
+    request: Request,
+    response: Response,
+    user: SupervisorUser,
+    session: SessionDep,
+    paging: CursorDep,
+) -> list[ReviewRowRead]:
+    """Return the submissions awaiting review, oldest first; `limit` at a time, the rest named
+    by the Link header."""
+    rows = review_queue(session=session)
+    part = window(request, response, rows, key=review_order, paging=paging)
+    return [ReviewRowRead.of(row) for row in part.items]
 
 
 @router.post("/reviews/bulk-approve", response_model=list[BulkResultRead])

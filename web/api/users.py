@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from duban.services import two_factor
-from duban.services.user import UserChanges, create_user, get_user, list_users, update_user
+from duban.services.user import (
+    UserChanges,
+    create_user,
+    get_user,
+    list_users,
+    update_user,
+    user_order,
+)
 from web.deps import AdminUser, SessionDep
 from web.openapi import error_responses
+from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.schemas import RowId, UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -15,10 +23,14 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 CONFLICT = error_responses(409)
 
 
-@router.get("", response_model=list[UserRead])
-def list_all(admin: AdminUser, session: SessionDep) -> list[UserRead]:
-    """List every account."""
-    return [UserRead.of(u) for u in list_users(session=session)]
+@router.get("", response_model=list[UserRead], responses=PAGED_RESPONSES)
+def list_all(
+    request: Request, response: Response, admin: AdminUser, session: SessionDep, paging: CursorDep
+) -> list[UserRead]:
+    """List the accounts, admins first, then by username; `limit` at a time, the rest named by
+    the Link header."""
+    part = window(request, response, list_users(session=session), key=user_order, paging=paging)
+    return [UserRead.of(u) for u in part.items]
 
 
 @router.post("", response_model=UserRead, status_code=201, responses=CONFLICT)

@@ -7,11 +7,6 @@ app's origin, whatever was uploaded.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +14,7 @@ from starlette.responses import Response
 
 from duban.errors import Invalid
 from duban.services.audit import record_event
-from duban.services.evidence import BlobStore, EvidenceStore
+from duban.services.evidence import BlobStore, local_file
 from duban.services.preview import (
     MAX_PAGES,
     PreviewKind,
@@ -43,18 +38,6 @@ IMAGE_HEADERS = {
     "Content-Disposition": 'inline; filename="preview"',
     "Cache-Control": "private, max-age=3600",
 }
-
-
-@contextmanager
-def local_file(store: BlobStore, sha256: str) -> Iterator[Path]:
-    """The stored file as a local path: the folder store's own, else a verified temporary copy."""
-    if isinstance(store, EvidenceStore):
-        yield store.path_of(sha256)
-        return
-    with store.open_verified(sha256) as source, tempfile.NamedTemporaryFile() as copy:
-        shutil.copyfileobj(source, copy)
-        copy.flush()
-        yield Path(copy.name)
 
 
 @router.get("/assignments/{assignment_id}/evidence/{evidence_id}/view")
