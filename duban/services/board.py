@@ -31,8 +31,8 @@ from duban.services.assignment import (
     status_light,
 )
 from duban.services.conversation import last_urges
-from duban.services.target import projected_misses
 from duban.services.paging import instant
+from duban.services.target import projected_misses
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LIGHTS = (Light.RED, Light.AMBER, Light.GREEN)
