@@ -13,6 +13,7 @@ from duban.models.notification import Notification
 from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.recovery_code import RecoveryCode
+from duban.models.report_template import ReportTemplate
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
 from duban.models.user import User
@@ -39,6 +40,7 @@ __all__ = [
     "PolicyItem",
     "PolicyVersion",
     "RecoveryCode",
+    "ReportTemplate",
     "RubricVersion",
     "SignInFailure",
     "Submission",
