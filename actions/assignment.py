@@ -19,9 +19,10 @@ from duban.db import release, utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, Evidence, User
-from duban.rules import extension_date_refusal
+from duban.rules import extension_date_refusal, normalize_answers
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
+from duban.services.report_template import check_report
 from workflows.assignment import (
     ActionInput,
     ActionResult,
@@ -118,8 +119,13 @@ async def submit(
     report: str,
     evidence_ids: list[int],
     key: str | None,
+    answers: dict[str, str] | None = None,
 ) -> ActionOutcome:
-    """Submit a progress report with evidence of this assignment through its workflow."""
+    """Submit a progress report with evidence of this assignment through its workflow.
+
+    The task's report template is checked here (a clear 422 before any round trip) and sent
+    along, so the workflow's validator checks the same rule again.
+    """
     report = check_text(report, label="进展情况", max_chars=REPORT_MAX_CHARS)
     assignment = await _owned(caller, assignment_id)
     ids = await run_in_threadpool(
@@ -127,6 +133,13 @@ async def submit(
         session=caller.session,
         assignment_id=assignment.id,
         evidence_ids=evidence_ids,
+    )
+    spec, kinds = await run_in_threadpool(
+        check_report,
+        session=caller.session,
+        assignment=assignment,
+        answers=answers or {},
+        evidence_ids=ids,
     )
     user = caller.user
     inp = SubmitInput(
@@ -137,6 +150,9 @@ async def submit(
         evidence_ids=ids,
         # The policy's switch: a member's report waits for the head; the head's own goes up.
         needs_sign_off=assignment.policy.head_sign_off and user.role != UserRole.HEAD,
+        template=spec,
+        answers=normalize_answers(spec, answers or {}) if spec else {},
+        evidence_kinds=kinds,
     )
     return await send(caller, temporal.submit, assignment, inp)
 

@@ -72,6 +72,8 @@ class SubmissionRecord:
     report: str
     evidence_ids: list[int]
     late: bool
+    # Answers to the task's report template (issue 15), by field name.
+    answers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

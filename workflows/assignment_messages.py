@@ -10,6 +10,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from duban.domain import AssignmentState
     from duban.messages import PeriodSpec as PeriodSpec
+    from duban.rules import ReportSpec
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class SubmitInput:
     evidence_ids: list[int] = field(default_factory=list)
     # The policy asks the department head to sign a member's report off before it goes up.
     needs_sign_off: bool = False
+    # The task's report template (issue 15) as it stood when sent, the answers to its fields
+    # and the kinds of the attached evidence: the validator checks them with duban.rules.
+    template: ReportSpec | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    evidence_kinds: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from PIL import Image
 
 from duban.errors import Unavailable
 from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
+from duban.services.report_template import AnswerLine
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FACE_SC = 2  # face order in the Noto collection: JP, KR, SC, TC, HK
@@ -41,6 +42,8 @@ class ScoreSheet:
     rows: list[ScoreRow]
     # Each task as a reader knows it (number as written and title), by assignment id.
     task_titles: dict[int, str] = field(default_factory=dict)
+    # The answers of the reports submitted in the period to their tasks' templates (issue 15).
+    answers: list[AnswerLine] = field(default_factory=list)
 
 
 def _stamp(at: datetime) -> str:
@@ -107,6 +110,8 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
     for row in sheet.rows:
         for line in row.lines:
             ledger.append(_line_cells(sheet, row, line))
+    if sheet.answers:
+        _answer_sheet(wb.create_sheet("报送表单"), sheet)
     info = wb.create_sheet("说明")
     for pair in (
         ("考核周期", sheet.period),
@@ -117,6 +122,15 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _answer_sheet(ws: Worksheet, sheet: ScoreSheet) -> None:
+    """Fill a sheet with every answer of the period's reports, one per line."""
+    _header(ws, ["单位", "任务", "期次", "报送时间", "项目", "填报内容"])
+    for a in sheet.answers:
+        task = sheet.task_titles.get(a.assignment_id) or f"第{a.item_number}项"
+        row = [a.department, task, a.period_index + 1, _stamp(a.submitted_at), a.label, a.value]
+        ws.append(row)
 
 
 def _chart(sheet: ScoreSheet) -> bytes:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,9 +19,11 @@ from duban.models import (
     PolicyItem,
     PolicyVersion,
     ReportTemplate,
+    Submission,
     User,
 )
 from duban.rules import ReportField, ReportSpec, evidence_kind, report_refusal, template_errors
+from duban.scoring import period_bounds
 from duban.services.audit import record_event
 
 TEMPLATE_EDITORS = frozenset({UserRole.SUPERVISOR})
@@ -133,3 +136,63 @@ def check_report(
     if (refusal := report_refusal(spec, answers, kinds)) is not None:
         raise Invalid(refusal.message)
     return spec, kinds
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One answer of a submitted report, as the export and the queues show it."""
+
+    assignment_id: int
+    department: str
+    item_number: int
+    period_index: int
+    submitted_at: datetime
+    label: str
+    value: str
+
+
+def shown_answers(spec: ReportSpec | None, answers: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Return (label, value with unit) pairs of a report's answers, in the template's order."""
+    if not answers:
+        return []
+    fields = {f.name: f for f in spec.fields} if spec else {}
+    order = [n for n in fields if n in answers] + [n for n in answers if n not in fields]
+    pairs = []
+    for name in order:
+        f, value = fields.get(name), str(answers[name])
+        pairs.append((f.label if f else name, f"{value} {f.unit}" if f and f.unit else value))
+    return pairs
+
+
+def answer_lines(*, session: Session, period: str) -> list[AnswerLine]:
+    """Return the answers of the reports submitted in an assessment period, oldest first."""
+    start, end = period_bounds(period)
+    stmt = (
+        select(Submission, Assignment)
+        .join(Assignment, Submission.assignment_id == Assignment.id)
+        .where(
+            Submission.answers.is_not(None),
+            Submission.submitted_at >= start,
+            Submission.submitted_at < end,
+        )
+        .order_by(Submission.submitted_at, Submission.id)
+    )
+    specs: dict[tuple[int, int], ReportSpec | None] = {}
+    lines = []
+    for submission, assignment in session.execute(stmt).tuples():
+        task = (assignment.policy_id, assignment.item_number)
+        if task not in specs:
+            specs[task] = assignment_spec(session=session, assignment=assignment)
+        for label, value in shown_answers(specs[task], submission.answers):
+            lines.append(
+                AnswerLine(
+                    assignment.id,
+                    assignment.department.name,
+                    assignment.item_number,
+                    submission.period_index,
+                    submission.submitted_at,
+                    label,
+                    value,
+                )
+            )
+    return lines

@@ -22,6 +22,7 @@ from duban.services.assessment import (
     task_titles,
 )
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
+from duban.services.report_template import answer_lines
 from web.assessment_schemas import (
     XLSX,
     ComparisonRead,
@@ -191,7 +192,8 @@ def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSh
     label, as_of = period_or_now(period), utcnow()
     rows = scores(session=session, rubric=rubric, period=label, by=by, as_of=as_of)
     titles = task_titles(session=session, rows=rows)
-    return ScoreSheet(label, by, rubric.version, as_of, rows, titles)
+    answers = answer_lines(session=session, period=label)
+    return ScoreSheet(label, by, rubric.version, as_of, rows, titles, answers)
 
 
 def _download(body: bytes, media_type: str, name: str) -> Response:

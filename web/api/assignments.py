@@ -90,7 +90,12 @@ async def submit(
 ) -> ActionResultRead:
     """Submit a progress report with evidence ids of this assignment."""
     outcome = await actions.submit(
-        caller, assignment_id, report=body.report, evidence_ids=body.evidence_ids, key=body.key
+        caller,
+        assignment_id,
+        report=body.report,
+        evidence_ids=body.evidence_ids,
+        key=body.key,
+        answers=dict(body.answers),
     )
     return ActionResultRead.of(outcome)
 
