@@ -196,3 +196,20 @@ def answer_lines(*, session: Session, period: str) -> list[AnswerLine]:
                 )
             )
     return lines
+
+
+def submission_answers(
+    *, session: Session, submissions: list[Submission]
+) -> dict[int, list[tuple[str, str]]]:
+    """Return each submission's answers as (label, value) pairs, by submission id."""
+    specs: dict[int, ReportSpec | None] = {}
+    shown = {}
+    for s in submissions:
+        if not s.answers:
+            continue
+        if s.assignment_id not in specs:
+            assignment = session.get(Assignment, s.assignment_id)
+            assert assignment is not None  # a foreign key
+            specs[s.assignment_id] = assignment_spec(session=session, assignment=assignment)
+        shown[s.id] = shown_answers(specs[s.assignment_id], s.answers)
+    return shown
