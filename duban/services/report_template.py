@@ -179,7 +179,7 @@ def answer_lines(*, session: Session, period: str) -> list[AnswerLine]:
     )
     specs: dict[tuple[int, int], ReportSpec | None] = {}
     lines = []
-    for submission, assignment in session.execute(stmt).tuples():
+    for submission, assignment in session.execute(stmt):
         task = (assignment.policy_id, assignment.item_number)
         if task not in specs:
             specs[task] = assignment_spec(session=session, assignment=assignment)
