@@ -19,7 +19,7 @@ from duban.db import release, utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, Evidence, User
-from duban.rules import extension_date_refusal, normalize_answers
+from duban.rules import extension_date_refusal, normalize_answers, spec_json
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
 from duban.services.report_template import check_report
@@ -150,7 +150,7 @@ async def submit(
         evidence_ids=ids,
         # The policy's switch: a member's report waits for the head; the head's own goes up.
         needs_sign_off=assignment.policy.head_sign_off and user.role != UserRole.HEAD,
-        template=spec,
+        template=spec_json(spec),
         answers=normalize_answers(spec, answers or {}) if spec else {},
         evidence_kinds=kinds,
     )

@@ -5,8 +5,9 @@ services and the pages all call these, so they cannot disagree.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -209,6 +210,22 @@ class ReportSpec:
 
     fields: list[ReportField] = field(default_factory=list)
     evidence_kinds: list[str] = field(default_factory=list)
+
+
+def spec_json(spec: ReportSpec | None) -> str:
+    """Return a template as JSON text (what a workflow input carries), "" for none."""
+    return json.dumps(asdict(spec), ensure_ascii=False, sort_keys=True) if spec else ""
+
+
+def spec_of_json(text: str) -> ReportSpec | None:
+    """Return the template that `spec_json` wrote ("" is none)."""
+    if not text:
+        return None
+    data = json.loads(text)
+    return ReportSpec(
+        fields=[ReportField(**f) for f in data.get("fields", [])],
+        evidence_kinds=list(data.get("evidence_kinds", [])),
+    )
 
 
 def evidence_kind(content_type: str) -> str:

@@ -10,7 +10,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from duban.domain import AssignmentState
     from duban.messages import PeriodSpec as PeriodSpec
-    from duban.rules import ReportSpec
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,11 @@ class SubmitInput:
     evidence_ids: list[int] = field(default_factory=list)
     # The policy asks the department head to sign a member's report off before it goes up.
     needs_sign_off: bool = False
-    # The task's report template (issue 15) as it stood when sent, the answers to its fields
-    # and the kinds of the attached evidence: the validator checks them with duban.rules.
-    template: ReportSpec | None = None
+    # The task's report template (issue 15) as it stood when sent (JSON, duban.rules.spec_json;
+    # "" for none), the answers to its fields and the kinds of the attached evidence: the
+    # validator checks them with duban.rules. JSON text, not the dataclass: in the sandbox
+    # pydantic cannot resolve the nested dataclass's postponed annotations.
+    template: str = ""
     answers: dict[str, str] = field(default_factory=dict)
     evidence_kinds: list[str] = field(default_factory=list)
 

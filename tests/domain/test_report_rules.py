@@ -10,6 +10,8 @@ from duban.rules import (
     evidence_kind,
     normalize_answers,
     report_refusal,
+    spec_json,
+    spec_of_json,
     template_errors,
 )
 
@@ -94,3 +96,8 @@ def test_evidence_kinds_come_from_the_sniffed_type():
     )
     assert evidence_kind("application/zip") == "archive"
     assert evidence_kind("text/html") == "other"
+
+
+def test_a_template_travels_to_the_workflow_as_json():
+    assert spec_of_json(spec_json(SPEC)) == SPEC
+    assert spec_json(None) == "" and spec_of_json("") is None
