@@ -8,10 +8,10 @@ import re
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
 
 from actions import temporal
 from duban.domain import UserRole
+from duban.errors import Invalid
 from duban.models import Assignment, AuditEvent, Submission
 from duban.rules import ReportField, ReportSpec, spec_json
 from tests.db import BACKENDS
@@ -190,7 +190,7 @@ async def test_api_submit_checks_the_template_and_the_workflow_too(app, started,
         with db() as s:
             workflow_id = s.get_one(Assignment, aid).workflow_id
         client = await app.state.temporal.get()
-        with pytest.raises(WorkflowUpdateFailedError):
+        with pytest.raises(Invalid, match="请填写“认定脱贫村数量”"):  # the validator's refusal
             await temporal.submit(client, workflow_id, forged)
         ok = await api.post(
             f"/api/v1/assignments/{aid}/submissions",
