@@ -5,6 +5,8 @@ No workflow runs here (tests/web/test_report_flow.py submits through real ones);
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -88,7 +90,7 @@ async def test_template_page_saves_and_refuses_bad_rows(login_as, world, db):
 
 async def test_api_template_validation(app, world, db):
     url = f"/api/v1{template_url(world)}"
-    good = {
+    good: dict[str, Any] = {
         "fields": [
             {
                 "name": "villages",
