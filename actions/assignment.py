@@ -19,9 +19,10 @@ from duban.db import release, utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, Evidence, User
-from duban.rules import extension_date_refusal
+from duban.rules import extension_date_refusal, normalize_answers, spec_json
 from duban.services.assignment import owned_assignment
 from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
+from duban.services.report_template import check_report
 from duban.services.target import check_actuals
 from workflows.assignment import (
     ActionInput,
@@ -120,8 +121,13 @@ async def submit(
     evidence_ids: list[int],
     key: str | None,
     actuals: Mapping[str, str] | None = None,
+    answers: dict[str, str] | None = None,
 ) -> ActionOutcome:
-    """Submit a progress report with evidence and the actual of each target through its workflow."""
+    """Submit a progress report with evidence and the actual of each target through its workflow.
+
+    The task's report template is checked here (a clear 422 before any round trip) and sent
+    along, so the workflow's validator checks the same rule again.
+    """
     report = check_text(report, label="进展情况", max_chars=REPORT_MAX_CHARS)
     assignment = await _owned(caller, assignment_id)
     checked = await run_in_threadpool(
@@ -133,6 +139,13 @@ async def submit(
         assignment_id=assignment.id,
         evidence_ids=evidence_ids,
     )
+    spec, kinds = await run_in_threadpool(
+        check_report,
+        session=caller.session,
+        assignment=assignment,
+        answers=answers or {},
+        evidence_ids=ids,
+    )
     user = caller.user
     inp = SubmitInput(
         key=action_key(assignment, "submit", key),
@@ -143,6 +156,9 @@ async def submit(
         # The policy's switch: a member's report waits for the head; the head's own goes up.
         needs_sign_off=assignment.policy.head_sign_off and user.role != UserRole.HEAD,
         actuals=checked,
+        template=spec_json(spec),
+        answers=normalize_answers(spec, answers or {}) if spec else {},
+        evidence_kinds=kinds,
     )
     return await send(caller, temporal.submit, assignment, inp)
 

@@ -114,6 +114,8 @@ class SubmissionRecord:
     late: bool
     # The actual value reported for each target of the assignment, keyed by target id.
     actuals: dict[str, float] = field(default_factory=dict)
+    # Answers to the task's report template (issue 15), by field name.
+    answers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

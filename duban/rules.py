@@ -5,8 +5,10 @@ services and the pages all call these, so they cannot disagree.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -244,3 +246,173 @@ def urge_refusal(
         "urge_cooldown",
         f"已于 {done} 催办过，{minutes} 分钟内不能重复催办（{again} 后可再次催办）。",
     )
+
+
+# -- report templates (issue 15): what a period's report must hold ----------------------------
+
+FIELD_TYPES = {"text": "文本", "number": "数值", "date": "日期", "choice": "选项"}
+# Kinds of evidence a template may require, told from the content type sniffed at upload.
+EVIDENCE_KINDS = {
+    "pdf": "PDF 文件",
+    "image": "图片",
+    "document": "文字文档（Word/WPS/ODT）",
+    "spreadsheet": "表格（Excel/ODS）",
+    "presentation": "演示文稿（PowerPoint/ODP）",
+    "archive": "压缩包（ZIP）",
+}
+_KIND_BY_TYPE = {
+    "application/pdf": "pdf",
+    "application/zip": "archive",
+    "application/msword": "document",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "document",
+    "application/vnd.oasis.opendocument.text": "document",
+    "application/vnd.ms-excel": "spreadsheet",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "spreadsheet",
+    "application/vnd.oasis.opendocument.spreadsheet": "spreadsheet",
+    "application/vnd.ms-powerpoint": "presentation",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "presentation",
+    "application/vnd.oasis.opendocument.presentation": "presentation",
+}
+MAX_FIELDS, MAX_CHOICES, MAX_LABEL, MAX_UNIT, MAX_ANSWER = 20, 20, 50, 20, 2000
+FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+NUMBER_RE = re.compile(r"^[+-]?(\d{1,15}(\.\d{1,6})?|\.\d{1,6})$")
+
+
+@dataclass(frozen=True)
+class ReportField:
+    """One typed field of a report form: `name` is the key, `label` is shown (Chinese)."""
+
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    unit: str = ""
+    choices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What each period's report of a task must hold: form fields and kinds of evidence."""
+
+    fields: list[ReportField] = field(default_factory=list)
+    evidence_kinds: list[str] = field(default_factory=list)
+
+
+def spec_json(spec: ReportSpec | None) -> str:
+    """Return a template as JSON text (what a workflow input carries), "" for none."""
+    return json.dumps(asdict(spec), ensure_ascii=False, sort_keys=True) if spec else ""
+
+
+def spec_of_json(text: str) -> ReportSpec | None:
+    """Return the template that `spec_json` wrote ("" is none)."""
+    if not text:
+        return None
+    data = json.loads(text)
+    return ReportSpec(
+        fields=[ReportField(**f) for f in data.get("fields", [])],
+        evidence_kinds=list(data.get("evidence_kinds", [])),
+    )
+
+
+def evidence_kind(content_type: str) -> str:
+    """Return the evidence kind of a sniffed content type (`image`, `pdf`, ...; `other`)."""
+    if content_type.startswith("image/"):
+        return "image"
+    return _KIND_BY_TYPE.get(content_type, "other")
+
+
+def _field_errors(f: ReportField) -> list[str]:
+    """Return what is wrong with one field definition."""
+    where = f"字段“{f.label or f.name}”"
+    errors = []
+    if not FIELD_NAME_RE.match(f.name):
+        errors.append(f"{where}的名称须为小写字母开头的字母、数字或下划线（至多 32 个）")
+    if f.type not in FIELD_TYPES:
+        errors.append(f"{where}的类型须为 text、number、date 或 choice")
+    if not f.label.strip() or len(f.label) > MAX_LABEL:
+        errors.append(f"{where}须有标签，至多 {MAX_LABEL} 字")
+    if len(f.unit) > MAX_UNIT or (f.unit and f.type != "number"):
+        errors.append(f"{where}：只有数值字段可带单位，至多 {MAX_UNIT} 字")
+    if f.type == "choice":
+        opts = [c.strip() for c in f.choices]
+        if not 2 <= len(opts) <= MAX_CHOICES or any(not c or len(c) > MAX_LABEL for c in opts):
+            errors.append(f"{where}须有 2 至 {MAX_CHOICES} 个选项，每项至多 {MAX_LABEL} 字")
+        elif len(set(opts)) != len(opts):
+            errors.append(f"{where}的选项重复")
+    elif f.choices:
+        errors.append(f"{where}：只有选项字段可列选项")
+    return errors
+
+
+def template_errors(spec: ReportSpec) -> list[str]:
+    """Return what is wrong with a template definition (empty when it is good)."""
+    if len(spec.fields) > MAX_FIELDS:
+        return [f"报送模板至多 {MAX_FIELDS} 个字段（当前 {len(spec.fields)} 个）"]
+    errors = [e for f in spec.fields for e in _field_errors(f)]
+    names = [f.name for f in spec.fields]
+    if dupes := sorted({n for n in names if names.count(n) > 1}):
+        errors.append(f"字段名称重复：{'、'.join(dupes)}")
+    kinds = spec.evidence_kinds
+    if bad := [k for k in kinds if k not in EVIDENCE_KINDS]:
+        errors.append(f"未知的证据类别：{'、'.join(bad[:5])}")
+    elif len(set(kinds)) != len(kinds):
+        errors.append("证据类别重复")
+    return errors
+
+
+def _answer_error(f: ReportField, value: str) -> str | None:
+    """Return why one answer is not acceptable for its field, or None."""
+    if not value:
+        return f"请填写“{f.label}”" if f.required else None
+    if len(value) > MAX_ANSWER:
+        return f"“{f.label}”至多 {MAX_ANSWER} 字"
+    if f.type == "number" and not NUMBER_RE.match(value.replace(",", "")):
+        return f"“{f.label}”须为数字{f'（单位：{f.unit}）' if f.unit else ''}"
+    if f.type == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return f"“{f.label}”须为日期（年-月-日）"
+    if f.type == "choice" and value not in f.choices:
+        return f"“{f.label}”须从给定选项中选择"
+    return None
+
+
+def answer_errors(spec: ReportSpec, answers: dict[str, str]) -> dict[str, str]:
+    """Return the errors of a report's answers by field name ("" for unknown fields)."""
+    known = {f.name for f in spec.fields}
+    errors = {}
+    if unknown := sorted(set(answers) - known):
+        errors[""] = f"报送模板中没有这些字段：{'、'.join(unknown[:5])}"
+    for f in spec.fields:
+        if (message := _answer_error(f, answers.get(f.name, "").strip())) is not None:
+            errors[f.name] = message
+    return errors
+
+
+def normalize_answers(spec: ReportSpec, answers: dict[str, str]) -> dict[str, str]:
+    """Return the answers stripped, in field order, without empty ones (numbers without commas)."""
+    out = {}
+    for f in spec.fields:
+        value = answers.get(f.name, "").strip()
+        if value:
+            out[f.name] = value.replace(",", "") if f.type == "number" else value
+    return out
+
+
+def missing_evidence_kinds(spec: ReportSpec, kinds: list[str]) -> list[str]:
+    """Return the required evidence kinds that none of the attached files is."""
+    return [k for k in spec.evidence_kinds if k not in kinds]
+
+
+def report_refusal(
+    spec: ReportSpec | None, answers: dict[str, str], evidence_kinds: list[str]
+) -> Refusal | None:
+    """Refuse a report that misses a required field, has a bad answer or lacks evidence kinds."""
+    if spec is None:
+        return Refusal("invalid", "报送模板中没有这些字段") if answers else None
+    reasons = list(answer_errors(spec, answers).values())
+    if missing := missing_evidence_kinds(spec, evidence_kinds):
+        names = "、".join(EVIDENCE_KINDS[k] for k in missing)
+        reasons.append(f"本期报送须附上：{names}")
+    return Refusal("invalid", "；".join(reasons) + "。") if reasons else None

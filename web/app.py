@@ -53,6 +53,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.policies",
     "web.api.conversation",
     "web.api.adhoc",
+    "web.api.report_templates",
     "web.pages.auth",
     "web.pages.oidc",
     "web.pages.account",
@@ -73,6 +74,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.conversation",
     "web.pages.adhoc",
     "web.pages.draft_departments",
+    "web.pages.report_templates",
 )
 
 

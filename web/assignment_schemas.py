@@ -11,6 +11,7 @@ from actions.assignment import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS
 from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
+from web.report_schemas import AnswerName, AnswerValue
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
 from web.target_schemas import ActualIn, TargetRead
 
@@ -121,6 +122,8 @@ class SubmissionRead(BaseModel):
     review_comment: str
     reviewed_at: datetime | None
     evidence_ids: list[int]
+    # Answers to the task's report template (issue 15), by field name.
+    answers: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, s: Submission) -> SubmissionRead:
@@ -136,6 +139,7 @@ class SubmissionRead(BaseModel):
             review_comment=s.review_comment,
             reviewed_at=s.reviewed_at,
             evidence_ids=[e.id for e in s.evidence],
+            answers={str(k): str(v) for k, v in (s.answers or {}).items()},
         )
 
 
@@ -241,6 +245,9 @@ class SubmissionCreate(ActionRequest):
     def actual_values(self) -> dict[str, str]:
         """Return the actuals keyed by target id (a target given twice: the last one)."""
         return {str(a.target_id): a.text() for a in self.actuals}
+
+    # Answers to the task's report template by field name (checked against it: 422 otherwise).
+    answers: dict[AnswerName, AnswerValue] = Field(default_factory=dict, max_length=50)
 
 
 class ExtensionCreate(ActionRequest):

@@ -113,6 +113,8 @@ class ReviewRowRead(BaseModel):
     late: bool
     submitted_at: datetime
     evidence_ids: list[int]
+    # Answers to the task's report template (issue 15), by field name.
+    answers: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, row: ReviewRow) -> ReviewRowRead:
@@ -128,6 +130,7 @@ class ReviewRowRead(BaseModel):
             late=s.late,
             submitted_at=s.submitted_at,
             evidence_ids=[e.id for e in s.evidence],
+            answers={str(k): str(v) for k, v in (s.answers or {}).items()},
         )
 
 

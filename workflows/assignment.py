@@ -134,9 +134,14 @@ class AssignmentWorkflow(AssignmentEngine):
             "submitted",
             inp.key,
             **self._who(inp),
-            data={"late": late, "evidence_ids": list(inp.evidence_ids)},
+            data=self._report_data(inp, late=late),
             submission=SubmissionRecord(
-                inp.key, inp.report, list(inp.evidence_ids), late, actuals=dict(inp.actuals)
+                inp.key,
+                inp.report,
+                list(inp.evidence_ids),
+                late,
+                actuals=dict(inp.actuals),
+                answers=dict(inp.answers) or None,
             ),
             escalation=EscalationRecord(resolve=True) if s.escalation_level else None,
         )
@@ -144,17 +149,27 @@ class AssignmentWorkflow(AssignmentEngine):
         await self._tell_lead(s.period_index)
         return result
 
+    @staticmethod
+    def _report_data(inp: SubmitInput, *, late: bool) -> dict[str, object]:
+        """Return the timeline data of a report: lateness, evidence and the template's answers."""
+        data: dict[str, object] = {"late": late, "evidence_ids": list(inp.evidence_ids)}
+        if inp.answers:
+            data["answers"] = dict(inp.answers)
+        return data
+
     async def _hold(self, inp: SubmitInput) -> ActionResult:
         """Keep a member's report for the head's sign-off; the ladder runs on meanwhile."""
         s = self.s
         s.acknowledged_at = s.acknowledged_at or workflow.now()
         s.state, s.held = S.HEAD_REVIEW, inp
         result = self._done(inp.key, "已提交，等待本单位责任人审核后报送督查室")
-        data = {
+        data: dict[str, object] = {
             "report": inp.report,
             "evidence_ids": list(inp.evidence_ids),
             "actuals": dict(inp.actuals),
         }
+        if inp.answers:
+            data["answers"] = dict(inp.answers)
         await self._record("submitted_for_sign_off", inp.key, **self._who(inp), data=data)
         await self._notify("sign_off_requested", "head", inp.key, "sign_off_requested", inp.report)
         return result

@@ -34,6 +34,13 @@ class SubmitInput:
     needs_sign_off: bool = False
     # The actual value reported for each target of the assignment, keyed by target id.
     actuals: dict[str, float] = field(default_factory=dict)
+    # The task's report template (issue 15) as it stood when sent (JSON, duban.rules.spec_json;
+    # "" for none), the answers to its fields and the kinds of the attached evidence: the
+    # validator checks them with duban.rules. JSON text, not the dataclass: in the sandbox
+    # pydantic cannot resolve the nested dataclass's postponed annotations.
+    template: str = ""
+    answers: dict[str, str] = field(default_factory=dict)
+    evidence_kinds: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from duban.rules import (
     extension_date_refusal,
     extension_refusal,
     rating_refusal,
+    report_refusal,
+    spec_of_json,
     submit_refusal,
 )
 from temporalio.exceptions import ApplicationError
@@ -132,6 +134,7 @@ def check_submit(s: AssignmentCarry, inp: Any, now: datetime) -> None:
     refuse(submit_refusal(s.state))
     if not inp.report.strip():
         reject("invalid", "请填写工作进展")
+    refuse(report_refusal(spec_of_json(inp.template), inp.answers, inp.evidence_kinds))
 
 
 def check_review(s: AssignmentCarry, inp: Any, now: datetime) -> None:

@@ -14,6 +14,7 @@ from duban.models.oidc_identity import OidcIdentity
 from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.recovery_code import RecoveryCode
+from duban.models.report_template import ReportTemplate
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
 from duban.models.target import TargetActual, TaskTarget
@@ -42,6 +43,7 @@ __all__ = [
     "PolicyItem",
     "PolicyVersion",
     "RecoveryCode",
+    "ReportTemplate",
     "RubricVersion",
     "SignInFailure",
     "Submission",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -36,5 +37,7 @@ class Submission(Base):
     review_comment: Mapped[str] = mapped_column(Text(), default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The answers to the task's report template, by field name (issue 15); None without one.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON(), default=None)
 
     evidence: Mapped[list[Evidence]] = relationship(secondary=submission_evidence)

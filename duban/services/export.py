@@ -19,6 +19,7 @@ from PIL import Image
 
 from duban.errors import Unavailable
 from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
+from duban.services.report_template import AnswerLine
 from duban.services.target import TARGET_EXPORT_HEADER
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -44,6 +45,8 @@ class ScoreSheet:
     task_titles: dict[int, str] = field(default_factory=dict)
     # The targets sheet: each target of the scored assignments with its actuals (指标).
     targets: list[list[object]] = field(default_factory=list)
+    # The answers of the reports submitted in the period to their tasks' templates (issue 15).
+    answers: list[AnswerLine] = field(default_factory=list)
 
 
 def _stamp(at: datetime) -> str:
@@ -114,6 +117,8 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
     _header(targets, TARGET_EXPORT_HEADER)
     for cells in sheet.targets:
         targets.append(cells)
+    if sheet.answers:
+        _answer_sheet(wb.create_sheet("报送表单"), sheet)
     info = wb.create_sheet("说明")
     for pair in (
         ("考核周期", sheet.period),
@@ -124,6 +129,15 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _answer_sheet(ws: Worksheet, sheet: ScoreSheet) -> None:
+    """Fill a sheet with every answer of the period's reports, one per line."""
+    _header(ws, ["单位", "任务", "期次", "报送时间", "项目", "填报内容"])
+    for a in sheet.answers:
+        task = sheet.task_titles.get(a.assignment_id) or f"第{a.item_number}项"
+        row = [a.department, task, a.period_index + 1, _stamp(a.submitted_at), a.label, a.value]
+        ws.append(row)
 
 
 def _chart(sheet: ScoreSheet) -> bytes:

@@ -111,6 +111,7 @@ def add_submission(session: Session, inp: RecordInput) -> None:
             submitted_by_id=inp.actor_id,
             submitted_at=inp.at,
             evidence=list(evidence),
+            answers=rec.answers or None,
         )
     )
     if rec.actuals:

@@ -12,6 +12,7 @@ TIMELINE_LABELS = {
     "period_started": "进入新的报送周期",
     "acknowledged": "签收",
     "evidence_uploaded": "上传证据材料",
+    "evidence_reused": "复用已上传材料",
     "submitted": "报送进展",
     "approved": "审核通过",
     "returned": "退回整改",

@@ -23,6 +23,7 @@ from duban.services.assessment import (
     task_titles,
 )
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
+from duban.services.report_template import answer_lines
 from duban.services.target import target_export_rows
 from web.assessment_schemas import (
     XLSX,
@@ -199,7 +200,8 @@ def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSh
         titles=titles,
         today=as_of.date(),
     )
-    return ScoreSheet(label, by, rubric.version, as_of, rows, titles, targets)
+    answers = answer_lines(session=session, period=label)
+    return ScoreSheet(label, by, rubric.version, as_of, rows, titles, targets, answers)
 
 
 def _download(body: bytes, media_type: str, name: str) -> Response:

@@ -96,6 +96,7 @@ async def submit(
         evidence_ids=body.evidence_ids,
         key=body.key,
         actuals=body.actual_values(),
+        answers=dict(body.answers),
     )
     return ActionResultRead.of(outcome)
 

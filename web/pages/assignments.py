@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -36,11 +36,13 @@ from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
 from web.people_view import people_context
 from web.rendering import is_htmx, render
+from web.report_view import report_context
 from web.schemas import FormModel, RowId
 
 router = APIRouter(include_in_schema=False)
 ROW_IDS: TypeAdapter[int] = TypeAdapter(RowId)
 FLASH = "flash"  # a one-time success message, shown once on the next page
+ANSWER_PREFIX = "answer."  # form fields of the report template: answer.<field name>
 router.include_router(calendar_router)
 STATES = (
     "assigned",
@@ -61,7 +63,9 @@ class ActionForm(FormModel):
 
 
 class SubmissionForm(ActionForm):
-    """A progress report and the evidence checked in the form."""
+    """A progress report, the evidence checked in the form and `answer.<name>` template fields."""
+
+    model_config = ConfigDict(extra="allow")
 
     report: str = ""
     evidence_ids: list[str] = Field(default_factory=list)
@@ -74,6 +78,19 @@ class SubmissionForm(ActionForm):
         if len(self.target_ids) != len(self.actuals):
             raise Invalid("指标实际值与指标不对应，请刷新页面后重新填写。")
         return {k.strip(): v for k, v in zip(self.target_ids, self.actuals, strict=True)}
+
+    @model_validator(mode="after")
+    def _only_answers(self) -> SubmissionForm:
+        """Refuse unknown fields other than the template's answers (one value each)."""
+        for name, value in (self.model_extra or {}).items():
+            if not name.startswith(ANSWER_PREFIX) or not isinstance(value, str):
+                raise ValueError(f"unexpected field {name[:40]!r}")
+        return self
+
+    def answers(self) -> dict[str, str]:
+        """Return the answers to the report template's fields, by field name."""
+        extra = self.model_extra or {}
+        return {k.removeprefix(ANSWER_PREFIX): str(v) for k, v in extra.items()}
 
 
 class ExtensionForm(ActionForm):
@@ -143,6 +160,7 @@ def detail_context(
         "may_download": may_read_evidence(user),
         "flags": action_flags(assignment.state),
         **people_context(session, user, assignment),
+        **report_context(session, user, assignment, detail.submissions),
         "form_key": uuid.uuid4().hex,
         "label": timeline_label,
         "error": None,
@@ -247,10 +265,16 @@ async def submit_form(
             evidence_ids=ids,
             key=form.key,
             actuals=form.actual_values(),
+            answers=form.answers(),
         )
 
-    typed = dict(zip(form.target_ids, form.actuals, strict=False))
-    return await act(request, caller, assignment_id, run, {"report": form.report, "actuals": typed})
+    values = {
+        "report": form.report,
+        "actuals": dict(zip(form.target_ids, form.actuals, strict=False)),
+        "answers": form.answers(),
+        "evidence_ids": form.evidence_ids,
+    }
+    return await act(request, caller, assignment_id, run, values)
 
 
 def parse_due_date(raw: str) -> datetime:

@@ -63,6 +63,7 @@ def policy_page(
         "policy_id": policy_id,
         "lights": LIGHTS,
         "can_intake": user.role in INTAKE_ROLES,
+        "can_edit_templates": user.role == "supervisor",
         "doc_script": chosen,
         "scripts": SCRIPT_CHOICES,
         "ds": document_script(chosen, request_locale(request)),

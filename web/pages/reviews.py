@@ -19,6 +19,7 @@ from actions.assignment import Caller
 from duban.db import utcnow
 from duban.errors import DomainError, Invalid
 from duban.services.paging import PAGE_SIZE, paginate
+from duban.services.report_template import submission_answers
 from duban.services.review import ReviewRow, extension_queue, review_queue, waiting_days
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
@@ -128,6 +129,9 @@ def _queues(session: Session, paging: PageParams | None = None, **extra: Any) ->
         "extensions": extension_queue(session=session),
         "now": utcnow(),
         "waited": waiting_days,
+        "answers_by_submission": submission_answers(
+            session=session, submissions=[r.submission for r in pg.items]
+        ),
         **extra,
     }
 
