@@ -93,8 +93,8 @@ class Seeded:
 class _Copier:
     """Rows for one table, written with COPY in one go."""
 
-    def __init__(self, table: str, columns: Sequence[str]) -> None:
-        self.table, self.columns = table, columns
+    def __init__(self, table: str, *columns: Sequence[str]) -> None:
+        self.table, self.columns = table, [c for group in columns for c in group]
         self.buf = io.StringIO()
         self.n = 0
 
@@ -140,9 +140,7 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
             )
             user.totp_secret, user.totp_enabled_at = SECRET, now
         s.flush()
-        dept_ids: dict[str, int] = {
-            code: id_ for code, id_ in s.execute(select(Department.code, Department.id))
-        }
+        dept_ids = {str(c): int(i) for c, i in s.execute(select(Department.code, Department.id))}
         first_seq = s.scalar(select(AuditChain.seq)) or 0
         staff_id = s.scalar(select(User.id).where(User.username == "bench-staff"))
         hash_ = s.scalar(select(User.password_hash).where(User.username == "bench-staff"))
@@ -153,8 +151,8 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
     tables = {
         "user_account": _Copier(
             "user_account",
-            ["id", "username", "password_hash", "role", "display_name", "department_id"]
-            + ["digest_email", "is_active", "must_change_password", "created_at"],
+            ["id", "username", "password_hash", "role", "display_name", "department_id"],
+            ["digest_email", "is_active", "must_change_password", "created_at"],
         ),
         "policy": _Copier(
             "policy",
@@ -162,35 +160,35 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
         ),
         "policy_version": _Copier(
             "policy_version",
-            ["id", "policy_id", "version", "content_sha256", "source_name", "source_text"]
-            + ["parsed", "imported_at"],
+            ["id", "policy_id", "version", "content_sha256", "source_name", "source_text"],
+            ["parsed", "imported_at"],
         ),
         "policy_item": _Copier(
             "policy_item",
-            ["id", "version_id", "number", "label", "section_number", "section_title", "title"]
-            + ["body", "is_task", "open_ended", "units", "deadlines"],
+            ["id", "version_id", "number", "label", "section_number", "section_title", "title"],
+            ["body", "is_task", "open_ended", "units", "deadlines"],
         ),
         "assignment": _Copier(
             "assignment",
-            ["id", "policy_id", "item_number", "department_id", "role", "as_written"]
-            + ["workflow_id", "state", "period_index", "due_at", "original_due_at"]
-            + ["escalation_level", "acknowledged_at", "completed_at", "updated_at"]
-            + ["pending_start"],
+            ["id", "policy_id", "item_number", "department_id", "role", "as_written"],
+            ["workflow_id", "state", "period_index", "due_at", "original_due_at"],
+            ["escalation_level", "acknowledged_at", "completed_at", "updated_at"],
+            ["pending_start"],
         ),
         "assignment_period": _Copier(
             "assignment_period",
-            ["assignment_id", "index", "due_at", "original_due_at", "source", "label"]
-            + ["historic", "state", "closed_at", "on_time", "rating"],
+            ["assignment_id", "index", "due_at", "original_due_at", "source", "label"],
+            ["historic", "state", "closed_at", "on_time", "rating"],
         ),
         "submission": _Copier(
             "submission",
-            ["id", "key", "assignment_id", "period_index", "report", "state", "late"]
-            + ["submitted_by_id", "submitted_at", "rating", "review_comment", "reviewed_at"],
+            ["id", "key", "assignment_id", "period_index", "report", "state", "late"],
+            ["submitted_by_id", "submitted_at", "rating", "review_comment", "reviewed_at"],
         ),
         "evidence": _Copier(
             "evidence",
-            ["id", "assignment_id", "sha256", "size", "filename", "content_type"]
-            + ["uploaded_by_id", "uploaded_at"],
+            ["id", "assignment_id", "sha256", "size", "filename", "content_type"],
+            ["uploaded_by_id", "uploaded_at"],
         ),
         "submission_evidence": _Copier("submission_evidence", ["submission_id", "evidence_id"]),
         "escalation": _Copier(
@@ -198,18 +196,18 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
         ),
         "extension": _Copier(
             "extension",
-            ["key", "assignment_id", "period_index", "requested_due_at", "reason", "state"]
-            + ["requested_by_id", "requested_at", "decision_comment"],
+            ["key", "assignment_id", "period_index", "requested_due_at", "reason", "state"],
+            ["requested_by_id", "requested_at", "decision_comment"],
         ),
         "notification": _Copier(
             "notification",
-            ["key", "user_id", "kind", "title", "body", "link", "assignment_id", "created_at"]
-            + ["read_at"],
+            ["key", "user_id", "kind", "title", "body", "link", "assignment_id", "created_at"],
+            ["read_at"],
         ),
         "audit_event": _Copier(
             "audit_event",
-            ["key", "at", "kind", "actor_id", "actor_label", "policy_id", "assignment_id"]
-            + ["data", "seq", "prev_hash", "hash"],
+            ["key", "at", "kind", "actor_id", "actor_label", "policy_id", "assignment_id"],
+            ["data", "seq", "prev_hash", "hash"],
         ),
     }
     t = tables
@@ -238,7 +236,10 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
         t["policy"].add(pid, key, f"基准政策第{p + 1}号", 1, False, now - timedelta(days=400))
         t["policy_version"].add(vid, pid, 1, f"{p:064x}", f"{key}.txt", "基准", {}, now)
         half = (p % 2) * UNITS_PER_ITEM
-        units = [{"name": f"省基准第{half + u}厅", "role": "lead" if u == 0 else "co"} for u in range(UNITS_PER_ITEM)]
+        units = [
+            {"name": f"省基准第{half + u}厅", "role": "lead" if u == 0 else "co"}
+            for u in range(UNITS_PER_ITEM)
+        ]
         for item in range(1, ITEMS_PER_POLICY + 1):
             t["policy_item"].add(
                 p * ITEMS_PER_POLICY + item, vid, item, f"({item})", 1 + item // 5,
@@ -290,7 +291,9 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
                 sub_id, f"{wf}:p{current}:submit", aid, current, "本季度进展。", st, False,
                 staff_of[d], now - timedelta(hours=i % 100), None, "", None,
             )  # fmt: skip
-            audit(f"{wf}:p{current}:submitted:0", now - timedelta(hours=1), "submitted", pid, aid, {})
+            audit(
+                f"{wf}:p{current}:submitted:0", now - timedelta(hours=1), "submitted", pid, aid, {}
+            )
         ev_id += 1
         t["evidence"].add(
             ev_id, aid, f"{aid:064x}", 40_000, f"材料{aid}.pdf", "application/pdf",
@@ -316,10 +319,13 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
             table.flush(cur)
         cur.execute("UPDATE audit_chain SET seq = %s WHERE id = 1", (seq,))
         if cur.rowcount == 0:
-            cur.execute("INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, %s, %s)", (seq, CHAIN))
-        for table in ("policy", "policy_version", "policy_item", "assignment", "submission"):
             cur.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                "INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, %s, %s)", (seq, CHAIN)
+            )
+        serial = ("user_account", "policy", "policy_version", "policy_item", "assignment")
+        for name in (*serial, "submission"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"
             )
         cur.execute("SELECT setval(pg_get_serial_sequence('evidence', 'id'), %s)", (max(ev_id, 1),))
         raw.commit()
@@ -335,10 +341,20 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
         supervisor="bench-sup",
         assessor="bench-assessor",
         department_code=codes[0],
-        assignment_id=max(1, (n // UNITS_PER_ITEM // 2) * UNITS_PER_ITEM + 1),
+        # A task in the middle of a policy of the staff member's department (even policies).
+        assignment_id=_staff_task(n, policies),
         policy_id=(policies + 1) // 2,
         policy_key=f"bench-policy-{(policies - 1) // 2:04d}",
     )
+
+
+def _staff_task(n: int, policies: int) -> int:
+    """Return the id of a task in the middle of a policy that names the staff's department
+    (department 0 is a unit of the even policies, the first of each item)."""
+    per_policy = UNITS_PER_ITEM * ITEMS_PER_POLICY
+    first = (policies - 1) // 2 // 2 * 2 * per_policy
+    items = (min(n - first, per_policy) - 1) // UNITS_PER_ITEM
+    return first + min(9, items) * UNITS_PER_ITEM + 1
 
 
 @dataclass
