@@ -11,8 +11,14 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentState
-from duban.models import Assignment, AssignmentPeriod, Department, Policy
-from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.models import (
+    Assignment,
+    AssignmentPeriod,
+    Department,
+    Policy,
+    PolicyItem,
+    PolicyVersion,
+)
 from duban.services.board import quarter_of
 
 
@@ -225,9 +231,29 @@ def _task_order(r: Rates) -> tuple[str, int]:
 
 
 def task_titles(*, session: Session) -> dict[str, str]:
-    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every task."""
-    stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
-    return {
-        f"{a.policy.key}#{a.item_number}": f"{item_ref(a, item)}{item_title(a, item)}"
-        for a, item in session.execute(stmt).unique()
-    }
+    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every task.
+
+    One row per task (not per assignment): the database keeps the distinct ones.
+    """
+    item_join = and_(
+        PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
+    )
+    version_join = and_(
+        PolicyVersion.policy_id == Assignment.policy_id,
+        PolicyVersion.version == Policy.current_version,
+    )
+    stmt = (
+        select(Policy.key, Assignment.item_number, PolicyItem.label, PolicyItem.title)
+        .select_from(Assignment)
+        .join(Policy, Policy.id == Assignment.policy_id)
+        .outerjoin(PolicyVersion, version_join)
+        .outerjoin(PolicyItem, item_join)
+        .where(Assignment.removed_in_version.is_(None), Assignment.pending_start.is_(False))
+        .distinct()
+    )
+    out: dict[str, str] = {}
+    for key, number, label, title in session.execute(stmt):
+        found: str | None = title  # None: no item in the current version (outer join)
+        ref = label or f"（{number}）"  # as item_ref and item_title name it
+        out[f"{key}#{number}"] = ref + (found if found is not None else f"第 {number} 项")
+    return out
