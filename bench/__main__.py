@@ -332,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--page-repeat", type=int, default=20)
     parser.add_argument("--http-actions", type=int, default=400)
     parser.add_argument("--gc-assignments", type=int, default=10_000)
+    parser.add_argument("--gc-acks", type=int, default=500)
     parser.add_argument(
         "--only",
         default="workflows,http,gc,pages",
@@ -350,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         page_repeat=args.page_repeat,
         http_actions=args.http_actions,
         gc_assignments=args.gc_assignments,
+        gc_acks=args.gc_acks,
     )
     sections = frozenset(s.strip() for s in args.only.split(",") if s.strip())
     lines = asyncio.run(
