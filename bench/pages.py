@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -497,6 +498,14 @@ async def time_page(
     )
 
 
+LONG_LIST = re.compile(r"\((%\([a-z_0-9]+\)s(::[A-Z]+)?, ){20,}%\([a-z_0-9]+\)s(::[A-Z]+)?\)")
+
+
+def shorten(statement: str) -> str:
+    """Return the statement with long IN lists of parameters elided."""
+    return LONG_LIST.sub(lambda m: f"(… {m[0].count('%(')} parameters …)", statement)
+
+
 def explain_slowest(url: str, recorder: Recorder, n: int) -> str:
     """Return EXPLAIN (ANALYZE, BUFFERS) of the slowest statement recorded (and which page ran it)."""
     if not recorder.queries:
@@ -515,7 +524,7 @@ def explain_slowest(url: str, recorder: Recorder, n: int) -> str:
     recorder.queries.clear()
     return (
         f"Slowest statement at {n:,} assignments: {slowest.seconds * 1000:.1f} ms, "
-        f"from the {slowest.page}.\n\n```sql\n{slowest.statement}\n```\n\n```\n{plan}\n```"
+        f"from the {slowest.page}.\n\n```sql\n{shorten(slowest.statement)}\n```\n\n```\n{plan}\n```"
     )
 
 
