@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bench import parsing, web_burst
-from bench.__main__ import chinese, run, synthetic_text
+import re
+
+from bench import gc_pauses, pages, parsing, web_burst
+from bench.__main__ import Sizes, chinese, run, synthetic_text
 from policies.parse import parse_text
 
 
@@ -21,7 +23,8 @@ def test_synthetic_policy_has_the_asked_assignments():
 
 
 async def test_bench_report_at_n_20():
-    lines = await run(20, 20, scoring=False)
+    sizes = Sizes(assignments=20, updates=20, http_actions=5)
+    lines = await run(20, 20, scoring=False, sizes=sizes, sections=frozenset({"workflows", "http"}))
     text = "\n".join(lines)
     assert "## (a) Import and workflow starts" in text
     assert "## (b) Update round trips" in text
@@ -30,8 +33,42 @@ async def test_bench_report_at_n_20():
     assert "| bare workflow as a child, 50 per bare parent (duban's shape) | 20/20 |" in text
     assert "| duban `acknowledge` Update (validated, recorded) | 20 | 0 |" in text
     assert "| bare signal (call returned) | 20 | 0 |" in text
-    assert "AssignmentWorkflow / bare workflow starts per second: **" in text
-    assert "Update / signal ratio: **" in text
+    assert re.search(r"of the same parent/child shape:\n\*\*\d+\.\d\d\*\* \(target ≥ 0.9\)", text)
+    assert re.search(r"bare Update:\n\*\*\d+\.\d\d\*\* \(target ≥ 0.8\)", text)
+    assert "## (g) Human actions over HTTP" in text
+    for action in ("acknowledge", "submit", "approve"):
+        assert re.search(
+            rf"^\| {action} \| 5 \| 0 \| [\d.]+ \| \d+ \| [\d.]+ \| \d+ \| \*\*[\d.]+\*\* \|",
+            text,
+            re.M,
+        ), action
+
+
+async def test_pages_section_times_every_page_at_two_sizes():
+    lines: list[str] = []
+    await pages.run(lines, sizes=(60, 120), repeat=2)
+    text = "\n".join(lines)
+    assert "## (f) Pages at scale on PostgreSQL" in text
+    assert "| assignment | 60 | 120 |" in text
+    for name in ("staff inbox", "assignment page", "supervisor board, filtered", "review queue",
+                 "escalations", "cockpit", "assessment ranking", "one department's ledger",
+                 "policy page"):  # fmt: skip
+        row = re.search(
+            rf"^\| {re.escape(name)} \| `[^`]+` \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \| 200 \| [\d.]+ \| (met|MISSED) \|$",
+            text,
+            re.M,
+        )
+        assert row, name
+    assert "Slowest statement at 120 assignments" in text and "Execution Time" in text
+
+
+async def test_gc_section_times_collections_with_and_without_freeze():
+    lines: list[str] = []
+    await gc_pauses.run(lines, n=20, acks=5)
+    text = "\n".join(lines)
+    assert "## (h) Worker GC pauses at scale" in text
+    assert re.search(r"^\| no freeze \| \d+ \| \d+ .*\| \d+ \|$", text, re.M)
+    assert re.search(r"^\| gc.freeze\(\) after start-up \| \d+ \| \d+ .*\| \d+ \|$", text, re.M)
 
 
 def test_parsing_section_times_every_document_and_item_size():

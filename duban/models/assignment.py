@@ -21,7 +21,7 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"))
     item_number: Mapped[int]
-    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     role: Mapped[str] = mapped_column(String(8))
     as_written: Mapped[str] = mapped_column(String(200), default="")
     workflow_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -92,7 +92,7 @@ class Extension(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
     period_index: Mapped[int]
     requested_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(Text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -23,6 +23,10 @@ class Submission(Base):
     """A report for one period; `key` is the Update id, so a repeat inserts nothing."""
 
     __tablename__ = "submission"
+    __table_args__ = (
+        Index("ix_submission_assignment_id", "assignment_id", "period_index"),
+        Index("ix_submission_state", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -244,23 +245,37 @@ def _cell(rows: list[BoardRow]) -> HeatCell:
 
 
 def options(*, session: Session) -> Options:
-    """Return the choices of every board filter."""
-    stmt = _narrow(select_with_item(), BoardFilter())
-    policies: dict[str, str] = {}
-    sections: dict[int, str] = {}
+    """Return the choices of every board filter.
+
+    Each list is the distinct values the database finds among the board's assignments: a few
+    rows per policy, task and department, not a row per assignment.
+    """
+    base = _narrow(select_with_item(), BoardFilter())
+
+    def distinct(*columns: Any) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in session.execute(base.with_only_columns(*columns).distinct())]
+
     items: dict[int, str] = {}
-    departments: dict[str, str] = {}
-    for a, item in session.execute(stmt).unique():
-        policies[a.policy.key] = a.policy.title
-        departments[a.department.code] = a.department.name
-        items[a.item_number] = f"{item_ref(a, item)}{item_title(a, item)}"
-        if item is not None:
-            sections[item.section_number] = item.section_title
+    for number, label, title in distinct(
+        Assignment.item_number, PolicyItem.label, PolicyItem.title
+    ):
+        found: str | None = title  # None: no item in the current version (outer join)
+        items[number] = (label or f"（{number}）") + (
+            found if found is not None else f"第 {number} 项"
+        )
+    sections = {
+        number: title
+        for number, title in distinct(PolicyItem.section_number, PolicyItem.section_title)
+        if number is not None
+    }
     return Options(
-        policies=sorted(policies.items()),
+        policies=sorted((str(k), str(t)) for k, t in distinct(Policy.key, Policy.title)),
         sections=sorted(sections.items()),
         items=sorted(items.items()),
-        departments=sorted(departments.items(), key=lambda kv: kv[1]),
+        departments=sorted(
+            ((str(c), str(n)) for c, n in distinct(Department.code, Department.name)),
+            key=lambda kv: kv[1],
+        ),
         periods=period_labels(session=session),
     )
 
@@ -274,6 +289,8 @@ def quarter_of(at: datetime) -> str:
 def period_labels(*, session: Session) -> list[str]:
     """Return the quarters in which some period was originally due, in order."""
     dues = session.scalars(
-        select(AssignmentPeriod.original_due_at).where(AssignmentPeriod.historic.is_(False))
+        select(AssignmentPeriod.original_due_at)
+        .where(AssignmentPeriod.historic.is_(False))
+        .distinct()
     )
     return sorted({quarter_of(d) for d in dues})

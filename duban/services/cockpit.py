@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentState
-from duban.models import Assignment, AssignmentPeriod, Department, Policy
-from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.models import (
+    Assignment,
+    AssignmentPeriod,
+    Department,
+    Policy,
+    PolicyItem,
+    PolicyVersion,
+)
 from duban.services.board import quarter_of
 
 
@@ -132,29 +139,86 @@ def rates(key: str, name: str, facts: Iterable[PeriodFact]) -> Rates:
     )
 
 
-def _grouped(facts: list[PeriodFact], key: Callable[[PeriodFact], tuple[str, str]]) -> list[Rates]:
-    groups: dict[tuple[str, str], list[PeriodFact]] = {}
-    for fact in facts:
-        groups.setdefault(key(fact), []).append(fact)
-    return [rates(k, n, rows) for (k, n), rows in groups.items()]
+def _counts(now: datetime) -> tuple[ColumnElement[Any], ...]:
+    """Return SQL sums of what period_facts counts per period: periods, due, completed, on time,
+    overdue (the same definitions, aggregated by the database)."""
+    closed = or_(AssignmentPeriod.closed_at.is_not(None), AssignmentPeriod.state == "approved")
+    current = Assignment.period_index == AssignmentPeriod.index
+    due_at = case(
+        (and_(current, Assignment.due_at.is_not(None)), Assignment.due_at),
+        else_=AssignmentPeriod.due_at,
+    )
+    waiting = and_(current, Assignment.state == AssignmentState.SUBMITTED.value)
+    past = due_at <= now
+
+    def total(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return (
+        func.count(),
+        total(or_(closed, past)),
+        total(closed),
+        total(and_(closed, AssignmentPeriod.on_time.is_(True))),
+        total(and_(not_(closed), not_(waiting), past)),
+    )
+
+
+def _aggregate(
+    session: Session, now: datetime, *keys: Any
+) -> list[tuple[tuple[Any, ...], tuple[int, ...]]]:
+    """Return (group key, counts) of every group of `keys` over the periods period_facts reads."""
+    stmt = (
+        select(*keys, *_counts(now))
+        .select_from(AssignmentPeriod)
+        .join(Assignment, Assignment.id == AssignmentPeriod.assignment_id)
+        .join(Department, Department.id == Assignment.department_id)
+        .join(Policy, Policy.id == Assignment.policy_id)
+        .where(
+            AssignmentPeriod.historic.is_(False),
+            Assignment.removed_in_version.is_(None),
+            Assignment.pending_start.is_(False),
+        )
+        .group_by(*keys)
+    )
+    k = len(keys)
+    return [(tuple(row[:k]), tuple(int(v) for v in row[k:])) for row in session.execute(stmt)]
+
+
+def _rates(key: str, name: str, counts: Sequence[int]) -> Rates:
+    periods, due, completed, on_time, overdue = counts
+    return Rates(key, name, periods, due, completed, on_time, overdue)
+
+
+def _add(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
 def cockpit(*, session: Session, now: datetime, titles: dict[str, str] | None = None) -> Cockpit:
-    """Return the cockpit's figures; tasks are keyed `policy#item`, named from `titles`."""
-    facts = period_facts(session=session, now=now)
+    """Return the cockpit's figures; tasks are keyed `policy#item`, named from `titles`.
+
+    The database sums the periods per department, per task and per due date (a handful of
+    dates: quarters are merged here), so the page costs three aggregates, not a row per period.
+    """
     names = titles or {}
-    by_dept = _grouped(facts, lambda f: (f.department_code, f.department_name))
-    by_task = _grouped(
-        facts,
-        lambda f: (
-            f"{f.policy_key}#{f.item_number}",
-            names.get(f"{f.policy_key}#{f.item_number}", f"第 {f.item_number} 项"),
-        ),
-    )
+    zero = (0, 0, 0, 0, 0)
+    by_dept = [
+        _rates(code, name, c)
+        for (code, name), c in _aggregate(session, now, Department.code, Department.name)
+    ]
+    by_task = []
+    for (policy_key, number), c in _aggregate(session, now, Policy.key, Assignment.item_number):
+        key = f"{policy_key}#{number}"
+        by_task.append(_rates(key, names.get(key, f"第 {number} 项"), c))
+    quarters: dict[str, tuple[int, ...]] = {}
+    overall: tuple[int, ...] = zero
+    for (due,), c in _aggregate(session, now, AssignmentPeriod.original_due_at):
+        overall = _add(overall, c)
+        q = quarter_of(due)
+        quarters[q] = _add(quarters.get(q, zero), c)
     current = quarter_of(now)
-    trend = _grouped([f for f in facts if f.quarter <= current], lambda f: (f.quarter, f.quarter))
+    trend = [_rates(q, q, c) for q, c in quarters.items() if q <= current]
     return Cockpit(
-        overall=rates("all", "全部", facts),
+        overall=_rates("all", "全部", overall),
         by_department=sorted(by_dept, key=lambda r: (-r.overdue_rate, -r.overdue, r.name)),
         by_task=sorted(by_task, key=_task_order),
         trend=sorted(trend, key=lambda r: r.key),
@@ -167,9 +231,29 @@ def _task_order(r: Rates) -> tuple[str, int]:
 
 
 def task_titles(*, session: Session) -> dict[str, str]:
-    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every task."""
-    stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
-    return {
-        f"{a.policy.key}#{a.item_number}": f"{item_ref(a, item)}{item_title(a, item)}"
-        for a, item in session.execute(stmt).unique()
-    }
+    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every task.
+
+    One row per task (not per assignment): the database keeps the distinct ones.
+    """
+    item_join = and_(
+        PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
+    )
+    version_join = and_(
+        PolicyVersion.policy_id == Assignment.policy_id,
+        PolicyVersion.version == Policy.current_version,
+    )
+    stmt = (
+        select(Policy.key, Assignment.item_number, PolicyItem.label, PolicyItem.title)
+        .select_from(Assignment)
+        .join(Policy, Policy.id == Assignment.policy_id)
+        .outerjoin(PolicyVersion, version_join)
+        .outerjoin(PolicyItem, item_join)
+        .where(Assignment.removed_in_version.is_(None), Assignment.pending_start.is_(False))
+        .distinct()
+    )
+    out: dict[str, str] = {}
+    for key, number, label, title in session.execute(stmt):
+        found: str | None = title  # None: no item in the current version (outer join)
+        ref = label or f"（{number}）"  # as item_ref and item_title name it
+        out[f"{key}#{number}"] = ref + (found if found is not None else f"第 {number} 项")
+    return out

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from duban.domain import AssignmentState, ExtensionState
 from duban.errors import Conflict, NotFound
@@ -85,6 +85,14 @@ def escalation_order(row: EscalationRow) -> tuple[int, float, int]:
     """Sort key of the escalation inbox (highest, newest first), as `escalation_inbox` orders it."""
     e = row.escalation
     return (-e.level, -instant(e.reached_at), -e.id)
+
+
+def load_evidence(*, session: Session, rows: Sequence[ReviewRow]) -> None:
+    """Load the evidence of the rows' submissions in one query (a page shows each row's files)."""
+    ids = [row.submission.id for row in rows]
+    if ids:
+        stmt = select(Submission).options(selectinload(Submission.evidence))
+        session.scalars(stmt.where(Submission.id.in_(ids))).all()
 
 
 def pending_submission(*, session: Session, submission_id: int) -> Submission:

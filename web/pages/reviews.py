@@ -20,7 +20,13 @@ from duban.db import utcnow
 from duban.errors import DomainError, Invalid
 from duban.services.paging import PAGE_SIZE, paginate
 from duban.services.report_template import submission_answers
-from duban.services.review import ReviewRow, extension_queue, review_queue, waiting_days
+from duban.services.review import (
+    ReviewRow,
+    extension_queue,
+    load_evidence,
+    review_queue,
+    waiting_days,
+)
 from web.deps import SessionDep
 from web.i18n import SHANGHAI
 from web.pages.assignments import detail_context, render_detail
@@ -116,6 +122,7 @@ def _queues(session: Session, paging: PageParams | None = None, **extra: Any) ->
     paging = paging or PageParams(1, PAGE_SIZE, "")
     rows = [r for r in review_queue(session=session) if _matches(r, paging.q)]
     pg = paginate(rows, page=paging.page, size=paging.size)
+    load_evidence(session=session, rows=pg.items)
 
     def page_url(n: int) -> str:
         query = {"q": paging.q, "page": n, "size": paging.size if paging.size != PAGE_SIZE else ""}

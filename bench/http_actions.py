@@ -1,0 +1,192 @@
+"""Bench (g): human actions over HTTP (`/api/v1`) beside bare Temporal Updates, in one rig.
+
+The web app is served by uvicorn on loopback, on the rig's read model and with the rig's
+Temporal client; 20 clients at once acknowledge, then submit, then approve the same set of
+running assignments. Beside each action, the same client drives as many bare Updates (no
+database, no HTTP) at the same concurrency against bare workflows on the same dev server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.pages import p95
+from bench.rig import BARE_QUEUE, Rig, idle, rate
+from bench.web_burst import served
+from bench.workflows import BareInput, BareWorkflow
+from duban.db import utcnow
+from duban.models import Assignment, AuditEvent, Department
+from duban.services.user import create_user
+from web.app import create_app
+
+CLIENTS = 20
+RATIO_TARGET = 0.7
+PASSWORD = "bench-Actions-42"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+ACTIONS = ("acknowledge", "submit", "approve")
+
+
+@dataclass
+class Timed:
+    """Each call's seconds, the failures and the wall time of the whole round."""
+
+    seconds: list[float]
+    failed: int
+    wall: float
+
+    @property
+    def rate(self) -> float:
+        return rate(len(self.seconds) - self.failed, self.wall)
+
+
+async def concurrently(calls: Sequence[Callable[[], Awaitable[bool]]], clients: int) -> Timed:
+    """Run the calls `clients` at a time; each returns whether it succeeded."""
+    gate = asyncio.Semaphore(clients)
+    seconds: list[float] = []
+
+    async def one(call: Callable[[], Awaitable[bool]]) -> bool:
+        async with gate:
+            started = time.perf_counter()
+            try:
+                ok = await call()
+            except Exception:  # counted, not fatal
+                ok = False
+            seconds.append(time.perf_counter() - started)
+            return ok
+
+    started = time.perf_counter()
+    done = await asyncio.gather(*(one(c) for c in calls))
+    return Timed(seconds, done.count(False), time.perf_counter() - started)
+
+
+def fresh_assignments(factory: sessionmaker[Session], n: int) -> list[tuple[int, str]]:
+    """Return up to `n` (assignment id, department code) not yet acknowledged, period open."""
+    opened = select(AuditEvent.assignment_id).where(AuditEvent.kind == "period_opened")
+    with factory() as session:
+        q = (
+            select(Assignment.id, Department.code)
+            .join(Department, Department.id == Assignment.department_id)
+            .where(Assignment.id.in_(opened), Assignment.state == "assigned")
+            .order_by(Assignment.id.desc())
+            .limit(n)
+        )
+        return [(int(a), str(c)) for a, c in session.execute(q).all()]
+
+
+def add_people(factory: sessionmaker[Session], codes: set[str]) -> None:
+    """One staff member per department and a supervisor (with a TOTP factor)."""
+    with factory.begin() as s:
+        for code in sorted(codes):
+            create_user(
+                session=s,
+                username=f"bench-http-{code}",
+                password=PASSWORD,
+                role="staff",
+                department_code=code,
+            )
+        sup = create_user(
+            session=s, username="bench-http-sup", password=PASSWORD, role="supervisor"
+        )
+        sup.totp_secret, sup.totp_enabled_at = SECRET, utcnow()
+
+
+async def token(c: httpx.AsyncClient, username: str, otp: str | None = None) -> dict[str, str]:
+    """Return Authorization headers for a fresh bearer token."""
+    body = {"username": username, "password": PASSWORD, "otp": otp}
+    r = await c.post("/api/v1/auth/token", json=body)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def bare_round(r: Rig, n: int, round_: int) -> Timed:
+    """`n` bare Updates from the rig's client, CLIENTS at a time."""
+
+    async def bump(i: int) -> bool:
+        handle = r.client.get_workflow_handle(f"bare-http:{i}")
+        await handle.execute_update(BareWorkflow.bump, f"b{round_}-{i}", id=f"b{round_}-{i}")
+        return True
+
+    return await concurrently([functools.partial(bump, i) for i in range(n)], CLIENTS)
+
+
+async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed]]]:
+    """Run the three actions on up to `n` assignments, each beside a round of bare Updates."""
+    rows = fresh_assignments(r.factory, n)
+    n = len(rows)
+    await asyncio.to_thread(add_people, r.factory, {code for _, code in rows})
+    for i in range(n):  # bare workflows that take one Update per action, then complete
+        await r.client.start_workflow(
+            BareWorkflow.run, BareInput(len(ACTIONS)), id=f"bare-http:{i}", task_queue=BARE_QUEUE
+        )
+    app = create_app(r.settings, temporal_client=r.client)
+    out: dict[str, tuple[Timed, Timed]] = {}
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with served(app) as url, httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c:
+        heads = {code: await token(c, f"bench-http-{code}") for code in {k for _, k in rows}}
+        sup = await token(c, "bench-http-sup", pyotp.TOTP(SECRET).now())
+
+        async def post(path: str, body: dict[str, object], headers: dict[str, str]) -> bool:
+            response = await c.post(path, json=body, headers=headers)
+            return response.status_code in (200, 201)
+
+        bodies: dict[str, Callable[[int, str], tuple[str, dict[str, object], dict[str, str]]]] = {
+            "acknowledge": lambda a, code: (
+                f"/api/v1/assignments/{a}/acknowledge",
+                {"key": f"http-ack-{a}"},
+                heads[code],
+            ),
+            "submit": lambda a, code: (
+                f"/api/v1/assignments/{a}/submissions",
+                {"key": f"http-sub-{a}", "report": "本季度按期推进。"},
+                heads[code],
+            ),
+            "approve": lambda a, code: (
+                f"/api/v1/assignments/{a}/review",
+                {"key": f"http-rev-{a}", "decision": "approve", "rating": 4},
+                sup,
+            ),
+        }
+        for round_, action in enumerate(ACTIONS):
+            await idle(r)
+            bare = await bare_round(r, n, round_)
+            await idle(r)
+            calls = [functools.partial(post, *bodies[action](a, code)) for a, code in rows]
+            out[action] = (await concurrently(calls, CLIENTS), bare)
+    return n, out
+
+
+async def run(r: Rig, n: int, lines: list[str]) -> None:
+    """Append section (g) to the report."""
+    n, out = await measure(r, n)
+    rows = []
+    for action, (http, bare) in out.items():
+        ratio = http.rate / bare.rate if bare.rate else 0.0
+        verdict = "met" if ratio >= RATIO_TARGET and not http.failed else "BELOW TARGET"
+        rows.append(
+            f"| {action} | {n} | {http.failed} | {http.rate:.1f} | {p95(http.seconds):.0f} "
+            f"| {bare.rate:.1f} | {p95(bare.seconds):.0f} | **{ratio:.2f}** | {verdict} |"
+        )
+    lines += [
+        "## (g) Human actions over HTTP",
+        "",
+        f"{CLIENTS} clients at once, each action over `/api/v1` (bearer token; uvicorn on loopback,",
+        "the rig's read model and Temporal client) on the same running assignments, in order:",
+        "acknowledge, submit, approve. Beside each, the same number of bare Updates driven",
+        f"from the same Temporal client, {CLIENTS} at a time, from a quiet rig. Target: HTTP",
+        f"actions per second / bare Updates per second ≥ {RATIO_TARGET}.",
+        "",
+        "| action | calls | failed | HTTP per second | HTTP p95 (ms) | bare Update per second "
+        "| bare p95 (ms) | ratio | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        *rows,
+        "",
+    ]
