@@ -53,6 +53,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.policies",
     "web.api.conversation",
     "web.api.adhoc",
+    "web.api.cascade",
     "web.pages.auth",
     "web.pages.account",
     "web.pages.home",
@@ -72,6 +73,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.conversation",
     "web.pages.adhoc",
     "web.pages.draft_departments",
+    "web.pages.cascade",
 )
 
 
