@@ -27,7 +27,7 @@ from duban.rules import (
     share_refusal,
 )
 from duban.services.audit import record_event
-from duban.services.orgtree import descendants, is_below
+from duban.services.orgtree import split_scope
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def split_targets(*, session: Session, assignment: Assignment) -> list[Departmen
             )
         )
     )
-    below = descendants(session=session, department_id=assignment.department_id)
+    below = split_scope(session=session, department_id=assignment.department_id)
     return [d for d in below if d.id not in taken]
 
 
@@ -138,9 +138,10 @@ def create_sub_assignment(
     target = session.scalar(select(Department).where(Department.code == spec.department_code))
     if target is None:
         raise Invalid(f"单位不存在：{spec.department_code}", code="unknown_department")
-    if not is_below(session=session, department_id=target.id, ancestor_id=parent.department_id):
+    scope = split_scope(session=session, department_id=parent.department_id)
+    if target.id not in {d.id for d in scope}:
         raise Invalid(
-            f"“{target.name}”不是本单位的内设机构或下级单位，不能分解给它。", code="not_below"
+            f"“{target.name}”不是本单位的内设机构或下级单位（见组织树），不能分解给它。", code="not_below"
         )
     _raise(child_due_refusal(spec.due_at, now=now, parent_due_at=parent.due_at))
     others = sum(c.target_share or 0 for c in children_of(session=session, assignment_id=parent.id))

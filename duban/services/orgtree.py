@@ -57,7 +57,7 @@ def sync_tree(*, session: Session, nodes: Iterable[TreeNode]) -> int:
 
 
 def _parents(session: Session) -> dict[int, int | None]:
-    return dict(session.execute(select(Department.id, Department.parent_id)).tuples().all())
+    return {i: p for i, p in session.execute(select(Department.id, Department.parent_id))}
 
 
 def _would_cycle(session: Session, department_id: int, parent_id: int) -> bool:
@@ -199,3 +199,24 @@ def fan_out_preview(*, session: Session, data: dict[str, Any]) -> dict[str, list
         if targets:
             out[name] = targets
     return out
+
+
+def split_scope(*, session: Session, department_id: int) -> list[Department]:
+    """Return the units a department may hand work down to (转办/分解).
+
+    Its own divisions and units below it; and, for a department of a government (省扶贫办 under
+    吉林省人民政府), the governments below that government too (长春市人民政府, 榆树市人民政府…),
+    as a provincial department hands its part down to the cities and counties.
+    """
+    own = descendants(session=session, department_id=department_id)
+    department = session.get_one(Department, department_id)
+    parent = session.get(Department, department.parent_id) if department.parent_id else None
+    if parent is None or parent.kind != "government":
+        return own
+    seen = {d.id for d in own} | {department_id}
+    below = [
+        d
+        for d in descendants(session=session, department_id=parent.id)
+        if d.kind == "government" and d.id not in seen
+    ]
+    return own + below
