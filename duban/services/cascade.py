@@ -16,7 +16,7 @@ from duban.domain import (
     UserRole,
     assignment_workflow_id,
 )
-from duban.errors import Conflict, Forbidden, Invalid
+from duban.errors import CodedConflict, CodedInvalid, Conflict, Forbidden, Invalid
 from duban.models import Assignment, Department, User
 from duban.rules import (
     DONE_STATES,
@@ -62,7 +62,7 @@ def _raise(refusal: Refusal | None) -> None:
         return
     if refusal.code == "conflict":
         raise Conflict(refusal.message)
-    raise Invalid(refusal.message, code=refusal.code)
+    raise CodedInvalid(refusal.message, code=refusal.code)
 
 
 def children_of(*, session: Session, assignment_id: int) -> list[Assignment]:
@@ -106,7 +106,7 @@ def check_can_submit(*, session: Session, assignment: Assignment) -> None:
     """Raise Conflict when the parent would be submitted as done while a child is open."""
     refusal = rollup(session=session, assignment=assignment).refusal
     if refusal is not None:
-        raise Conflict(refusal.message, code=refusal.code)
+        raise CodedConflict(refusal.message, code=refusal.code)
 
 
 def split_targets(*, session: Session, assignment: Assignment) -> list[Department]:
@@ -137,11 +137,12 @@ def create_sub_assignment(
         raise Conflict("该任务已办结，不能再分解。")
     target = session.scalar(select(Department).where(Department.code == spec.department_code))
     if target is None:
-        raise Invalid(f"单位不存在：{spec.department_code}", code="unknown_department")
+        raise CodedInvalid(f"单位不存在：{spec.department_code}", code="unknown_department")
     scope = split_scope(session=session, department_id=parent.department_id)
     if target.id not in {d.id for d in scope}:
-        raise Invalid(
-            f"“{target.name}”不是本单位的内设机构或下级单位（见组织树），不能分解给它。", code="not_below"
+        raise CodedInvalid(
+            f"“{target.name}”不是本单位的内设机构或下级单位（见组织树），不能分解给它。",
+            code="not_below",
         )
     _raise(child_due_refusal(spec.due_at, now=now, parent_due_at=parent.due_at))
     others = sum(c.target_share or 0 for c in children_of(session=session, assignment_id=parent.id))

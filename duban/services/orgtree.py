@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from duban.errors import Invalid
+from duban.errors import CodedInvalid, Invalid
 from duban.models import Department, User
 from duban.services.audit import record_event
 from duban.services.department_admin import get_department
@@ -57,7 +57,8 @@ def sync_tree(*, session: Session, nodes: Iterable[TreeNode]) -> int:
 
 
 def _parents(session: Session) -> dict[int, int | None]:
-    return {i: p for i, p in session.execute(select(Department.id, Department.parent_id))}
+    rows = session.execute(select(Department.id, Department.parent_id))
+    return {row[0]: row[1] for row in rows}
 
 
 def _would_cycle(session: Session, department_id: int, parent_id: int) -> bool:
@@ -94,7 +95,7 @@ def set_placement(
     if parent is not None and (
         parent.id == department.id or _would_cycle(session, department.id, parent.id)
     ):
-        raise Invalid(
+        raise CodedInvalid(
             f"不能把“{department.name}”放在“{parent.name}”之下：它是后者的上级，会形成循环。",
             code="tree_cycle",
         )
