@@ -308,6 +308,7 @@ def assignment_detail(
             Assignment.policy_id == assignment.policy_id,
             Assignment.item_number == assignment.item_number,
             Assignment.id != assignment.id,
+            Assignment.parent_id.is_(None),  # sub-assignments show under 转办分解, not here
         )
         .order_by(Assignment.role.desc(), Assignment.id)
     ).unique()
