@@ -103,12 +103,13 @@ async def test_a_province_department_splits_to_two_cities_and_sees_the_roll_up(
     ):
         refused = await client.post(url, json=bad, headers=rst)
         assert refused.status_code == 422 and refused.json()["code"] == code, refused.text
-    for bad in (
+    malformed: tuple[dict[str, object], ...] = (
         {"department": "jl-sp", "due_at": at(10), "share": "5"},
         {"department": "jl-sp", "due_at": "2027-01-01", "share": 5},
         {"department": "jl-sp", "due_at": at(10), "share": 5, "x": 1},
-    ):
-        assert (await client.post(url, json=bad, headers=rst)).status_code == 422
+    )
+    for wrong in malformed:
+        assert (await client.post(url, json=wrong, headers=rst)).status_code == 422
     # Another department's assignment: 404; the parent's department may not act for a child.
     assert (
         await client.post(url, json={"department": "jl-sp", "due_at": at(10)}, headers=cc)
