@@ -14,6 +14,7 @@ from duban.services.orgtree import sync_tree
 from policies.orgtree import load_tree
 from policies.units import load_registry
 from tests.db import BACKENDS
+from tests.services.cascade_seed import PLAN
 from tests.web.browser import add_user, api_token
 from tests.web.workspace_temporal import eventually, live_app, workspace_temporal
 from web.i18n import SHANGHAI
@@ -187,6 +188,12 @@ async def test_split_form_waiver_and_the_org_admin_pages(app, db, client, login_
     assert made.status_code == 303
 
     sup = await login_as(UserRole.SUPERVISOR)
+    # The review screen says whom a collective unit will fan out to.
+    token = await api_token(client, sup.username)
+    draft = await client.post("/api/v1/policies/drafts", json={"text": PLAN}, headers=token)
+    assert draft.status_code == 201, draft.text
+    review = await sup.client.get(f"/policies/drafts/{draft.json()['id']}")
+    assert "交办时分解到 9 个下级政府" in review.text and "延边朝鲜族自治州人民政府" in review.text
     shown = await sup.client.get(f"/assignments/{parent_id}")
     assert "豁免未完成的分解任务" in shown.text
     empty = await sup.client.post(
