@@ -21,6 +21,7 @@ from duban.errors import Forbidden, Invalid
 from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal, normalize_answers, spec_json
 from duban.services.assignment import owned_assignment
+from duban.services.cascade import check_can_submit
 from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
 from duban.services.report_template import check_report
 from duban.services.target import check_actuals
@@ -130,6 +131,8 @@ async def submit(
     """
     report = check_text(report, label="进展情况", max_chars=REPORT_MAX_CHARS)
     assignment = await _owned(caller, assignment_id)
+    # 层层分解: not as done while a sub-assignment is open, unless a supervisor waived it.
+    await run_in_threadpool(check_can_submit, session=caller.session, assignment=assignment)
     checked = await run_in_threadpool(
         check_actuals, session=caller.session, assignment=assignment, raw=actuals or {}
     )

@@ -73,7 +73,11 @@ def build_task_inputs(
     for a in session.scalars(
         select(Assignment)
         .execution_options(**{SEE_PENDING: True})
-        .where(Assignment.policy_id == policy.id, Assignment.removed_in_version.is_(None))
+        .where(
+            Assignment.policy_id == policy.id,
+            Assignment.removed_in_version.is_(None),
+            Assignment.parent_id.is_(None),  # sub-assignments run on their own (actions/cascade)
+        )
         .order_by(Assignment.item_number, Assignment.id)
     ):
         if a.item_number in items:

@@ -56,3 +56,15 @@ class Unavailable(DomainError):
 
     status = 503
     code = "unavailable"
+
+
+class CodedInvalid(Invalid):
+    """An Invalid whose stable `code` the JSON body shows (`child_due_after_parent`, ...)."""
+
+    expose_code = True
+
+
+class CodedConflict(Conflict):
+    """A Conflict whose stable `code` the JSON body shows (`children_open`)."""
+
+    expose_code = True

@@ -416,3 +416,51 @@ def report_refusal(
         names = "、".join(EVIDENCE_KINDS[k] for k in missing)
         reasons.append(f"本期报送须附上：{names}")
     return Refusal("invalid", "；".join(reasons) + "。") if reasons else None
+
+
+# 层层分解: a sub-assignment's share of its parent's targets, in whole percent.
+SHARE_MIN, SHARE_MAX = 0, 100
+
+
+def child_open(state: str) -> bool:
+    """Tell whether a sub-assignment still owes its report (not yet reported nor finished)."""
+    return state in WAITING_STATES
+
+
+def cascade_submit_refusal(
+    *, final_period: bool, open_children: list[str], waived: bool
+) -> Refusal | None:
+    """Refuse submitting a parent as done while sub-assignments are open, unless waived."""
+    if not final_period or not open_children or waived:
+        return None
+    names = "、".join(open_children[:5]) + ("等" if len(open_children) > 5 else "")
+    return Refusal(
+        "children_open",
+        f"下级分解任务尚未完成（{names}，共 {len(open_children)} 项）：待其报送，"
+        "或请督查室同意豁免后，才能报送办结。",
+    )
+
+
+def child_due_refusal(
+    due_at: datetime, *, now: datetime, parent_due_at: datetime | None
+) -> Refusal | None:
+    """Refuse a sub-assignment's due date that is naive, past, or later than its parent's."""
+    if due_at.tzinfo is None:
+        return Refusal("invalid", "分解任务的截止时间须带时区。")
+    if due_at <= now:
+        return Refusal("invalid", "分解任务的截止时间必须晚于当前时间。")
+    if parent_due_at is not None and due_at > parent_due_at:
+        return Refusal("child_due_after_parent", "分解任务的截止时间不能晚于上级任务的截止时间。")
+    return None
+
+
+def share_refusal(share: int, *, others: int) -> Refusal | None:
+    """Refuse a share outside 0–100 % or one that takes the children's total over 100 %."""
+    if not SHARE_MIN <= share <= SHARE_MAX:
+        return Refusal("invalid", f"指标分解比例须在 {SHARE_MIN}% 至 {SHARE_MAX}% 之间。")
+    if others + share > SHARE_MAX:
+        return Refusal(
+            "shares_over_100",
+            f"各分解任务的指标比例合计不能超过 100%（已分 {others}%，本次 {share}%）。",
+        )
+    return None

@@ -54,6 +54,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.api.conversation",
     "web.api.adhoc",
     "web.api.report_templates",
+    "web.api.cascade",
     "web.pages.auth",
     "web.pages.oidc",
     "web.pages.account",
@@ -75,6 +76,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "web.pages.adhoc",
     "web.pages.draft_departments",
     "web.pages.report_templates",
+    "web.pages.cascade",
 )
 
 

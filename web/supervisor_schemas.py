@@ -42,12 +42,39 @@ def board_filter(
     period: Annotated[str, Query(pattern=PERIOD_PATTERN)] = "",
     light: Light | None = None,
     q: Annotated[str, Query(max_length=100)] = "",
+    under: Annotated[str, Query(max_length=64)] = "",
 ) -> BoardFilter:
     """Read the board's filters from the query string (bad values are a 422)."""
-    return BoardFilter(policy, section, item, department, level, period, light, q.strip())
+    return BoardFilter(
+        policy, section, item, department, level, period, light, q.strip(), under.strip()
+    )
 
 
 BoardFilterDep = Annotated[BoardFilter, Depends(board_filter)]
+
+
+class CascadeChildRead(BaseModel):
+    """A sub-assignment (转办/分解) of a board row."""
+
+    assignment_id: int
+    department: DepartmentRead
+    state: str
+    light: str
+    due_at: datetime | None
+    target_share: int | None
+
+    @classmethod
+    def of(cls, row: BoardRow) -> CascadeChildRead:
+        """Build from the child's board row."""
+        a = row.assignment
+        return cls(
+            assignment_id=a.id,
+            department=DepartmentRead.of(a.department),
+            state=a.state,
+            light=row.light.color.value,
+            due_at=a.due_at,
+            target_share=a.target_share,
+        )
 
 
 class BoardRowRead(BaseModel):
@@ -67,12 +94,22 @@ class BoardRowRead(BaseModel):
     escalation_level: int
     last_urged_at: datetime | None = None
     last_urge_message: str | None = None
+    # 层层分解: the assignment this one was split from, and the ones split from it.
+    parent_id: int | None = None
+    children: list[CascadeChildRead] = []
 
     @classmethod
-    def of(cls, row: BoardRow, urge: AssignmentMessage | None = None) -> BoardRowRead:
-        """Build from a board row and its latest 催办 (if any)."""
+    def of(
+        cls,
+        row: BoardRow,
+        urge: AssignmentMessage | None = None,
+        children: list[BoardRow] | None = None,
+    ) -> BoardRowRead:
+        """Build from a board row, its latest 催办 (if any) and its sub-assignments."""
         a = row.assignment
         return cls(
+            parent_id=a.parent_id,
+            children=[CascadeChildRead.of(c) for c in children or []],
             assignment_id=a.id,
             task=TaskRef.of(row),
             section=row.section_number,
@@ -278,3 +315,6 @@ class CockpitRead(BaseModel):
     by_department: list[RatesRead]
     by_task: list[RatesRead]
     trend: list[RatesRead]
+    # Drilled down the organisation tree: each unit directly below `under` (its subtree counted).
+    under: str | None = None
+    by_unit: list[RatesRead] = []

@@ -41,6 +41,17 @@ class Assignment(Base):
     pending_start: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The named member (承办人) the department head handed the assignment to; None: the whole unit.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    # A sub-assignment (转办/分解) names the assignment it was split from, and its share (0–100 %)
+    # of that assignment's targets; its due date is never later than the parent's.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignment.id"), default=None, index=True
+    )
+    target_share: Mapped[int | None] = mapped_column(default=None)
+    # A supervisor let the parent be submitted as done while children are still open.
+    cascade_waived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cascade_waived_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), default=None
+    )
 
     policy: Mapped[Policy] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")

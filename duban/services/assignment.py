@@ -208,10 +208,29 @@ def visible_assignment(*, session: Session, assignment_id: int, user: User) -> A
     """Return the assignment if the user may see it; otherwise raise NotFound."""
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or not (
-        can_view(user, assignment) or in_remit(session, user, assignment.department_id)
+        can_view(user, assignment)
+        or in_remit(session, user, assignment.department_id)
+        or split_by(session, user, assignment)
     ):
         raise NotFound("督办事项不存在，或不属于本单位。")
     return assignment
+
+
+def split_by(session: Session, user: User, assignment: Assignment) -> bool:
+    """Tell whether the user's department split this sub-assignment (at any level above it)."""
+    if user.role not in DEPARTMENT_ROLES or user.department_id is None:
+        return False
+    seen: set[int] = set()
+    parent_id = assignment.parent_id
+    while parent_id is not None and parent_id not in seen:
+        seen.add(parent_id)
+        parent = session.get(Assignment, parent_id)
+        if parent is None:
+            return False
+        if parent.department_id == user.department_id:
+            return True
+        parent_id = parent.parent_id
+    return False
 
 
 def owned_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:
@@ -219,6 +238,8 @@ def owned_assignment(*, session: Session, assignment_id: int, user: User) -> Ass
     assignment = visible_assignment(session=session, assignment_id=assignment_id, user=user)
     if user.role not in DEPARTMENT_ROLES:
         raise Forbidden("只有承办单位的工作人员可以办理此事项。")
+    if user.department_id != assignment.department_id:
+        raise Forbidden("上级单位可以查看分解任务，但不能代下级单位办理。")
     return assignment
 
 
@@ -292,6 +313,7 @@ def assignment_detail(
             Assignment.policy_id == assignment.policy_id,
             Assignment.item_number == assignment.item_number,
             Assignment.id != assignment.id,
+            Assignment.parent_id.is_(None),  # sub-assignments show under 转办分解, not here
         )
         .order_by(Assignment.role.desc(), Assignment.id)
     ).unique()

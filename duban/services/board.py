@@ -32,6 +32,7 @@ from duban.services.assignment import (
     status_light,
 )
 from duban.services.conversation import last_urges
+from duban.services.orgtree import descendants
 from duban.services.paging import instant
 from duban.services.target import projected_misses
 
@@ -51,6 +52,7 @@ class BoardFilter:
     period: str = ""
     light: Light | None = None
     q: str = ""  # words in the task's number or title, or the department's name
+    under: str = ""  # a unit of the organisation tree: it and every unit below it (drill-down)
 
     def query(self, **changes: object) -> dict[str, str]:
         """Return the non-empty filters (with `changes`) as query parameters for a board link."""
@@ -63,6 +65,7 @@ class BoardFilter:
             "period": self.period,
             "light": self.light.value if self.light else None,
             "q": self.q,
+            "under": self.under,
             **changes,
         }
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
@@ -133,6 +136,8 @@ class Board:
     heat: dict[tuple[str, str], HeatCell]
     # The latest 催办 of each row that was urged (shown after a reload, with its message).
     urges: dict[int, AssignmentMessage] = field(default_factory=dict)
+    # 层层分解: the sub-assignments of each row that has any, whatever the filters.
+    children: dict[int, list[BoardRow]] = field(default_factory=dict)
 
 
 def task_key(policy_key: str, item_number: int) -> str:
@@ -198,7 +203,10 @@ def _group(rows: Iterable[BoardRow], key_name: tuple[str, str], into: dict[str, 
 
 def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
     """Return every assignment matching the filters with its light, sorted by lateness."""
-    found = list(session.execute(_narrow(select_with_item(), filters)).unique())
+    stmt = _narrow(select_with_item(), filters)
+    if filters.under:
+        stmt = stmt.where(Assignment.department_id.in_(_subtree(session, filters.under)))
+    found = list(session.execute(stmt).unique())
     misses = projected_misses(session=session, assignments=[a for a, _ in found], today=now.date())
     everything = [_row(a, item, now, misses.get(a.id)) for a, item in found]
     if filters.q:
@@ -226,7 +234,28 @@ def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
         by_task=sorted(by_task.values(), key=_task_order),
         heat={k: _cell(v) for k, v in heat.items()},
         urges=last_urges(session=session, assignment_ids=[r.assignment.id for r in rows]),
+        children=_children(session, [r.assignment.id for r in rows], now),
     )
+
+
+def _subtree(session: Session, code: str) -> list[int]:
+    """Return the ids of the unit `code` and of every unit below it (none if unknown)."""
+    top = session.scalar(select(Department.id).where(Department.code == code))
+    if top is None:
+        return []
+    return [top, *(d.id for d in descendants(session=session, department_id=top))]
+
+
+def _children(session: Session, ids: list[int], now: datetime) -> dict[int, list[BoardRow]]:
+    """Return the sub-assignments of the given assignments, grouped by parent."""
+    out: dict[int, list[BoardRow]] = {}
+    if not ids:
+        return out
+    stmt = select_with_item().where(Assignment.parent_id.in_(ids)).order_by(Assignment.id)
+    for a, item in session.execute(stmt).unique():
+        assert a.parent_id is not None
+        out.setdefault(a.parent_id, []).append(_row(a, item, now))
+    return out
 
 
 def _group_order(g: Group) -> tuple[int, int, str]:

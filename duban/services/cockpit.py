@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentState
+from duban.errors import NotFound
 from duban.models import (
     Assignment,
     AssignmentPeriod,
@@ -257,3 +258,50 @@ def task_titles(*, session: Session) -> dict[str, str]:
         ref = label or f"（{number}）"  # as item_ref and item_title name it
         out[f"{key}#{number}"] = ref + (found if found is not None else f"第 {number} 项")
     return out
+
+
+@dataclass(frozen=True)
+class TreeRates:
+    """The cockpit drilled down the organisation tree: where one stands, and each unit below it."""
+
+    under: Department | None
+    path: list[Department]
+    units: list[Rates]  # one per unit directly below, counting its whole subtree
+
+
+def tree_rates(*, session: Session, now: datetime, under: str = "") -> TreeRates:
+    """Group the periods by the unit directly below `under` (the roots when empty) they fall in."""
+    rows = {d.code: d for d in session.scalars(select(Department))}
+    by_id = {d.id: d for d in rows.values()}
+    top = rows.get(under) if under else None
+    if under and top is None:
+        raise NotFound(f"单位不存在：{under}")
+
+    def branch(code: str) -> Department | None:
+        """Return the ancestor of `code` just below `top` (or the root), None if outside."""
+        node: Department | None = rows.get(code)
+        seen: set[int] = set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            parent = by_id.get(node.parent_id) if node.parent_id is not None else None
+            if (top is None and parent is None) or (top is not None and parent is top):
+                return node
+            node = parent
+        return None
+
+    groups: dict[str, list[PeriodFact]] = {}
+    for fact in period_facts(session=session, now=now):
+        if top is not None and fact.department_code == top.code:
+            groups.setdefault(top.code, []).append(fact)
+            continue
+        node = branch(fact.department_code)
+        if node is not None:
+            groups.setdefault(node.code, []).append(fact)
+    units = [rates(code, rows[code].name, facts) for code, facts in groups.items()]
+    path: list[Department] = []
+    at, seen = top, set()
+    while at is not None and at.id not in seen:
+        seen.add(at.id)
+        path.insert(0, at)
+        at = by_id.get(at.parent_id) if at.parent_id is not None else None
+    return TreeRates(top, path, sorted(units, key=lambda r: (-r.overdue_rate, r.name)))

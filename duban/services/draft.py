@@ -18,6 +18,7 @@ from duban.services.department import sync_departments
 from duban.services.draft_cadence import published_cadences
 from duban.services.draft_json import draft_json, open_doubts, parsed_from_json
 from duban.services.draft_notify import assignment_ids, notify_new_assignments
+from duban.services.orgtree import sync_tree
 from duban.services.policy import (
     ImportResult,
     ItemCallback,
@@ -236,9 +237,11 @@ def publish_draft(
         parsed = parsed_from_json(draft.corrected)
         if not parsed.tasks:
             raise Invalid("草稿中没有任何任务（没有条目列出责任单位），无法交办")
+    from policies.orgtree import load_tree
     from policies.units import load_registry
 
     sync_departments(session=session, registry=load_registry())
+    sync_tree(session=session, nodes=load_tree())
     key = draft.policy_key or policy_key_from_name(draft.source_name)
     before = assignment_ids(session=session, policy_key=key)
     result = import_policy(

@@ -217,9 +217,21 @@ def add_notifications(session: Session, inp: NotifyInput) -> list[Notification]:
     users = _audience(session, assignment, inp.audience)
     if inp.kind == "escalation_l3":  # the top rung reaches the leaders of the department too
         users += leaders_of(session=session, department_id=assignment.department_id)
+    if inp.kind == "escalation_l1" and assignment.parent_id is not None:
+        # A sub-assignment's first rung reaches the department that split it; the supervisors next.
+        users += _parent_department(session, assignment.parent_id)
     added = [note for user in users if (note := _add_once(session, inp, user)) is not None]
     session.flush()
     return added
+
+
+def _parent_department(session: Session, parent_id: int) -> list[User]:
+    parent = session.get_one(Assignment, parent_id)
+    roles = [str(r) for r in AUDIENCES["department"]]
+    stmt = select(User).where(
+        User.is_active.is_(True), User.role.in_(roles), User.department_id == parent.department_id
+    )
+    return list(session.scalars(stmt.order_by(User.id)))
 
 
 def _audience(session: Session, assignment: Assignment, audience: str) -> list[User]:

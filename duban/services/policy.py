@@ -16,6 +16,7 @@ from duban.domain import AssignmentRole, AssignmentState, assignment_workflow_id
 from duban.errors import Conflict, Invalid
 from duban.models import Assignment, AuditEvent, Department, Policy, PolicyItem, PolicyVersion
 from duban.services.department import ensure_department
+from duban.services.orgtree import fan_out_targets
 from duban.services.target import add_task_targets
 from policies.model import Item, ParsedPolicy, Unit
 from policies.units import unknown_code
@@ -254,14 +255,16 @@ def _add_items(
 
 
 def _wanted_pairs(
-    parsed: ParsedPolicy, departments: dict[str, Department]
+    session: Session, parsed: ParsedPolicy, departments: dict[str, Department]
 ) -> dict[tuple[int, int], tuple[Unit, Department]]:
     """Return (item, department) -> (unit, department); a unit listed twice keeps its first role."""
     wanted: dict[tuple[int, int], tuple[Unit, Department]] = {}
     for item in parsed.tasks:
         for unit in item.units:
-            department = departments[_unit_code(unit)]
-            wanted.setdefault((item.key, department.id), (unit, department))
+            # A collective (各市（州）人民政府) fans out to each government of its level in the tree.
+            targets = fan_out_targets(session=session, name=unit.name) if unit.collective else []
+            for department in targets or [departments[_unit_code(unit)]]:
+                wanted.setdefault((item.key, department.id), (unit, department))
     return wanted
 
 
@@ -273,10 +276,15 @@ def _sync_assignments(
     departments: dict[str, Department],
 ) -> tuple[int, int, set[tuple[int, int]]]:
     """Add, update and mark assignments; return (added, newly removed, active pairs)."""
-    wanted = _wanted_pairs(parsed, departments)
+    wanted = _wanted_pairs(session, parsed, departments)
     existing = {
         (a.item_number, a.department_id): a
-        for a in session.scalars(select(Assignment).where(Assignment.policy_id == policy.id))
+        for a in session.scalars(
+            # Sub-assignments (转办/分解) belong to their parent, not to the document's lists.
+            select(Assignment).where(
+                Assignment.policy_id == policy.id, Assignment.parent_id.is_(None)
+            )
+        )
     }
     added = removed = 0
     for pair, (unit, department) in wanted.items():

@@ -42,6 +42,8 @@ TIMELINE_LABELS = {
     "message": "沟通留言",
     "instruction": "领导批示",
     "assignee_set": "指定承办人",
+    "sub_assigned": "转办分解",
+    "cascade_waived": "督查室豁免下级分解任务",
     "submitted_for_sign_off": "提交责任人审核",
     "signed_off": "责任人审核同意",
     "sign_off_returned": "责任人退回修改",

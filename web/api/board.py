@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from duban.db import utcnow
 from duban.services.board import board, lateness_key
-from duban.services.cockpit import cockpit, task_titles
+from duban.services.cockpit import cockpit, task_titles, tree_rates
 from web.deps import SessionDep
+from web.openapi import error_responses
 from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.supervisor_schemas import (
     BoardFilterDep,
@@ -36,17 +39,29 @@ def read_board(
     return BoardRead(
         total=found.total,
         counts={light.value: n for light, n in found.counts.items()},
-        rows=[BoardRowRead.of(row, found.urges.get(row.assignment.id)) for row in part.items],
+        rows=[
+            BoardRowRead.of(
+                row, found.urges.get(row.assignment.id), found.children.get(row.assignment.id)
+            )
+            for row in part.items
+        ],
         next=part.next,
     )
 
 
-@router.get("/cockpit", response_model=CockpitRead)
-def read_cockpit(user: SupervisorUser, session: SessionDep) -> CockpitRead:
-    """Return completion, on-time and overdue rates overall, by department, by task and by quarter."""
+@router.get("/cockpit", response_model=CockpitRead, responses=error_responses(404))
+def read_cockpit(
+    user: SupervisorUser,
+    session: SessionDep,
+    under: Annotated[str, Query(max_length=64)] = "",
+) -> CockpitRead:
+    """Return completion, on-time and overdue rates overall, by department, task, quarter and unit."""
     figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
+    tree = tree_rates(session=session, now=utcnow(), under=under.strip())
     return CockpitRead.model_validate(
         {
+            "under": tree.under.code if tree.under else None,
+            "by_unit": [r.to_json() for r in tree.units],
             "overall": figures.overall.to_json(),
             "by_department": [r.to_json() for r in figures.by_department],
             "by_task": [r.to_json() for r in figures.by_task],

@@ -18,8 +18,8 @@ from actions.assignment import Caller
 from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.errors import Conflict, Invalid
-from duban.models import User
-from duban.rules import action_flags
+from duban.models import Assignment, User
+from duban.rules import DONE_STATES, action_flags
 from duban.services.assignment import (
     InboxFilter,
     Light,
@@ -28,6 +28,7 @@ from duban.services.assignment import (
     inbox_scope,
     visible_assignment,
 )
+from duban.services.cascade import rollup, split_targets
 from duban.services.evidence import may_read_evidence
 from duban.services.paper import urge_events
 from duban.services.timeline import timeline_label
@@ -152,13 +153,14 @@ def detail_context(
     ctx: dict[str, Any] = {
         "d": detail,
         "a": assignment,
-        "can_act": user.role in DEPARTMENT_ROLES,
+        "can_act": user.role in DEPARTMENT_ROLES and user.department_id == assignment.department_id,
         "supervisor": user.role == UserRole.SUPERVISOR,
         "urges": urge_events(session=session, assignment_id=assignment.id)
         if user.role == UserRole.SUPERVISOR
         else [],
         "may_download": may_read_evidence(user),
         "flags": action_flags(assignment.state),
+        **cascade_context(session, user, assignment),
         **people_context(session, user, assignment),
         **report_context(session, user, assignment, detail.submissions),
         "form_key": uuid.uuid4().hex,
@@ -169,6 +171,24 @@ def detail_context(
     }
     ctx.update(extra)
     return ctx
+
+
+def cascade_context(session: Session, user: User, assignment: Assignment) -> dict[str, Any]:
+    """Return the roll-up of the sub-assignments, the units it may be split to, and the parent."""
+    roll = rollup(session=session, assignment=assignment)
+    own = user.role in DEPARTMENT_ROLES and user.department_id == assignment.department_id
+    may_split = own and assignment.state not in DONE_STATES
+    return {
+        "cascade": roll,
+        "submit_blocked": roll.blocked_reason if own else "",
+        "split_targets": split_targets(session=session, assignment=assignment) if may_split else [],
+        "parent_assignment": session.get(Assignment, assignment.parent_id)
+        if assignment.parent_id
+        else None,
+        "own_department": own,
+        "split_error": None,
+        "split_values": {},
+    }
 
 
 @router.get("/assignments/{assignment_id}")

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from duban.db import utcnow
 from duban.services.board import LIGHTS, BoardFilter, board, options, task_key
+from duban.services.orgtree import tree_rows
 from duban.services.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from duban.services.review import escalation_counts, queue_counts
 from web.deps import SessionDep
@@ -53,6 +54,7 @@ def board_page(
         "b": found,
         "f": filters,
         "opts": options(session=session),
+        "tree": tree_rows(session=session),
         "view": shown,
         "pg": paginate(found.rows, page=page, size=size),
         "page_url": page_url,

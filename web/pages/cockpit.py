@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from duban.db import utcnow
-from duban.services.cockpit import cockpit, task_titles
+from duban.services.cockpit import cockpit, task_titles, tree_rates
 from web.deps import SessionDep
 from web.rendering import render
 from web.supervisor_schemas import SupervisorUser
@@ -27,7 +28,14 @@ def board_url(**filters: object) -> str:
 
 
 @router.get("/cockpit")
-def cockpit_page(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
+def cockpit_page(
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    under: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
     """Show completion, on-time and overdue rates at a glance; every figure drills down."""
     figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
-    return render(request, "cockpit/index.html", {"c": figures, "board_url": board_url})
+    tree = tree_rates(session=session, now=utcnow(), under=under.strip())
+    ctx = {"c": figures, "board_url": board_url, "tree": tree}
+    return render(request, "cockpit/index.html", ctx)

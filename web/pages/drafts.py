@@ -24,6 +24,7 @@ from duban.services.draft_diff import draft_diff, same_text_version
 from duban.services.draft_edit import DraftEdit, apply_edits, item_ref
 from duban.services.draft_json import CADENCES, doubts_of
 from duban.services.draft_view import draft_marks, segments
+from duban.services.orgtree import fan_out_preview
 from duban.services.policy_overview import start_progress
 from duban.settings import Settings
 from web.deps import IntakeUser, SessionDep, SettingsDep, intake_of
@@ -139,6 +140,7 @@ def review_context(session: Session, draft: PolicyDraft, **extra: Any) -> dict[s
         "same_text": same_text_version(session=session, draft=draft),
         "changes": list(reversed(draft.changes))[:50],
         "tasks": sum(1 for i in data["items"] if i["units"] and not i.get("excluded")),
+        "fan_out": fan_out_preview(session=session, data=data),
         **extra,
     }
 
