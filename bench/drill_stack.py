@@ -34,6 +34,7 @@ from duban.db import make_engine, make_session_factory, utcnow
 from duban.domain import UserRole
 from duban.migrate import upgrade
 from duban.models import Assignment, AuditEvent, Department
+from duban.services import two_factor
 from duban.services.user import create_user
 from duban.settings import Settings
 
@@ -240,7 +241,8 @@ def seed_users(factory: sessionmaker[Session], codes: list[str]) -> tuple[str, l
             password=PASSWORD,
             role=UserRole.SUPERVISOR,
         )
-        boss.totp_secret, boss.totp_enabled_at = TOTP_SECRET, utcnow()
+        two_factor.store_secret(session=session, user=boss, secret=TOTP_SECRET, key=SECRET_KEY)
+        boss.totp_enabled_at = utcnow()
         staff = []
         for i, code in enumerate(codes):
             user = create_user(

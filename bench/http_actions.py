@@ -25,6 +25,7 @@ from bench.web_burst import served
 from bench.workflows import BareInput, BareWorkflow
 from duban.db import utcnow
 from duban.models import Assignment, AuditEvent, Department
+from duban.services import two_factor
 from duban.services.user import create_user
 from web.app import create_app
 
@@ -82,7 +83,7 @@ def fresh_assignments(factory: sessionmaker[Session], n: int) -> list[tuple[int,
         return [(int(a), str(c)) for a, c in session.execute(q).all()]
 
 
-def add_people(factory: sessionmaker[Session], codes: set[str]) -> None:
+def add_people(factory: sessionmaker[Session], codes: set[str], key: str) -> None:
     """One staff member per department and a supervisor (with a TOTP factor)."""
     with factory.begin() as s:
         for code in sorted(codes):
@@ -96,7 +97,8 @@ def add_people(factory: sessionmaker[Session], codes: set[str]) -> None:
         sup = create_user(
             session=s, username="bench-http-sup", password=PASSWORD, role="supervisor"
         )
-        sup.totp_secret, sup.totp_enabled_at = SECRET, utcnow()
+        two_factor.store_secret(session=s, user=sup, secret=SECRET, key=key)
+        sup.totp_enabled_at = utcnow()
 
 
 async def token(c: httpx.AsyncClient, username: str, otp: str | None = None) -> dict[str, str]:
@@ -122,7 +124,9 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed]]]:
     """Run the three actions on up to `n` assignments, each beside a round of bare Updates."""
     rows = fresh_assignments(r.factory, n)
     n = len(rows)
-    await asyncio.to_thread(add_people, r.factory, {code for _, code in rows})
+    await asyncio.to_thread(
+        add_people, r.factory, {code for _, code in rows}, r.settings.secret_key
+    )
     for i in range(n):  # bare workflows that take one Update per action, then complete
         await r.client.start_workflow(
             BareWorkflow.run, BareInput(len(ACTIONS)), id=f"bare-http:{i}", task_queue=BARE_QUEUE

@@ -34,6 +34,7 @@ from bench.web_burst import served
 from duban.db import make_engine, make_session_factory
 from duban.migrate import upgrade
 from duban.models import AuditChain, Department, User
+from duban.services import two_factor
 from duban.services.user import create_user
 from duban.settings import Settings
 from web.app import create_app
@@ -53,6 +54,7 @@ ITEMS_PER_POLICY = 20
 PERIODS = 4  # quarterly: three closed, the current one open
 PASSWORD = "bench-Pages-42"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+SECRET_KEY = "bench-pages"
 CHAIN = "0" * 64
 
 
@@ -139,7 +141,8 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
             user = create_user(
                 session=s, username=username, password=PASSWORD, role=role, department_code=dept
             )
-            user.totp_secret, user.totp_enabled_at = SECRET, now
+            two_factor.store_secret(session=s, user=user, secret=SECRET, key=SECRET_KEY)
+            user.totp_enabled_at = now
         s.flush()
         dept_ids = {str(c): int(i) for c, i in s.execute(select(Department.code, Department.id))}
         first_seq = s.scalar(select(AuditChain.seq)) or 0
@@ -451,7 +454,7 @@ async def measure_size(
         await asyncio.to_thread(upgrade, engine)
         seeded = await asyncio.to_thread(seed, engine, n, now)
         engine.dispose()
-        settings = Settings(data_dir=Path(tmp), database_url=url, secret_key="bench-pages")
+        settings = Settings(data_dir=Path(tmp), database_url=url, secret_key=SECRET_KEY)
         app = create_app(settings)
         timings: list[PageTiming] = []
         async with served(app) as base:

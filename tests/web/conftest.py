@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from duban.domain import UserRole
+from duban.services.department import sync_departments
 from duban.settings import Settings
+from policies.units import load_registry
 from tests.web.browser import SignedIn, add_user, csrf_of, new_client, sign_in
 from web.app import create_app
 
@@ -41,6 +43,13 @@ def db(app: FastAPI) -> sessionmaker[Session]:
     """The app's session factory, to arrange and check data (`with db.begin() as s:`)."""
     factory: sessionmaker[Session] = app.state.session_factory
     return factory
+
+
+@pytest.fixture
+def registry(db: sessionmaker[Session]) -> None:
+    """The bundled department registry written into the database (drafts map units to it)."""
+    with db.begin() as s:
+        sync_departments(session=s, registry=load_registry())
 
 
 LoginAs = Callable[..., Awaitable[SignedIn]]

@@ -9,10 +9,9 @@ import pytest
 
 from duban.domain import UserRole
 from duban.models import PolicyDraft
-from duban.services.department import sync_departments
-from policies.units import load_registry
 from tests.db import BACKENDS
 from tests.web.browser import api_token
+from tests.web.drafting import article, upload_draft
 
 SAMPLE = (Path(__file__).parent / "data" / "renwu-fengong.txt").read_bytes()
 HTMX = {"HX-Request": "true"}
@@ -24,21 +23,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def registry(db):
-    with db.begin() as s:
-        sync_departments(session=s, registry=load_registry())
-
-
 async def _draft(clerk) -> tuple[str, int]:
-    files = {"file": ("fengong.txt", SAMPLE, "text/plain")}
-    made = await clerk.client.post("/policies/drafts", files=files, data={"csrf_token": clerk.csrf})
-    url = made.headers["location"]
-    return url, int(url.rsplit("/", 1)[1])
-
-
-def _article(html: str, ref: str) -> str:
-    return html.split(f'id="{ref}"', 1)[1].split("</article>", 1)[0]
+    return await upload_draft(clerk, SAMPLE, "fengong.txt")
 
 
 async def test_a_task_gets_its_own_cadence_from_the_review_screen(login_as, registry, db):
@@ -46,12 +32,12 @@ async def test_a_task_gets_its_own_cadence_from_the_review_screen(login_as, regi
     url, draft_id = await _draft(clerk)
     road = f"d{draft_id}-i2"
     page = (await clerk.client.get(url)).text
-    assert "随文件默认：按季度" in _article(page, road)
-    assert 'aria-label="条目报送周期"' not in _article(page, f"d{draft_id}-i1")  # not a task
+    assert "随文件默认：按季度" in article(page, road)
+    assert 'aria-label="条目报送周期"' not in article(page, f"d{draft_id}-i1")  # not a task
     form = {"csrf_token": clerk.csrf, "lock_version": "1", "op": "cadence", "item": road}
     done = await clerk.client.post(f"{url}/edit", data={**form, "value": "monthly"}, headers=HTMX)
     assert done.status_code == 200
-    assert '<option value="monthly" selected>' in _article(done.text, road)
+    assert '<option value="monthly" selected>' in article(done.text, road)
     assert "另有 1 项任务单独设定" in done.text and "报送周期设为按月" in done.text
     bad = await clerk.client.post(f"{url}/edit", data={**form, "lock_version": "2", "value": "x"})
     assert bad.status_code == 422 and "报送周期只能是" in bad.text

@@ -10,8 +10,6 @@ from sqlalchemy import func, select
 
 from duban.domain import UserRole
 from duban.models import Policy, PolicyDraft
-from duban.services.department import sync_departments
-from policies.units import load_registry
 from tests.db import BACKENDS
 from tests.web.browser import api_token
 
@@ -32,12 +30,6 @@ def _scanned_pdf() -> bytes:
 def backend(request: pytest.FixtureRequest) -> str:
     """The workbench stores drafts, locks and logs: check it on both databases."""
     return str(request.param)
-
-
-@pytest.fixture
-def registry(db):
-    with db.begin() as s:
-        sync_departments(session=s, registry=load_registry())
 
 
 async def _upload(who, content=SAMPLE, name="fengong.txt", **extra):

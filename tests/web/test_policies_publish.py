@@ -12,8 +12,6 @@ from sqlalchemy import func, select
 
 from duban.domain import UserRole
 from duban.models import Assignment, AuditEvent, Notification, Policy
-from duban.services.department import sync_departments
-from policies.units import load_registry
 from tests.db import BACKENDS
 from tests.web.browser import add_user, api_token, new_client, sign_in
 from tests.web.workspace_temporal import eventually, live_app, workspace_temporal
@@ -32,12 +30,6 @@ def app(live_app):
 def backend(request: pytest.FixtureRequest) -> str:
     """Publishing writes versions, assignments and notifications: check it on both databases."""
     return str(request.param)
-
-
-@pytest.fixture
-def registry(db):
-    with db.begin() as s:
-        sync_departments(session=s, registry=load_registry())
 
 
 def _unique(name: str) -> str:

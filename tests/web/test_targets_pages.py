@@ -13,11 +13,11 @@ from duban.db import utcnow
 from duban.domain import UserRole
 from duban.models import Assignment, PolicyDraft, PolicyItem, Submission, TaskTarget
 from duban.services.assignment import traffic
-from duban.services.department import sync_departments
 from duban.services.target import record_actuals
-from policies.units import load_registry
 from tests.db import BACKENDS
 from tests.web.browser import api_token
+from tests.web.drafting import article as card
+from tests.web.drafting import upload_draft
 from tests.workspace import make_assignment, make_department, make_policy
 
 SAMPLE = (Path(__file__).parent / "data" / "targets-fengong.txt").read_bytes()
@@ -31,21 +31,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def registry(db):
-    with db.begin() as s:
-        sync_departments(session=s, registry=load_registry())
-
-
 async def _draft(clerk) -> tuple[str, int]:
-    files = {"file": ("targets.txt", SAMPLE, "text/plain")}
-    made = await clerk.client.post("/policies/drafts", files=files, data={"csrf_token": clerk.csrf})
-    url = made.headers["location"]
-    return url, int(url.rsplit("/", 1)[1])
-
-
-def _article(html: str, ref: str) -> str:
-    return html.split(f'id="{ref}"', 1)[1].split("</article>", 1)[0]
+    return await upload_draft(clerk, SAMPLE, "targets.txt")
 
 
 async def test_a_clerk_confirms_corrects_and_adds_targets_on_the_review_screen(
@@ -55,7 +42,7 @@ async def test_a_clerk_confirms_corrects_and_adds_targets_on_the_review_screen(
     url, draft_id = await _draft(clerk)
     road = f"d{draft_id}-i2"
     page = (await clerk.client.get(url)).text
-    article = _article(page, road)
+    article = card(page, road)
     assert "指标：每年达到1000公里" in article and "待确认" in article
     assert 'class="hl hl-target"' in page  # the target is marked in the source text
     form = {"csrf_token": clerk.csrf, "item": road}
@@ -66,7 +53,7 @@ async def test_a_clerk_confirms_corrects_and_adds_targets_on_the_review_screen(
         headers=HTMX,
     )
     assert done.status_code == 200
-    assert "指标：每年不低于1200公里" in _article(done.text, road)
+    assert "指标：每年不低于1200公里" in card(done.text, road)
     bad = await clerk.client.post(
         f"{url}/edit",
         data={**form, "lock_version": "2", "op": "target", "value": "12o0", **fields},
