@@ -454,6 +454,57 @@ def child_due_refusal(
     return None
 
 
+# Units a share does not divide: a rate (85%, 2个百分点, 1.3倍) or a time limit (5个工作日) holds for
+# every unit below as it holds for the whole; everything else (个, 所, 公里, 万元…) is a quantity.
+_UNSHARED_UNITS = frozenset(
+    {
+        "%",
+        "％",
+        "个百分点",
+        "百分点",
+        "倍",
+        "年",
+        "个月",
+        "月",
+        "日",
+        "天",
+        "小时",
+        "个工作日",
+        "工作日",
+    }
+)
+
+
+def is_rate_unit(unit: str) -> bool:
+    """Tell whether a target in this unit is a rate or a time limit (not divided by a share)."""
+    return unit in _UNSHARED_UNITS
+
+
+def shared_target_value(value: float, *, unit: str, share: int | None) -> float:
+    """Return a sub-assignment's target: the parent's × share/100 for a quantity, else the parent's.
+
+    `share` None (an assignment not split from another, or one fanned out without a share) keeps
+    the target as written.
+    """
+    if share is None or is_rate_unit(unit):
+        return value
+    return value * share / 100
+
+
+def rolled_up_value(unit: str, figures: Sequence[tuple[float, int | None]]) -> float | None:
+    """Return the children's actuals of one period rolled up: the sum for a quantity, the
+    share-weighted mean for a rate (the plain mean when the shares add up to 0). `figures`: each
+    reporting child's (actual, share); None when no child reported."""
+    if not figures:
+        return None
+    if not is_rate_unit(unit):
+        return sum(v for v, _ in figures)
+    weight = sum(s or 0 for _, s in figures)
+    if weight == 0:
+        return sum(v for v, _ in figures) / len(figures)
+    return sum(v * (s or 0) for v, s in figures) / weight
+
+
 def share_refusal(share: int, *, others: int) -> Refusal | None:
     """Refuse a share outside 0–100 % or one that takes the children's total over 100 %."""
     if not SHARE_MIN <= share <= SHARE_MAX:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,9 +17,11 @@ from duban.rules import RATING_MAX, RATING_MIN
 from duban.services.assignment import Light
 from duban.services.board import BoardFilter, BoardRow
 from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
+from duban.services.target import TargetTrack
 from web.assignment_schemas import ActionRequest, TaskRef
 from web.deps import LazyTemporalDep, SessionDep, require_roles
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead, json_integer
+from web.target_schemas import TargetRead
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
 
@@ -62,10 +65,12 @@ class CascadeChildRead(BaseModel):
     light: str
     due_at: datetime | None
     target_share: int | None
+    # Its share of the task's targets (a quantity × share/100, a rate as is) and its actuals.
+    targets: list[TargetRead] = []
 
     @classmethod
-    def of(cls, row: BoardRow) -> CascadeChildRead:
-        """Build from the child's board row."""
+    def of(cls, row: BoardRow, tracks: list[TargetTrack] | None = None) -> CascadeChildRead:
+        """Build from the child's board row and its target tracks."""
         a = row.assignment
         return cls(
             assignment_id=a.id,
@@ -74,6 +79,7 @@ class CascadeChildRead(BaseModel):
             light=row.light.color.value,
             due_at=a.due_at,
             target_share=a.target_share,
+            targets=[TargetRead.of(t) for t in tracks or []],
         )
 
 
@@ -104,12 +110,16 @@ class BoardRowRead(BaseModel):
         row: BoardRow,
         urge: AssignmentMessage | None = None,
         children: list[BoardRow] | None = None,
+        tracks: Mapping[int, list[TargetTrack]] | None = None,
     ) -> BoardRowRead:
-        """Build from a board row, its latest 催办 (if any) and its sub-assignments."""
+        """Build from a board row, its latest 催办 (if any) and its sub-assignments (`tracks`:
+        the target tracks of each sub-assignment)."""
         a = row.assignment
         return cls(
             parent_id=a.parent_id,
-            children=[CascadeChildRead.of(c) for c in children or []],
+            children=[
+                CascadeChildRead.of(c, (tracks or {}).get(c.assignment.id)) for c in children or []
+            ],
             assignment_id=a.id,
             task=TaskRef.of(row),
             section=row.section_number,

@@ -35,6 +35,8 @@ from duban.rules import (
     meets_target,
     number_text,
     project_target,
+    rolled_up_value,
+    shared_target_value,
 )
 from policies.model import Target
 from policies.targets import DIRECTIONS, UNIT_RE
@@ -239,6 +241,51 @@ def record_actuals(*, session: Session, submission_id: int, actuals: Mapping[str
 
 
 @dataclass(frozen=True)
+class ShownTarget:
+    """A task's target as one assignment reports against it: a sub-assignment's is its share.
+
+    Same fields as `TaskTarget`; `full_value` is the task's own value and `share` the percentage
+    taken (None: the target as written)."""
+
+    id: int
+    item_id: int
+    position: int
+    text: str
+    value: float
+    unit: str
+    direction: str
+    scope: str | None
+    deadline_date: date | None
+    full_value: float
+    share: int | None
+
+    @property
+    def share_note(self) -> str:
+        """Return 上级指标 300个 的 60% for a divided target, else ""."""
+        if self.share is None or self.value == self.full_value:
+            return ""
+        return f"上级指标 {number_text(self.full_value)}{self.unit} 的 {self.share}%"
+
+
+def shown_target(target: TaskTarget, assignment: Assignment) -> ShownTarget:
+    """Return the target as `assignment` reports against it (a sub-assignment: its share)."""
+    share = assignment.target_share if assignment.parent_id is not None else None
+    return ShownTarget(
+        id=target.id,
+        item_id=target.item_id,
+        position=target.position,
+        text=target.text,
+        value=shared_target_value(target.value, unit=target.unit, share=share),
+        unit=target.unit,
+        direction=target.direction,
+        scope=target.scope,
+        deadline_date=target.deadline_date,
+        full_value=target.value,
+        share=share,
+    )
+
+
+@dataclass(frozen=True)
 class TargetPoint:
     """The actual a department reported for a period: the last report of the period counts."""
 
@@ -261,7 +308,7 @@ class TargetSeries:
 class TargetTrack:
     """A target with its actuals, one series per assignment shown."""
 
-    target: TaskTarget
+    target: TaskTarget | ShownTarget
     series: tuple[TargetSeries, ...]
 
     @property
@@ -301,7 +348,9 @@ def _actual_rows(
     return out
 
 
-def _series(label: str, target: TaskTarget, points: list[TargetPoint], today: date) -> TargetSeries:
+def _series(
+    label: str, target: TaskTarget | ShownTarget, points: list[TargetPoint], today: date
+) -> TargetSeries:
     projection = project_target(
         target=target.value,
         unit=target.unit,
@@ -316,17 +365,61 @@ def _series(label: str, target: TaskTarget, points: list[TargetPoint], today: da
 def tracks_of(
     *, session: Session, assignments: Sequence[Assignment], today: date
 ) -> dict[int, list[TargetTrack]]:
-    """Return the tracks of each assignment's targets (empty lists for none)."""
+    """Return the tracks of each assignment's targets (empty lists for none); a sub-assignment's
+    targets are its share of the task's (`shown_target`)."""
     items = _current_items(session, {(a.policy_id, a.item_number) for a in assignments})
     by_item = targets_by_item(session, items.values())
     points = _actual_rows(session, [a.id for a in assignments])
     out: dict[int, list[TargetTrack]] = {}
     for a in assignments:
         targets = by_item.get(items.get((a.policy_id, a.item_number), -1), [])
+        shown = [shown_target(t, a) for t in targets]
         out[a.id] = [
             TargetTrack(t, (_series(a.department.name, t, points.get((a.id, t.id), []), today),))
-            for t in targets
+            for t in shown
         ]
+    return out
+
+
+ROLLUP_LABEL = "下级合计"
+
+
+def rollup_tracks(
+    *, session: Session, parent: Assignment, children: Sequence[Assignment], today: date
+) -> list[TargetTrack]:
+    """Return the parent's targets with a line per child and the roll-up of their actuals.
+
+    Per period, the roll-up is the sum of the children's latest actuals for a quantity and their
+    share-weighted mean for a rate (`duban.rules.rolled_up_value`); a child that has not reported
+    in a period adds nothing to it. The roll-up is projected against the parent's own target.
+    Children's lines carry no projection here (each has its own against its share on its page).
+    """
+    if not children:
+        return []
+    own = tracks_of(session=session, assignments=[parent], today=today)[parent.id]
+    per = tracks_of(session=session, assignments=children, today=today)
+    out: list[TargetTrack] = []
+    for i, track in enumerate(own):
+        target = track.target
+        lines: list[TargetSeries] = []
+        by_period: dict[int, list[tuple[TargetPoint, int | None]]] = {}
+        for child in children:
+            if len(per[child.id]) <= i:
+                continue
+            series = per[child.id][i].series[0]
+            lines.append(TargetSeries(series.label, series.points, None))
+            for point in series.points:
+                by_period.setdefault(point.period_index, []).append((point, child.target_share))
+        points = []
+        for index in sorted(by_period):
+            reported = by_period[index]
+            value = rolled_up_value(target.unit, [(p.value, share) for p, share in reported])
+            if value is None:
+                continue
+            label = f"{reported[0][0].label}（{len(reported)}/{len(children)} 单位）"
+            points.append(TargetPoint(index, label, max(p.day for p, _ in reported), value))
+        lines.append(_series(ROLLUP_LABEL, target, points, today))
+        out.append(TargetTrack(target, tuple(lines)))
     return out
 
 
@@ -349,8 +442,10 @@ def projected_misses(
 def task_tracks(
     per: Mapping[int, list[TargetTrack]], assignments: Sequence[Assignment]
 ) -> list[TargetTrack]:
-    """Return one task's targets with a series per department (`per`: tracks of each assignment)."""
-    tracks = [per[a.id] for a in assignments if per.get(a.id)]
+    """Return one task's targets with a series per department (`per`: tracks of each assignment);
+    the target line is the task's own (a top-level assignment's, not a sub-assignment's share)."""
+    ordered = sorted(assignments, key=lambda a: a.parent_id is not None)
+    tracks = [per[a.id] for a in ordered if per.get(a.id)]
     if not tracks:
         return []
     return [
@@ -414,25 +509,37 @@ def target_export_rows(
 def period_attainment(
     *, session: Session, assignment_ids: Iterable[int], as_of: datetime
 ) -> dict[tuple[int, int], tuple[int, int]]:
-    """Return (targets met, targets reported) of each (assignment, period) by its last report."""
+    """Return (targets met, targets reported) of each (assignment, period) by its last report
+    (a sub-assignment against its share of the target)."""
     ids = sorted(set(assignment_ids))
-    latest: dict[tuple[int, int, int], tuple[float, TaskTarget]] = {}
+    latest: dict[tuple[int, int, int], tuple[float, float, str]] = {}
     for start in range(0, len(ids), 500):  # keep IN lists short on every backend
         rows = session.execute(
-            select(Submission.assignment_id, Submission.period_index, TargetActual, TaskTarget)
+            select(
+                Submission.assignment_id,
+                Submission.period_index,
+                TargetActual,
+                TaskTarget,
+                Assignment.parent_id,
+                Assignment.target_share,
+            )
             .join(TargetActual, TargetActual.submission_id == Submission.id)
             .join(TaskTarget, TaskTarget.id == TargetActual.target_id)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
             .where(
                 Submission.assignment_id.in_(ids[start : start + 500]),
                 Submission.submitted_at <= as_of,
             )
             .order_by(Submission.submitted_at, Submission.id)
         ).all()
-        for aid, index, actual, target in rows:
-            latest[(aid, index, target.id)] = (actual.value, target)
+        for aid, index, actual, target, parent_id, share in rows:
+            goal = shared_target_value(
+                target.value, unit=target.unit, share=share if parent_id is not None else None
+            )
+            latest[(aid, index, target.id)] = (actual.value, goal, target.direction)
     out: dict[tuple[int, int], tuple[int, int]] = {}
-    for (aid, index, _), (value, t) in latest.items():
+    for (aid, index, _), (value, goal, direction) in latest.items():
         met, total = out.get((aid, index), (0, 0))
-        hit = meets_target(value, target=t.value, direction=t.direction)
+        hit = meets_target(value, target=goal, direction=direction)
         out[(aid, index)] = (met + int(hit), total + 1)
     return out

@@ -1,11 +1,13 @@
-"""层层分解 in the browser: a province department splits its task to two city governments,
-both report, and the department sees the roll-up before it reports as done. SQLite and PostgreSQL.
+"""层层分解 in the browser: a province department splits its task (with a target of 300 个) to two
+city governments at 60 % and 40 %, each reports its actual against its share (180 and 120), and
+the department sees the roll-up (2 / 2 reported, 170 + 110 = 280 of 300 in the chart's table)
+before it reports as done. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import select
 
 from duban.db import make_engine, make_session_factory
-from duban.models import Department, PolicyItem, PolicyVersion
+from duban.models import Department, PolicyItem, PolicyVersion, TaskTarget
 from duban.services.department import sync_departments
 from duban.services.orgtree import sync_tree
 from duban.services.user import create_user
@@ -48,6 +50,17 @@ def _seed(s: Any) -> tuple[int, str]:
     due = (datetime.now(SHANGHAI).date() + timedelta(days=60)).isoformat()
     item = s.scalars(select(PolicyItem).where(PolicyItem.version_id == version.id)).one()
     item.deadlines = [{"text": "60日内", "date": due}]
+    s.add(
+        TaskTarget(
+            item_id=item.id,
+            position=0,
+            text="完成村庄规划编制300个",
+            value=300,
+            unit="个",
+            direction="at_least",
+            deadline_date=date.fromisoformat(due),
+        )
+    )
     rst = s.scalars(select(Department).where(Department.code == "jl-rst")).one()
     task = make_assignment(s, policy=policy, department=rst, periods=0)
     for username, role, code, name in PEOPLE:
@@ -115,16 +128,28 @@ def _split(page: Page, city: str, due: str, share: str) -> None:
     expect(page.locator(".cascade-children")).to_contain_text(city)
 
 
-def _city_reports(browser: Browser, base: str, username: str, viewport: ViewportSize) -> Page:
+def _city_reports(
+    browser: Browser, base: str, who: tuple[str, ViewportSize], share: tuple[str, str], actual: str
+) -> Page:
+    """Sign in as a city, acknowledge, and report `actual` against its share (`share`: the
+    percentage and the target it makes, e.g. ("60", "180"))."""
+    username, viewport = who
     page = _signed_in(browser, base, username, viewport)
     page.goto(f"{base}/assignments")
     page.get_by_role("link", name=TITLE).first.click()
     expect(page.locator("#cascade")).to_contain_text("人社厅")
     page.get_by_role("button", name="签收").click()
     expect(page.locator("#report")).to_be_visible()
+    fields = page.locator(".actuals-fields")
+    expect(fields).to_contain_text(f"不低于{share[1]}个")  # its share of 300 个
+    expect(fields).to_contain_text(f"上级指标 300个 的 {share[0]}%")
     page.locator("#report").fill("本市村庄规划已全部编制完成。")
+    fields.locator("input[name=actuals]").fill(actual)
     page.get_by_role("button", name="报送", exact=True).click()
     expect(page.locator("#state")).to_have_text("已报送待审核", timeout=15_000)
+    chart = page.locator(".target-chart").first
+    expect(chart.locator("figcaption")).to_contain_text(f"不低于{share[1]}个")
+    expect(chart.locator(".chart-table")).to_contain_text(actual)
     return page
 
 
@@ -156,16 +181,30 @@ def test_province_department_cascades_to_two_cities_and_sees_the_roll_up(
     expect(province.locator("#submit-blocked")).to_contain_text("长春市人民政府")
     _shot(province, "1-split-blocked", backend)
 
-    changchun = _city_reports(browser, base, "changchun", DESKTOP)
+    changchun = _city_reports(browser, base, ("changchun", DESKTOP), ("60", "180"), "170")
     _shot(changchun, "2-city-reported", backend)
-    jilin = _city_reports(browser, base, "jilinshi", PHONE)
+    jilin = _city_reports(browser, base, ("jilinshi", PHONE), ("40", "120"), "110")
     _shot(jilin, "3-city-reported-phone", backend)
 
     province.goto(task_url)
     expect(province.locator("#rollup")).to_contain_text("已报送 2 / 2")
     expect(province.locator("#rollup")).to_contain_text("指标已分解 100%")
     expect(province.locator("#submit-blocked")).to_have_count(0)
+    # The roll-up chart: a line per city and their sum against the province's 300 个.
+    roll = province.locator("#rollup-charts .target-chart")
+    expect(roll.locator("figcaption")).to_contain_text("不低于300个")
+    expect(roll.locator(".chart-legend")).to_contain_text("长春市人民政府")
+    expect(roll.locator(".chart-legend")).to_contain_text("下级合计")
+    rows = roll.locator(".chart-table tbody tr")
+    expect(rows.filter(has_text="长春市人民政府").first).to_contain_text("170")
+    expect(rows.filter(has_text="吉林市人民政府").first).to_contain_text("110")
+    total = rows.filter(has_text="下级合计").filter(has_text="2/2 单位")
+    expect(total).to_have_count(1)
+    expect(total.locator("td.num")).to_have_text("280")
+    expect(roll.locator("svg circle.actual-dot")).to_have_count(3)
+    _shot(province, "3b-roll-up-chart", backend)
     province.locator("#report").fill("全省村庄规划编制完成：长春市、吉林市均已报送。")
+    province.locator(".actuals-fields input[name=actuals]").fill("280")
     province.get_by_role("button", name="报送", exact=True).click()
     expect(province.locator("#state")).to_have_text("已报送待审核", timeout=15_000)
     _shot(province, "4-parent-reported", backend)
@@ -173,6 +212,7 @@ def test_province_department_cascades_to_two_cities_and_sees_the_roll_up(
     phone = _signed_in(browser, base, "wangke", PHONE)
     phone.goto(task_url)
     expect(phone.locator("#rollup")).to_be_visible()
+    expect(phone.locator("#rollup-charts .chart-table")).to_contain_text("280")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the roll-up is {width}px wide on a phone"
     _shot(phone, "5-roll-up-phone", backend)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from duban.domain import UserRole
-from duban.models import Assignment, AuditEvent
+from duban.models import Assignment, AuditEvent, Policy, PolicyItem, PolicyVersion, TaskTarget
 from duban.services.department import sync_departments
 from duban.services.orgtree import sync_tree
 from policies.orgtree import load_tree
@@ -72,11 +72,34 @@ async def _province_task(db, client) -> int:
     return int(parent_id)
 
 
+def _add_target(db, assignment_id: int) -> int:
+    """Give the task of an assignment a target of 300 个 (as a clerk would on the review screen)."""
+    with db.begin() as s:
+        a = s.get_one(Assignment, assignment_id)
+        item_id = s.scalars(
+            select(PolicyItem.id)
+            .join(PolicyVersion, PolicyVersion.id == PolicyItem.version_id)
+            .join(Policy, Policy.id == PolicyVersion.policy_id)
+            .where(
+                Policy.id == a.policy_id,
+                PolicyVersion.version == Policy.current_version,
+                PolicyItem.number == a.item_number,
+            )
+        ).one()
+        target = TaskTarget(
+            item_id=item_id, position=0, text="编制300个", value=300, unit="个", direction="reach"
+        )
+        s.add(target)
+        s.flush()
+        return target.id
+
+
 async def test_a_province_department_splits_to_two_cities_and_sees_the_roll_up(
     app, db, client, login_as
 ):
     seed_tree(db)
     parent_id = await _province_task(db, client)
+    target_id = _add_target(db, parent_id)
     rst = await api_token(client, add_user(db, UserRole.STAFF, "jl-rst")[1])
     cc = await api_token(client, add_user(db, UserRole.STAFF, "jl-cc")[1])
     jlc = await api_token(client, add_user(db, UserRole.STAFF, "jl-jlc")[1])
@@ -138,26 +161,38 @@ async def test_a_province_department_splits_to_two_cities_and_sees_the_roll_up(
         and 'id="rollup"' in page.text
     )
 
-    for headers, kid in ((cc, kids["jl-cc"]), (jlc, kids["jl-jlc"])):
+    for headers, kid, actual, share in (
+        (cc, kids["jl-cc"], 170, 180),
+        (jlc, kids["jl-jlc"], 110, 120),
+    ):
         child = f"/api/v1/assignments/{kid}"
+        shown = (await client.get(child, headers=headers)).json()["targets"]
+        assert [(t["id"], t["value"]) for t in shown] == [(target_id, share)]  # its share of 300
         assert (
             await client.post(f"{child}/acknowledge", json={}, headers=headers)
         ).status_code == 200
-        sent = await client.post(
-            f"{child}/submissions", json={"report": "本市已完成"}, headers=headers
-        )
+        report = {"report": "本市已完成", "actuals": [{"target_id": target_id, "value": actual}]}
+        sent = await client.post(f"{child}/submissions", json=report, headers=headers)
         assert sent.status_code == 201, sent.text
+    page = await page_user.client.get(f"/assignments/{parent_id}")
+    assert 'id="rollup-charts"' in page.text and "下级合计" in page.text
+    assert ">280</td>" in page.text  # 170 + 110 in the roll-up chart's table
     roll = (await client.get(url, headers=rst)).json()
     assert roll["open"] == 0 and roll["reported"] == 2 and roll["blocked_reason"] is None
     done = await client.post(
-        f"/api/v1/assignments/{parent_id}/submissions", json={"report": "全省已完成"}, headers=rst
+        f"/api/v1/assignments/{parent_id}/submissions",
+        json={"report": "全省已完成", "actuals": [{"target_id": target_id, "value": 280}]},
+        headers=rst,
     )
     assert done.status_code == 201, done.text
 
     sup = await api_token(client, add_user(db, UserRole.SUPERVISOR)[1])
     board = (await client.get("/api/v1/board", params={"under": "jl-gov"}, headers=sup)).json()
     rows = {r["assignment_id"]: r for r in board["rows"]}
-    assert {c["department"]["code"] for c in rows[parent_id]["children"]} == {"jl-cc", "jl-jlc"}
+    children = {c["department"]["code"]: c for c in rows[parent_id]["children"]}
+    assert set(children) == {"jl-cc", "jl-jlc"}
+    cc_target = children["jl-cc"]["targets"][0]
+    assert (cc_target["value"], [p["value"] for p in cc_target["actuals"]]) == (180, [170])
     assert rows[kids["jl-cc"]]["parent_id"] == parent_id
     narrowed = (await client.get("/api/v1/board", params={"under": "jl-cc"}, headers=sup)).json()
     assert [r["assignment_id"] for r in narrowed["rows"]] == [kids["jl-cc"]]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from duban.db import utcnow
 from duban.services.board import board, lateness_key
 from duban.services.cockpit import cockpit, task_titles, tree_rates
+from duban.services.target import tracks_of
 from web.deps import SessionDep
 from web.openapi import error_responses
 from web.paging import PAGED_RESPONSES, CursorDep, window
@@ -36,12 +37,17 @@ def read_board(
     window of `limit` at a time (`next` is the cursor of the rest)."""
     found = board(session=session, now=utcnow(), filters=filters)
     part = window(request, response, found.rows, key=lateness_key, paging=paging)
+    kids = [c.assignment for r in part.items for c in found.children.get(r.assignment.id, [])]
+    tracks = tracks_of(session=session, assignments=kids, today=utcnow().date()) if kids else {}
     return BoardRead(
         total=found.total,
         counts={light.value: n for light, n in found.counts.items()},
         rows=[
             BoardRowRead.of(
-                row, found.urges.get(row.assignment.id), found.children.get(row.assignment.id)
+                row,
+                found.urges.get(row.assignment.id),
+                found.children.get(row.assignment.id),
+                tracks,
             )
             for row in part.items
         ],

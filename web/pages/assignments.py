@@ -31,6 +31,7 @@ from duban.services.assignment import (
 from duban.services.cascade import rollup, split_targets
 from duban.services.evidence import may_read_evidence
 from duban.services.paper import urge_events
+from duban.services.target import rollup_tracks
 from duban.services.timeline import timeline_label
 from web.deps import CallerDep, CurrentUser, SessionDep
 from web.i18n import SHANGHAI
@@ -180,6 +181,9 @@ def cascade_context(session: Session, user: User, assignment: Assignment) -> dic
     may_split = own and assignment.state not in DONE_STATES
     return {
         "cascade": roll,
+        "rollup_tracks": rollup_tracks(
+            session=session, parent=assignment, children=roll.children, today=utcnow().date()
+        ),
         "submit_blocked": roll.blocked_reason if own else "",
         "split_targets": split_targets(session=session, assignment=assignment) if may_split else [],
         "parent_assignment": session.get(Assignment, assignment.parent_id)
