@@ -145,17 +145,26 @@ def create_sub_assignment(
             code="not_below",
         )
     _raise(child_due_refusal(spec.due_at, now=now, parent_due_at=parent.due_at))
-    others = sum(c.target_share or 0 for c in children_of(session=session, assignment_id=parent.id))
-    _raise(share_refusal(spec.share, others=others))
     clash = session.scalar(
-        select(Assignment.id).where(
+        select(Assignment).where(
             Assignment.policy_id == parent.policy_id,
             Assignment.item_number == parent.item_number,
             Assignment.department_id == target.id,
         )
     )
-    if clash is not None:
+    # A split whose workflow never started (Temporal went away after the row was stored) is
+    # still hidden: the department's retry finishes it instead of being told it exists.
+    resumed = clash is not None and clash.pending_start and clash.parent_id == parent.id
+    if clash is not None and not resumed:
         raise Conflict(f"“{target.name}”已承担该任务，不能重复分解。")
+    siblings = children_of(session=session, assignment_id=parent.id)
+    others = sum(c.target_share or 0 for c in siblings if c is not clash)
+    _raise(share_refusal(spec.share, others=others))
+    if clash is not None:
+        clash.due_at = clash.original_due_at = spec.due_at
+        clash.target_share = spec.share
+        session.flush()
+        return clash
     child = Assignment(
         policy_id=parent.policy_id,
         item_number=parent.item_number,

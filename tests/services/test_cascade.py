@@ -16,6 +16,7 @@ from duban.services.cascade import (
     check_can_submit,
     children_of,
     create_sub_assignment,
+    mark_child_started,
     rollup,
     split_targets,
     waive_children,
@@ -192,6 +193,9 @@ def test_bad_splits_are_refused_and_write_nothing(session):
     with pytest.raises(Invalid, match="0% 至 100%"):
         split("jl-cc", PARENT_DUE, 101)
     split("jl-cc", PARENT_DUE, 70)
+    mark_child_started(
+        session=session, child_id=children_of(session=session, assignment_id=parent.id)[0].id
+    )
     with pytest.raises(Invalid, match="合计不能超过 100%") as over:
         split("jl-jlc", PARENT_DUE, 31)
     assert over.value.code == "shares_over_100"
@@ -212,6 +216,29 @@ def test_bad_splits_are_refused_and_write_nothing(session):
         )
         == 1
     )
+
+
+def test_a_split_whose_workflow_never_started_is_finished_by_the_retry(session):
+    """Temporal went away after the row was stored: the retry resumes it, once, not a 409."""
+    parent = _parent(session)
+    staff = user_of(session, "rst", "staff", "jl-rst")
+
+    def split(due, share):
+        return create_sub_assignment(
+            session=session, parent=parent, spec=SubSpec("jl-cc", due, share), user=staff, now=NOW
+        )
+
+    first = split(PARENT_DUE - timedelta(days=30), 100)
+    again = split(PARENT_DUE - timedelta(days=20), 100)  # its own 100 % is not counted twice
+    assert again.id == first.id and again.due_at == PARENT_DUE - timedelta(days=20)
+    assert len(children_of(session=session, assignment_id=parent.id)) == 1
+    kinds = session.scalars(
+        select(AuditEvent.kind).where(AuditEvent.assignment_id == parent.id)
+    ).all()
+    assert kinds.count("sub_assigned") == 1
+    mark_child_started(session=session, child_id=first.id)
+    with pytest.raises(Conflict, match="不能重复分解"):
+        split(PARENT_DUE, 0)
 
 
 def test_the_parent_department_sees_its_children_but_cannot_act_for_them(session):
