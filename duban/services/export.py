@@ -19,6 +19,7 @@ from PIL import Image
 
 from duban.errors import Unavailable
 from duban.scoring import CHINA_TZ, RULE_LABELS, GroupBy, ScoreLine, ScoreRow
+from duban.services.audit import ChainHead
 from duban.services.report_template import AnswerLine
 from duban.services.target import TARGET_EXPORT_HEADER
 
@@ -47,6 +48,14 @@ class ScoreSheet:
     targets: list[list[object]] = field(default_factory=list)
     # The answers of the reports submitted in the period to their tasks' templates (issue 15).
     answers: list[AnswerLine] = field(default_factory=list)
+    # Where the audit chain stood when the scores were computed: a reader can check the export
+    # against `duban audit verify` (which prints the head it reached).
+    chain: ChainHead | None = None
+
+
+def chain_text(chain: ChainHead | None) -> str:
+    """Return the chain head an export was computed at, as a reader checks it."""
+    return f"第 {chain.seq} 条事件，哈希 {chain.hash}" if chain else "—"
 
 
 def _stamp(at: datetime) -> str:
@@ -124,6 +133,7 @@ def scores_xlsx(sheet: ScoreSheet) -> bytes:
         ("考核周期", sheet.period),
         ("评分细则版本", sheet.rubric_version),
         ("计算时点（北京时间）", _stamp(sheet.as_of)),
+        ("审计链位置", chain_text(sheet.chain)),
     ):
         info.append(list(pair))
     buf = io.BytesIO()
@@ -229,6 +239,12 @@ def report_pdf(sheet: ScoreSheet, *, font: Path = CJK_FONT) -> bytes:
     pdf.set_font("cjk", size=10)
     meta = f"考核对象：{BY_LABEL[sheet.by]}　评分细则版本：{sheet.rubric_version}　计算时点：{_stamp(sheet.as_of)}（北京时间）"
     pdf.cell(0, 8, meta, align="C", new_x="LMARGIN", new_y="NEXT")
+    if sheet.chain is not None:
+        pdf.set_font("cjk", size=8)
+        pdf.cell(
+            0, 6, f"审计链位置：{chain_text(sheet.chain)}", align="C", new_x="LMARGIN", new_y="NEXT"
+        )
+        pdf.set_font("cjk", size=10)
     pdf.ln(2)
     if sheet.rows:
         _place_chart(pdf, _chart(sheet))

@@ -18,6 +18,7 @@ from PIL import Image
 from duban.domain import AssignmentRole
 from duban.errors import Unavailable
 from duban.scoring import RULE_LABELS, PeriodOutcome, compile_scores
+from duban.services.audit import ChainHead
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from duban.services.target import TARGET_EXPORT_HEADER
 from policies.rubric import load_rubric
@@ -105,6 +106,19 @@ def test_pdf_renders_with_chinese_text_and_chart(tmp_path: Path):
         ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "2026Q4 政策任务督办考核报告" in text and "省卫生健康委员会" in text
+
+
+def test_exports_cite_the_audit_chain_head_they_were_computed_at(tmp_path: Path):
+    cited = replace(sheet(), chain=ChainHead(4711, "ab" * 32))
+    rows = load_workbook(io.BytesIO(scores_xlsx(cited)))["说明"].iter_rows(values_only=True)
+    info = {str(r[0]): r[1] for r in rows}
+    assert info["审计链位置"] == f"第 4711 条事件，哈希 {'ab' * 32}"
+    path = tmp_path / "cited.pdf"
+    path.write_bytes(report_pdf(cited))
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "审计链位置" in text and "4711" in text
 
 
 def test_pdf_of_an_empty_period():

@@ -22,6 +22,7 @@ from duban.services.assessment import (
     scores,
     task_titles,
 )
+from duban.services.audit import chain_head
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from duban.services.report_template import answer_lines
 from duban.services.target import target_export_rows
@@ -192,6 +193,7 @@ def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSh
     """Compile the sheet an export shows."""
     rubric = evaluations.current_rubric(session=session)
     label, as_of = period_or_now(period), utcnow()
+    chain = chain_head(session=session)  # read first: the scores cover at least these events
     rows = scores(session=session, rubric=rubric, period=label, by=by, as_of=as_of)
     titles = task_titles(session=session, rows=rows)
     targets = target_export_rows(
@@ -201,7 +203,7 @@ def score_sheet(session: SessionDep, period: str | None, by: GroupBy) -> ScoreSh
         today=as_of.date(),
     )
     answers = answer_lines(session=session, period=label)
-    return ScoreSheet(label, by, rubric.version, as_of, rows, titles, targets, answers)
+    return ScoreSheet(label, by, rubric.version, as_of, rows, titles, targets, answers, chain)
 
 
 def _download(body: bytes, media_type: str, name: str) -> Response:
