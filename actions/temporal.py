@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -92,6 +93,17 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
     )
 
 
+def _not_ready(exc: BaseException) -> bool:
+    """Tell a "workflow not ready" refusal (FAILED_PRECONDITION with that detail): transient."""
+    if not isinstance(exc, RPCError) or exc.status != RPCStatusCode.FAILED_PRECONDITION:
+        return False
+    try:
+        details = exc.grpc_status.details
+    except Exception:
+        return False
+    return any(d.Is(WorkflowNotReadyFailure.DESCRIPTOR) for d in details)
+
+
 def domain_error(exc: BaseException) -> DomainError:
     """Turn a Temporal failure into the DomainError the web shows, keeping the Chinese message."""
     cause: BaseException | None = exc
@@ -103,6 +115,10 @@ def domain_error(exc: BaseException) -> DomainError:
         return Conflict(cause.message, code=cause.type or "conflict")
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         return NotFound("督办任务不存在或已结束")
+    if _not_ready(exc):
+        # The workflow's task failed or was lost (a server restart mid-Update): the server says
+        # a retry resolves it. A 409 here would stop a careful client from sending it again.
+        return Unavailable(UNAVAILABLE_MESSAGE)
     if isinstance(exc, RPCError) and exc.status in REFUSALS:
         return Conflict("督办任务当前不接受该操作", code="not_accepted")
     if isinstance(exc, WorkflowUpdateFailedError):
