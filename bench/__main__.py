@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import policies
 from actions.starter import start_policy
 from actions.temporal import acknowledge
+from bench.numerals import chinese
 from bench.rig import (
     BARE_QUEUE,
     CONCURRENCY,
@@ -43,20 +44,7 @@ JILIN = POLICY_DIR / "jilin-2021-consolidation-revitalization.txt"
 # Update against a bare Update (the earlier targets compared other shapes and signals).
 START_RATIO_TARGET = 0.9
 UPDATE_RATIO_TARGET = 0.8
-DIGITS = "零一二三四五六七八九"
 PER_ITEM = 50  # departments per task in the generated policy
-
-
-def chinese(n: int) -> str:
-    """Return 1..999 as a Chinese numeral (一, 十二, 一百零五)."""
-    hundreds, rest = divmod(n, 100)
-    tens, ones = divmod(rest, 10)
-    out = f"{DIGITS[hundreds]}百" if hundreds else ""
-    if tens:
-        out += ("" if tens == 1 and not hundreds else DIGITS[tens]) + "十"
-    elif hundreds and ones:
-        out += "零"
-    return out + (DIGITS[ones] if ones else "")
 
 
 def synthetic_text(assignments: int, per_item: int = PER_ITEM) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.starter import start_policy
 from actions.temporal import connect
+from bench.numerals import chinese
 from cli.devserver import DevServer, free_port
 from cli.importer import import_path
 from duban.db import make_engine, make_session_factory, utcnow
@@ -45,7 +46,6 @@ TOTP_SECRET = pyotp.random_base32()
 SECRET_KEY = "drill-secret-" + "x" * 40
 # An action waits this long for its workflow before the web answers 503 (the default is 10 s).
 ACTION_TIMEOUT = "5"
-DIGITS = "零一二三四五六七八九"
 Probe = Callable[[], Awaitable[bool]]
 DEPARTMENTS = 10  # departments the assignments are spread over (items x departments)
 
@@ -196,18 +196,6 @@ class DrillStack:
             stdin=subprocess.DEVNULL,
             timeout=300,
         )
-
-
-def chinese(n: int) -> str:
-    """Return 1..999 as a Chinese numeral (一, 十二, 一百零五)."""
-    hundreds, rest = divmod(n, 100)
-    tens, ones = divmod(rest, 10)
-    out = f"{DIGITS[hundreds]}百" if hundreds else ""
-    if tens:
-        out += ("" if tens == 1 and not hundreds else DIGITS[tens]) + "十"
-    elif hundreds and ones:
-        out += "零"
-    return out + (DIGITS[ones] if ones else "")
 
 
 def drill_text(assignments: int, departments: list[str]) -> str:

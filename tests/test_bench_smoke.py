@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from bench import gc_pauses, pages, parsing, web_burst
-from bench.__main__ import Sizes, chinese, run, synthetic_text
+from bench.__main__ import Sizes, run, synthetic_text
+from bench.numerals import chinese
 from policies.parse import parse_text
 
 
