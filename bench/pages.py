@@ -425,7 +425,13 @@ class PageTiming:
 
 
 def pages_of(s: Seeded) -> list[tuple[str, str, str]]:
-    """Return (name, who asks, URL) of every measured page."""
+    """Return (name, who asks, URL) of every measured page, or of those whose names contain
+    one of the comma-separated words in DUBAN_BENCH_PAGES (e.g. "board,review")."""
+    wanted = [w for w in os.environ.get("DUBAN_BENCH_PAGES", "").split(",") if w]
+    return [page for page in _all_pages(s) if not wanted or any(w in page[0] for w in wanted)]
+
+
+def _all_pages(s: Seeded) -> list[tuple[str, str, str]]:
     return [
         ("staff inbox", s.staff, "/assignments"),
         ("assignment page", s.staff, f"/assignments/{s.assignment_id}"),
@@ -602,7 +608,8 @@ async def run(lines: list[str], sizes: Sequence[int] = SIZES, repeat: int = REPE
 
 
 def main() -> None:
-    """`python -m bench.pages [sizes]`: run this section alone and print it."""
+    """`python -m bench.pages [sizes]`: run this section alone and print it (DUBAN_BENCH_PAGES
+    picks pages by name)."""
     import sys
 
     sizes = tuple(int(x) for x in sys.argv[1].split(",")) if len(sys.argv) > 1 else SIZES
