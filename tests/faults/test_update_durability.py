@@ -80,7 +80,7 @@ class GatedFactory(sessionmaker[Session]):
     gate: Gate
 
     @contextmanager
-    def begin(self) -> Iterator[Session]:  # type: ignore[override]
+    def begin(self) -> Iterator[Session]:
         with self.gate.door(), super().begin() as session:
             yield session
 
@@ -135,9 +135,11 @@ def _acknowledged(factory: sessionmaker[Session], ids: list[int]) -> dict[int, l
     return found
 
 
-async def test_restart_mid_update_leaves_no_phantom(settings: Settings, tmp_path: Path) -> None:
+async def test_restart_mid_update_leaves_no_phantom(
+    settings: Settings, db_url: str, tmp_path: Path
+) -> None:
     server = await DevServer.start(db_file=tmp_path / "temporal.sqlite3", port=free_port())
-    engine = make_engine(settings.database_url)
+    engine = make_engine(db_url)
     factory = make_session_factory(engine)
     gated = GatedFactory(engine, expire_on_commit=False)
     gated.gate = gate = Gate()
