@@ -18,6 +18,7 @@ from actions.clients import LazyTemporal
 from duban.db import release, utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden, Invalid
+from duban.messages import action_text
 from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal, normalize_answers, spec_json
 from duban.services.assignment import owned_assignment
@@ -96,7 +97,9 @@ async def send(
     await run_in_threadpool(release, caller.session)
     workflow_id = assignment.workflow_id
     result = await caller.temporal.run(lambda client: update(client, workflow_id, inp))
-    return ActionOutcome(state=result.state, due_at=result.due_at, message=result.message)
+    return ActionOutcome(
+        state=result.state, due_at=result.due_at, message=action_text(result.code, result.message)
+    )
 
 
 async def acknowledge(caller: Caller, assignment_id: int, *, key: str | None) -> ActionOutcome:

@@ -56,6 +56,30 @@ NOTICE_TEXTS: dict[str, tuple[str, str]] = {
 ROLE_NAMES: dict[str, str] = {"lead": "牵头", "co": "配合"}
 
 
+# What an Update answers (ActionResult.code): the workflow keeps the code, and the answer's text
+# is rendered when it is sent (`action_text`), so an answer repeated from a later run reads the
+# same as the first.
+ACTION_TEXTS: dict[str, str] = {
+    "acknowledged": "已签收",
+    "submitted": "已报送，等待审核",
+    "held_for_sign_off": "已提交，等待本单位责任人审核后报送督查室",
+    "signed_off": "已审核同意，报送督查室",
+    "sign_off_returned": "已退回承办人修改",
+    "approved": "已审核通过",
+    "returned": "已退回",
+    "extension_requested": "延期申请已提交，等待审批",
+    "extension_granted": "已批准延期",
+    "extension_refused": "已驳回延期申请",
+    "due_set": "期限已调整",
+    "urged": "已催办",
+}
+
+
+def action_text(code: str, message: str = "") -> str:
+    """Return an Update answer's text: from its code, or as written by runs before codes."""
+    return ACTION_TEXTS.get(code, message)
+
+
 @dataclass(frozen=True)
 class NotifyInput:
     """A message about one assignment to an audience (`department`, `head` or `supervisors`).

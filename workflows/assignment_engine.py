@@ -313,10 +313,11 @@ class AssignmentEngine:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
 
-    def _done(self, key: str, message: str) -> ActionResult:
-        """Remember an action's result under its key and wake the period loop."""
+    def _done(self, key: str, code: str) -> ActionResult:
+        """Remember an action's result (a code of duban.messages.ACTION_TEXTS) under its key and
+        wake the period loop."""
         s = self.s
-        result = ActionResult(key, s.state, s.period_index, s.due_at, message)
+        result = ActionResult(key, s.state, s.period_index, s.due_at, "", code)
         s.results[key] = result
         self._wake += 1
         return result
