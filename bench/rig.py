@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from actions.temporal import connect
 from bench import workflows as bare_workflows
-from bench.workflows import BareParentWorkflow, BareWorkflow
+from bench.workflows import BareParentWorkflow, BareWorkflow, bare_write
 from cli.devserver import DevServer, running_dev_server
 from cli.worker import MAX_CACHED_WORKFLOWS, precompile, running_worker
 from duban.db import make_engine, make_session_factory
@@ -164,6 +164,7 @@ async def rig(workdir: Path) -> AsyncIterator[Rig]:
                 client,
                 task_queue=BARE_QUEUE,
                 workflows=[BareWorkflow, BareParentWorkflow],
+                activities=[bare_write],
                 max_cached_workflows=MAX_CACHED_WORKFLOWS,
             )
         )

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
-from temporalio import workflow
+from temporalio import activity, workflow
+
+BARE_WRITE = "bare_write"
+
+
+@activity.defn(name=BARE_WRITE)
+async def bare_write(key: str) -> str:
+    """Write nothing: the scheduled activity a durable bare Update waits for."""
+    return key
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,16 @@ class BareWorkflow:
     @workflow.update
     def bump(self, key: str) -> int:
         """Count one update and return the count."""
+        self.seen += 1
+        return self.seen
+
+    @workflow.update
+    async def bump_durable(self, key: str) -> int:
+        """Count one update after a scheduled activity: the server stores the acceptance before
+        the activity runs, the shape of duban's first write (docs/DESIGN.md)."""
+        await workflow.execute_activity(
+            BARE_WRITE, key, result_type=str, start_to_close_timeout=timedelta(seconds=30)
+        )
         self.seen += 1
         return self.seen
 
