@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from duban.services.target import TargetTrack, first_miss, tracks_of
 ITEM_NUMBER_DIGITS = 9
 MAX_QUERY_CHARS = 100
 ItemSelect = Select[Assignment, PolicyItem]
+S = TypeVar("S", bound=Select[Any])
 __all__ = [
     "DONE_STATES",
     "Light",
@@ -42,6 +44,11 @@ __all__ = [
 
 def select_with_item() -> ItemSelect:
     """Select assignments with the item of their policy's current version."""
+    return with_item(select(Assignment, PolicyItem))
+
+
+def with_item(stmt: S) -> S:
+    """Join a select of assignments to their policy, department and current version's item."""
     item_join = and_(
         PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
     )
@@ -50,8 +57,7 @@ def select_with_item() -> ItemSelect:
         PolicyVersion.version == Policy.current_version,
     )
     return (
-        select(Assignment, PolicyItem)
-        .join(Policy, Policy.id == Assignment.policy_id)
+        stmt.join(Policy, Policy.id == Assignment.policy_id)
         .join(Department, Department.id == Assignment.department_id)
         .outerjoin(PolicyVersion, version_join)
         .outerjoin(PolicyItem, item_join)
@@ -65,7 +71,7 @@ def is_item_number(q: str) -> bool:
     return q.isascii() and q.isdigit() and len(q) <= ITEM_NUMBER_DIGITS
 
 
-def search(stmt: ItemSelect, q: str) -> ItemSelect:
+def search(stmt: S, q: str) -> S:
     """Narrow by free text: an item number, or words in the title, body, policy or unit."""
     q = q.strip()[:MAX_QUERY_CHARS]
     if not q:

@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, literal, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentState
@@ -30,7 +41,7 @@ from duban.rules import (
     StatusLight,
     status_light,
 )
-from duban.services.assignment import ItemSelect, item_ref, item_title, search, select_with_item
+from duban.services.assignment import item_ref, item_title, search, select_with_item, with_item
 from duban.services.paging import PAGE_SIZE, SortKey, decode_cursor, encode_cursor
 from duban.services.target import projected_misses
 
@@ -163,15 +174,17 @@ def _encode(a: Assignment, rank: int, me: int | None) -> str:
     return encode_cursor((mine, finished, rank, null, due.astimezone(UTC).isoformat(), a.id))
 
 
-def _narrow(stmt: ItemSelect, filters: InboxFilter, rank: ColumnElement[int]) -> ItemSelect:
-    """Apply the light, state and role filters and the search."""
+def _narrow(stmt: Select[Any], filters: InboxFilter, rank: ColumnElement[int]) -> Select[Any]:
+    """Apply the light, state and role filters and the search (which needs the item's text)."""
     if filters.light is not None:
         stmt = stmt.where(rank == LIGHT_RANK[filters.light])
     if filters.state:
         stmt = stmt.where(Assignment.state == filters.state)
     if filters.role:
         stmt = stmt.where(Assignment.role == filters.role)
-    return search(stmt, filters.q)
+    if filters.q.strip():
+        stmt = search(with_item(stmt), filters.q)
+    return stmt
 
 
 def light_counts(
@@ -210,39 +223,33 @@ def inbox(
         counts[light] += n
     total = sum(counts.values())
     rank = light_rank(now, miss)
-    narrowed = _narrow(select_with_item().where(*where), filters, rank)
+    narrowed = _narrow(select(Assignment.id).where(*where), filters, rank)
     matched = total
     if filters.active:
-        ids = narrowed.with_only_columns(Assignment.id).order_by(None)
-        matched = int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
+        counted = select(func.count()).select_from(narrowed.subquery())
+        matched = int(session.scalar(counted) or 0)
+    # The keys sort narrow rows; only the page's rows are read whole, with their items.
     key = sort_key(now, miss, me)
-    page = narrowed.add_columns(rank).order_by(*key).limit(limit + 1)
+    keyed = narrowed.add_columns(rank).order_by(*key).limit(limit + 1)
     if cursor is not None:
-        page = page.where(tuple_(*key) > tuple_(*_cursor_key(cursor)))
-    found = list(session.execute(page).unique())
-    more = len(found) > limit
-    found = found[:limit]
-    rows = [
-        InboxRow(
-            a,
-            item_title(a, item),
-            status_light(
-                due_at=a.due_at,
-                now=now,
-                state=a.state,
-                miss=misses.get(a.id),
-            ),
-            item_ref(a, item),
-        )
-        for a, item, _ in found
-    ]
-    last = found[-1] if found and more else None
+        keyed = keyed.where(tuple_(*key) > tuple_(*_cursor_key(cursor)))
+    ids = [(int(aid), int(r)) for aid, r in session.execute(keyed)]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    loaded = select_with_item().where(Assignment.id.in_([aid for aid, _ in ids]))
+    by_id = {a.id: (a, item) for a, item in session.execute(loaded).unique()}
+    rows = []
+    for aid, _ in ids:
+        a, item = by_id[aid]
+        light = status_light(due_at=a.due_at, now=now, state=a.state, miss=misses.get(aid))
+        rows.append(InboxRow(a, item_title(a, item), light, item_ref(a, item)))
+    last = ids[-1] if ids and more else None
     return Inbox(
         rows=rows,
         counts=counts,
         total=total,
         matched=matched,
-        next=_encode(last[0], int(last[2]), me) if last is not None else None,
+        next=_encode(by_id[last[0]][0], last[1], me) if last is not None else None,
     )
 
 
@@ -255,4 +262,3 @@ def traffic(*, session: Session, department_id: int | None, now: datetime) -> di
         counts["total"] += n
         counts["done" if finished else light.value] += n
     return counts
-
