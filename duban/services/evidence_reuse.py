@@ -29,7 +29,10 @@ def reusable_evidence(
     # Newest first, each file once (its newest row): a row counts unless a newer row of the
     # department has the same bytes, or this assignment has them already. Walking the index
     # backwards and stopping at `limit` keeps this a few rows per department, not all of them.
-    newer, newer_owner, here = aliased(Evidence), aliased(Assignment), aliased(Evidence)
+    # The newer row's owner is the plain table: the ORM's criteria on Assignment would refer
+    # to the outer query from inside the subquery and turn the anti-join into a per-row plan.
+    newer, here = aliased(Evidence), aliased(Evidence)
+    newer_owner = Assignment.__table__.alias("newer_owner")
     text = q.strip()[:QUERY_MAX_CHARS]
 
     def theirs(e: Any, owner: Any) -> list[ColumnElement[bool]]:
@@ -44,9 +47,9 @@ def reusable_evidence(
 
     shadowed = (
         select(newer.id)
-        .join(newer_owner, newer_owner.id == newer.assignment_id)
+        .join(newer_owner, newer_owner.c.id == newer.assignment_id)
         .where(newer.sha256 == Evidence.sha256, newer.id > Evidence.id)
-        .where(*theirs(newer, newer_owner))
+        .where(newer_owner.c.pending_start.is_(False), *theirs(newer, newer_owner.c))
     )
     present = select(here.id).where(
         here.assignment_id == assignment.id, here.sha256 == Evidence.sha256
