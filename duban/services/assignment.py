@@ -32,7 +32,7 @@ from duban.services.target import TargetTrack, first_miss, tracks_of
 ITEM_NUMBER_DIGITS = 9
 MAX_QUERY_CHARS = 100
 ItemSelect = Select[Assignment, PolicyItem]
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 __all__ = [
     "DONE_STATES",
     "Light",

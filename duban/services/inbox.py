@@ -109,7 +109,7 @@ def _finished() -> ColumnElement[int]:
 
 
 def _scope(department_id: int | None) -> list[ColumnElement[bool]]:
-    where = [Assignment.removed_in_version.is_(None)]
+    where: list[ColumnElement[bool]] = [Assignment.removed_in_version.is_(None)]
     if department_id is not None:
         where.append(Assignment.department_id == department_id)
     return where
@@ -135,7 +135,7 @@ def _miss(ids: Iterable[int]) -> ColumnElement[bool]:
     return Assignment.id.in_(ordered) if ordered else false()
 
 
-def sort_key(now: datetime, miss: ColumnElement[bool], me: int | None) -> list[ColumnElement[Any]]:
+def sort_key(now: datetime, miss: ColumnElement[bool], me: int | None) -> list[Any]:
     """Return the inbox order in SQL: the user's own first, open before finished, then
     rules.urgency_key (red, amber, green; earlier due first, none last), the id breaking ties."""
     mine = case((Assignment.assignee_id == me, 0), else_=1) if me is not None else literal(1)
@@ -241,8 +241,8 @@ def inbox(
     rows = []
     for aid, _ in ids:
         a, item = by_id[aid]
-        light = status_light(due_at=a.due_at, now=now, state=a.state, miss=misses.get(aid))
-        rows.append(InboxRow(a, item_title(a, item), light, item_ref(a, item)))
+        shown = status_light(due_at=a.due_at, now=now, state=a.state, miss=misses.get(aid))
+        rows.append(InboxRow(a, item_title(a, item), shown, item_ref(a, item)))
     last = ids[-1] if ids and more else None
     return Inbox(
         rows=rows,
