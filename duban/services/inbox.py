@@ -48,6 +48,7 @@ from duban.services.target import projected_misses
 RANK_LIGHT = {rank: light for light, rank in LIGHT_RANK.items()}
 NO_DUE = datetime(1970, 1, 1, tzinfo=UTC)  # stands in for a missing due date in the sort key
 KEY_PARTS = 6
+MAX_ID = 2**31 - 1  # the id columns are 32-bit on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -150,20 +151,26 @@ def sort_key(now: datetime, miss: ColumnElement[bool], me: int | None) -> list[A
 
 
 def _cursor_key(cursor: str) -> tuple[Any, ...]:
-    """Return the sort key of a cursor, its due date a datetime again; raise Invalid if not ours."""
+    """Return the sort key of a cursor, its due date a datetime again; raise Invalid if not ours
+    (the wrong shape, flags out of their range, an id past the column's, a bad or naive date)."""
+    bad = Invalid("翻页游标无效：它不属于这个列表。")
     key: SortKey = decode_cursor(cursor)
-    kinds = (int, int, int, int, str, int)
-    if len(key) != KEY_PARTS or not all(
-        isinstance(v, kind) and not isinstance(v, bool) for v, kind in zip(key, kinds, strict=True)
-    ):
-        raise Invalid("翻页游标无效：它不属于这个列表。")
+    if len(key) != KEY_PARTS or not isinstance(key[4], str):
+        raise bad
+    numbers = [key[i] for i in (0, 1, 2, 3, 5)]
+    if not all(type(v) is int for v in numbers):
+        raise bad
+    flags, aid = [int(v) for v in numbers[:4]], int(numbers[4])
+    if not all(0 <= v <= 2 for v in flags) or not 0 <= aid <= MAX_ID:
+        raise bad
     try:
-        due = datetime.fromisoformat(str(key[4]))
-    except ValueError as exc:
-        raise Invalid("翻页游标无效：它不属于这个列表。") from exc
-    if due.tzinfo is None:
-        raise Invalid("翻页游标无效：它不属于这个列表。")
-    return (*key[:4], due, key[5])
+        due = datetime.fromisoformat(key[4])
+        if due.tzinfo is None:
+            raise bad
+        due = due.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise bad from exc
+    return (*flags, due, aid)
 
 
 def _encode(a: Assignment, rank: int, me: int | None) -> str:

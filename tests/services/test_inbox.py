@@ -163,6 +163,10 @@ def _walk_from(session, dept, cursor):
         (1, 0, 2, 0, "yesterday", 5),
         (1, 0, 2, 0, "2026-06-01T08:00:00", 5),  # naive
         (1, 0, 2, 0, 5, 5),
+        (1, 0, 2, 0, "2026-06-01T08:00:00+00:00", 2**40),  # past the id column
+        (10**20, 0, 2, 0, "2026-06-01T08:00:00+00:00", 5),
+        (1, 0, 2.5, 0, "2026-06-01T08:00:00+00:00", 5),
+        (1, 0, 2, 0, "0001-01-01T00:00:00+14:00", 5),  # before year 1 in UTC
     ],
 )
 def test_a_cursor_not_of_the_inbox_is_invalid(session, grid, key):
