@@ -21,6 +21,7 @@ import policies
 from actions.starter import start_policy
 from actions.temporal import acknowledge
 from bench.numerals import chinese
+from bench.pages import p95
 from bench.rig import (
     BARE_QUEUE,
     CONCURRENCY,
@@ -189,7 +190,8 @@ async def updates_section(r: Rig, n: int, lines: list[str]) -> None:
         )
         for i in range(len(ids))
     ]
-    bump_s, bump_failed = await bounded(bumps)
+    bump_each: list[float] = []
+    bump_s, bump_failed = await bounded(bumps, each=bump_each)
     await idle(r)
     acks = [
         lambda a=a: acknowledge(
@@ -197,18 +199,19 @@ async def updates_section(r: Rig, n: int, lines: list[str]) -> None:
         )
         for a in ids
     ]
-    update_s, update_failed = await bounded(acks)
+    update_each: list[float] = []
+    update_s, update_failed = await bounded(acks, each=update_each)
     update_rate = rate(len(acks) - update_failed, update_s)
     signal_rate = rate(len(pokes) - signal_failed, signal_s)
     bump_rate = rate(len(bumps) - bump_failed, bump_s)
     lines += [
         "## (b) Update round trips",
         "",
-        "| what | calls | failed | seconds | per second |",
-        "|---|---:|---:|---:|---:|",
-        f"| duban `acknowledge` Update (validated, recorded) | {len(acks)} | {update_failed} | {update_s:.2f} | {update_rate:.1f} |",
-        f"| bare signal (call returned) | {len(pokes)} | {signal_failed} | {signal_s:.2f} | {signal_rate:.1f} |",
-        f"| bare Update (reference: no write) | {len(bumps)} | {bump_failed} | {bump_s:.2f} | {bump_rate:.1f} |",
+        "| what | calls | failed | seconds | per second | p95 per call (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| duban `acknowledge` Update (validated, recorded) | {len(acks)} | {update_failed} | {update_s:.2f} | {update_rate:.1f} | {p95(update_each) if update_each else 0:.0f} |",
+        f"| bare signal (call returned) | {len(pokes)} | {signal_failed} | {signal_s:.2f} | {signal_rate:.1f} | — |",
+        f"| bare Update (reference: no write) | {len(bumps)} | {bump_failed} | {bump_s:.2f} | {bump_rate:.1f} | {p95(bump_each) if bump_each else 0:.0f} |",
         "",
         "duban's `acknowledge` Update / bare Update:",
         f"{verdict(update_rate / bump_rate if bump_rate else 0.0, UPDATE_RATIO_TARGET)}",

@@ -104,18 +104,27 @@ async def until_count(client: Client, workflow_type: str, target: int, within: f
 
 
 async def bounded(
-    calls: Sequence[Callable[[], Awaitable[object]]], concurrency: int = CONCURRENCY
+    calls: Sequence[Callable[[], Awaitable[object]]],
+    concurrency: int = CONCURRENCY,
+    *,
+    each: list[float] | None = None,
 ) -> tuple[float, int]:
-    """Run the calls, `concurrency` at a time, each within CALL_TIMEOUT; return (seconds, failures)."""
+    """Run the calls, `concurrency` at a time, each within CALL_TIMEOUT; return (seconds, failures).
+
+    `each`, when given, receives the seconds of every call that succeeded.
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(call: Callable[[], Awaitable[object]]) -> bool:
         async with gate:
+            started = time.perf_counter()
             try:
                 await asyncio.wait_for(call(), CALL_TIMEOUT)
             except Exception as exc:  # a failed or stuck call is counted, not fatal
                 log.warning("bench call failed: %s", exc)
                 return False
+            if each is not None:
+                each.append(time.perf_counter() - started)
             return True
 
     started = time.perf_counter()

@@ -105,7 +105,7 @@ class AssignmentWorkflow(AssignmentEngine):
         if (done := self.s.results.get(inp.key)) is not None:
             return done
         self.s.state, self.s.acknowledged_at = S.ACKNOWLEDGED, workflow.now()
-        result = self._done(inp.key, "已签收")
+        result = self._done(inp.key, "acknowledged")
         await self._record("acknowledged", inp.key, **self._who(inp))
         return result
 
@@ -129,7 +129,7 @@ class AssignmentWorkflow(AssignmentEngine):
         s.acknowledged_at = s.acknowledged_at or now
         s.state, s.submission_key, s.submitted_at = S.SUBMITTED, inp.key, now
         s.held = None
-        result = self._done(inp.key, "已报送，等待审核")
+        result = self._done(inp.key, "submitted")
         await self._record(
             "submitted",
             inp.key,
@@ -162,7 +162,7 @@ class AssignmentWorkflow(AssignmentEngine):
         s = self.s
         s.acknowledged_at = s.acknowledged_at or workflow.now()
         s.state, s.held = S.HEAD_REVIEW, inp
-        result = self._done(inp.key, "已提交，等待本单位责任人审核后报送督查室")
+        result = self._done(inp.key, "held_for_sign_off")
         data: dict[str, object] = {
             "report": inp.report,
             "evidence_ids": list(inp.evidence_ids),
@@ -185,10 +185,10 @@ class AssignmentWorkflow(AssignmentEngine):
         if inp.approve:
             await self._record("signed_off", inp.key, **self._who(inp), data=data)
             sent = await self._send_up(held)
-            result = replace(sent, key=inp.key, message="已审核同意，报送督查室")
+            result = replace(sent, key=inp.key, code="signed_off")
         else:
             s.state, s.held = S.IN_PROGRESS, None
-            result = self._done(inp.key, "已退回承办人修改")
+            result = self._done(inp.key, "sign_off_returned")
             await self._record("sign_off_returned", inp.key, **self._who(inp), data=data)
             await self._notify(
                 "sign_off_returned", "department", inp.key, "sign_off_returned", inp.comment
@@ -231,7 +231,7 @@ class AssignmentWorkflow(AssignmentEngine):
         else:
             s.state = S.RETURNED
             patch = self._move_due(inp.new_due_at) if inp.new_due_at else None
-        result = self._done(inp.key, "已审核通过" if s.state == S.APPROVED else "已退回")
+        result = self._done(inp.key, "approved" if s.state == S.APPROVED else "returned")
         review = ReviewRecord(submission_key, inp.decision, inp.rating, inp.comment)
         data = {"decision": inp.decision, "rating": inp.rating, "comment": inp.comment}
         await self._record(
@@ -251,7 +251,7 @@ class AssignmentWorkflow(AssignmentEngine):
         if (done := self.s.results.get(inp.key)) is not None:
             return done
         self.s.pending_extensions[inp.key] = inp.requested_due_at
-        result = self._done(inp.key, "延期申请已提交，等待审批")
+        result = self._done(inp.key, "extension_requested")
         ext = ExtensionRecord(inp.key, inp.requested_due_at, inp.reason)
         await self._record("extension_requested", inp.key, **self._who(inp), extension=ext)
         await self._notify(
@@ -276,7 +276,7 @@ class AssignmentWorkflow(AssignmentEngine):
         requested = self.s.pending_extensions.pop(inp.request_key)
         due = (inp.due_at or requested) if inp.grant else None
         patch = self._move_due(due) if due else None
-        result = self._done(inp.key, "已批准延期" if inp.grant else "已驳回延期申请")
+        result = self._done(inp.key, "extension_granted" if inp.grant else "extension_refused")
         decision = ExtensionDecisionRecord(inp.request_key, inp.grant, due, inp.comment)
         data = {"grant": inp.grant, "due_at": due.isoformat() if due else None}
         await self._record(
@@ -303,7 +303,7 @@ class AssignmentWorkflow(AssignmentEngine):
         if (done := self.s.results.get(inp.key)) is not None:
             return done
         patch = self._move_due(inp.due_at)
-        result = self._done(inp.key, "期限已调整")
+        result = self._done(inp.key, "due_set")
         data = {"due_at": inp.due_at.isoformat(), "reason": inp.reason}
         await self._record("due_moved", inp.key, **self._who(inp), data=data, period=patch)
         await self._notify(
@@ -322,7 +322,7 @@ class AssignmentWorkflow(AssignmentEngine):
         """催办: remind the department now, once per key."""
         if inp.key in self.s.results or self.s.state == S.COMPLETED:
             return
-        self._done(inp.key, "已催办")
+        self._done(inp.key, "urged")
         await self._record("urged", inp.key, **self._who(inp), data={"message": inp.message})
         await self._notify("urge", "department", inp.key, "urge", inp.message)
 

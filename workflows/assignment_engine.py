@@ -48,6 +48,11 @@ BOUNDED_CARRY = "2026-12-02-bounded-carry"
 # A member's report may wait for the head's sign-off (policy switch); runs before this had no
 # such step, and only a submit that asks for it takes the patch.
 HEAD_SIGN_OFF = "2026-12-02-head-sign-off"
+# An Update's first write is a scheduled activity: the workflow task that accepts the Update
+# completes with its ScheduleActivityTask command, and the server stores the acceptance with it,
+# before anything is written. Runs before this wrote it as a local activity inside that task,
+# before the server had stored the Update (lost, with its write kept, if the server restarted).
+ACCEPT_BEFORE_WRITE = "2026-12-02-accept-before-write"
 S = AssignmentState
 
 
@@ -73,6 +78,9 @@ class AssignmentEngine:
         self._lock = asyncio.Lock()
         # Every write waits until the run's opening writes (`_begin`) are done.
         self._ready = False
+        self._accept_first = False
+        # The last Update whose acceptance is known stored (its first write was scheduled).
+        self._stored_update: str | None = None
         # Open the period before any handler runs, so an early Update sees it.
         self._skip_history()
         self._opened = self.s.period_index < len(inp.periods) and not self.s.period_begun
@@ -92,6 +100,7 @@ class AssignmentEngine:
     def _decide_patches(self) -> None:
         """Take the versioning decisions of this run, once, before its first step."""
         self._lead_waits_for_cos = not workflow.patched(LEAD_CLOSES_ALONE)
+        self._accept_first = workflow.patched(ACCEPT_BEFORE_WRITE)
 
     async def _begin(self) -> None:
         """Write the run's opening steps (periods, `assigned` + notice, `period_opened`) at once."""
@@ -244,22 +253,36 @@ class AssignmentEngine:
     async def _record(self, kind: str, step: str, **parts: Any) -> None:
         """Write one step to the read model, in the order the steps happened."""
         inp = self._step(kind, step, **parts)
+        update = workflow.current_update_info()
         async with self._lock:
             await workflow.wait_condition(lambda: self._ready)
-            # A local activity: an Update's write runs inside the workflow task that took
-            # the Update, so its result returns after one round trip, not three. The lock
-            # keeps local activities one at a time (sdk-python#1578); runs recorded before
-            # this change replay their scheduled activities.
-            if workflow.patched(LOCAL_WRITES):
+            # Most writes are local activities: they run inside the current workflow task, so
+            # an Update's result returns after one round trip, not three. The lock keeps local
+            # activities one at a time (sdk-python#1578); runs recorded before LOCAL_WRITES
+            # replay their scheduled activities.
+            if not workflow.patched(LOCAL_WRITES):
+                scheduled = True
+            elif self._accept_first and update is not None and update.id != self._stored_update:
+                # An Update's first write is scheduled, not local: the server keeps an Update
+                # only in memory until the workflow task that accepts it completes, and a local
+                # activity runs before that completion, so a server restart in between would
+                # leave a step in the read model that the workflow never took. The scheduled
+                # activity starts only once the acceptance is stored. Every step that follows
+                # from the Update (a period closed, an alarm rung) waits for this one on the lock.
+                self._stored_update = update.id
+                scheduled = True
+            else:
+                scheduled = False
+            if scheduled:
+                await workflow.execute_activity(
+                    RECORD_ACTIVITY, inp, result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT
+                )
+            else:
                 await workflow.execute_local_activity(
                     RECORD_ACTIVITY,
                     inp,
                     result_type=bool,
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
-                )
-            else:
-                await workflow.execute_activity(
-                    RECORD_ACTIVITY, inp, result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT
                 )
 
     def _notice(
@@ -290,10 +313,11 @@ class AssignmentEngine:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
 
-    def _done(self, key: str, message: str) -> ActionResult:
-        """Remember an action's result under its key and wake the period loop."""
+    def _done(self, key: str, code: str) -> ActionResult:
+        """Remember an action's result (a code of duban.messages.ACTION_TEXTS) under its key and
+        wake the period loop."""
         s = self.s
-        result = ActionResult(key, s.state, s.period_index, s.due_at, message)
+        result = ActionResult(key, s.state, s.period_index, s.due_at, "", code)
         s.results[key] = result
         self._wake += 1
         return result

@@ -142,7 +142,8 @@ class ActionResult:
     state: str
     period_index: int
     due_at: datetime | None
-    message: str
+    message: str  # runs before codes: the answer's text; new runs leave it empty
+    code: str = ""  # duban.messages.ACTION_TEXTS
 
 
 @dataclass

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
 
 from duban.domain import AssignmentState
+from duban.messages import ACTION_TEXTS, action_text
 from duban.rules import action_flags, rating_refusal
 from workflows.assignment_messages import AssignmentCarry, ReviewInput, SubmitInput
 from workflows.assignment_rules import check_extension_request, check_review, check_submit
@@ -75,3 +78,15 @@ def test_extension_date_is_one_rule(days):
     ask = type("Ask", (), {"requested_due_at": requested, "reason": "资金未到位"})
     expected = extension_date_refusal(requested, now=NOW, due_at=due) is None
     assert expected == _allowed(check_extension_request, carry, ask) == (days == 40)
+
+
+def test_every_update_answer_the_workflow_gives_has_its_text() -> None:
+    """The workflow answers with codes; each one it can give renders, and a result carried from
+    a run before codes keeps its own text."""
+    source = (Path(__file__).resolve().parents[2] / "workflows" / "assignment.py").read_text()
+    answers = re.findall(r"self\._done\(inp\.key, ([^)]*)\)|code=(\"[a-z_]+\")", source)
+    codes = {code for parts in answers for code in re.findall(r'"([a-z_]+)"', "".join(parts))}
+    assert len(codes) >= 10
+    assert not codes - ACTION_TEXTS.keys(), codes - ACTION_TEXTS.keys()
+    assert action_text("approved") == "已审核通过"
+    assert action_text("", "已审核通过") == "已审核通过"

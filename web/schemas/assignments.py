@@ -12,9 +12,9 @@ from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail
 from duban.services.inbox import InboxRow
 from duban.services.timeline import timeline_label
-from web.report_schemas import AnswerName, AnswerValue
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
-from web.target_schemas import ActualIn, TargetRead
+from web.schemas.report_templates import AnswerName, AnswerValue
+from web.schemas.targets import ActualIn, TargetRead
 
 
 class TitledRow(Protocol):
