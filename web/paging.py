@@ -116,8 +116,15 @@ def window(
 ) -> Window[T]:
     """One keyset window of `rows`; when more follow, name them in Link and X-Next-Cursor."""
     found = keyset_window(rows, key=key, cursor=paging.cursor, limit=paging.limit)
-    if found.next is not None:
-        url = request.url.include_query_params(cursor=found.next, limit=paging.limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
-        response.headers["X-Next-Cursor"] = found.next
+    name_next(request, response, found.next, paging)
     return found
+
+
+def name_next(
+    request: Request, response: Response, cursor: str | None, paging: CursorParams
+) -> None:
+    """Name the next window in Link and X-Next-Cursor (nothing when this was the last)."""
+    if cursor is not None:
+        url = request.url.include_query_params(cursor=cursor, limit=paging.limit)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+        response.headers["X-Next-Cursor"] = cursor

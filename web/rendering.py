@@ -113,6 +113,18 @@ templates = Jinja2Blocks(directory=TEMPLATE_DIR, context_processors=[base_contex
 templates.env.globals["t"] = _t
 templates.env.filters["script"] = _script
 templates.env.filters["shanghai"] = shanghai
+# What each assignment state is called on the pages (assignments/_state_name.html; the policy
+# page reads it directly, a thousand rows without a thousand includes).
+templates.env.globals["STATE_NAMES"] = {
+    "assigned": "待签收",
+    "acknowledged": "已签收",
+    "in_progress": "办理中",
+    "submitted": "已报送待审核",
+    "head_review": "待责任人审核",
+    "returned": "退回整改",
+    "approved": "审核通过",
+    "completed": "已办结",
+}
 
 
 def _target_chart(track: TargetTrack) -> Chart:

@@ -1,9 +1,11 @@
-"""The department workspace read side: status lights, the inbox and the assignment detail."""
+"""The department workspace read side: who may see what, and the assignment detail (the inbox is
+duban.services.inbox)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -25,11 +27,12 @@ from duban.models import (
     User,
 )
 from duban.rules import DONE_STATES, Light, StatusLight, status_light, urgency_key
-from duban.services.target import TargetTrack, first_miss, projected_misses, tracks_of
+from duban.services.target import TargetTrack, first_miss, tracks_of
 
 ITEM_NUMBER_DIGITS = 9
 MAX_QUERY_CHARS = 100
 ItemSelect = Select[Assignment, PolicyItem]
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 __all__ = [
     "DONE_STATES",
     "Light",
@@ -39,37 +42,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class InboxFilter:
-    """What the inbox is narrowed to; empty values mean no filter."""
-
-    light: Light | None = None
-    state: str | None = None
-    role: str | None = None
-    q: str = ""
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    """One assignment as the inbox shows it."""
-
-    assignment: Assignment
-    title: str
-    light: StatusLight
-    ref: str
-
-
-@dataclass(frozen=True)
-class Inbox:
-    """The rows shown, sorted by urgency, and the counts of every light before filtering."""
-
-    rows: list[InboxRow]
-    counts: dict[Light, int] = field(default_factory=dict)
-    total: int = 0
-
-
 def select_with_item() -> ItemSelect:
     """Select assignments with the item of their policy's current version."""
+    return with_item(select(Assignment, PolicyItem))
+
+
+def with_item(stmt: S) -> S:
+    """Join a select of assignments to their policy, department and current version's item."""
     item_join = and_(
         PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
     )
@@ -78,8 +57,7 @@ def select_with_item() -> ItemSelect:
         PolicyVersion.version == Policy.current_version,
     )
     return (
-        select(Assignment, PolicyItem)
-        .join(Policy, Policy.id == Assignment.policy_id)
+        stmt.join(Policy, Policy.id == Assignment.policy_id)
         .join(Department, Department.id == Assignment.department_id)
         .outerjoin(PolicyVersion, version_join)
         .outerjoin(PolicyItem, item_join)
@@ -93,7 +71,7 @@ def is_item_number(q: str) -> bool:
     return q.isascii() and q.isdigit() and len(q) <= ITEM_NUMBER_DIGITS
 
 
-def _search(stmt: ItemSelect, q: str) -> ItemSelect:
+def search(stmt: S, q: str) -> S:
     """Narrow by free text: an item number, or words in the title, body, policy or unit."""
     q = q.strip()[:MAX_QUERY_CHARS]
     if not q:
@@ -121,70 +99,6 @@ def item_ref(assignment: Assignment, item: PolicyItem | None) -> str:
     if item is not None and item.label:
         return item.label
     return f"（{assignment.item_number}）"
-
-
-def inbox(
-    *,
-    session: Session,
-    department_id: int | None,
-    now: datetime,
-    filters: InboxFilter,
-    me: int | None = None,
-) -> Inbox:
-    """Return a department's assignments (all when None) filtered, counted and sorted by urgency.
-
-    Those handed to the user `me` by name come first. An assignment a newer policy version
-    no longer names is left out (its page stays).
-    """
-    stmt = select_with_item().where(Assignment.removed_in_version.is_(None))
-    if department_id is not None:
-        stmt = stmt.where(Assignment.department_id == department_id)
-    found = list(session.execute(stmt).unique())
-    misses = projected_misses(session=session, assignments=[a for a, _ in found], today=now.date())
-    all_rows = [
-        InboxRow(
-            a,
-            item_title(a, item),
-            status_light(due_at=a.due_at, now=now, state=a.state, miss=misses.get(a.id)),
-            item_ref(a, item),
-        )
-        for a, item in found
-    ]
-    counts = dict.fromkeys(Light, 0)
-    for row in all_rows:
-        counts[row.light.color] += 1
-    matching_ids = {a.id for a, _ in session.execute(_search(_narrow(stmt, filters), filters.q))}
-    rows = [
-        r
-        for r in all_rows
-        if r.assignment.id in matching_ids and filters.light in (None, r.light.color)
-    ]
-    rows.sort(
-        key=lambda r: (
-            me is None or r.assignment.assignee_id != me,
-            *urgency_key(r.light, r.assignment.due_at, r.assignment.state),
-        )
-    )
-    return Inbox(rows=rows, counts=counts, total=len(all_rows))
-
-
-def traffic(*, session: Session, department_id: int | None, now: datetime) -> dict[str, int]:
-    """Count the inbox's assignments per light, done ones apart (the home page's summary)."""
-    box = inbox(session=session, department_id=department_id, now=now, filters=InboxFilter())
-    counts = {"total": box.total, "green": 0, "amber": 0, "red": 0, "done": 0}
-    for row in box.rows:
-        done = row.assignment.state in DONE_STATES
-        counts["done" if done else row.light.color.value] += 1
-    return counts
-
-
-def _narrow(stmt: ItemSelect, filters: InboxFilter) -> ItemSelect:
-    """Apply the state and role filters."""
-    if filters.state:
-        stmt = stmt.where(Assignment.state == filters.state)
-    if filters.role:
-        stmt = stmt.where(Assignment.role == filters.role)
-    return stmt
 
 
 def can_view(user: User, assignment: Assignment) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,21 +21,6 @@ from duban.models import (
     PolicyVersion,
 )
 from duban.services.board import quarter_of
-
-
-@dataclass(frozen=True)
-class PeriodFact:
-    """One non-historic period of an assignment, as the cockpit counts it."""
-
-    department_code: str
-    department_name: str
-    policy_key: str
-    item_number: int
-    quarter: str
-    due: bool
-    completed: bool
-    on_time: bool
-    overdue: bool
 
 
 @dataclass(frozen=True)
@@ -94,55 +79,14 @@ class Cockpit:
     trend: list[Rates]
 
 
-def period_facts(*, session: Session, now: datetime) -> list[PeriodFact]:
-    """Return every non-historic period of a current assignment with what it counts as."""
-    stmt = (
-        select(AssignmentPeriod, Department.code, Department.name, Policy.key, Assignment)
-        .join(Assignment, Assignment.id == AssignmentPeriod.assignment_id)
-        .join(Department, Department.id == Assignment.department_id)
-        .join(Policy, Policy.id == Assignment.policy_id)
-        .where(AssignmentPeriod.historic.is_(False), Assignment.removed_in_version.is_(None))
-    )
-    facts = []
-    for period, code, name, policy_key, a in session.execute(stmt).unique():
-        closed = period.closed_at is not None or period.state == "approved"
-        current = a.period_index == period.index
-        due_at = a.due_at if current and a.due_at else period.due_at
-        # A report awaiting review is not overdue: the department has done its part.
-        waiting = current and a.state == AssignmentState.SUBMITTED
-        facts.append(
-            PeriodFact(
-                department_code=code,
-                department_name=name,
-                policy_key=policy_key,
-                item_number=a.item_number,
-                quarter=quarter_of(period.original_due_at),
-                due=closed or due_at <= now,
-                completed=closed,
-                on_time=closed and bool(period.on_time),
-                overdue=not closed and not waiting and due_at <= now,
-            )
-        )
-    return facts
-
-
-def rates(key: str, name: str, facts: Iterable[PeriodFact]) -> Rates:
-    """Count the facts of one group."""
-    rows = list(facts)
-    return Rates(
-        key=key,
-        name=name,
-        periods=len(rows),
-        due=sum(f.due for f in rows),
-        completed=sum(f.completed for f in rows),
-        on_time=sum(f.on_time for f in rows),
-        overdue=sum(f.overdue for f in rows),
-    )
-
-
 def _counts(now: datetime) -> tuple[ColumnElement[Any], ...]:
-    """Return SQL sums of what period_facts counts per period: periods, due, completed, on time,
-    overdue (the same definitions, aggregated by the database)."""
+    """Return SQL sums of what each period counts as: periods, due, completed, on time, overdue.
+
+    A period is completed once closed (or approved); due once completed or past its due date
+    (the assignment's own for its current period, which an extension may have moved); overdue
+    when due and still open, unless the current period's report awaits review (the department
+    has done its part).
+    """
     closed = or_(AssignmentPeriod.closed_at.is_not(None), AssignmentPeriod.state == "approved")
     current = Assignment.period_index == AssignmentPeriod.index
     due_at = case(
@@ -167,13 +111,12 @@ def _counts(now: datetime) -> tuple[ColumnElement[Any], ...]:
 def _aggregate(
     session: Session, now: datetime, *keys: Any
 ) -> list[tuple[tuple[Any, ...], tuple[int, ...]]]:
-    """Return (group key, counts) of every group of `keys` over the periods period_facts reads."""
+    """Return (group key, counts) of every group of `keys` over the non-historic periods of the
+    current assignments (one pass of the database over the periods; no row reaches Python)."""
     stmt = (
         select(*keys, *_counts(now))
         .select_from(AssignmentPeriod)
         .join(Assignment, Assignment.id == AssignmentPeriod.assignment_id)
-        .join(Department, Department.id == Assignment.department_id)
-        .join(Policy, Policy.id == Assignment.policy_id)
         .where(
             AssignmentPeriod.historic.is_(False),
             Assignment.removed_in_version.is_(None),
@@ -185,6 +128,9 @@ def _aggregate(
     return [(tuple(row[:k]), tuple(int(v) for v in row[k:])) for row in session.execute(stmt)]
 
 
+ZERO = (0, 0, 0, 0, 0)
+
+
 def _rates(key: str, name: str, counts: Sequence[int]) -> Rates:
     periods, due, completed, on_time, overdue = counts
     return Rates(key, name, periods, due, completed, on_time, overdue)
@@ -194,28 +140,37 @@ def _add(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
     return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
+def _counted(r: Rates) -> tuple[int, ...]:
+    return (r.periods, r.due, r.completed, r.on_time, r.overdue)
+
+
 def cockpit(*, session: Session, now: datetime, titles: dict[str, str] | None = None) -> Cockpit:
     """Return the cockpit's figures; tasks are keyed `policy#item`, named from `titles`.
 
-    The database sums the periods per department, per task and per due date (a handful of
-    dates: quarters are merged here), so the page costs three aggregates, not a row per period.
+    Two aggregates over the periods: per department and due date (which also gives the
+    overall figures and the quarters: a handful of dates per department), and per task.
     """
     names = titles or {}
-    zero = (0, 0, 0, 0, 0)
-    by_dept = [
-        _rates(code, name, c)
-        for (code, name), c in _aggregate(session, now, Department.code, Department.name)
-    ]
-    by_task = []
-    for (policy_key, number), c in _aggregate(session, now, Policy.key, Assignment.item_number):
-        key = f"{policy_key}#{number}"
-        by_task.append(_rates(key, names.get(key, f"第 {number} 项"), c))
+    departments = {d.id: d for d in session.scalars(select(Department))}
+    keys: dict[int, str] = dict(session.execute(select(Policy.id, Policy.key)).all())
+    per_department: dict[int, tuple[int, ...]] = {}
     quarters: dict[str, tuple[int, ...]] = {}
-    overall: tuple[int, ...] = zero
-    for (due,), c in _aggregate(session, now, AssignmentPeriod.original_due_at):
+    overall: tuple[int, ...] = ZERO
+    groups = _aggregate(session, now, Assignment.department_id, AssignmentPeriod.original_due_at)
+    for (department_id, due), c in groups:
+        per_department[department_id] = _add(per_department.get(department_id, ZERO), c)
         overall = _add(overall, c)
         q = quarter_of(due)
-        quarters[q] = _add(quarters.get(q, zero), c)
+        quarters[q] = _add(quarters.get(q, ZERO), c)
+    by_dept = [
+        _rates(departments[i].code, departments[i].name, c) for i, c in per_department.items()
+    ]
+    by_task = []
+    for (policy_id, number), c in _aggregate(
+        session, now, Assignment.policy_id, Assignment.item_number
+    ):
+        key = f"{keys[policy_id]}#{number}"
+        by_task.append(_rates(key, names.get(key, f"第 {number} 项"), c))
     current = quarter_of(now)
     trend = [_rates(q, q, c) for q, c in quarters.items() if q <= current]
     return Cockpit(
@@ -232,31 +187,17 @@ def _task_order(r: Rates) -> tuple[str, int]:
 
 
 def task_titles(*, session: Session) -> dict[str, str]:
-    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every task.
-
-    One row per task (not per assignment): the database keeps the distinct ones.
-    """
-    item_join = and_(
-        PolicyItem.version_id == PolicyVersion.id, PolicyItem.number == Assignment.item_number
-    )
-    version_join = and_(
-        PolicyVersion.policy_id == Assignment.policy_id,
-        PolicyVersion.version == Policy.current_version,
-    )
+    """Return `policy#item` -> "（n）title" (the item's own label when it has one) for every
+    item of every policy's current version (a task without one is named by cockpit())."""
     stmt = (
-        select(Policy.key, Assignment.item_number, PolicyItem.label, PolicyItem.title)
-        .select_from(Assignment)
-        .join(Policy, Policy.id == Assignment.policy_id)
-        .outerjoin(PolicyVersion, version_join)
-        .outerjoin(PolicyItem, item_join)
-        .where(Assignment.removed_in_version.is_(None), Assignment.pending_start.is_(False))
-        .distinct()
+        select(Policy.key, PolicyItem.number, PolicyItem.label, PolicyItem.title)
+        .join(PolicyVersion, PolicyVersion.policy_id == Policy.id)
+        .join(PolicyItem, PolicyItem.version_id == PolicyVersion.id)
+        .where(PolicyVersion.version == Policy.current_version)
     )
     out: dict[str, str] = {}
     for key, number, label, title in session.execute(stmt):
-        found: str | None = title  # None: no item in the current version (outer join)
-        ref = label or f"（{number}）"  # as item_ref and item_title name it
-        out[f"{key}#{number}"] = ref + (found if found is not None else f"第 {number} 项")
+        out[f"{key}#{number}"] = (label or f"（{number}）") + title  # as item_ref, item_title
     return out
 
 
@@ -269,13 +210,26 @@ class TreeRates:
     units: list[Rates]  # one per unit directly below, counting its whole subtree
 
 
-def tree_rates(*, session: Session, now: datetime, under: str = "") -> TreeRates:
-    """Group the periods by the unit directly below `under` (the roots when empty) they fall in."""
+def tree_rates(
+    *,
+    session: Session,
+    now: datetime,
+    under: str = "",
+    by_department: Sequence[Rates] | None = None,
+) -> TreeRates:
+    """Group the periods by the unit directly below `under` (the roots when empty) they fall in.
+
+    `by_department`: the cockpit's figures per department, when already counted (else one
+    aggregate per department here); the tree folds those, a row per department, not per period.
+    """
     rows = {d.code: d for d in session.scalars(select(Department))}
     by_id = {d.id: d for d in rows.values()}
     top = rows.get(under) if under else None
     if under and top is None:
         raise NotFound(f"单位不存在：{under}")
+    if by_department is None:
+        groups = _aggregate(session, now, Assignment.department_id)
+        by_department = [_rates(by_id[i].code, by_id[i].name, c) for (i,), c in groups]
 
     def branch(code: str) -> Department | None:
         """Return the ancestor of `code` just below `top` (or the root), None if outside."""
@@ -289,15 +243,12 @@ def tree_rates(*, session: Session, now: datetime, under: str = "") -> TreeRates
             node = parent
         return None
 
-    groups: dict[str, list[PeriodFact]] = {}
-    for fact in period_facts(session=session, now=now):
-        if top is not None and fact.department_code == top.code:
-            groups.setdefault(top.code, []).append(fact)
-            continue
-        node = branch(fact.department_code)
+    folded: dict[str, tuple[int, ...]] = {}
+    for r in by_department:
+        node = top if top is not None and r.key == top.code else branch(r.key)
         if node is not None:
-            groups.setdefault(node.code, []).append(fact)
-    units = [rates(code, rows[code].name, facts) for code, facts in groups.items()]
+            folded[node.code] = _add(folded.get(node.code, ZERO), _counted(r))
+    units = [_rates(code, rows[code].name, c) for code, c in folded.items()]
     path: list[Department] = []
     at, seen = top, set()
     while at is not None and at.id not in seen:

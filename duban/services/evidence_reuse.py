@@ -6,9 +6,11 @@ SHA-256) pointing at the bytes already stored; nothing is copied.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from duban.errors import NotFound
 from duban.models import Assignment, Evidence, User
@@ -25,21 +27,41 @@ def reusable_evidence(
 ) -> list[Evidence]:
     """Return the department's files on its other assignments, not yet on this one, newest first."""
     assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
-    here = select(Evidence.sha256).where(Evidence.assignment_id == assignment.id)
-    newest = (
-        select(func.max(Evidence.id))
-        .join(Assignment, Evidence.assignment_id == Assignment.id)
-        .where(
-            Assignment.department_id == assignment.department_id,
-            Evidence.assignment_id != assignment.id,
-            Evidence.sha256.not_in(here),
-        )
-        .group_by(Evidence.sha256)
+    # Newest first, each file once (its newest row): a row counts unless a newer row of the
+    # department has the same bytes, or this assignment has them already. Walking the index
+    # backwards and stopping at `limit` keeps this a few rows per department, not all of them.
+    # The newer row's owner is the plain table: the ORM's criteria on Assignment would refer
+    # to the outer query from inside the subquery and turn the anti-join into a per-row plan.
+    newer, here = aliased(Evidence), aliased(Evidence)
+    newer_owner = Assignment.__table__.alias("newer_owner")
+    text = q.strip()[:QUERY_MAX_CHARS]
+
+    def theirs(e: Any, owner: Any) -> list[ColumnElement[bool]]:
+        where = [
+            owner.department_id == assignment.department_id,
+            e.assignment_id != assignment.id,
+        ]
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(e.filename.ilike(f"%{escaped}%", escape="\\"))
+        return where
+
+    shadowed = (
+        select(newer.id)
+        .join(newer_owner, newer_owner.c.id == newer.assignment_id)
+        .where(newer.sha256 == Evidence.sha256, newer.id > Evidence.id)
+        .where(newer_owner.c.pending_start.is_(False), *theirs(newer, newer_owner.c))
     )
-    if q := q.strip()[:QUERY_MAX_CHARS]:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        newest = newest.where(Evidence.filename.ilike(f"%{escaped}%", escape="\\"))
-    stmt = select(Evidence).where(Evidence.id.in_(newest)).order_by(Evidence.id.desc()).limit(limit)
+    present = select(here.id).where(
+        here.assignment_id == assignment.id, here.sha256 == Evidence.sha256
+    )
+    stmt = (
+        select(Evidence)
+        .join(Assignment, Assignment.id == Evidence.assignment_id)
+        .where(*theirs(Evidence, Assignment), ~exists(shadowed), ~exists(present))
+        .order_by(Evidence.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 

@@ -369,7 +369,8 @@ def tracks_of(
     targets are its share of the task's (`shown_target`)."""
     items = _current_items(session, {(a.policy_id, a.item_number) for a in assignments})
     by_item = targets_by_item(session, items.values())
-    points = _actual_rows(session, [a.id for a in assignments])
+    # Without targets there is nothing to read actuals for (most tasks have none).
+    points = _actual_rows(session, [a.id for a in assignments]) if by_item else {}
     out: dict[int, list[TargetTrack]] = {}
     for a in assignments:
         targets = by_item.get(items.get((a.policy_id, a.item_number), -1), [])

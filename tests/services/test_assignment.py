@@ -8,15 +8,14 @@ import pytest
 
 from duban.errors import Forbidden, NotFound
 from duban.services.assignment import (
-    InboxFilter,
     Light,
     assignment_detail,
-    inbox,
     inbox_scope,
     owned_assignment,
     status_light,
     visible_assignment,
 )
+from duban.services.inbox import InboxFilter, inbox
 from tests.workspace import add_event, make_assignment, make_department, make_policy, make_user
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

@@ -16,8 +16,9 @@ from duban.rules import URGE_COOLDOWN
 from duban.script import to_script
 from duban.services import notification
 from duban.services.assignee import assign_member
-from duban.services.assignment import InboxFilter, inbox, visible_assignment
+from duban.services.assignment import visible_assignment
 from duban.services.conversation import claim_urge, last_urges, messages_of, post_message
+from duban.services.inbox import InboxFilter, inbox
 from duban.services.leader import red_in_remit, set_remit
 from duban.services.notification import add_notifications
 from tests.workspace import make_assignment, make_department, make_policy, make_user

@@ -178,6 +178,28 @@ def test_a_department_reuses_its_own_file_without_a_new_blob(session, world, sto
     assert reusable_evidence(session=session, user=staff, assignment_id=a6.id) == []
 
 
+def test_reusable_files_are_each_offered_once_newest_first(session, world, store):
+    """The same bytes on two other assignments are offered once (the newer row); a limit cuts
+    the newest; a search narrows before the newest row of each file is chosen."""
+    a5, a6, staff, policy = world["a5"], world["a6"], world["staff"], world["policy"]
+    a7 = make_assignment(
+        session, policy=policy, department=a5.department, item_number=7, state="acknowledged"
+    )
+    old = _upload(session, store, a5, PDF, "台账.pdf")
+    png = _upload(session, store, a5, PNG, "照片.png")
+    again = _upload(session, store, a7, PDF, "重传.pdf")  # the same bytes as `old`, newer
+    listed = reusable_evidence(session=session, user=staff, assignment_id=a6.id)
+    assert [e.id for e in listed] == [again.id, png.id]
+    assert old.id not in [e.id for e in listed]
+    short = reusable_evidence(session=session, user=staff, assignment_id=a6.id, limit=1)
+    assert [e.id for e in short] == [again.id]
+    found = reusable_evidence(session=session, user=staff, assignment_id=a6.id, q="台账")
+    assert [e.id for e in found] == [old.id]
+    # Seen from a7, which holds the PDF already: only the picture.
+    mine = reusable_evidence(session=session, user=staff, assignment_id=a7.id)
+    assert [e.id for e in mine] == [png.id]
+
+
 def test_other_departments_files_and_forged_ids_attach_nothing(session, world, store):
     a6, staff = world["a6"], world["staff"]
     theirs = _upload(session, store, world["other"], PDF, "他们的.pdf")

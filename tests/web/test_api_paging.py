@@ -1,4 +1,4 @@
-"""The API's lists in keyset windows: `limit`, a `next` cursor (Link / X-Next-Cursor, and the
+"""The API's lists (the inbox too) in keyset windows: `limit`, a `next` cursor (Link / X-Next-Cursor, and the
 board's body), no row twice or lost when rows are added between windows, bad limits and cursors
 422, and clients that send neither still get every row. On SQLite and PostgreSQL."""
 
@@ -22,6 +22,7 @@ from tests.workspace import make_assignment, make_department, make_policy, make_
 
 N = 23
 LISTS = [
+    ("/api/v1/assignments", UserRole.SUPERVISOR),
     ("/api/v1/board", UserRole.SUPERVISOR),
     ("/api/v1/reviews", UserRole.SUPERVISOR),
     ("/api/v1/escalations", UserRole.SUPERVISOR),

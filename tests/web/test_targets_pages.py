@@ -12,7 +12,7 @@ import pytest
 from duban.db import utcnow
 from duban.domain import UserRole
 from duban.models import Assignment, PolicyDraft, PolicyItem, Submission, TaskTarget
-from duban.services.assignment import traffic
+from duban.services.inbox import traffic
 from duban.services.target import record_actuals
 from tests.db import BACKENDS
 from tests.web.browser import api_token

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from actions import assignment as actions
 from duban.db import utcnow
 from duban.services.assignment import (
-    InboxFilter,
     Light,
     assignment_detail,
-    inbox,
     inbox_scope,
     visible_assignment,
 )
 from duban.services.evidence import BlobStore, evidence_for_download
+from duban.services.inbox import InboxFilter, inbox
 from web.deps import CallerDep, CurrentUser, SessionDep
 from web.evidence_http import download_response, evidence_store
 from web.openapi import error_responses
+from web.paging import PAGED_RESPONSES, CursorDep, name_next
 from web.schemas import RowId
 from web.schemas.assignments import (
     ActionRequest,
@@ -41,16 +41,20 @@ FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 StoreDep = Annotated[BlobStore, Depends(evidence_store)]
 
 
-@router.get("", response_model=list[AssignmentSummary])
+@router.get("", response_model=list[AssignmentSummary], responses=PAGED_RESPONSES)
 def list_assignments(
+    request: Request,
+    response: Response,
     user: CurrentUser,
     session: SessionDep,
+    paging: CursorDep,
     light: Light | None = None,
     state: Annotated[str | None, Query(max_length=16)] = None,
     role: Annotated[str | None, Query(pattern="^(lead|co)$")] = None,
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> list[AssignmentSummary]:
-    """List the own department's assignments (all for oversight roles), most urgent first."""
+    """List the own department's assignments (all for oversight roles), most urgent first,
+    `limit` at a time (the next ones named by Link and X-Next-Cursor)."""
     filters = InboxFilter(light=light, state=state or None, role=role, q=q)
     box = inbox(
         session=session,
@@ -58,7 +62,10 @@ def list_assignments(
         now=utcnow(),
         filters=filters,
         me=user.id,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
+    name_next(request, response, box.next, paging)
     return [AssignmentSummary.of(row) for row in box.rows]
 
 

@@ -21,15 +21,15 @@ from duban.errors import Conflict, Invalid
 from duban.models import Assignment, User
 from duban.rules import DONE_STATES, action_flags
 from duban.services.assignment import (
-    InboxFilter,
     Light,
     assignment_detail,
-    inbox,
     inbox_scope,
     visible_assignment,
 )
 from duban.services.cascade import rollup, split_targets
 from duban.services.evidence import may_read_evidence
+from duban.services.inbox import InboxFilter, inbox
+from duban.services.paging import CURSOR_MAX_CHARS
 from duban.services.paper import urge_events
 from duban.services.target import rollup_tracks
 from duban.services.timeline import timeline_label
@@ -102,16 +102,29 @@ class ExtensionForm(ActionForm):
     reason: str = ""
 
 
-def _inbox_context(session: Session, user: User, filters: InboxFilter) -> dict[str, Any]:
-    """Return what the inbox template needs."""
+def _inbox_context(
+    request: Request, session: Session, user: User, filters: InboxFilter, cursor: str | None
+) -> dict[str, Any]:
+    """Return what the inbox template needs: one page of rows and the links to the next."""
     box = inbox(
         session=session,
         department_id=inbox_scope(user),
         now=utcnow(),
         filters=filters,
         me=user.id,
+        cursor=cursor,
     )
-    return {"box": box, "filters": filters, "states": STATES, "lights": list(Light), "user": user}
+    first = str(request.url.remove_query_params("cursor")) if cursor else None
+    after = str(request.url.include_query_params(cursor=box.next)) if box.next else None
+    return {
+        "box": box,
+        "filters": filters,
+        "states": STATES,
+        "lights": list(Light),
+        "user": user,
+        "first_url": first,
+        "next_url": after,
+    }
 
 
 @router.get("/assignments")
@@ -123,15 +136,17 @@ def inbox_page(
     state: Annotated[str, Query(max_length=16)] = "",
     role: Annotated[str, Query(max_length=8)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)] = None,
 ) -> Response:
-    """Show the department's assignments with lights, counts, filters and search."""
+    """Show the department's assignments with lights, counts, filters and search, a page at a
+    time (`cursor`: where the previous page ended)."""
     filters = InboxFilter(
         light=Light(light) if light in set(Light) else None,
         state=state if state in STATES else None,
         role=role if role in ("lead", "co") else None,
         q=q,
     )
-    ctx = _inbox_context(session, user, filters)
+    ctx = _inbox_context(request, session, user, filters, cursor or None)
     ctx["ical_url"] = _ical_url(request, user)
     return render(request, "assignments/inbox.html", ctx, block="rows")
 

@@ -35,7 +35,10 @@ def cockpit_page(
     under: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """Show completion, on-time and overdue rates at a glance; every figure drills down."""
-    figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
-    tree = tree_rates(session=session, now=utcnow(), under=under.strip())
+    now = utcnow()
+    figures = cockpit(session=session, now=now, titles=task_titles(session=session))
+    tree = tree_rates(
+        session=session, now=now, under=under.strip(), by_department=figures.by_department
+    )
     ctx = {"c": figures, "board_url": board_url, "tree": tree}
     return render(request, "cockpit/index.html", ctx)

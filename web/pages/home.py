@@ -12,7 +12,7 @@ from starlette.responses import Response
 from duban.db import utcnow
 from duban.domain import DEPARTMENT_ROLES, UserRole
 from duban.models import Assignment, Department, Policy, User
-from duban.services.assignment import traffic
+from duban.services.inbox import traffic
 from web.deps import CurrentUser, SessionDep
 from web.rendering import render
 

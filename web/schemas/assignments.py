@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actions.assignment import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS, ActionOutcome
 from duban.models import Assignment, AuditEvent, Evidence, Submission
-from duban.services.assignment import AssignmentDetail, InboxRow
+from duban.services.assignment import AssignmentDetail
+from duban.services.inbox import InboxRow
 from duban.services.timeline import timeline_label
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
 from web.schemas.report_templates import AnswerName, AnswerValue
