@@ -124,7 +124,7 @@ def test_snapshot_figures_equal_the_full_count_at_any_later_time(session):
     # Before every due date, on one, between them, after all: the split follows `now`.
     instants = [taken, Q3 + timedelta(days=25), Q3 + timedelta(days=25, hours=1), NOW]
     instants += [NOW + timedelta(days=91 * k) for k in range(1, 5)]
-    moments = {a for a in instants}
+    moments = set(instants)
     for p in session.scalars(select(AssignmentPeriod)):
         moments |= {p.due_at, p.due_at - timedelta(seconds=1)}
     overdue_seen = set()
@@ -138,7 +138,7 @@ def test_snapshot_figures_equal_the_full_count_at_any_later_time(session):
 
 
 def test_snapshots_keep_figures_for_the_ttl_then_count_afresh(session):
-    policy, made = seed_spread(session)
+    _, made = seed_spread(session)
     snapshots = Snapshots(ttl=timedelta(seconds=30))
     first = snapshots.get(session=session, now=NOW)
     before = cockpit_of(first, session=session, now=NOW).overall
