@@ -103,7 +103,7 @@ def seed_spread(session):
     close(session, made[1], 0, on_time=False)
     close(session, made[2], 0, on_time=True)
     close(session, made[2], 1, on_time=True)
-    made[3].due_at = made[3].due_at + timedelta(days=20)  # an extension of its current period
+    made[3].due_at = Q3 + timedelta(days=70)  # extended: its current period was due Q3 + 47 d
     session.get_one(AssignmentPeriod, made[4].periods[0].id).historic = True
     session.flush()
     return policy, made
