@@ -116,8 +116,13 @@ def window(
 ) -> Window[T]:
     """One keyset window of `rows`; when more follow, name them in Link and X-Next-Cursor."""
     found = keyset_window(rows, key=key, cursor=paging.cursor, limit=paging.limit)
+    name_next(request, response, found, paging)
+    return found
+
+
+def name_next(request: Request, response: Response, found: Window[T], paging: CursorParams) -> None:
+    """When more rows follow `found`, name them in the Link and X-Next-Cursor headers."""
     if found.next is not None:
         url = request.url.include_query_params(cursor=found.next, limit=paging.limit)
         response.headers["Link"] = f'<{url}>; rel="next"'
         response.headers["X-Next-Cursor"] = found.next
-    return found
