@@ -321,8 +321,13 @@ def board(
     if part.offset:
         stmt = stmt.offset(part.offset)
     if part.limit is not None:
-        stmt = stmt.limit(part.limit + 1)
-    rows = _rows(session, stmt, now, sc.missed)
+        # Sort and window the ids alone (narrow rows), then load the window's rows.
+        ids = list(session.scalars(stmt.with_only_columns(Assignment.id).limit(part.limit + 1)))
+        stmt = select_with_item().where(Assignment.id.in_(ids))
+        place = {aid: i for i, aid in enumerate(ids)}
+        rows = sorted(_rows(session, stmt, now, sc.missed), key=lambda r: place[r.assignment.id])
+    else:
+        rows = _rows(session, stmt, now, sc.missed)
     more = part.limit is not None and len(rows) > part.limit
     rows = rows[: part.limit] if part.limit is not None else rows
     shown = counts[filters.light] if filters.light else sum(counts.values())

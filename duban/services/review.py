@@ -51,26 +51,38 @@ class EscalationRow:
     ref: str
 
 
-def _slice(stmt: Select[Any], part: Slice) -> Select[Any]:
-    """Window a sorted statement by `part`, reading one row more."""
-    if part.offset:
-        stmt = stmt.offset(part.offset)
-    if part.limit is not None:
-        stmt = stmt.limit(part.limit + 1)
-    return stmt
+def _slice(
+    session: Session, rows: Select[Any], part: Slice, key: ColumnElement[int], ids: Select[Any]
+) -> Select[Any]:
+    """Window sorted rows by `part`, one row more than asked: the window's `key` ids are sorted
+    and cut alone (`ids`: the same filters and order over the fewest tables), then only their
+    rows are read, in the same order."""
+    if part.limit is None:
+        return rows.offset(part.offset or None)
+    window = ids.with_only_columns(key).offset(part.offset or None).limit(part.limit + 1)
+    return rows.where(key.in_(list(session.scalars(window))))
 
 
-def _reviews(department_id: int | None, q: str) -> Select[Any]:
-    stmt = (
-        select_with_item()
-        .join(Submission, Submission.assignment_id == Assignment.id)
-        .add_columns(Submission)
-        .where(
-            Submission.state == AssignmentState.SUBMITTED,
-            Assignment.state == AssignmentState.SUBMITTED,
-            Assignment.period_index == Submission.period_index,
+# A submission awaits review while it and its assignment say so in the current period.
+_PENDING = (
+    Submission.state == AssignmentState.SUBMITTED,
+    Assignment.state == AssignmentState.SUBMITTED,
+    Assignment.period_index == Submission.period_index,
+)
+
+
+def _reviews(department_id: int | None, q: str, *, rows: bool = True) -> Select[Any]:
+    """Select the pending submissions with their assignments and items (`rows`), or over the
+    two tables alone when no search needs the items' titles."""
+    if rows or q:
+        stmt = (
+            select_with_item()
+            .join(Submission, Submission.assignment_id == Assignment.id)
+            .add_columns(Submission)
         )
-    )
+    else:
+        stmt = select(Submission.id).join(Assignment, Assignment.id == Submission.assignment_id)
+    stmt = stmt.where(*_PENDING)
     if department_id is not None:
         stmt = stmt.where(Assignment.department_id == department_id)
     if q:
@@ -85,17 +97,22 @@ def review_queue(
     task number, title or department holds `q`); `part` windows them (limit + 1 rows)."""
     part = part or Slice()
     order = (Submission.submitted_at, Submission.id)
-    stmt = _reviews(department_id, q).order_by(*order)
-    if part.after is not None:
-        at, sid = part.after
-        stmt = stmt.where(tuple_(*order) > tuple_(literal(of_micros(at), UTCDateTime()), sid))
-    found = session.execute(_slice(stmt, part)).unique()
+
+    def keyed(stmt: Select[Any]) -> Select[Any]:
+        if part.after is not None:
+            at, sid = part.after
+            after = tuple_(literal(of_micros(at), UTCDateTime()), sid)
+            stmt = stmt.where(tuple_(*order) > after)
+        return stmt.order_by(*order)
+
+    rows, ids = keyed(_reviews(department_id, q)), keyed(_reviews(department_id, q, rows=False))
+    found = session.execute(_slice(session, rows, part, Submission.id, ids)).unique()
     return [ReviewRow(s, a, item_title(a, item), item_ref(a, item)) for a, item, s in found]
 
 
 def review_total(*, session: Session, q: str = "") -> int:
     """Return how many submissions the review queue holds (those matching `q`)."""
-    stmt = _reviews(None, q).with_only_columns(func.count(Submission.id))
+    stmt = _reviews(None, q, rows=False).with_only_columns(func.count(Submission.id))
     return int(session.scalar(stmt) or 0)
 
 
@@ -161,7 +178,8 @@ def _extensions() -> Select[Any]:
 def extension_queue(*, session: Session, part: Slice | None = None) -> list[ExtensionRow]:
     """Return pending extension requests, oldest first (`part`: from an offset, limit + 1)."""
     order = (Extension.requested_at, Extension.id)
-    stmt = _slice(_extensions().order_by(*order), part or Slice())
+    stmt = _extensions().order_by(*order)
+    stmt = _slice(session, stmt, part or Slice(), Extension.id, stmt)
     found = session.execute(stmt).unique()
     return [ExtensionRow(x, a, item_title(a, item), item_ref(a, item)) for a, item, x in found]
 
@@ -219,7 +237,7 @@ def escalation_inbox(
         lv, at, eid = (-v for v in part.after)
         bound = tuple_(lv, literal(of_micros(at), UTCDateTime()), eid)
         stmt = stmt.where(tuple_(*order) < bound)
-    found = session.execute(_slice(stmt, part)).unique()
+    found = session.execute(_slice(session, stmt, part, Escalation.id, stmt)).unique()
     return [EscalationRow(e, a, item_title(a, item), item_ref(a, item)) for a, item, e in found]
 
 
@@ -253,8 +271,13 @@ def waiting_days(since: datetime, now: datetime) -> int:
 
 def queue_counts(*, session: Session) -> dict[str, int]:
     """Return the sizes of the review and extension queues (counted in SQL)."""
-    pending = select(func.count(Extension.id)).where(Extension.state == ExtensionState.PENDING)
     return {
         "reviews": review_total(session=session),
-        "extensions": int(session.scalar(pending) or 0),
+        "extensions": extension_total(session=session),
     }
+
+
+def extension_total(*, session: Session) -> int:
+    """Return how many extension requests wait for a decision."""
+    pending = select(func.count(Extension.id)).where(Extension.state == ExtensionState.PENDING)
+    return int(session.scalar(pending) or 0)

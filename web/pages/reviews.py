@@ -22,8 +22,8 @@ from duban.services.paging import MAX_PAGE, PAGE_SIZE, Paged, Slice
 from duban.services.report_template import submission_answers
 from duban.services.review import (
     extension_queue,
+    extension_total,
     load_evidence,
-    queue_counts,
     review_queue,
     review_total,
     waiting_days,
@@ -126,7 +126,7 @@ def _queues(
     load_evidence(session=session, rows=pg.items)
     xpart = Slice(offset=(xpage - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     extensions = extension_queue(session=session, part=xpart)[:PAGE_SIZE]
-    xpg = Paged(extensions, xpage, PAGE_SIZE, queue_counts(session=session)["extensions"])
+    xpg = Paged(extensions, xpage, PAGE_SIZE, extension_total(session=session))
 
     def url(n: int, xn: int) -> str:
         size = paging.size if paging.size != PAGE_SIZE else ""
