@@ -194,7 +194,7 @@ def board_cursor(row: BoardRow) -> str:
 
 def board_after(cursor: str) -> tuple[int, ...]:
     """Return the sort key a board cursor names, or raise Invalid (a 422)."""
-    return list_key(CURSOR, cursor, 4)
+    return list_key(CURSOR, cursor, 4, times=(2,))
 
 
 def _order(rank: ColumnElement[int]) -> tuple[ColumnElement[Any], ...]:

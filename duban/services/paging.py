@@ -162,14 +162,20 @@ def list_cursor(name: str, key: tuple[int, ...]) -> str:
     return encode_cursor((name, *key))
 
 
-def list_key(name: str, cursor: str, parts: int) -> tuple[int, ...]:
-    """Return the sort key of a cursor of the list `name` with `parts` numbers, else raise Invalid."""
+def list_key(name: str, cursor: str, parts: int, *, times: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """Return the sort key of a cursor of the list `name` with `parts` numbers, else raise Invalid.
+
+    The numbers at `times` are microseconds (64 bits); the others must fit a 32-bit column.
+    """
     found = decode_cursor(cursor)
     key = found[1:]
-    ints = all(isinstance(v, int) and abs(v) < 2**62 for v in key)
-    if found[0] != name or len(key) != parts or not ints:
+    if found[0] != name or len(key) != parts or not all(type(v) is int for v in key):
         raise Invalid("翻页游标无效：它不属于这个列表。")
-    return tuple(int(v) for v in key)
+    numbers = tuple(int(v) for v in key)
+    for i, v in enumerate(numbers):
+        if abs(v) >= (2**62 if i in times else 2**31):
+            raise Invalid("翻页游标无效：它不属于这个列表。")
+    return numbers
 
 
 def sql_window(rows: Sequence[T], *, limit: int, cursor: Callable[[T], str]) -> Window[T]:

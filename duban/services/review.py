@@ -128,7 +128,7 @@ def review_cursor(row: ReviewRow) -> str:
 
 def review_after(cursor: str) -> tuple[int, ...]:
     """Return the sort key a review queue cursor names, or raise Invalid (a 422)."""
-    return list_key("reviews", cursor, 2)
+    return list_key("reviews", cursor, 2, times=(0,))
 
 
 def escalation_order(row: EscalationRow) -> tuple[int, int, int]:
@@ -144,7 +144,7 @@ def escalation_cursor(row: EscalationRow) -> str:
 
 def escalation_after(cursor: str) -> tuple[int, ...]:
     """Return the sort key an escalation inbox cursor names, or raise Invalid (a 422)."""
-    return list_key("escalations", cursor, 3)
+    return list_key("escalations", cursor, 3, times=(1,))
 
 
 def load_evidence(*, session: Session, rows: Sequence[ReviewRow]) -> None:
