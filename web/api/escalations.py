@@ -10,7 +10,7 @@ from duban.services.paging import Slice, sql_window
 from duban.services.review import escalation_after, escalation_cursor, escalation_inbox
 from web.deps import SessionDep
 from web.paging import PAGED_RESPONSES, CursorDep, name_next
-from web.supervisor_schemas import EscalationRead, SupervisorUser
+from web.schemas.supervision import EscalationRead, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["supervision"])
 

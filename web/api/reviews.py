@@ -13,12 +13,12 @@ from duban.services.review import (
     review_cursor,
     review_queue,
 )
-from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
 from web.openapi import error_responses
 from web.paging import PAGED_RESPONSES, CursorDep, name_next
 from web.schemas import RowId
-from web.supervisor_schemas import (
+from web.schemas.assignments import ActionResultRead
+from web.schemas.supervision import (
     BulkApproveCreate,
     BulkResultRead,
     DueUpdate,
