@@ -197,7 +197,7 @@ def board_after(cursor: str) -> tuple[int, ...]:
     return list_key(CURSOR, cursor, 4, times=(2,))
 
 
-def _order(rank: ColumnElement[int]) -> tuple[ColumnElement[Any], ...]:
+def _order(rank: ColumnElement[int]) -> tuple[Any, ...]:
     due = func.coalesce(Assignment.due_at, literal(NEVER, UTCDateTime()))
     return (done_flag(), rank, due, Assignment.id)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select, tuple_
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, selectinload
 
 from duban.db import UTCDateTime
 from duban.domain import AssignmentState, ExtensionState
@@ -52,7 +52,11 @@ class EscalationRow:
 
 
 def _slice(
-    session: Session, rows: Select[Any], part: Slice, key: ColumnElement[int], ids: Select[Any]
+    session: Session,
+    rows: Select[Any],
+    part: Slice,
+    key: InstrumentedAttribute[int],
+    ids: Select[Any],
 ) -> Select[Any]:
     """Window sorted rows by `part`, one row more than asked: the window's `key` ids are sorted
     and cut alone (`ids`: the same filters and order over the fewest tables), then only their
@@ -106,7 +110,7 @@ def review_queue(
         return stmt.order_by(*order)
 
     rows, ids = keyed(_reviews(department_id, q)), keyed(_reviews(department_id, q, rows=False))
-    found = session.execute(_slice(session, rows, part, Submission.id, ids)).unique()
+    found: Iterable[Any] = session.execute(_slice(session, rows, part, Submission.id, ids)).unique()
     return [ReviewRow(s, a, item_title(a, item), item_ref(a, item)) for a, item, s in found]
 
 
@@ -237,7 +241,9 @@ def escalation_inbox(
         lv, at, eid = (-v for v in part.after)
         bound = tuple_(lv, literal(of_micros(at), UTCDateTime()), eid)
         stmt = stmt.where(tuple_(*order) < bound)
-    found = session.execute(_slice(session, stmt, part, Escalation.id, stmt)).unique()
+    found: Iterable[Any] = session.execute(
+        _slice(session, stmt, part, Escalation.id, stmt)
+    ).unique()
     return [EscalationRow(e, a, item_title(a, item), item_ref(a, item)) for a, item, e in found]
 
 

@@ -35,7 +35,8 @@ def test_sql_light_agrees_with_status_light(session):
     policy = make_policy(session, items=[{"number": 1, "title": "任务"}])
     cases: dict[int, tuple[str, timedelta | None, bool]] = {}
     n = 0
-    for state in AssignmentState:
+    for each in AssignmentState:
+        state = str(each)
         for offset in OFFSETS:
             for missed in (False, True):
                 n += 1
