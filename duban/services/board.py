@@ -445,11 +445,17 @@ def options(*, session: Session) -> Options:
         .join(Policy, Policy.id == PolicyVersion.policy_id)
         .where(
             PolicyVersion.version == Policy.current_version,
-            exists().where(
+            # A scalar subquery stays a probe of the unique index per item; as EXISTS, the
+            # planner would rather aggregate every assignment for a semi-join.
+            select(Assignment.id)
+            .where(
                 Assignment.policy_id == Policy.id,
                 Assignment.item_number == PolicyItem.number,
                 on_board,
-            ),
+            )
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None),
         )
     ).all()
     departments = session.execute(
