@@ -12,7 +12,7 @@ import pytest
 
 from duban.models import Escalation, Submission
 from duban.rules import Light
-from duban.services.board import BoardFilter, board, lateness_key
+from duban.services.board import BoardFilter, board, lateness_key, matches
 from duban.services.paging import Slice
 from duban.services.review import escalation_inbox, escalation_order, review_order, review_queue
 from tests.workspace import make_assignment, make_department, make_policy
@@ -155,3 +155,14 @@ def test_the_escalation_inbox_windows_once_in_order(session, world, level):
             r.escalation.id for r in whole
         ]
         assert [r.escalation.id for r in _pages(read, size)] == [r.escalation.id for r in whole]
+
+
+@pytest.mark.parametrize(
+    "q", ["分页单位0", "其他", "第1号", "（3）", "3", "pg03", "%", "_", "任务"]
+)
+def test_the_board_search_in_sql_agrees_with_matches(session, world, q):
+    everything = board(session=session, now=NOW, filters=BoardFilter(), groups=False).rows
+    found = board(session=session, now=NOW, filters=BoardFilter(q=q), groups=False).rows
+    assert [r.assignment.id for r in found] == [
+        r.assignment.id for r in everything if matches(r, q)
+    ]
