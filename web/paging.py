@@ -89,13 +89,17 @@ def cursor_params(
 
 
 CursorDep = Annotated[CursorParams, Depends(cursor_params)]
-LEDGER_LIMIT = 200  # a ledger's lines per answer by default: each line carries its events
+LEDGER_LIMIT = 100  # a ledger's scored periods per answer by default (each gives 1-7 lines)
 
 
 def ledger_cursor_params(
     limit: Annotated[
         int,
-        Query(ge=1, le=MAX_API_LIMIT, description=f"lines per answer (default {LEDGER_LIMIT})"),
+        Query(
+            ge=1,
+            le=MAX_API_LIMIT,
+            description=f"scored periods per answer, all lines of each (default {LEDGER_LIMIT})",
+        ),
     ] = LEDGER_LIMIT,
     cursor: Annotated[
         str | None,

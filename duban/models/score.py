@@ -21,7 +21,13 @@ class PeriodScore(Base):
 
     __tablename__ = "period_score"
     __table_args__ = (
-        Index("ix_period_score_department", "department_id", "quarter", "assignment_id"),
+        Index(
+            "ix_period_score_department",
+            "department_id",
+            "quarter",
+            "assignment_id",
+            "period_index",
+        ),
     )
 
     assignment_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentRole
@@ -69,7 +69,7 @@ _FACTS = (
     "targets_met",
     "targets_reported",
 )
-LEDGER_LINES = 100  # lines per window of the ledger page (whole periods, so a few more)
+LEDGER_PERIODS = 50  # scored periods per window of the ledger page (their lines: 1-7 each)
 
 
 def quarters_of(period: str) -> list[str]:
@@ -300,25 +300,41 @@ def _line_window(
     cursor: str | None,
     limit: int,
 ) -> _Window:
-    """Score whole periods of the department, in (assignment, period) order, from the cursor on
-    until `limit` lines are reached; name the next window when periods remain."""
+    """Score `limit` scored periods of the department, in (assignment, period) order, after the
+    cursor; name the next window when more remain."""
     after = _after(cursor)
     base = select(PeriodScore).where(
-        PeriodScore.department_id == department.id, PeriodScore.quarter.in_(quarters_of(period))
+        PeriodScore.department_id == department.id,
+        PeriodScore.quarter.in_(quarters_of(period)),
+        _has_lines(rubric, now),
     )
     order = (PeriodScore.assignment_id, PeriodScore.period_index)
+    found = session.scalars(_rest(base, after).order_by(*order).limit(limit + 1)).all()
     lines: list[ScoreLine] = []
-    batch = max(limit, 50)
-    while True:
-        found = session.scalars(_rest(base, after).order_by(*order).limit(batch)).all()
-        for r in found:
-            lines += score_period(_ledger_outcome(r, department), rubric, as_of=now)
-            after = (r.assignment_id, r.period_index)
-            if len(lines) >= limit:
-                more = session.scalar(_rest(base, after).with_only_columns(order[0]).limit(1))
-                return _Window(lines, None if more is None else encode_cursor(after))
-        if len(found) < batch:
-            return _Window(lines, None)
+    for r in found[:limit]:
+        lines += score_period(_ledger_outcome(r, department), rubric, as_of=now)
+    more = len(found) > limit
+    return _Window(lines, encode_cursor(_key(found[limit - 1])) if more else None)
+
+
+def _has_lines(rubric: Rubric, now: datetime) -> ColumnElement[bool]:
+    """The periods that `duban.scoring.score_period` gives at least one line as of now: not
+    history (unless the rubric scores it), and approved, late, escalated, extended or returned.
+    (The equivalence test holds it to the rubric's own conditions.)"""
+    p = PeriodScore
+    scored = or_(
+        p.approved,
+        p.late_days > 0,
+        p.levels != "",
+        p.extensions > 0,
+        p.returns > 0,
+        and_(p.open_due_at.is_not(None), p.open_due_at < now),
+    )
+    return scored if rubric.score_historic else and_(scored, p.historic.is_(False))
+
+
+def _key(r: PeriodScore) -> tuple[int, int]:
+    return r.assignment_id, r.period_index
 
 
 def _rest(base: Select[Any], after: tuple[int, int] | None) -> Select[Any]:
@@ -357,7 +373,7 @@ def ledger(
     period: str,
     now: datetime,
     cursor: str | None = None,
-    limit: int = LEDGER_LINES,
+    limit: int = LEDGER_PERIODS,
 ) -> Ledger:
     """Return a department's row of a period as of now (score, rank, breakdown) and one window
     of its lines with the events they cite; `next` is the cursor of the rest."""

@@ -29,7 +29,8 @@ from tests.workspace import make_policy, make_user
 
 NOW = datetime(2026, 12, 20, tzinfo=UTC)  # after every recorded step
 DUES = [datetime(2026, 8, 20, 1, tzinfo=UTC), datetime(2026, 11, 10, 9, tzinfo=UTC)]
-PERIODS = ("2026Q3", "2026Q4", "2026", "2025")
+LATER = datetime(2027, 1, 15, 9, tzinfo=UTC)  # a period still open and not yet due at NOW
+PERIODS = ("2026Q3", "2026Q4", "2026", "2025", "2027Q1")
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def _head(row: ScoreRow) -> tuple[object, ...]:
 def _ledger_lines(
     session: Session, rubric: Rubric, dept: Department, period: str
 ) -> list[ScoreLine]:
-    """Every line of a department's ledger, window by window (3 lines at a time)."""
+    """Every line of a department's ledger, window by window (2 scored periods at a time)."""
     lines: list[ScoreLine] = []
     cursor: str | None = None
     for _ in range(1000):
@@ -66,7 +67,7 @@ def _ledger_lines(
             period=period,
             now=NOW,
             cursor=cursor,
-            limit=3,
+            limit=2,
         )
         lines += page.lines
         for line in page.lines:  # every cited event is loaded for the page
@@ -129,7 +130,7 @@ def test_score_table_equals_the_full_computation(session: Session, recorder: Rec
         assignments.append(lead)
     later: list[Assignment] = []
     for a in assignments:
-        recorder.periods(a, DUES)
+        recorder.periods(a, [*DUES, LATER])
         _play(recorder, a, rng, 0)
         if rng.random() < 0.6:
             _play(recorder, a, rng, 1)

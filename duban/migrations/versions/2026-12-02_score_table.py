@@ -56,7 +56,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_period_score_department",
         "period_score",
-        ["department_id", "quarter", "assignment_id"],
+        ["department_id", "quarter", "assignment_id", "period_index"],
     )
     op.create_table(
         "score_tally",
