@@ -204,8 +204,8 @@ def rebuild(*, session: Session, assignment_ids: Collection[int], now: datetime)
         for r in rows:
             departments.add(r["department_id"])
             quarters.add(r["quarter"])
-        if rows:
-            session.execute(insert(PeriodScore), rows)
+        if rows:  # Core executemany: batched into multi-row VALUES by the dialect
+            session.connection().execute(insert(PeriodScore.__table__), rows)
     _retally(session, departments, quarters)
 
 
