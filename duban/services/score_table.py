@@ -10,6 +10,7 @@ lateness of an open period depends on the moment, so a tally keeps its due date,
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -204,9 +205,27 @@ def rebuild(*, session: Session, assignment_ids: Collection[int], now: datetime)
         for r in rows:
             departments.add(r["department_id"])
             quarters.add(r["quarter"])
-        if rows:  # Core executemany: batched into multi-row VALUES by the dialect
-            session.connection().execute(insert(PeriodScore.__table__), rows)
+        if rows:
+            _insert(session, rows)
     _retally(session, departments, quarters)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert period_score rows: with COPY on PostgreSQL (a first build writes one per period of
+    the province), by executemany elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(PeriodScore.__table__), rows)
+        return
+    columns = list(rows[0])
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cur, cur.copy(f"COPY period_score ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()]
+            )
 
 
 def _retally(session: Session, departments: set[int], quarters: set[str]) -> None:
