@@ -104,13 +104,8 @@ def _touched(session: Session, after: int, upto: int) -> set[int]:
     """Return the assignments whose record changed in (after, upto] of the chain: those an event
     names, and every assignment of a policy an event names without one (an import, a revision)."""
     window = (AuditEvent.seq > after, AuditEvent.seq <= upto)
-    ids = set(
-        session.scalars(
-            select(AuditEvent.assignment_id)
-            .where(*window, AuditEvent.assignment_id.is_not(None))
-            .distinct()
-        )
-    )
+    named = select(AuditEvent.assignment_id).where(*window, AuditEvent.assignment_id.is_not(None))
+    ids = {i for i in session.scalars(named.distinct()) if i is not None}
     policies = select(AuditEvent.policy_id).where(
         *window, AuditEvent.assignment_id.is_(None), AuditEvent.policy_id.is_not(None)
     )
@@ -215,7 +210,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     the province), by executemany elsewhere."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        conn.execute(insert(PeriodScore.__table__), rows)
+        conn.execute(insert(PeriodScore), rows)
         return
     columns = list(rows[0])
     raw = conn.connection.driver_connection

@@ -89,7 +89,7 @@ def _assert_same(session: Session, rubric: Rubric) -> None:
                 rubric=rubric,
                 period=period,
                 by=by,
-                now=NOW,  # type: ignore[arg-type]
+                now=NOW,
             )
             assert [_head(r) for r in fast] == [_head(r) for r in full], (period, by)
         for row in _full(session, rubric, period, "department"):
