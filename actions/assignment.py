@@ -22,7 +22,12 @@ from duban.models import Assignment, Evidence, User
 from duban.rules import extension_date_refusal, normalize_answers, spec_json
 from duban.services.assignment import owned_assignment
 from duban.services.cascade import check_can_submit
-from duban.services.evidence import BlobStore, check_evidence_ids, index_evidence
+from duban.services.evidence import (
+    BlobStore,
+    check_evidence_ids,
+    check_open_for_evidence,
+    index_evidence,
+)
 from duban.services.report_template import check_report
 from duban.services.target import check_actuals
 from workflows.assignment import (
@@ -226,6 +231,13 @@ class Upload:
     source: BinaryIO
 
 
+def evidence_assignment(*, session: Session, assignment_id: int, user: User) -> Assignment:
+    """Return the user's own assignment if it still takes evidence; closed: 409 `assignment_closed`."""
+    assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
+    check_open_for_evidence(assignment)
+    return assignment
+
+
 def upload_evidence(
     *,
     session: Session,
@@ -233,9 +245,12 @@ def upload_evidence(
     user: User,
     assignment_id: int,
     uploads: list[Upload],
-    check: Callable[..., Assignment] = owned_assignment,
+    check: Callable[..., Assignment] = evidence_assignment,
 ) -> list[Evidence]:
     """Store files of the user's own assignment and index them all or none (sync: run in a thread).
+
+    `check` finds the assignment and refuses before any byte is stored: by default the
+    evidence rule (a closed assignment takes none); a conversation passes its own.
 
     The request's connection goes back to the pool while the files are checked and stored;
     the rows and audit events are then written and committed in one short transaction of

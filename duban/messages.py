@@ -20,8 +20,9 @@ NOTIFY_ACTIVITY = "notify"
 # store a code and its parameters, never the text; the text is rendered when someone reads it
 # (duban.services.notice_text), in the reader's script. Parameters: `item` (the task's number:
 # shown as its label and title), `department` (a code: shown as its name), names ending in `_at`
-# (ISO 8601 times: shown in Beijing time), anything else as it is. An empty body template keeps
-# the notification's own body (a comment, a reason: the person's words).
+# (ISO 8601 times: shown in Beijing time), `role` (lead or co: shown as ROLE_NAMES), `policy` (a
+# policy id: shown as its title), anything else as it is. An empty body template keeps the
+# notification's own body (a comment, a reason: the person's words).
 NOTICE_TEXTS: dict[str, tuple[str, str]] = {
     "assigned": ("新督办任务：{item}，请及时签收", ""),
     "submitted": ("{item}（{department}）已报送，待审核", ""),
@@ -42,12 +43,17 @@ NOTICE_TEXTS: dict[str, tuple[str, str]] = {
         "原定期限 {original_due_at}，当前期限 {due_at}，尚未报送。",
     ),
     # The services' notices about an assignment (`person`: a person's name, user data).
+    # A published document's or ad-hoc task's (交办件) new assignment, told to its department.
+    "new_assignment": ("新交办任务（{role}）：{item}", "{policy}"),
     "assigned_to_you": ("{person} 将{item}交由您承办", ""),
     "conversation_message": ("{item}（{department}）有新留言（{person}）", ""),
     "conversation_urge": ("{item}（{department}）有新催办（{person}）", ""),
     "conversation_instruction": ("{item}（{department}）有新领导批示（{person}）", ""),
     "mention": ("{person} 在{item}（{department}）的会话中提到了您", ""),
 }
+
+# How a notice's `role` parameter reads.
+ROLE_NAMES: dict[str, str] = {"lead": "牵头", "co": "配合"}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ DONE_STATES = frozenset({S.COMPLETED, S.APPROVED})
 WAITING_STATES = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.RETURNED, S.HEAD_REVIEW})
 # A report needs the task taken on (签收) first.
 REPORTABLE_STATES = WAITING_STATES - {S.ASSIGNED}
+# Closed: every period done, or withdrawn by a newer version of its policy (the workflow
+# records both as `completed`). Nothing more is added to a closed assignment's evidence.
+CLOSED_STATES = frozenset({S.COMPLETED})
 RATING_MIN, RATING_MAX = 1, 5
 
 
@@ -209,6 +212,13 @@ def extension_date_refusal(
     return None
 
 
+def upload_refusal(state: str) -> Refusal | None:
+    """Refuse new evidence (an upload, or an earlier file reused) once the assignment is closed."""
+    if state in CLOSED_STATES:
+        return Refusal("assignment_closed", "该任务已办结或已撤销，不能再上传或附加证据材料。")
+    return None
+
+
 def rating_refusal(rating: int | None) -> Refusal | None:
     """Refuse an approval without a rating from 1 to 5."""
     if rating is None or not RATING_MIN <= rating <= RATING_MAX:
@@ -222,7 +232,7 @@ def action_flags(state: str) -> ActionFlags:
         can_acknowledge=acknowledge_refusal(state) is None,
         can_submit=submit_refusal(state) is None,
         can_request_extension=extension_refusal(state) is None,
-        can_upload=state in WAITING_STATES,
+        can_upload=upload_refusal(state) is None,
         awaiting_review=state == S.SUBMITTED,
         awaiting_sign_off=state == S.HEAD_REVIEW,
     )

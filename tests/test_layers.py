@@ -198,3 +198,30 @@ def test_importing_the_workflows_loads_no_database_or_service() -> None:
     ).stdout.split()
     assert "sqlalchemy" not in out
     assert set(out) <= WORKFLOW_CORE, out
+
+
+# The web's concept stems: a router module per concept under web/api/ and web/pages/ (or a
+# template folder), and the schemas and views of that concept under the same stem (docs/DESIGN.md, "Layers").
+WEB_CONCEPT_DIRS = ("schemas", "views")
+
+
+def _stems(folder: str) -> set[str]:
+    return {p.stem for p in (ROOT / "web" / folder).glob("*.py") if p.stem != "__init__"}
+
+
+def test_web_schemas_and_views_share_their_routers_stems() -> None:
+    templates = {p.name for p in (ROOT / "web" / "templates").iterdir() if p.is_dir()}
+    concepts = _stems("api") | _stems("pages") | templates
+    strays = {
+        f"web/{folder}/{stem}.py"
+        for folder in WEB_CONCEPT_DIRS
+        for stem in _stems(folder) - concepts
+        if stem != "supervision"  # board, reviews and escalations: one API tag, one shape module
+    }
+    assert not strays, f"no web/api/ or web/pages/ module of the same stem: {sorted(strays)}"
+
+
+def test_no_concept_module_lies_flat_in_web() -> None:
+    flat = {p.stem for p in (ROOT / "web").glob("*.py")}
+    suffixed = {s for s in flat if s.endswith(("_schemas", "_view", "_views"))}
+    assert not suffixed, f"concept modules belong in web/schemas/ or web/views/: {suffixed}"

@@ -1,4 +1,8 @@
-"""Tell every department of a published draft about the assignments it was just given (交办通知)."""
+"""Tell every department of a published draft about the assignments it was just given (交办通知).
+
+A document's and an ad-hoc task's (交办件, duban.services.adhoc) alike: each notice stores the code
+`new_assignment` and its parameters, no text (duban.messages.NOTICE_TEXTS; rendered for its reader).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.domain import UserRole
-from duban.models import Assignment, Notification, Policy, PolicyItem, PolicyVersion, User
+from duban.models import Assignment, Notification, Policy, User
 from duban.services.policy import SEE_PENDING
 
 DEPARTMENT_ROLES = (str(UserRole.STAFF), str(UserRole.HEAD))
@@ -27,8 +31,6 @@ def assignment_ids(*, session: Session, policy_key: str) -> set[int]:
 
 def notify_new_assignments(*, session: Session, policy_id: int, before: Collection[int]) -> int:
     """Add one in-app notification per department user for each assignment not in `before`."""
-    policy = session.get_one(Policy, policy_id)
-    titles = _titles(session, policy)
     added = 0
     rows = session.scalars(
         select(Assignment)
@@ -38,25 +40,12 @@ def notify_new_assignments(*, session: Session, policy_id: int, before: Collecti
     for assignment in rows:
         if assignment.id in before:
             continue
-        role = "牵头" if assignment.role == "lead" else "配合"
-        title = f"新交办任务（{role}）：{titles.get(assignment.item_number, '')}"
-        added += _notify_department(session, assignment, title[:500], policy.title)
+        added += _notify_department(session, assignment)
     session.flush()
     return added
 
 
-def _titles(session: Session, policy: Policy) -> dict[int, str]:
-    stmt = (
-        select(PolicyItem.number, PolicyItem.title)
-        .join(PolicyVersion)
-        .where(
-            PolicyVersion.policy_id == policy.id, PolicyVersion.version == policy.current_version
-        )
-    )
-    return {int(number): str(title) for number, title in session.execute(stmt)}
-
-
-def _notify_department(session: Session, assignment: Assignment, title: str, body: str) -> int:
+def _notify_department(session: Session, assignment: Assignment) -> int:
     users = session.scalars(
         select(User).where(
             User.department_id == assignment.department_id,
@@ -73,8 +62,13 @@ def _notify_department(session: Session, assignment: Assignment, title: str, bod
                     key=key,
                     user_id=user.id,
                     kind="assigned",
-                    title=title,
-                    body=body[:2000],
+                    title="",
+                    code="new_assignment",
+                    params={
+                        "item": assignment.item_number,
+                        "role": assignment.role,
+                        "policy": assignment.policy_id,
+                    },
                     link=f"/assignments/{assignment.id}",
                     assignment_id=assignment.id,
                 )

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from duban.domain import DEPARTMENT_ROLES, UserRole
-from duban.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from duban.models import AuditEvent, Evidence, User
+from duban.errors import CodedConflict, Conflict, Forbidden, Invalid, NotFound, TooLarge
+from duban.models import Assignment, AuditEvent, Evidence, User
+from duban.rules import upload_refusal
 from duban.services.assignment import visible_assignment
 from duban.services.audit import record_event
 from duban.services.evidence_type import sniff_content_type, stored_name
@@ -157,6 +158,12 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_open_for_evidence(assignment: Assignment) -> None:
+    """Raise 409 `assignment_closed` if the assignment takes no more evidence (rules.upload_refusal)."""
+    if (refusal := upload_refusal(assignment.state)) is not None:
+        raise CodedConflict(refusal.message, code=refusal.code)
 
 
 def record_evidence(

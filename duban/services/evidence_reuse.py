@@ -14,6 +14,7 @@ from duban.errors import NotFound
 from duban.models import Assignment, Evidence, User
 from duban.services.assignment import owned_assignment
 from duban.services.audit import record_event
+from duban.services.evidence import check_open_for_evidence
 
 REUSABLE_LIMIT = 50
 QUERY_MAX_CHARS = 100
@@ -54,8 +55,12 @@ def _source(session: Session, assignment: Assignment, evidence_id: int) -> Evide
 def reuse_evidence(
     *, session: Session, user: User, assignment_id: int, evidence_id: int
 ) -> Evidence:
-    """Attach one of the department's earlier files to this assignment; a repeat returns the same row."""
+    """Attach one of the department's earlier files to this assignment; a repeat returns the same row.
+
+    Refused (409 `assignment_closed`) once the assignment is closed, as an upload is.
+    """
     assignment = owned_assignment(session=session, assignment_id=assignment_id, user=user)
+    check_open_for_evidence(assignment)
     source = _source(session, assignment, evidence_id)
     stmt = select(Evidence).where(
         Evidence.assignment_id == assignment.id, Evidence.sha256 == source.sha256

@@ -92,6 +92,13 @@ class S3EvidenceStore:
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
 
+    def check_ready(self) -> None:
+        """Ask the store for the bucket (HEAD); down, refusing or missing: EvidenceStoreUnavailable."""
+        try:
+            self._call(lambda: self.client.head_bucket(Bucket=self.bucket))
+        except ClientError as exc:  # a missing bucket gets past _call: not ready either
+            raise _unavailable(exc) from exc
+
     def exists(self, sha256: str) -> bool:
         """Tell whether the object of this hash is in the bucket."""
         key = self.key_of(sha256)

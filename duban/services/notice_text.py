@@ -1,20 +1,20 @@
 """What a notification says, rendered for its reader: a workflow's code and parameters become
 text (the task by its label and title, the department by its name, times in Beijing time), in
-the reader's script. Rows stored as text (before codes, or written by services) show as written.
+the reader's script. Rows stored as text (before codes) show as written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from duban.messages import NOTICE_TEXTS
-from duban.models import Assignment, Department, Notification
+from duban.messages import NOTICE_TEXTS, ROLE_NAMES
+from duban.models import Assignment, Department, Notification, Policy
 from duban.script import SIMPLIFIED, to_script
 from duban.services.assignment import item_ref, item_title, select_with_item
 
@@ -39,10 +39,11 @@ class NoticeView:
 
 @dataclass(frozen=True)
 class Names:
-    """How the parameters' ids read: task names by assignment id, department names by code."""
+    """How the parameters' ids read: tasks by assignment id, departments by code, policies by id."""
 
     tasks: dict[int, str]
     departments: dict[str, str]
+    policies: dict[int, str] = field(default_factory=dict)
 
 
 def task_name(assignment: Assignment, item: Any) -> str:
@@ -69,7 +70,22 @@ def names_for(session: Session, notes: Sequence[Notification]) -> Names:
             select(Department.code, Department.name).where(Department.code.in_(codes))
         )
         departments = {str(code): str(name) for code, name in found}
-    return Names(tasks, departments)
+    return Names(tasks, departments, _policy_titles(session, coded))
+
+
+def _policy_titles(session: Session, coded: Sequence[Notification]) -> dict[int, str]:
+    ids = {i for n in coded if (i := _int((n.params or {}).get("policy"))) is not None}
+    if not ids:
+        return {}
+    found = session.execute(select(Policy.id, Policy.title).where(Policy.id.in_(ids)))
+    return {int(pid): str(title) for pid, title in found}
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 class _Values(dict[str, str]):
@@ -99,6 +115,10 @@ def _values(note: Notification, names: Names) -> _Values:
             values[key] = names.tasks.get(note.assignment_id or 0, fallback)
         elif key == "department":
             values[key] = names.departments.get(str(value), str(value))
+        elif key == "role":
+            values[key] = ROLE_NAMES.get(str(value), str(value))
+        elif key == "policy":
+            values[key] = names.policies.get(_int(value) or 0, "—")
         elif key.endswith("_at"):
             values[key] = _beijing(value)
         else:

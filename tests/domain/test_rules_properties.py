@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from duban.domain import AssignmentState
 from duban.rules import (
     AMBER_WINDOW,
+    CLOSED_STATES,
     DONE_STATES,
     LIGHT_RANK,
     RATING_MAX,
@@ -26,6 +27,7 @@ from duban.rules import (
     rating_refusal,
     status_light,
     submit_refusal,
+    upload_refusal,
     urge_refusal,
     urgency_key,
 )
@@ -89,7 +91,9 @@ def test_the_flags_a_page_shows_are_the_refusals_the_workflow_applies(state):
     assert flags.can_acknowledge == (acknowledge_refusal(state) is None) == (state == S.ASSIGNED)
     assert flags.can_submit == (submit_refusal(state) is None) == (state in REPORTABLE_STATES)
     assert flags.can_request_extension == (extension_refusal(state) is None)
-    assert flags.can_request_extension == (state in WAITING_STATES) == flags.can_upload
+    assert flags.can_request_extension == (state in WAITING_STATES)
+    assert flags.can_upload == (upload_refusal(state) is None) == (state not in CLOSED_STATES)
+    assert not (flags.can_request_extension and not flags.can_upload)  # waiting ⊂ open
     assert not (flags.can_submit and not flags.can_request_extension)  # reportable ⊂ waiting
     assert flags.awaiting_review == (state == S.SUBMITTED)
     if state in DONE_STATES:

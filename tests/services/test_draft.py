@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from duban.errors import Conflict, Invalid, TooLarge
 from duban.models import Assignment, Notification, Policy, PolicyDraftChange, PolicyItem
+from duban.script import to_script
+from duban.services import notification
 from duban.services.department import sync_departments
 from duban.services.draft import (
     Actor,
@@ -166,7 +168,20 @@ def test_publish_once_with_the_corrections(session):
     assert item.version.parsed["cadence"] == "monthly"
     assert session.scalar(select(func.count(Assignment.id))) == 3
     notes = session.scalars(select(Notification).where(Notification.user_id == staff.id)).all()
-    assert [n.kind for n in notes] == ["assigned"] and "加快农村公路建设" in notes[0].title
+    assert [n.kind for n in notes] == ["assigned"]
+    # Stored as a code and parameters, no text: rendered for each reader (duban.messages).
+    [note] = notes
+    assert (note.code, note.title, note.body) == ("new_assignment", "", "")
+    assert note.params == {"item": 2, "role": "lead", "policy": done.policy_id}
+    [shown] = notification.list_for_user(session=session, user_id=staff.id)
+    [hant] = notification.list_for_user(session=session, user_id=staff.id, locale="zh-TW")
+    assert shown.title == "新交办任务（牵头）：任务（二）加快农村公路建设"
+    assert shown.body == session.get_one(Policy, done.policy_id).title
+    assert hant.title == "新交辦任務（牽頭）：任務（二）加快農村公路建設"
+    assert hant.body == to_script(shown.body, "zh-TW") and hant.body != shown.body
+    staff.email, staff.locale = "jtt1@example.gov.cn", "zh-TW"
+    [digest] = notification.pending_digests(session=session)
+    assert digest.lines == (f"· {hant.title}\n  {hant.body}",)
     with pytest.raises(Conflict, match="不能重复交办"):
         publish_draft(session=session, draft_id=draft.id, lock_version=None, actor=CLERK)
     with pytest.raises(Conflict, match="已交办"):

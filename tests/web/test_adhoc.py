@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from duban.domain import UserRole
-from duban.models import Assignment, AuditEvent, Policy
+from duban.models import Assignment, AuditEvent, Notification, Policy, User
 from tests.db import BACKENDS
-from tests.web.browser import add_department, add_user, api_token
+from tests.web.browser import add_department, add_user, api_token, new_client, sign_in
 from tests.web.workspace_temporal import eventually, live_app, workspace_temporal
 from web.i18n import SHANGHAI
 
@@ -33,12 +33,38 @@ def ahead(days: int) -> str:
     return (datetime.now(SHANGHAI).date() + timedelta(days=days)).isoformat()
 
 
+async def _told_in_the_readers_script(app, db, user_id, username, policy_id) -> None:
+    """The 交办件's notice is stored as a code and parameters and rendered for its reader."""
+    with db() as s:
+        notes = s.scalars(select(Notification).where(Notification.user_id == user_id)).all()
+        assert all(n.title == "" and n.code for n in notes)  # the workflow's own ones too
+        [note] = [n for n in notes if n.key.startswith("assigned:")]
+        assert (note.kind, note.code, note.body) == ("assigned", "new_assignment", "")
+        assert note.params == {"item": 1, "role": "lead", "policy": policy_id}
+    reader = new_client(app)
+    try:
+        assert (await sign_in(reader, username)).status_code == 303
+        page = await reader.get("/notifications")
+        assert "新交辦任務（牽頭）：任務（一）落實省長批示" in page.text, page.text
+        assert "交辦件：落實省長批示：春耕生產資金撥付" in page.text
+        assert "新交办任务" not in page.text and "交办件：" not in page.text
+        api = (await reader.get("/api/v1/notifications")).json()
+        [shown] = [n for n in api if n["body"].startswith("交办件")]
+        assert shown["title"].startswith("新交办任务（牵头）：任务（一）落实省长批示")
+        assert shown["body"] == "交办件：落实省长批示：春耕生产资金拨付"
+    finally:
+        await reader.aclose()
+
+
 async def test_supervisor_creates_an_adhoc_task_that_runs_on_the_workflows(
     app, db, client, login_as
 ):
     add_department(db, "fpb", "省交办测试一厅")  # not in the registry: codes stay
     add_department(db, "czt", "省交办测试二厅")
     sup = await api_token(client, add_user(db, UserRole.SUPERVISOR)[1])
+    reader_id, reader = add_user(db, UserRole.STAFF, "fpb")  # told at publish, reads 繁體
+    with db.begin() as s:
+        s.get_one(User, reader_id).locale = "zh-TW"
     body = {
         "title": "落实省长批示：春耕生产资金拨付",
         "body": "4月底前完成资金拨付并报送进展。",
@@ -68,6 +94,7 @@ async def test_supervisor_creates_an_adhoc_task_that_runs_on_the_workflows(
         assert rows["fpb"].role == "lead" and rows["czt"].role == "co"
         policy = s.get_one(Policy, made.json()["policy_id"])
         assert policy.title.startswith("交办件：") and policy.key.startswith("adhoc-")
+    await _told_in_the_readers_script(app, db, reader_id, reader, made.json()["policy_id"])
     staff = await api_token(client, add_user(db, UserRole.STAFF, "fpb")[1])
     inbox = (await client.get("/api/v1/assignments", headers=staff)).json()
     assert [r["id"] for r in inbox] == [rows["fpb"].id]

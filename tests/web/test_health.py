@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from duban.settings import Settings
+from tests.s3 import MotoServer
 from tests.web.browser import new_client
 from tests.web.workspace_temporal import workspace_temporal  # noqa: F401
 from web.app import create_app
@@ -83,3 +84,44 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_probes_are_not_in_the_api_contract(app: FastAPI, path):
     assert path not in app.openapi()["paths"]
+
+
+async def test_readyz_checks_the_evidence_store_when_s3_is_set(
+    settings,
+    workspace_temporal: WorkflowEnvironment,  # noqa: F811
+):
+    """The same app against a real moto server process: 200 while it runs, 503 once stopped."""
+    server = MotoServer()
+    try:
+        app = create_app(
+            server.settings(settings, server.bucket()), temporal_client=workspace_temporal.client
+        )
+        async with app.router.lifespan_context(app), new_client(app) as c:
+            up = await c.get("/readyz")
+            server.stop()
+            down = await c.get("/readyz")
+            alive = await c.get("/healthz")
+    finally:
+        server.stop()
+    assert up.status_code == 200, up.text
+    assert up.json()["checks"] == {"database": "ok", "temporal": "ok", "evidence_store": "ok"}
+    assert down.status_code == 503 and down.headers["retry-after"] == "5"
+    checks = down.json()["checks"]
+    assert (checks["database"], checks["temporal"]) == ("ok", "ok")
+    assert "证据存储" in checks["evidence_store"] and "evidence store" in checks["evidence_store"]
+    assert alive.status_code == 200
+
+
+async def test_readyz_is_503_when_the_bucket_is_missing(
+    settings,
+    s3_server: MotoServer,
+    workspace_temporal: WorkflowEnvironment,  # noqa: F811
+):
+    """The store answers but the configured bucket is not there: evidence cannot be kept."""
+    app = create_app(
+        s3_server.settings(settings, "no-such-bucket"), temporal_client=workspace_temporal.client
+    )
+    async with app.router.lifespan_context(app), new_client(app) as c:
+        response = await c.get("/readyz")
+    assert response.status_code == 503, response.text
+    assert response.json()["checks"]["evidence_store"] != "ok"

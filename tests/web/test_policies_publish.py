@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from duban.domain import UserRole
 from duban.models import Assignment, AuditEvent, Notification, Policy
+from duban.services.notice_text import views
 from tests.db import BACKENDS
 from tests.web.browser import add_user, api_token, new_client, sign_in
 from tests.web.workspace_temporal import eventually, live_app, workspace_temporal
@@ -110,8 +111,9 @@ async def test_page_publish_starts_workflows_once_and_tells_departments(
             )
         ).all()
         assert len(rows) == 3  # 省交通厅 + 省财政厅 (the typo merged into it) + 省扶贫办
-        notes = s.scalars(select(Notification.title).where(Notification.kind == "assigned")).all()
-        assert any("加快农村公路建设" in n for n in notes)
+        notes = s.scalars(select(Notification).where(Notification.code == "new_assignment")).all()
+        assert notes and all(n.title == "" for n in notes)  # rendered for the reader
+        assert any("加快农村公路建设" in n.title for n in views(s, notes))
     again = await clerk.client.post(
         f"{url}/publish", data={"csrf_token": clerk.csrf, "lock_version": lock}
     )

@@ -14,18 +14,27 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from actions.starter import start_policy
 from duban import rules
 from duban.db import utcnow
 from duban.domain import UserRole
-from duban.models import Assignment
+from duban.models import Assignment, Evidence
 from tests.db import BACKENDS
 from tests.web.browser import SignedIn, add_user, api_token, new_client
 from tests.web.conftest import LoginAs
-from tests.web.workspace_temporal import eventually, live_app, start_lead_and_co, workspace_temporal
+from tests.web.workspace_temporal import (
+    eventually,
+    live_app,
+    start_and_wait,
+    start_lead_and_co,
+    workspace_temporal,
+)
+from tests.workspace import make_assignment, make_department, make_policy
 from workflows.assignment import (
     ActionInput,
     AssignmentWorkflow,
@@ -281,3 +290,119 @@ async def test_urgency_order_agrees(desk: Desk, login_as: LoginAs) -> None:
     assert [r["id"] for r in listed.json()] == expected
     lights = {r["id"]: r["light"] for r in listed.json()}
     assert lights == {co.id: "red", lead.id: "amber"}
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def _evidence_rows(db: sessionmaker[Session]) -> list[tuple[int, str]]:
+    with db() as s:
+        return [(e.assignment_id, e.sha256) for e in s.scalars(select(Evidence))]
+
+
+def _stored_files(app: FastAPI) -> set[str]:
+    folder = app.state.settings.evidence_dir
+    return {p.name for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+async def _closed_by_its_workflow(app: FastAPI, db: sessionmaker[Session]) -> tuple[int, int]:
+    """Start two one-off tasks of fpb; close the first through 签收, report and approval."""
+    with db.begin() as s:
+        policy = make_policy(
+            s, items=[{"number": 5, "title": "任务五"}, {"number": 6, "title": "任务六"}]
+        )
+        fpb = make_department(s, "fpb", "省扶贫办")
+        ids = [
+            make_assignment(s, policy=policy, department=fpb, item_number=n, periods=0).id
+            for n in (5, 6)
+        ]
+        key = policy.key
+    client = await app.state.temporal.get()
+    await start_policy(
+        client,
+        session_factory=app.state.session_factory,
+        settings=app.state.settings,
+        policy_key=key,
+        cadence="one-off",  # one period: approving it completes the assignment
+    )
+    await start_and_wait(app, key, ids)
+    return ids[0], ids[1]
+
+
+async def test_can_upload_agrees(
+    app: FastAPI, db: sessionmaker[Session], login_as: LoginAs
+) -> None:
+    """A closed (completed) assignment takes no evidence: no form, and the page, the API and
+    evidence reuse refuse it with 409 `assignment_closed`, storing no file and no row."""
+    closing, other = await _closed_by_its_workflow(app, db)
+    staff = await login_as(UserRole.STAFF, department="fpb")
+    async with new_client(app) as api:
+        headers = await api_token(api, add_user(db, UserRole.STAFF, "fpb")[1])
+        sup = await api_token(api, add_user(db, UserRole.SUPERVISOR)[1])
+        desk = Desk(app, db, closing, staff, api, headers, await app.state.temporal.get())
+        await _submit(desk)
+        # Open while the report waits for review: the form shows and an upload goes through.
+        assert rules.action_flags("submitted").can_upload
+        assert f'action="/assignments/{closing}/evidence"' in await desk.page()
+        files = {"file": ("进展.pdf", PDF + b"submitted", "application/pdf")}
+        up = await api.post(f"/api/v1/assignments/{closing}/evidence", files=files, headers=headers)
+        assert up.status_code == 201, up.text
+        files = {"file": ("其他.pdf", PDF + b"other", "application/pdf")}
+        up = await api.post(f"/api/v1/assignments/{other}/evidence", files=files, headers=headers)
+        assert up.status_code == 201, up.text
+        reusable = up.json()["id"]
+        assert f'action="/assignments/{closing}/reusable-evidence"' in await desk.page()
+        review = {"decision": "approve", "rating": 5, "key": "r1"}
+        url = f"/api/v1/assignments/{closing}/review"
+        assert (await api.post(url, json=review, headers=sup)).status_code == 200
+        await desk.reaches("completed")
+
+        refusal = rules.upload_refusal("completed")
+        assert refusal is not None and refusal.code == "assignment_closed"
+        assert not rules.action_flags("completed").can_upload
+        page = await desk.page()
+        assert f'action="/assignments/{closing}/evidence"' not in page
+        assert f'action="/assignments/{closing}/reusable-evidence"' not in page
+        rows, blobs = _evidence_rows(db), _stored_files(app)
+
+        forged = {"file": ("补充.pdf", PDF + b"forged", "application/pdf")}
+        form_files = {"files": forged["file"]}  # the page's field
+        posted = await staff.client.post(
+            f"/assignments/{closing}/evidence", data={"csrf_token": staff.csrf}, files=form_files
+        )
+        assert posted.status_code == 409 and refusal.message in posted.text
+        uploader = await staff.client.post(
+            f"/assignments/{closing}/evidence",
+            data={"csrf_token": staff.csrf},
+            files=form_files,
+            headers={"Accept": "application/json"},
+        )
+        assert uploader.status_code == 409
+        assert uploader.json() == {"detail": refusal.message, "code": "assignment_closed"}
+        called = await api.post(
+            f"/api/v1/assignments/{closing}/evidence", files=forged, headers=headers
+        )
+        assert called.status_code == 409
+        assert called.json()["code"] == "assignment_closed"
+        assert called.json()["detail"] == refusal.message
+        reuse = await api.post(
+            f"/api/v1/assignments/{closing}/reusable-evidence",
+            json={"evidence_id": reusable},
+            headers=headers,
+        )
+        assert reuse.status_code == 409 and reuse.json()["code"] == "assignment_closed"
+        reuse_page = await staff.client.post(
+            f"/assignments/{closing}/reusable-evidence",
+            data={"csrf_token": staff.csrf, "evidence_id": str(reusable)},
+        )
+        assert reuse_page.status_code == 409
+        assert _evidence_rows(db) == rows and _stored_files(app) == blobs  # nothing stored
+        # The rule is the assignment's state, not the file: the open one takes a reused file.
+        detail = await api.get(f"/api/v1/assignments/{closing}", headers=headers)
+        [mine] = detail.json()["evidence"]
+        reuse = await api.post(
+            f"/api/v1/assignments/{other}/reusable-evidence",
+            json={"evidence_id": mine["id"]},
+            headers=headers,
+        )
+        assert reuse.status_code == 201, reuse.text

@@ -63,6 +63,12 @@ def test_tracing_is_off_unless_an_endpoint_is_set(monkeypatch):
 async def test_http_action_traced_through_update_into_workflow_and_activity(app, db, spans):
     mine, _theirs = await start_lead_and_co(app, db)
     _uid, username = add_user(db, UserRole.STAFF, department="fpb")
+    workflow_traces = {
+        s.context.trace_id
+        for s in spans.get_finished_spans()
+        if s.name == "RunWorkflow:AssignmentWorkflow"
+    }
+    assert workflow_traces  # the start was traced (start_lead_and_co's client carries it)
     spans.clear()
     async with new_client(app) as client:
         sent = await client.post(
@@ -82,13 +88,20 @@ async def test_http_action_traced_through_update_into_workflow_and_activity(app,
     (server,) = [s for s in named("POST /api/v1/assignments/") if s.parent is None]
     assert server.name == "POST /api/v1/assignments/{assignment_id}/acknowledge"
     (update,) = named("StartWorkflowUpdate:acknowledge")
-    assert update.context.trace_id == server.context.trace_id  # the HTTP request's trace
+    (validated,) = named("ValidateUpdate:acknowledge")
     (handled,) = named("HandleUpdate:acknowledge")
-    # temporalio's TracingInterceptor parents workflow-side spans on the workflow's own trace
-    # and links an Update's handler to the client span that sent it.
-    assert [link.context.span_id for link in handled.links] == [update.context.span_id]
-    started = named("StartActivity:record")
-    ran = named("RunActivity:record")
+    started, ran = named("StartActivity:record"), named("RunActivity:record")
     assert started and ran
-    assert {s.context.trace_id for s in (handled, *started, *ran)} == {handled.context.trace_id}
-    assert {r.parent.span_id for r in ran} <= {s.context.span_id for s in started}
+    # One trace, the HTTP request's, and a parent chain: request → Update sent → validator and
+    # handler → the activity the handler starts → the activity run (duban.tracing.UpdateSpans).
+    traced = (update, validated, handled, *started, *ran)
+    assert {s.context.trace_id for s in traced} == {server.context.trace_id}
+    assert update.parent is not None and update.parent.span_id == server.context.span_id
+    assert validated.parent is not None and handled.parent is not None
+    assert validated.parent.span_id == handled.parent.span_id == update.context.span_id
+    assert {s.parent.span_id for s in started if s.parent} == {handled.context.span_id}
+    assert {r.parent.span_id for r in ran if r.parent} <= {s.context.span_id for s in started}
+    # The workflow's own trace (its start) stays one link away.
+    [link] = handled.links
+    assert link.context.trace_id in workflow_traces
+    assert link.context.trace_id != server.context.trace_id

@@ -14,9 +14,9 @@ from actions.draft import actor_of, publish_and_start
 from duban.db import release
 from duban.models import Assignment, User
 from duban.services.adhoc import AdhocSpec, create_adhoc_draft
-from web.conversation_schemas import AdhocCreate, AdhocRead
 from web.deps import IntakeUser, SessionDep, intake_of
 from web.i18n import SHANGHAI
+from web.schemas.conversation import AdhocCreate, AdhocRead
 
 router = APIRouter(prefix="/api/v1", tags=["adhoc"])
 

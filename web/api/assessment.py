@@ -26,7 +26,11 @@ from duban.services.audit import chain_head
 from duban.services.export import ScoreSheet, report_pdf, scores_xlsx
 from duban.services.report_template import answer_lines
 from duban.services.target import target_export_rows
-from web.assessment_schemas import (
+from web.deps import SessionDep, require_roles
+from web.openapi import error_responses
+from web.paging import PAGED_RESPONSES, CursorParams, ledger_cursor_params
+from web.schemas import RowId
+from web.schemas.assessment import (
     XLSX,
     ComparisonRead,
     EvaluationCreate,
@@ -38,10 +42,6 @@ from web.assessment_schemas import (
     RubricRead,
     ScoreRowRead,
 )
-from web.deps import SessionDep, require_roles
-from web.openapi import error_responses
-from web.paging import PAGED_RESPONSES, CursorParams, ledger_cursor_params
-from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]

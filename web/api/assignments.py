@@ -19,7 +19,11 @@ from duban.services.assignment import (
     visible_assignment,
 )
 from duban.services.evidence import BlobStore, evidence_for_download
-from web.assignment_schemas import (
+from web.deps import CallerDep, CurrentUser, SessionDep
+from web.evidence_http import download_response, evidence_store
+from web.openapi import error_responses
+from web.schemas import RowId
+from web.schemas.assignments import (
     ActionRequest,
     ActionResultRead,
     AssignmentRead,
@@ -28,10 +32,6 @@ from web.assignment_schemas import (
     ExtensionCreate,
     SubmissionCreate,
 )
-from web.deps import CallerDep, CurrentUser, SessionDep
-from web.evidence_http import download_response, evidence_store
-from web.openapi import error_responses
-from web.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
 # An action the workflow refuses in its current state, or a key reused for another action.

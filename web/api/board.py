@@ -13,7 +13,7 @@ from duban.services.target import tracks_of
 from web.deps import SessionDep
 from web.openapi import error_responses
 from web.paging import PAGED_RESPONSES, CursorDep, window
-from web.supervisor_schemas import (
+from web.schemas.supervision import (
     BoardFilterDep,
     BoardRead,
     BoardRowRead,

@@ -10,17 +10,17 @@ from duban.db import release
 from duban.services.assignment import visible_assignment
 from duban.services.cascade import SubSpec, rollup, waive_children
 from duban.services.orgtree import set_placement, tree_rows
-from web.cascade_schemas import (
+from web.deps import AdminUser, CurrentUser, SessionDep, intake_of
+from web.openapi import error_responses
+from web.schemas import RowId
+from web.schemas.cascade import (
     CascadeRead,
     OrgNodeRead,
     OrgPlacement,
     SubAssignmentCreate,
     WaiverCreate,
 )
-from web.deps import AdminUser, CurrentUser, SessionDep, intake_of
-from web.openapi import error_responses
-from web.schemas import RowId
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(prefix="/api/v1", tags=["cascade"])
 

@@ -20,8 +20,12 @@ from duban.services.evidence import BlobStore
 from duban.services.leader import red_in_remit, remit, set_remit
 from duban.services.sign_off import set_head_sign_off
 from duban.services.user import get_user
-from web.assignment_schemas import ActionResultRead, EvidenceCreated
-from web.conversation_schemas import (
+from web.deps import AdminUser, CallerDep, CurrentUser, SessionDep, require_roles
+from web.evidence_http import evidence_store
+from web.openapi import error_responses
+from web.schemas import DepartmentRead, RowId
+from web.schemas.assignments import ActionResultRead, EvidenceCreated
+from web.schemas.conversation import (
     AssigneeRead,
     AssigneeUpdate,
     AuthorRead,
@@ -34,10 +38,6 @@ from web.conversation_schemas import (
     RemitUpdate,
     SignOffCreate,
 )
-from web.deps import AdminUser, CallerDep, CurrentUser, SessionDep, require_roles
-from web.evidence_http import evidence_store
-from web.openapi import error_responses
-from web.schemas import DepartmentRead, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["conversation"])
 IntakeUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR, UserRole.ADMIN))]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from duban.services.review import escalation_inbox, escalation_order
 from web.deps import SessionDep
 from web.paging import PAGED_RESPONSES, CursorDep, window
-from web.supervisor_schemas import EscalationRead, SupervisorUser
+from web.schemas.supervision import EscalationRead, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["supervision"])
 

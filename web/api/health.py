@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from actions.clients import LazyTemporal, TemporalUnavailable
+from duban.services.evidence_s3 import EvidenceStoreUnavailable, S3EvidenceStore
 from web.metrics import HttpMetrics
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,38 @@ async def _temporal_ready(request: Request) -> str | None:
     return None
 
 
+async def _evidence_store_ready(store: S3EvidenceStore) -> str | None:
+    try:
+        await asyncio.wait_for(run_in_threadpool(store.check_ready), CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "证据存储无响应 / evidence store did not answer"
+    except EvidenceStoreUnavailable:  # logged where it is raised
+        return "证据存储不可用 / evidence store unreachable"
+    return None
+
+
+async def _no_check() -> str | None:
+    return None
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Answer 200 when the database and Temporal answer, else 503 with what is down."""
-    database, temporal = await asyncio.gather(_database_ready(request), _temporal_ready(request))
+    """Answer 200 when the database, Temporal and (if S3 is set) the evidence store answer.
+
+    Otherwise 503 + Retry-After, with each part's check: what is down is named there.
+    A folder evidence store is on this machine's disk and is not checked.
+    """
+    store = request.app.state.evidence_store
+    s3 = isinstance(store, S3EvidenceStore)
+    database, temporal, evidence = await asyncio.gather(
+        _database_ready(request),
+        _temporal_ready(request),
+        _evidence_store_ready(store) if s3 else _no_check(),
+    )
     checks = {"database": database or "ok", "temporal": temporal or "ok"}
-    if database or temporal:
+    if s3:
+        checks["evidence_store"] = evidence or "ok"
+    if database or temporal or evidence:
         return JSONResponse(
             {"status": "unavailable", "checks": checks},
             status_code=503,

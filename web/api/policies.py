@@ -17,7 +17,8 @@ from duban.services.draft_edit import apply_edits
 from duban.services.policy_overview import list_policies, policy_document
 from web.deps import CurrentUser, IntakeUser, SessionDep, SettingsDep, intake_of
 from web.openapi import error_responses
-from web.policy_schemas import (
+from web.schemas import MAX_ROW_ID, RowId
+from web.schemas.policies import (
     DraftPatch,
     DraftPublish,
     DraftRead,
@@ -26,7 +27,6 @@ from web.policy_schemas import (
     PolicyRead,
     PublishRead,
 )
-from web.schemas import MAX_ROW_ID, RowId
 
 router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
 # A stale lock version, a draft already published, doubts left open.

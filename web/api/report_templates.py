@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 
 from duban.services.evidence_reuse import QUERY_MAX_CHARS, reusable_evidence, reuse_evidence
 from duban.services.report_template import get_template, save_template, spec_from_data, task_item
-from web.assignment_schemas import EvidenceCreated, EvidenceRead
 from web.deps import CurrentUser, SessionDep
 from web.openapi import error_responses
-from web.report_schemas import EvidenceReuse, ReportTemplateRead, ReportTemplateWrite
 from web.schemas import RowId
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.assignments import EvidenceCreated, EvidenceRead
+from web.schemas.report_templates import EvidenceReuse, ReportTemplateRead, ReportTemplateWrite
+from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(prefix="/api/v1", tags=["report templates"])
 TEMPLATE_PATH = "/policies/{policy_id}/tasks/{item_number}/report-template"

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request, Response
 
 from actions import review as actions
 from duban.services.review import extension_queue, review_order, review_queue
-from web.assignment_schemas import ActionResultRead
 from web.deps import SessionDep
 from web.openapi import error_responses
 from web.paging import PAGED_RESPONSES, CursorDep, window
 from web.schemas import RowId
-from web.supervisor_schemas import (
+from web.schemas.assignments import ActionResultRead
+from web.schemas.supervision import (
     BulkApproveCreate,
     BulkResultRead,
     DueUpdate,

@@ -36,10 +36,10 @@ from duban.services.timeline import timeline_label
 from web.deps import CallerDep, CurrentUser, SessionDep
 from web.i18n import SHANGHAI
 from web.pages.calendar import router as calendar_router
-from web.people_view import people_context
 from web.rendering import is_htmx, render
-from web.report_view import report_context
 from web.schemas import FormModel, RowId
+from web.views.conversation import people_context
+from web.views.report_templates import report_context
 
 router = APIRouter(include_in_schema=False)
 ROW_IDS: TypeAdapter[int] = TypeAdapter(RowId)

@@ -15,7 +15,7 @@ from duban.services.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from duban.services.review import escalation_counts, queue_counts
 from web.deps import SessionDep
 from web.rendering import render
-from web.supervisor_schemas import BoardFilterDep, SupervisorUser
+from web.schemas.supervision import BoardFilterDep, SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 VIEWS = ("list", "department", "task", "heat")

@@ -20,7 +20,7 @@ from web.deps import AdminUser, CallerDep, SessionDep, intake_of
 from web.pages.assignments import back_to_detail, detail_context, parse_due_date, render_detail
 from web.rendering import render
 from web.schemas import FormModel, RowId
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 ORG_URL = "/admin/org"

@@ -12,7 +12,7 @@ from duban.db import utcnow
 from duban.services.cockpit import cockpit, task_titles, tree_rates
 from web.deps import SessionDep
 from web.rendering import render
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,7 +14,7 @@ from duban.services.review import LEVELS, EscalationRow, escalation_counts, esca
 from web.deps import SessionDep
 from web.paging import PageDep
 from web.rendering import render
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 

@@ -64,7 +64,8 @@ def upload_form(
         stored = _store_files(request, session, store, user, assignment_id, files)
     except (Invalid, Conflict, TooLarge) as exc:
         if wants_json(request):
-            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+            coded = {"code": exc.code} if getattr(exc, "expose_code", False) else {}
+            return JSONResponse({"detail": exc.message, **coded}, status_code=exc.status)
         ctx = detail_context(session, user, assignment_id, error=exc.message)
         return render_detail(request, ctx, exc.status)
     if wants_json(request):

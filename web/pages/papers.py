@@ -23,7 +23,7 @@ from duban.services.paper import (
 from duban.services.paper_pdf import PaperContent, paper_pdf
 from web.deps import SessionDep, SettingsDep
 from web.schemas import RowId
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 

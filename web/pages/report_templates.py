@@ -24,9 +24,9 @@ from duban.services.report_template import (
 from web.deps import CurrentUser, SessionDep
 from web.pages.assignments import FLASH, back_to_detail
 from web.rendering import render
-from web.report_view import template_url
 from web.schemas import FormModel, RowId
-from web.supervisor_schemas import SupervisorUser
+from web.schemas.supervision import SupervisorUser
+from web.views.report_templates import template_url
 
 router = APIRouter(include_in_schema=False)
 BLANK_ROWS = 3

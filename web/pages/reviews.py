@@ -33,7 +33,7 @@ from web.pages.assignments import detail_context, render_detail
 from web.paging import PageDep, PageParams
 from web.rendering import is_htmx, render
 from web.schemas import FormModel, RowId
-from web.supervisor_schemas import SupervisorCaller, SupervisorUser
+from web.schemas.supervision import SupervisorCaller, SupervisorUser
 
 router = APIRouter(include_in_schema=False)
 FLASH = "flash"

@@ -18,10 +18,10 @@ from duban.services.assignment import Light
 from duban.services.board import BoardFilter, BoardRow
 from duban.services.review import EscalationRow, ExtensionRow, ReviewRow
 from duban.services.target import TargetTrack
-from web.assignment_schemas import ActionRequest, TaskRef
 from web.deps import LazyTemporalDep, SessionDep, require_roles
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead, json_integer
-from web.target_schemas import TargetRead
+from web.schemas.assignments import ActionRequest, TaskRef
+from web.schemas.targets import TargetRead
 
 SupervisorUser = Annotated[User, Depends(require_roles(UserRole.SUPERVISOR))]
 

@@ -11,9 +11,9 @@ from actions.assignment import KEY_MAX_CHARS, REASON_MAX_CHARS, REPORT_MAX_CHARS
 from duban.models import Assignment, AuditEvent, Evidence, Submission
 from duban.services.assignment import AssignmentDetail, InboxRow
 from duban.services.timeline import timeline_label
-from web.report_schemas import AnswerName, AnswerValue
 from web.schemas import BodyDateTime, BodyRowId, DepartmentRead
-from web.target_schemas import ActualIn, TargetRead
+from web.schemas.report_templates import AnswerName, AnswerValue
+from web.schemas.targets import ActualIn, TargetRead
 
 
 class TitledRow(Protocol):
