@@ -300,7 +300,7 @@ def _after(cursor: str | None) -> tuple[int, int] | None:
     if cursor is None:
         return None
     key = decode_cursor(cursor)
-    if len(key) != 2 or not all(isinstance(k, int) for k in key):
+    if len(key) != 2 or not all(isinstance(k, int) and 0 <= k < 2**31 for k in key):
         raise Invalid("翻页游标无效：它不属于这个列表。")
     return int(key[0]), int(key[1])
 

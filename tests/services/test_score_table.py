@@ -23,6 +23,7 @@ from duban.services import score_table
 from duban.services.assessment import load_outcomes
 from duban.services.audit import chain_head
 from duban.services.head_term import sync_head_term
+from duban.services.paging import encode_cursor
 from policies.rubric import Rubric, load_rubric
 from tests.services.test_assessment import DAY, Recorder, new_assignment
 from tests.workspace import make_policy, make_user
@@ -170,15 +171,11 @@ def test_a_bad_ledger_cursor_is_invalid(session: Session, recorder: Recorder):
     dept = session.get(Department, a.department_id)
     assert dept is not None
     rubric = load_rubric()
-    with pytest.raises(Invalid):
-        score_table.ledger(
-            session=session,
-            rubric=rubric,
-            department=dept,
-            period="2026",
-            now=NOW,
-            cursor="WyJ4Il0",
-        )
+    for bad in ("WyJ4Il0", encode_cursor((2**40, 0)), encode_cursor((1,)), "!!"):
+        with pytest.raises(Invalid):
+            score_table.ledger(
+                session=session, rubric=rubric, department=dept, period="2026", now=NOW, cursor=bad
+            )
     ledger = score_table.ledger(
         session=session, rubric=rubric, department=dept, period="2026", now=NOW
     )
