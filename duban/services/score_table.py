@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentRole
@@ -123,9 +125,9 @@ def refresh(*, session: Session, now: datetime) -> int:
     terms = _terms_fingerprint(session)
     if mark is not None and (mark.seq, mark.terms) == (chain_head(session=session).seq, terms):
         return 0
-    if mark is None:
-        session.add(mark := ScoreWatermark(id=1, seq=0, terms=""))
-        session.flush()
+    if mark is None:  # the first refresh of this database; two at once write one row
+        _insert_watermark(session)
+        mark = session.get_one(ScoreWatermark, 1)
     # The first write of the transaction: a row lock on PostgreSQL, the write lock on SQLite.
     session.execute(
         update(ScoreWatermark).where(ScoreWatermark.id == 1).values(seq=ScoreWatermark.seq)
@@ -142,6 +144,14 @@ def refresh(*, session: Session, now: datetime) -> int:
     mark.seq, mark.terms = head, terms
     session.flush()
     return len(ids)
+
+
+def _insert_watermark(session: Session) -> None:
+    """Write the watermark row at 0 unless another transaction has (insert or ignore)."""
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    row = {"id": 1, "seq": 0, "terms": ""}
+    session.execute(make(ScoreWatermark).values(row).on_conflict_do_nothing())
 
 
 def _chunks(ids: Collection[int]) -> Iterator[list[int]]:

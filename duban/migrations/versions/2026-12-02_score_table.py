@@ -38,7 +38,8 @@ def _facts() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
-    """Create the three tables; the watermark starts at 0, so the first read builds the rest."""
+    """Create the three tables, empty: the first refresh writes the watermark and builds the rest
+    (so a backup loads onto a migrated database as onto any other)."""
     op.create_table(
         "period_score",
         sa.Column("assignment_id", sa.Integer(), nullable=False),
@@ -68,14 +69,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_score_tally")),
     )
     op.create_index("ix_score_tally_quarter", "score_tally", ["quarter", "department_id"])
-    watermark = op.create_table(
+    op.create_table(
         "score_watermark",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("terms", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_score_watermark")),
     )
-    op.bulk_insert(watermark, [{"id": 1, "seq": 0, "terms": ""}])
 
 
 def downgrade() -> None:
