@@ -51,7 +51,7 @@ MIN_REPEAT = 3
 DEPARTMENTS = 100
 UNITS_PER_ITEM = 50
 ITEMS_PER_POLICY = 20
-PERIODS = 4  # quarterly: three closed, the current one open
+PERIODS = 4  # quarterly: three closed (approved, as the workflow closes them), the current one open
 PASSWORD = "bench-Pages-42"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SECRET_KEY = "bench-pages"
@@ -276,7 +276,7 @@ def seed(engine: Engine, n: int, now: datetime) -> Seeded:
             pdue = dues[period] if period < current else due
             t["assignment_period"].add(
                 aid, period, pdue, dues[period], "cadence", f"第{period + 1}季度", False,
-                "closed" if closed else "open", pdue if closed else None,
+                "approved" if closed else "open", pdue if closed else None,
                 (i + period) % 7 != 0 if closed else None, 3 + (i + period) % 3 if closed else None,
             )  # fmt: skip
             audit(f"{wf}:p{period}:period_opened:0", pdue - quarter, "period_opened", pid, aid, {})

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -193,7 +194,7 @@ def _tables(rubric: Rubric) -> dict[str, _RoleTable]:
     }
 
 
-def _days_late(o: PeriodOutcome, as_of: datetime) -> int:
+def days_late(o: PeriodOutcome, as_of: datetime) -> int:
     """Return whole days (started days count) from the due date to closing, or to `as_of`."""
     end = o.closed_at if o.closed_at is not None else as_of
     seconds = (end - o.due_at).total_seconds()
@@ -227,7 +228,7 @@ def _score_into(
         pts = t.rubric.target_weight * share * t.weight
         why = f"指标达标{o.targets_met}/{o.targets_reported}项{t.suffix}"
         out.append(ScoreLine(pts, why, by_rule.get("target", ev), "target", aid, idx))
-    if days := _days_late(o, as_of):
+    if days := days_late(o, as_of):
         pts, why = t.late_line(days)
         out.append(ScoreLine(pts, why, by_rule.get("lateness", ev), "lateness", aid, idx))
     for level in o.escalation_levels:
@@ -298,30 +299,84 @@ def _ranked(
 ) -> list[ScoreRow]:
     """Build rows, best first; equal scores share a rank (competition ranking 1,1,3)."""
     # fsum is exact, so a total never depends on the order outcomes arrived in.
-    totals = sorted(
-        (
-            (round(math.fsum([line[0] for line in lines]), 2), key)
-            for key, (_, lines, _) in groups.items()
-        ),
-        key=lambda pair: (-pair[0], pair[1]),
-    )
-    rows: list[ScoreRow] = []
-    for position, (score, key) in enumerate(totals, start=1):
-        rank = rows[-1].rank if rows and rows[-1].score == score else position
-        name, lines, count = groups[key]
-        rows.append(
-            ScoreRow(
-                by,
-                key,
+    return _ranked_totals(
+        by,
+        {
+            key: (
                 name,
-                score + 0.0,  # turns a rounded -0.0 into 0.0
-                rank,
+                round(math.fsum([line[0] for line in lines]), 2),
                 _breakdown(lines),
                 tuple(lines),
                 count[0],
             )
-        )
+            for key, (name, lines, count) in groups.items()
+        },
+    )
+
+
+_Totals = tuple[str, float, tuple[RuleTotal, ...], tuple[ScoreLine, ...], int]
+
+
+def _ranked_totals(by: GroupBy, groups: dict[str, _Totals]) -> list[ScoreRow]:
+    """Rank (name, score, breakdown, lines, periods) per key, best first, ties sharing a rank."""
+    totals = sorted(((t[1], key) for key, t in groups.items()), key=lambda p: (-p[0], p[1]))
+    rows: list[ScoreRow] = []
+    for position, (score, key) in enumerate(totals, start=1):
+        rank = rows[-1].rank if rows and rows[-1].score == score else position
+        name, _, breakdown, lines, periods = groups[key]
+        # + 0.0 turns a rounded -0.0 into 0.0
+        rows.append(ScoreRow(by, key, name, score + 0.0, rank, breakdown, lines, periods))
     return rows
+
+
+def _exact_sum(points: Iterable[tuple[float, int]]) -> float:
+    """Return the sum of each value repeated n times as math.fsum of the whole list gives it:
+    the exact sum, rounded once."""
+    return float(sum((Fraction(p) * n for p, n in points), Fraction(0)))
+
+
+def compile_tallies(
+    tallies: Iterable[tuple[PeriodOutcome, int]],
+    rubric: Rubric,
+    *,
+    as_of: datetime,
+    by: GroupBy = "department",
+) -> list[ScoreRow]:
+    """Rank like compile_scores where each (outcome, n) stands for n periods that score alike:
+    the same scores, ranks, breakdowns and period counts, without the lines (the ledger pages
+    them from the periods themselves)."""
+    if by not in ("department", "official"):
+        raise ValueError(f"by must be 'department' or 'official', got {by!r}")
+    tables = _tables(rubric)
+    groups: dict[str, tuple[str, dict[str, list[tuple[float, int]]], list[int]]] = {}
+    for o, n in tallies:
+        if (who := _group_key(o, by)) is None:
+            continue
+        group = groups.get(who[0])
+        if group is None:
+            group = groups[who[0]] = (who[1], {rule: [] for rule in RULE_LABELS}, [0])
+        group[2][0] += n
+        lines: list[ScoreLine] = []
+        _score_into(o, tables, as_of, lines)
+        for line in lines:
+            group[1][line.rule].append((line.points, n))
+    return _ranked_totals(
+        by,
+        {
+            key: (
+                name,
+                round(_exact_sum(p for pairs in per_rule.values() for p in pairs), 2),
+                tuple(
+                    RuleTotal(rule, RULE_LABELS[rule], _exact_sum(pairs), sum(n for _, n in pairs))
+                    for rule, pairs in per_rule.items()
+                    if pairs
+                ),
+                (),
+                count[0],
+            )
+            for key, (name, per_rule, count) in groups.items()
+        },
+    )
 
 
 def compile_scores(

@@ -36,7 +36,9 @@ async def test_bench_report_at_n_20():
     assert "| bare signal (call returned) | 20 | 0 |" in text
     assert re.search(r"of the same parent/child shape:\n\*\*\d+\.\d\d\*\* \(target ≥ 0.9\)", text)
     assert re.search(r"bare Update:\n\*\*\d+\.\d\d\*\* \(target ≥ 0.8\)", text)
-    assert "| bare Update after a scheduled no-op activity (duban's durable shape) | 20 | 0 |" in text
+    assert (
+        "| bare Update after a scheduled no-op activity (duban's durable shape) | 20 | 0 |" in text
+    )
     assert re.search(r"first write must be\):\n\*\*\d+\.\d\d\*\* \(target ≥ 0.8\)", text)
     assert "## (g) Human actions over HTTP" in text
     for action in ("acknowledge", "submit", "approve"):

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from actions.temporal import connect
 from cli.devserver import running_dev_server
-from cli.jobs import RECONCILE_JOB_ID, build_scheduler, reconcile
+from cli.jobs import RECONCILE_JOB_ID, SCORES_JOB_ID, build_scheduler, reconcile
 from cli.worker import running_worker
 from duban.db import make_engine, make_session_factory
 from duban.models import Assignment, AuditEvent
@@ -104,6 +104,10 @@ async def test_scheduler_registers_reconciliation_with_safe_options(live):
         assert job is not None
         assert (job.coalesce, job.max_instances) == (True, 1)
         assert job.trigger.interval == timedelta(minutes=15)
+        scores = scheduler.get_job(SCORES_JOB_ID)
+        assert scores is not None
+        assert (scores.coalesce, scores.max_instances) == (True, 1)
+        assert scores.trigger.interval == timedelta(minutes=5)
     finally:
         scheduler.shutdown(wait=False)
 

@@ -89,6 +89,32 @@ def cursor_params(
 
 
 CursorDep = Annotated[CursorParams, Depends(cursor_params)]
+LEDGER_LIMIT = 100  # a ledger's scored periods per answer by default (each gives 1-7 lines)
+
+
+def ledger_cursor_params(
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_API_LIMIT,
+            description=f"scored periods per answer, all lines of each (default {LEDGER_LIMIT})",
+        ),
+    ] = LEDGER_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=CURSOR_MAX_CHARS,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="the `next` cursor of the previous answer (its Link header names it too)",
+        ),
+    ] = None,
+) -> CursorParams:
+    """Read a ledger's limit and cursor from the query string (bad ones are 422)."""
+    return CursorParams(limit, cursor)
+
+
 NEXT_HEADERS = {
     "Link": {
         "description": 'the next rows: `<URL>; rel="next"` (absent on the last answer)',

@@ -15,6 +15,7 @@ from duban.models.paper import PaperNumber
 from duban.models.policy import Policy, PolicyItem, PolicyVersion
 from duban.models.recovery_code import RecoveryCode
 from duban.models.report_template import ReportTemplate
+from duban.models.score import PeriodScore, ScoreTally, ScoreWatermark
 from duban.models.sign_in import SignInFailure
 from duban.models.submission import Submission, submission_evidence
 from duban.models.target import TargetActual, TaskTarget
@@ -37,6 +38,7 @@ __all__ = [
     "Notification",
     "OidcIdentity",
     "PaperNumber",
+    "PeriodScore",
     "Policy",
     "PolicyDraft",
     "PolicyDraftChange",
@@ -45,6 +47,8 @@ __all__ = [
     "RecoveryCode",
     "ReportTemplate",
     "RubricVersion",
+    "ScoreTally",
+    "ScoreWatermark",
     "SignInFailure",
     "Submission",
     "TargetActual",

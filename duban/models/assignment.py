@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -16,7 +16,10 @@ class Assignment(Base):
     """One task x one department; a mirror of its AssignmentWorkflow's state."""
 
     __tablename__ = "assignment"
-    __table_args__ = (UniqueConstraint("policy_id", "item_number", "department_id"),)
+    __table_args__ = (
+        UniqueConstraint("policy_id", "item_number", "department_id"),
+        Index("ix_assignment_state", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"))
@@ -64,7 +67,10 @@ class AssignmentPeriod(Base):
     """A reporting period of an assignment with its due date; `historic` ones never escalate."""
 
     __tablename__ = "assignment_period"
-    __table_args__ = (UniqueConstraint("assignment_id", "index"),)
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "index"),
+        Index("ix_assignment_period_historic_original_due_at", "historic", "original_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"))
@@ -86,7 +92,10 @@ class Escalation(Base):
     """A rung of the ladder reached after a due date passed."""
 
     __tablename__ = "escalation"
-    __table_args__ = (UniqueConstraint("assignment_id", "period_index", "level"),)
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "period_index", "level"),
+        Index("ix_escalation_level_reached_at", "level", "reached_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"))
@@ -100,6 +109,7 @@ class Extension(Base):
     """A department's request for a later due date and the supervisor's decision."""
 
     __tablename__ = "extension"
+    __table_args__ = (Index("ix_extension_state_requested_at", "state", "requested_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)

@@ -26,6 +26,7 @@ class Submission(Base):
     __table_args__ = (
         Index("ix_submission_assignment_id", "assignment_id", "period_index"),
         Index("ix_submission_state", "state"),
+        Index("ix_submission_state_submitted_at", "state", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,7 @@ from duban.scoring import (
     period_bounds,
 )
 from duban.services.assignment import item_ref, item_title, select_with_item
-from duban.services.head_term import head_at, head_terms
+from duban.services.head_term import Term, head_at, head_terms
 from duban.services.target import period_attainment
 from policies.rubric import Rubric
 
@@ -74,7 +74,10 @@ def current_quarter(now: datetime) -> str:
 
 
 def _period_rows(
-    session: Session, as_of: datetime, period: str | None, department_id: int | None
+    session: Session,
+    period: str | None,
+    department_id: int | None,
+    assignment_ids: Collection[int] | None,
 ) -> list[Any]:
     """Return one row per assignment period with its assignment and department columns."""
     q = (
@@ -105,6 +108,8 @@ def _period_rows(
         )
     if department_id is not None:
         q = q.where(Assignment.department_id == department_id)
+    if assignment_ids is not None:
+        q = q.where(AssignmentPeriod.assignment_id.in_(assignment_ids))
     return list(session.execute(q.order_by(AssignmentPeriod.assignment_id, AssignmentPeriod.index)))
 
 
@@ -113,36 +118,44 @@ def _counts(session: Session, q: Select[int, int, int]) -> dict[PeriodKey, int]:
     return {(a, p): n for a, p, n in session.execute(q)}
 
 
-def _levels(session: Session, ids: set[int], as_of: datetime) -> dict[PeriodKey, list[int]]:
+def _levels(
+    session: Session, ids: set[int], as_of: datetime, only: Collection[int] | None
+) -> dict[PeriodKey, list[int]]:
     """Return the escalation levels reached by `as_of`, per period."""
     out: dict[PeriodKey, list[int]] = defaultdict(list)
     q = select(Escalation.assignment_id, Escalation.period_index, Escalation.level).where(
         Escalation.reached_at <= as_of
     )
+    if only is not None:
+        q = q.where(Escalation.assignment_id.in_(only))
     for a, p, level in session.execute(q.order_by(Escalation.level)):
         if a in ids:
             out[(a, p)].append(level)
     return out
 
 
-def _returns(session: Session, as_of: datetime) -> dict[PeriodKey, int]:
+def _returns(
+    session: Session, as_of: datetime, only: Collection[int] | None
+) -> dict[PeriodKey, int]:
     """Return how many submissions were returned by `as_of`, per period."""
-    return _counts(
-        session,
-        select(Submission.assignment_id, Submission.period_index, func.count())
-        .where(Submission.state == "returned", Submission.reviewed_at <= as_of)
-        .group_by(Submission.assignment_id, Submission.period_index),
+    q = select(Submission.assignment_id, Submission.period_index, func.count()).where(
+        Submission.state == "returned", Submission.reviewed_at <= as_of
     )
+    if only is not None:
+        q = q.where(Submission.assignment_id.in_(only))
+    return _counts(session, q.group_by(Submission.assignment_id, Submission.period_index))
 
 
-def _extensions(session: Session, as_of: datetime) -> dict[PeriodKey, int]:
+def _extensions(
+    session: Session, as_of: datetime, only: Collection[int] | None
+) -> dict[PeriodKey, int]:
     """Return how many extensions were granted by `as_of`, per period."""
-    return _counts(
-        session,
-        select(Extension.assignment_id, Extension.period_index, func.count())
-        .where(Extension.state == "granted", Extension.decided_at <= as_of)
-        .group_by(Extension.assignment_id, Extension.period_index),
+    q = select(Extension.assignment_id, Extension.period_index, func.count()).where(
+        Extension.state == "granted", Extension.decided_at <= as_of
     )
+    if only is not None:
+        q = q.where(Extension.assignment_id.in_(only))
+    return _counts(session, q.group_by(Extension.assignment_id, Extension.period_index))
 
 
 _KIND_RULES: dict[str, tuple[str, ...]] = {}
@@ -172,10 +185,14 @@ def period_of_key(key: str, kind: str) -> int | None:
     return int(match[1]) if match else None
 
 
-def _events(session: Session, ids: set[int], as_of: datetime) -> dict[PeriodKey, _Events]:
+def _events(
+    session: Session, ids: set[int], as_of: datetime, only: Collection[int] | None
+) -> dict[PeriodKey, _Events]:
     """Return the audit events recorded by `as_of` per period (the period is in the event key)."""
     out: dict[PeriodKey, _Events] = {}
-    cut = (AuditEvent.assignment_id.is_not(None), AuditEvent.at <= as_of)
+    cut: tuple[Any, ...] = (AuditEvent.assignment_id.is_not(None), AuditEvent.at <= as_of)
+    if only is not None:
+        cut = (AuditEvent.assignment_id.in_(only), AuditEvent.at <= as_of)
     data: dict[int, dict[str, Any]] = dict(
         session.execute(
             select(AuditEvent.id, AuditEvent.data).where(*cut, AuditEvent.kind.in_(_DATA_KINDS))
@@ -200,13 +217,19 @@ def load_outcomes(
     as_of: datetime,
     period: str | None = None,
     department_id: int | None = None,
+    assignment_ids: Collection[int] | None = None,
+    terms: dict[int, list[Term]] | None = None,
 ) -> list[PeriodOutcome]:
-    """Build every period's outcome as recorded by `as_of`, in a handful of set-based queries."""
-    rows = _period_rows(session, as_of, period, department_id)
+    """Build every period's outcome as recorded by `as_of`, in a handful of set-based queries
+    (of the given assignments only, when `assignment_ids` names them)."""
+    only = assignment_ids
+    rows = _period_rows(session, period, department_id, only)
     ids = {r.assignment_id for r in rows}
-    terms, levels = head_terms(session=session), _levels(session, ids, as_of)
-    returns, extensions = _returns(session, as_of), _extensions(session, as_of)
-    events = _events(session, ids, as_of)
+    if terms is None:
+        terms = head_terms(session=session)
+    levels = _levels(session, ids, as_of, only)
+    returns, extensions = _returns(session, as_of, only), _extensions(session, as_of, only)
+    events = _events(session, ids, as_of, only)
     attained = period_attainment(session=session, assignment_ids=ids, as_of=as_of)
     none = _Events([], {})
     out: list[PeriodOutcome] = []
@@ -278,14 +301,17 @@ class Ledger:
     task_refs: dict[int, str] = field(default_factory=dict)
     # The task as a reader knows it: its number as written and its title.
     task_titles: dict[int, str] = field(default_factory=dict)
+    # The lines shown: all of them, or one window of the period's lines and the cursor of the rest.
+    lines: tuple[ScoreLine, ...] = ()
+    next: str | None = None
 
     @property
     def scored(self) -> bool:
         """Tell whether anything of the period has been scored for the department yet."""
-        return self.row is not None and bool(self.row.lines)
+        return self.row is not None and bool(self.row.breakdown)
 
 
-def _events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, AuditEvent]:
+def events_by_id(session: Session, lines: Iterable[ScoreLine]) -> dict[int, AuditEvent]:
     """Return the audit events that the lines cite."""
     wanted = sorted({i for line in lines for i in line.event_ids})
     found: dict[int, AuditEvent] = {}
@@ -333,5 +359,5 @@ def department_ledger(
     tasks = {a.id: a.item_number for a, _ in pairs}
     refs = {a.id: item_ref(a, item) for a, item in pairs}
     titles = {a.id: item_ref(a, item) + item_title(a, item) for a, item in pairs}
-    events = _events_by_id(session, lines)
-    return Ledger(department, period, row, len(rows), events, tasks, refs, titles)
+    events = events_by_id(session, lines)
+    return Ledger(department, period, row, len(rows), events, tasks, refs, titles, tuple(lines))

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
+from duban.db import UTCDateTime
 from duban.models import (
     Assignment,
     AssignmentMessage,
@@ -18,8 +31,9 @@ from duban.models import (
     Department,
     Policy,
     PolicyItem,
+    PolicyVersion,
 )
-from duban.rules import Projection
+from duban.rules import LIGHT_RANK, Projection
 from duban.scoring import period_bounds
 from duban.services.assignment import (
     DONE_STATES,
@@ -32,12 +46,14 @@ from duban.services.assignment import (
     status_light,
 )
 from duban.services.conversation import last_urges
+from duban.services.light import done_flag, light_rank, missed_ids
 from duban.services.orgtree import descendants
-from duban.services.paging import instant
+from duban.services.paging import NEVER, Slice, list_cursor, list_key, micros, of_micros
 from duban.services.target import projected_misses
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LIGHTS = (Light.RED, Light.AMBER, Light.GREEN)
+BY_RANK = {rank: light for light, rank in LIGHT_RANK.items()}
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,11 @@ class Group:
     counts: dict[Light, int] = field(default_factory=lambda: dict.fromkeys(LIGHTS, 0))
 
     @property
+    def size(self) -> int:
+        """Return how many rows the group holds (its `rows` are the first GROUP_ROWS)."""
+        return sum(self.counts.values())
+
+    @property
     def worst(self) -> Light:
         """Return the worst light among the rows."""
         return next((light for light in LIGHTS if self.counts[light]), Light.GREEN)
@@ -126,7 +147,8 @@ class Options:
 
 @dataclass(frozen=True)
 class Board:
-    """The filtered rows sorted by lateness, counts before the light filter, groups and the heat map."""
+    """One window of the filtered rows sorted by lateness, the counts per light before the light
+    filter, and (when asked) the groups and the heat map of every filtered row."""
 
     rows: list[BoardRow]
     counts: dict[Light, int]
@@ -138,6 +160,14 @@ class Board:
     urges: dict[int, AssignmentMessage] = field(default_factory=dict)
     # 层层分解: the sub-assignments of each row that has any, whatever the filters.
     children: dict[int, list[BoardRow]] = field(default_factory=dict)
+    shown: int = 0  # how many rows the light filter leaves (the rows are a window of them)
+    more: bool = False  # whether rows follow the window
+    # The ids of every row the filters leave (light included), as SQL, for counts beside the board.
+    ids: Select[tuple[int]] | None = None
+
+
+GROUP_ROWS = 8  # rows shown under each group of the grouped views
+CURSOR = "board"
 
 
 def task_key(policy_key: str, item_number: int) -> str:
@@ -145,15 +175,55 @@ def task_key(policy_key: str, item_number: int) -> str:
     return f"{policy_key}#{item_number}"
 
 
-def lateness_key(row: BoardRow) -> tuple[int, int, int, float, int]:
-    """Sort key: unfinished first, red before amber before green, most days late first, then
-    the earliest due; the id last, so the order is total (the API pages by this key)."""
-    order = LIGHTS.index(row.light.color)
-    return (int(row.done), order, -row.days_late, instant(row.assignment.due_at), row.assignment.id)
+def lateness_key(row: BoardRow) -> tuple[int, int, int, int]:
+    """Sort key: unfinished first, red before amber before green, then the earliest due (the
+    most days late first among the red), missing due days last; the id last, so the order is
+    total. `_order` is the same key in SQL; the API's cursor is it."""
+    return (
+        int(row.done),
+        LIGHT_RANK[row.light.color],
+        micros(row.assignment.due_at),
+        row.assignment.id,
+    )
 
 
-def _narrow(stmt: ItemSelect, f: BoardFilter) -> ItemSelect:
-    """Apply the filters that SQL can answer."""
+def board_cursor(row: BoardRow) -> str:
+    """Return the API cursor of the rows after `row`."""
+    return list_cursor(CURSOR, lateness_key(row))
+
+
+def board_after(cursor: str) -> tuple[int, ...]:
+    """Return the sort key a board cursor names, or raise Invalid (a 422)."""
+    return list_key(CURSOR, cursor, 4, times=(2,))
+
+
+def _order(rank: ColumnElement[int]) -> tuple[Any, ...]:
+    due = func.coalesce(Assignment.due_at, literal(NEVER, UTCDateTime()))
+    return (done_flag(), rank, due, Assignment.id)
+
+
+def ref_sql() -> ColumnElement[str]:
+    """Return `item_ref` as SQL (the label as written, else （n）), over `select_with_item`."""
+    fallback = literal("（") + cast(Assignment.item_number, String) + literal("）")
+    labelled = and_(PolicyItem.label.is_not(None), PolicyItem.label != "")
+    return case((labelled, PolicyItem.label), else_=fallback)
+
+
+def title_sql() -> ColumnElement[str]:
+    """Return `item_title` as SQL (the current item's title, else 第 n 项)."""
+    fallback = literal("第 ") + cast(Assignment.item_number, String) + literal(" 项")
+    return case((PolicyItem.id.is_not(None), PolicyItem.title), else_=fallback)
+
+
+def search_sql(q: str, *, codes: bool = True) -> ColumnElement[bool]:
+    """Return SQL telling whether a row's task number, title or department name (and code)
+    holds the text `q` (`matches` on the rows)."""
+    texts = [ref_sql(), title_sql(), Department.name, *([Department.code] if codes else [])]
+    return or_(*(t.contains(q, autoescape=True) for t in texts))
+
+
+def _narrow(stmt: ItemSelect, f: BoardFilter, session: Session | None = None) -> ItemSelect:
+    """Apply the filters but the light, all in SQL."""
     stmt = stmt.where(Assignment.removed_in_version.is_(None))
     if f.policy:
         stmt = stmt.where(Policy.key == f.policy)
@@ -174,6 +244,10 @@ def _narrow(stmt: ItemSelect, f: BoardFilter) -> ItemSelect:
                 AssignmentPeriod.original_due_at < end,
             )
         )
+    if f.q:
+        stmt = stmt.where(search_sql(f.q))
+    if f.under and session is not None:
+        stmt = stmt.where(Assignment.department_id.in_(_subtree(session, f.under)))
     return stmt
 
 
@@ -192,49 +266,133 @@ def _row(
     return BoardRow(a, item_title(a, item), section[0], section[1], light, late, item_ref(a, item))
 
 
-def _group(rows: Iterable[BoardRow], key_name: tuple[str, str], into: dict[str, Group]) -> None:
-    """Add rows to the group named by key_name, creating it on first use."""
-    key, name = key_name
-    group = into.setdefault(key, Group(key, name))
-    for row in rows:
-        group.rows.append(row)
-        group.counts[row.light.color] += 1
+@dataclass(frozen=True)
+class _Scope:
+    """The filtered statement, its light column and the projected misses it was built with."""
+
+    stmt: ItemSelect
+    lit: ItemSelect  # with the light filter too
+    rank: ColumnElement[int]
+    missed: set[int]
 
 
-def board(*, session: Session, now: datetime, filters: BoardFilter) -> Board:
-    """Return every assignment matching the filters with its light, sorted by lateness."""
-    stmt = _narrow(select_with_item(), filters)
-    if filters.under:
-        stmt = stmt.where(Assignment.department_id.in_(_subtree(session, filters.under)))
+def _scope(session: Session, now: datetime, filters: BoardFilter) -> _Scope:
+    missed = missed_ids(session=session, now=now)
+    rank = light_rank(now=now, missed=missed)
+    stmt = _narrow(select_with_item(), filters, session)
+    lit = stmt if filters.light is None else stmt.where(rank == LIGHT_RANK[filters.light])
+    return _Scope(stmt, lit, rank, missed)
+
+
+def _rows(session: Session, stmt: ItemSelect, now: datetime, missed: set[int]) -> list[BoardRow]:
+    """Load the rows a statement selects, with their lights (and the reason of a target miss)."""
     found = list(session.execute(stmt).unique())
-    misses = projected_misses(session=session, assignments=[a for a, _ in found], today=now.date())
-    everything = [_row(a, item, now, misses.get(a.id)) for a, item in found]
-    if filters.q:
-        everything = [r for r in everything if matches(r, filters.q)]
-    counts = dict.fromkeys(LIGHTS, 0)
-    for r in everything:
-        counts[r.light.color] += 1
-    rows = sorted(
-        (r for r in everything if filters.light in (None, r.light.color)), key=lateness_key
+    flagged = [a for a, _ in found if a.id in missed]
+    misses = (
+        projected_misses(session=session, assignments=flagged, today=now.date()) if flagged else {}
     )
-    by_dept: dict[str, Group] = {}
-    by_task: dict[str, Group] = {}
-    heat: dict[tuple[str, str], list[BoardRow]] = {}
-    for r in rows:
-        a = r.assignment
-        tkey = task_key(a.policy.key, a.item_number)
-        _group([r], (a.department.code, a.department.name), by_dept)
-        _group([r], (tkey, f"{r.ref}{r.title}"), by_task)
-        heat.setdefault((a.department.code, tkey), []).append(r)
+    return [_row(a, item, now, misses.get(a.id)) for a, item in found]
+
+
+def board(
+    *,
+    session: Session,
+    now: datetime,
+    filters: BoardFilter,
+    part: Slice | None = None,
+    groups: bool = True,
+) -> Board:
+    """Return a window (`part`; all rows by default) of the assignments matching the filters,
+    sorted by lateness, with the counts per light; with `groups`, the grouped views and the
+    heat map of every matching row too. Filters, counts, order and window are SQL."""
+    part = part or Slice()
+    sc = _scope(session, now, filters)
+    counts = dict.fromkeys(LIGHTS, 0)
+    tally = sc.stmt.with_only_columns(sc.rank, func.count()).group_by(sc.rank)
+    for rank, n in session.execute(tally):
+        counts[BY_RANK[int(rank)]] = int(n)
+    order = _order(sc.rank)
+    stmt = sc.lit.order_by(*order)
+    if part.after is not None:
+        due = of_micros(part.after[2])
+        stmt = stmt.where(
+            tuple_(*order) > tuple_(*part.after[:2], literal(due, UTCDateTime()), part.after[3])
+        )
+    if part.offset:
+        stmt = stmt.offset(part.offset)
+    if part.limit is not None:
+        # Sort and window the ids alone (narrow rows), then load the window's rows.
+        ids = list(session.scalars(stmt.with_only_columns(Assignment.id).limit(part.limit + 1)))
+        stmt = select_with_item().where(Assignment.id.in_(ids))
+        place = {aid: i for i, aid in enumerate(ids)}
+        rows = sorted(_rows(session, stmt, now, sc.missed), key=lambda r: place[r.assignment.id])
+    else:
+        rows = _rows(session, stmt, now, sc.missed)
+    more = part.limit is not None and len(rows) > part.limit
+    rows = rows[: part.limit] if part.limit is not None else rows
+    shown = counts[filters.light] if filters.light else sum(counts.values())
+    by_dept, by_task, heat = _groups(session, sc, now) if groups else ([], [], {})
+    ids = [r.assignment.id for r in rows]
     return Board(
         rows=rows,
         counts=counts,
-        total=len(everything),
-        by_department=sorted(by_dept.values(), key=_group_order),
-        by_task=sorted(by_task.values(), key=_task_order),
-        heat={k: _cell(v) for k, v in heat.items()},
-        urges=last_urges(session=session, assignment_ids=[r.assignment.id for r in rows]),
-        children=_children(session, [r.assignment.id for r in rows], now),
+        total=sum(counts.values()),
+        by_department=by_dept,
+        by_task=by_task,
+        heat=heat,
+        urges=last_urges(session=session, assignment_ids=ids),
+        children=_children(session, ids, now),
+        shown=shown,
+        more=more,
+        ids=sc.lit.with_only_columns(Assignment.id),
+    )
+
+
+def _groups(
+    session: Session, sc: _Scope, now: datetime
+) -> tuple[list[Group], list[Group], dict[tuple[str, str], HeatCell]]:
+    """Count every filtered row per department, per task and per cell (GROUP BY), and load the
+    first GROUP_ROWS rows of each department and each task (a window function)."""
+    by_dept: dict[str, Group] = {}
+    by_task: dict[str, Group] = {}
+    cells: dict[tuple[str, str], dict[Light, int]] = {}
+    tally = sc.lit.with_only_columns(
+        Department.code,
+        func.max(Department.name),
+        Policy.key,
+        Assignment.item_number,
+        func.max(ref_sql() + title_sql()),
+        sc.rank,
+        func.count(),
+    ).group_by(Department.code, Policy.key, Assignment.item_number, sc.rank)
+    for code, name, policy, number, task_name, rank, n in session.execute(tally):
+        light, tkey = BY_RANK[int(rank)], task_key(policy, number)
+        by_dept.setdefault(code, Group(code, name)).counts[light] += n
+        by_task.setdefault(tkey, Group(tkey, task_name)).counts[light] += n
+        cells.setdefault((code, tkey), dict.fromkeys(LIGHTS, 0))[light] += n
+    order = _order(sc.rank)
+    for part_by, into, key_of in (
+        ((Assignment.department_id,), by_dept, lambda r: r.assignment.department.code),
+        (
+            (Assignment.policy_id, Assignment.item_number),
+            by_task,
+            lambda r: task_key(r.assignment.policy.key, r.assignment.item_number),
+        ),
+    ):
+        place = func.row_number().over(partition_by=part_by, order_by=order).label("place")
+        ranked = sc.lit.with_only_columns(Assignment.id, place).subquery()
+        first = select(ranked.c.id).where(ranked.c.place <= GROUP_ROWS)
+        stmt = select_with_item().where(Assignment.id.in_(first)).order_by(*order)
+        for row in _rows(session, stmt, now, sc.missed):
+            into[key_of(row)].rows.append(row)
+    heat = {
+        k: HeatCell(next(li for li in LIGHTS if c[li]), sum(c.values()), c[Light.RED])
+        for k, c in cells.items()
+    }
+    return (
+        sorted(by_dept.values(), key=_group_order),
+        sorted(by_task.values(), key=_task_order),
+        heat,
     )
 
 
@@ -267,44 +425,51 @@ def _task_order(g: Group) -> tuple[str, int]:
     return (policy, int(number))
 
 
-def _cell(rows: list[BoardRow]) -> HeatCell:
-    colors = {r.light.color for r in rows}
-    worst = next(light for light in LIGHTS if light in colors)
-    return HeatCell(worst, len(rows), sum(r.light.color == Light.RED for r in rows))
-
-
 def options(*, session: Session) -> Options:
     """Return the choices of every board filter.
 
-    Each list is the distinct values the database finds among the board's assignments: a few
-    rows per policy, task and department, not a row per assignment.
+    Each list holds the values some assignment on the board has, found from the small tables
+    (policies, current items, departments) with an indexed EXISTS each, not by reading the
+    assignments.
     """
-    base = _narrow(select_with_item(), BoardFilter())
-
-    def distinct(*columns: Any) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in session.execute(base.with_only_columns(*columns).distinct())]
-
-    items: dict[int, str] = {}
-    for number, label, title in distinct(
-        Assignment.item_number, PolicyItem.label, PolicyItem.title
-    ):
-        found: str | None = title  # None: no item in the current version (outer join)
-        items[number] = (label or f"（{number}）") + (
-            found if found is not None else f"第 {number} 项"
+    on_board = Assignment.removed_in_version.is_(None)
+    policies = session.execute(
+        select(Policy.key, Policy.title).where(
+            exists().where(Assignment.policy_id == Policy.id, on_board)
         )
-    sections = {
-        number: title
-        for number, title in distinct(PolicyItem.section_number, PolicyItem.section_title)
-        if number is not None
-    }
+    ).all()
+    current = session.execute(
+        select(PolicyItem.number, PolicyItem.label, PolicyItem.title, PolicyItem.section_number)
+        .add_columns(PolicyItem.section_title)
+        .join(PolicyVersion, PolicyVersion.id == PolicyItem.version_id)
+        .join(Policy, Policy.id == PolicyVersion.policy_id)
+        .where(
+            PolicyVersion.version == Policy.current_version,
+            # A scalar subquery stays a probe of the unique index per item; as EXISTS, the
+            # planner would rather aggregate every assignment for a semi-join.
+            select(Assignment.id)
+            .where(
+                Assignment.policy_id == Policy.id,
+                Assignment.item_number == PolicyItem.number,
+                on_board,
+            )
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None),
+        )
+    ).all()
+    departments = session.execute(
+        select(Department.code, Department.name).where(
+            exists().where(Assignment.department_id == Department.id, on_board)
+        )
+    ).all()
+    items = {number: (label or f"（{number}）") + title for number, label, title, _, _ in current}
+    sections = {n: t for _, _, _, n, t in current if n is not None}
     return Options(
-        policies=sorted((str(k), str(t)) for k, t in distinct(Policy.key, Policy.title)),
+        policies=sorted((str(k), str(t)) for k, t in policies),
         sections=sorted(sections.items()),
         items=sorted(items.items()),
-        departments=sorted(
-            ((str(c), str(n)) for c, n in distinct(Department.code, Department.name)),
-            key=lambda kv: kv[1],
-        ),
+        departments=sorted(((str(c), str(n)) for c, n in departments), key=lambda kv: kv[1]),
         periods=period_labels(session=session),
     )
 
@@ -316,10 +481,15 @@ def quarter_of(at: datetime) -> str:
 
 
 def period_labels(*, session: Session) -> list[str]:
-    """Return the quarters in which some period was originally due, in order."""
-    dues = session.scalars(
-        select(AssignmentPeriod.original_due_at)
-        .where(AssignmentPeriod.historic.is_(False))
-        .distinct()
-    )
-    return sorted({quarter_of(d) for d in dues})
+    """Return the quarters in which some period was originally due, in order.
+
+    The distinct due times are read by a recursive query that jumps from one to the next along
+    the index (a loose index scan), not by reading every period.
+    """
+    ap = AssignmentPeriod
+    live = ap.historic.is_(False)
+    dues = select(func.min(ap.original_due_at).label("at")).where(live).cte("dues", recursive=True)
+    later = select(func.min(ap.original_due_at)).where(live, ap.original_due_at > dues.c.at)
+    dues = dues.union_all(select(later.scalar_subquery()).where(dues.c.at.is_not(None)))
+    found = session.scalars(select(dues.c.at).where(dues.c.at.is_not(None)))
+    return sorted({quarter_of(d) for d in found})

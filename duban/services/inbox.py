@@ -1,6 +1,6 @@
 """The department inbox: lights, counts and one keyset page of assignments, computed by the database.
 
-The light of duban.rules.status_light is mirrored once in SQL (`light_rank`), so the database
+The light of duban.rules.status_light is mirrored once in SQL (`duban.services.light.light_rank`, shared with the board), so the database
 counts, filters, sorts and pages by it; the rows of the page get their light and its reason from
 the rule itself. A target projected to miss (a least-squares trend, `duban.rules.project_target`)
 can only turn a light amber that the dates leave green; the few assignments where that is
@@ -19,21 +19,17 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     case,
-    exists,
     false,
     func,
     literal,
     select,
-    true,
     tuple_,
 )
 from sqlalchemy.orm import Session
 
-from duban.domain import AssignmentState
 from duban.errors import Invalid
-from duban.models import Assignment, Submission, TargetActual
+from duban.models import Assignment
 from duban.rules import (
-    AMBER_WINDOW,
     DONE_STATES,
     LIGHT_RANK,
     Light,
@@ -42,8 +38,8 @@ from duban.rules import (
     status_light,
 )
 from duban.services.assignment import item_ref, item_title, search, select_with_item, with_item
+from duban.services.light import done_flag, light_rank, projected
 from duban.services.paging import PAGE_SIZE, SortKey, decode_cursor, encode_cursor
-from duban.services.target import projected_misses
 
 RANK_LIGHT = {rank: light for light, rank in LIGHT_RANK.items()}
 NO_DUE = datetime(1970, 1, 1, tzinfo=UTC)  # stands in for a missing due date in the sort key
@@ -88,27 +84,6 @@ class Inbox:
     next: str | None = None
 
 
-def light_rank(now: datetime, miss: ColumnElement[bool]) -> ColumnElement[int]:
-    """Return status_light's colour as its LIGHT_RANK, in SQL (`miss`: a target projected to miss).
-
-    The same order of cases as duban.rules.status_light; tests/services/test_inbox.py holds the
-    two to agreement on both databases.
-    """
-    rank = {light: literal(r) for light, r in LIGHT_RANK.items()}
-    return case(
-        (Assignment.state.in_(sorted(DONE_STATES)), rank[Light.GREEN]),
-        (Assignment.state == AssignmentState.SUBMITTED.value, rank[Light.GREEN]),
-        (Assignment.due_at <= now, rank[Light.RED]),
-        (Assignment.due_at <= now + AMBER_WINDOW, rank[Light.AMBER]),
-        (miss, rank[Light.AMBER]),
-        else_=rank[Light.GREEN],
-    )
-
-
-def _finished() -> ColumnElement[int]:
-    return case((Assignment.state.in_(sorted(DONE_STATES)), 1), else_=0)
-
-
 def _scope(department_id: int | None) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Assignment.removed_in_version.is_(None)]
     if department_id is not None:
@@ -120,14 +95,7 @@ def _misses(
     session: Session, where: list[ColumnElement[bool]], now: datetime
 ) -> dict[int, Projection]:
     """Return the assignments whose light a projected target miss turns amber, with the miss."""
-    could = light_rank(now, true()) != light_rank(now, false())
-    reported = exists().where(
-        Submission.assignment_id == Assignment.id, TargetActual.submission_id == Submission.id
-    )
-    found = list(session.scalars(select(Assignment).where(*where, could, reported)).unique())
-    if not found:
-        return {}
-    return projected_misses(session=session, assignments=found, today=now.date())
+    return projected(session=session, now=now, where=where)
 
 
 def _miss(ids: Iterable[int]) -> ColumnElement[bool]:
@@ -142,8 +110,8 @@ def sort_key(now: datetime, miss: ColumnElement[bool], me: int | None) -> list[A
     mine = case((Assignment.assignee_id == me, 0), else_=1) if me is not None else literal(1)
     return [
         mine,
-        _finished(),
-        light_rank(now, miss),
+        done_flag(),
+        light_rank(now=now, miss=miss),
         case((Assignment.due_at.is_(None), 1), else_=0),
         func.coalesce(Assignment.due_at, NO_DUE),
         Assignment.id,
@@ -200,7 +168,7 @@ def light_counts(
     """Return how many assignments show each light, finished ones apart (one GROUP BY)."""
     # Grouped through a subquery: PostgreSQL does not match a CASE with bound parameters in
     # GROUP BY to the same CASE in the select list.
-    rows = select(_finished().label("finished"), light_rank(now, miss).label("rank"))
+    rows = select(done_flag().label("finished"), light_rank(now=now, miss=miss).label("rank"))
     each = rows.where(*where).subquery()
     stmt = select(each.c.finished, each.c.rank, func.count()).group_by(each.c.finished, each.c.rank)
     return {(bool(f), RANK_LIGHT[int(r)]): int(n) for f, r, n in session.execute(stmt)}
@@ -229,7 +197,7 @@ def inbox(
     for (_, light), n in light_counts(session, where, now, miss).items():
         counts[light] += n
     total = sum(counts.values())
-    rank = light_rank(now, miss)
+    rank = light_rank(now=now, miss=miss)
     narrowed = _narrow(select(Assignment.id).where(*where), filters, rank)
     matched = total
     if filters.active:

@@ -8,7 +8,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from duban.errors import Invalid
@@ -122,3 +122,64 @@ def keyset_window(
     items = list(rows[start : start + limit])
     more = start + limit < len(rows)
     return Window(items, encode_cursor(keys[start + limit - 1]) if more and items else None)
+
+
+# Keyset paging in SQL: a list's cursor is its name and its sort key as whole numbers (times in
+# microseconds since the epoch), so the database compares it with a row value and a cursor of
+# another list, or of the older in-memory scheme (floats), is refused.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # where a missing time sorts (last)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which rows of a sorted list to read: after a sort key (keyset), or from an offset, up
+    to `limit` (None: all)."""
+
+    after: tuple[int, ...] | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+def micros(moment: datetime | None) -> int:
+    """Return a time as whole microseconds since the epoch (None as NEVER; naive ones are UTC)."""
+    moment = moment or NEVER
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def of_micros(value: int) -> datetime:
+    """Return the time of `micros` (refusing values no datetime holds with Invalid)."""
+    try:
+        return EPOCH + timedelta(microseconds=value)
+    except OverflowError as exc:
+        raise Invalid("翻页游标无效：它不属于这个列表。") from exc
+
+
+def list_cursor(name: str, key: tuple[int, ...]) -> str:
+    """Return the cursor of the list `name` after the row whose sort key is `key`."""
+    return encode_cursor((name, *key))
+
+
+def list_key(name: str, cursor: str, parts: int, *, times: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """Return the sort key of a cursor of the list `name` with `parts` numbers, else raise Invalid.
+
+    The numbers at `times` are microseconds (64 bits); the others must fit a 32-bit column.
+    """
+    found = decode_cursor(cursor)
+    key = found[1:]
+    if found[0] != name or len(key) != parts or not all(type(v) is int for v in key):
+        raise Invalid("翻页游标无效：它不属于这个列表。")
+    numbers = tuple(int(v) for v in key)
+    for i, v in enumerate(numbers):
+        if abs(v) >= (2**62 if i in times else 2**31):
+            raise Invalid("翻页游标无效：它不属于这个列表。")
+    return numbers
+
+
+def sql_window(rows: Sequence[T], *, limit: int, cursor: Callable[[T], str]) -> Window[T]:
+    """Return the first `limit` of `rows` (fetched with LIMIT limit + 1) and the next cursor."""
+    items = list(rows[:limit])
+    more = len(rows) > limit and bool(items)
+    return Window(items, cursor(items[-1]) if more else None)

@@ -12,7 +12,8 @@ from sqlalchemy import false, select, true
 from duban.errors import Invalid
 from duban.models import Assignment
 from duban.rules import LIGHT_RANK, Light, Projection, status_light, urgency_key
-from duban.services.inbox import InboxFilter, inbox, light_rank, traffic
+from duban.services.inbox import InboxFilter, inbox, traffic
+from duban.services.light import light_rank
 from duban.services.paging import encode_cursor
 from tests.workspace import make_assignment, make_department, make_policy, make_user
 
@@ -54,7 +55,7 @@ def grid(session):
 def test_light_rank_agrees_with_status_light(session, grid, missed):
     _, rows = grid
     miss = true() if missed else false()
-    found = dict(session.execute(select(Assignment.id, light_rank(NOW, miss))).all())
+    found = dict(session.execute(select(Assignment.id, light_rank(now=NOW, miss=miss))).all())
     for a in rows:
         rule = status_light(due_at=a.due_at, now=NOW, state=a.state, miss=MISS if missed else None)
         assert found[a.id] == LIGHT_RANK[rule.color], (a.state, a.due_at)

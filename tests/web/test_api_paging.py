@@ -71,7 +71,7 @@ def _ident(row: dict[str, Any]) -> Any:
 
 async def _walk(who: SignedIn, path: str, limit: int) -> tuple[list[Any], int]:
     """Follow the Link headers from the first window to the last; return the rows and windows."""
-    url: str | None = f"{path}?limit={limit}"
+    url: str | None = f"{path}{'&' if '?' in path else '?'}limit={limit}"
     seen: list[Any] = []
     windows = 0
     while url is not None:
@@ -132,6 +132,55 @@ async def test_a_filtered_board_windows_within_its_filter(db, login_as):
     rest = await sup.client.get(f"/api/v1/board?q=翻页单位01&limit=10&cursor={part['next']}")
     assert len(rest.json()["rows"]) == 6 and rest.json()["next"] is None
     assert "link" not in rest.headers
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=翻页单位01",
+        "light=green",
+        "q=翻页单位&level=0",
+        "q=翻页单位00&light=green",
+    ],
+)
+async def test_walking_a_filtered_board_gives_every_row_once_in_order(db, login_as, query):
+    _seed(db)
+    sup = await login_as(UserRole.SUPERVISOR)
+    whole = (await sup.client.get(f"/api/v1/board?{query}")).json()
+    everything = [r["assignment_id"] for r in whole["rows"]]
+    assert everything and len(set(everything)) == len(everything)
+    for limit in (1, 3):
+        seen, windows = await _walk(sup, f"/api/v1/board?{query}", limit)
+        assert seen == everything
+        assert windows == max(1, -(-len(everything) // limit))
+
+
+@pytest.mark.parametrize("level", [1, 3])
+async def test_walking_one_level_of_the_ladder_gives_each_rung_once_in_order(db, login_as, level):
+    _seed(db)
+    sup = await login_as(UserRole.SUPERVISOR)
+    whole = (await sup.client.get(f"/api/v1/escalations?level={level}")).json()
+    assert whole and {r["level"] for r in whole} == {level}
+    seen, _ = await _walk(sup, f"/api/v1/escalations?level={level}", 2)
+    assert seen == [r["id"] for r in whole]
+
+
+async def test_cursors_of_another_list_or_the_old_scheme_are_422(db, login_as):
+    _seed(db, n=6)
+    sup = await login_as(UserRole.SUPERVISOR)
+    reviews = (await sup.client.get("/api/v1/reviews?limit=2")).headers["x-next-cursor"]
+    board = (await sup.client.get("/api/v1/board?limit=2")).json()["next"]
+    old_board = encode_cursor((0, 0, -3, 1.7e9, 4))  # the in-memory scheme's lateness key
+    huge_id = encode_cursor(("board", 0, 0, 1, 2**40))  # no 32-bit id holds it
+    for path, cursor in [
+        ("/api/v1/board", reviews),
+        ("/api/v1/escalations", board),
+        ("/api/v1/board", old_board),
+        ("/api/v1/reviews", encode_cursor((1.7e9, 4))),
+        ("/api/v1/board", huge_id),
+    ]:
+        answer = await sup.client.get(f"{path}?cursor={cursor}")
+        assert answer.status_code == 422, (path, cursor, answer.text)
 
 
 def _b64(raw: bytes) -> str:

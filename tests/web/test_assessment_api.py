@@ -15,12 +15,19 @@ from activities.read_model import ReadModelActivities
 from duban.domain import UserRole
 from duban.models import AuditEvent, RubricVersion
 from policies.rubric import DEFAULT_PATH
+from tests.db import BACKENDS
 from tests.services.test_assessment import DUE, Recorder, new_assignment, play_b
 from tests.web.conftest import LoginAs
 from tests.workspace import make_policy
 
 DAY = DUE - DUE.replace(day=DUE.day - 1)
 Q = {"period": "2026Q4"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The assessment pages and API are measured on PostgreSQL: test them on both databases."""
+    return str(request.param)
 
 
 @dataclass
@@ -167,3 +174,39 @@ async def test_exports(seeded: Seeded, login_as: LoginAs):
     p = await c.get("/api/v1/assessment/report.pdf", params=Q)
     assert p.status_code == 200 and p.content.startswith(b"%PDF")
     assert p.headers["content-type"] == "application/pdf"
+
+
+async def test_ledger_pages_by_keyset(db: sessionmaker[Session], login_as: LoginAs):
+    """Three scored periods of one department, one at a time: `next` in the body and the Link
+    header, the same lines as in one answer, and the page's 后续明细 link."""
+    rec = Recorder(ReadModelActivities(db))
+    with db.begin() as s:
+        policy = make_policy(s)
+        a = new_assignment(s, policy, "dP")
+    rec.periods(a, [DUE, DUE + 7 * DAY, DUE + 14 * DAY])
+    for idx in range(3):
+        rec.submit(a, idx, DUE + idx * 7 * DAY, f"p-s{idx}")
+        rec.review(a, idx, DUE + idx * 7 * DAY, f"p-s{idx}", 4)
+        rec.close(a, idx, DUE + idx * 7 * DAY, 4, True)
+    c, _ = await assessor(login_as)
+    url = "/api/v1/assessment/departments/dP/ledger"
+    whole = (await c.get(url, params=Q)).json()
+    seen: list[dict[str, object]] = []
+    params: dict[str, str | int] = Q | {"limit": 1}
+    for _ in range(3):
+        r = await c.get(url, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert {line["period_index"] for line in body["lines"]} == {len(seen) // 2}
+        seen += body["lines"]
+        if body["next"] is None:
+            assert "Link" not in r.headers
+            break
+        assert r.headers["X-Next-Cursor"] == body["next"]
+        params = Q | {"limit": 1, "cursor": body["next"]}
+    assert seen == whole["lines"] and len(seen) == 6
+    assert (body["score"], body["rank"]) == (whole["score"], whole["rank"])
+    bad = await c.get(url, params=Q | {"cursor": "WyJ4Il0"})
+    assert bad.status_code == 422
+    page = await c.get("/assessment/departments/dP", params=Q)
+    assert page.status_code == 200 and "后续明细" not in page.text

@@ -6,11 +6,13 @@ import re
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from activities.read_model import ReadModelActivities
 from duban.domain import UserRole
 from duban.messages import BeginInput, PeriodSpec
 from policies.rubric import DEFAULT_PATH
+from tests.db import BACKENDS
 from tests.services.test_assessment import new_assignment
 from tests.web.conftest import LoginAs
 from tests.web.test_assessment_api import Seeded, seeded
@@ -19,6 +21,12 @@ from tests.workspace import make_policy
 __all__ = ["seeded"]
 Q = {"period": "2026Q4"}
 HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The assessment pages and API are measured on PostgreSQL: test them on both databases."""
+    return str(request.param)
 
 
 def texts(html: str) -> str:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from duban.db import utcnow
 from duban.domain import UserRole
 from duban.errors import Forbidden
-from duban.models import User
+from duban.models import Department, User
 from duban.scoring import GroupBy
 from duban.services import evaluation as evaluations
+from duban.services import score_table
 from duban.services.assessment import (
     check_period,
     current_quarter,
     department_by_code,
-    department_ledger,
     scored_assignments,
     scores,
     task_titles,
@@ -28,6 +28,7 @@ from duban.services.report_template import answer_lines
 from duban.services.target import target_export_rows
 from web.deps import SessionDep, require_roles
 from web.openapi import error_responses
+from web.paging import PAGED_RESPONSES, CursorParams, ledger_cursor_params
 from web.schemas import RowId
 from web.schemas.assessment import (
     XLSX,
@@ -46,6 +47,7 @@ router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]
 DepartmentUser = Annotated[User, Depends(require_roles(UserRole.STAFF, UserRole.HEAD))]
 ByQuery = Annotated[Literal["department", "official"], Query()]
+LedgerCursorDep = Annotated[CursorParams, Depends(ledger_cursor_params)]
 # 404 when no rubric is stored yet (or the department does not exist).
 NOT_FOUND = error_responses(404)
 Responses = dict[int | str, dict[str, Any]]
@@ -77,45 +79,69 @@ def read_scores(
 ) -> list[ScoreRowRead]:
     """Return the ranked scores of a period per department or per official."""
     rubric = evaluations.current_rubric(session=session)
-    rows = scores(
-        session=session, rubric=rubric, period=period_or_now(period), by=by, as_of=utcnow()
-    )
+    label = period_or_now(period)
+    rows = score_table.ranking(session=session, rubric=rubric, period=label, by=by, now=utcnow())
     return [ScoreRowRead.model_validate(row.to_json()) for row in rows]
 
 
-@router.get("/departments/{code}/ledger", response_model=LedgerRead)
-def read_ledger(
-    code: str, _: AssessorUser, session: SessionDep, period: PeriodQuery = None
+def _ledger(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    department: Department,
+    period: str | None,
+    paging: CursorParams,
 ) -> LedgerRead:
-    """Explain a department's score: every line, its reason and the events it came from."""
-    dept = department_by_code(session=session, code=code)
-    rubric = evaluations.current_rubric(session=session)
-    ledger = department_ledger(
+    """One window of a department's ledger; the next one named in Link and X-Next-Cursor."""
+    ledger = score_table.ledger(
         session=session,
-        rubric=rubric,
-        department=dept,
+        rubric=evaluations.current_rubric(session=session),
+        department=department,
         period=period_or_now(period),
-        as_of=utcnow(),
+        now=utcnow(),
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
+    if ledger.next is not None:
+        url = request.url.include_query_params(cursor=ledger.next, limit=paging.limit)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+        response.headers["X-Next-Cursor"] = ledger.next
     return LedgerRead.of_ledger(ledger)
 
 
-@router.get("/my-score", response_model=LedgerRead, responses=NOT_FOUND)
+@router.get(
+    "/departments/{code}/ledger",
+    response_model=LedgerRead,
+    responses=PAGED_RESPONSES | NOT_FOUND,
+)
+def read_ledger(
+    request: Request,
+    response: Response,
+    code: str,
+    _: AssessorUser,
+    session: SessionDep,
+    paging: LedgerCursorDep,
+    period: PeriodQuery = None,
+) -> LedgerRead:
+    """Explain a department's score: its total, rank and breakdown, and a window of `limit`
+    lines (whole periods), each with its reason and the events it came from."""
+    dept = department_by_code(session=session, code=code)
+    return _ledger(request, response, session, dept, period, paging)
+
+
+@router.get("/my-score", response_model=LedgerRead, responses=PAGED_RESPONSES | NOT_FOUND)
 def read_my_score(
-    user: DepartmentUser, session: SessionDep, period: PeriodQuery = None
+    request: Request,
+    response: Response,
+    user: DepartmentUser,
+    session: SessionDep,
+    paging: LedgerCursorDep,
+    period: PeriodQuery = None,
 ) -> LedgerRead:
     """Return the own department's score and its reasons (never another department's)."""
     if user.department is None:
         raise Forbidden("账号未关联单位")
-    rubric = evaluations.current_rubric(session=session)
-    ledger = department_ledger(
-        session=session,
-        rubric=rubric,
-        department=user.department,
-        period=period_or_now(period),
-        as_of=utcnow(),
-    )
-    return LedgerRead.of_ledger(ledger)
+    return _ledger(request, response, session, user.department, period, paging)
 
 
 @router.get("/rubric", response_model=RubricRead, responses=NOT_FOUND)

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from duban.db import utcnow
-from duban.services.board import board, lateness_key
+from duban.services.board import board, board_after, board_cursor
 from duban.services.cockpit import cockpit_of, task_titles, tree_rates
+from duban.services.paging import Slice, Window
 from duban.services.target import tracks_of
 from web.deps import SessionDep
 from web.openapi import error_responses
-from web.paging import PAGED_RESPONSES, CursorDep, window
+from web.paging import PAGED_RESPONSES, CursorDep, name_next
 from web.schemas.supervision import (
     BoardFilterDep,
     BoardRead,
@@ -35,9 +36,13 @@ def read_board(
 ) -> BoardRead:
     """Return the assignments matching the filters with their lights, most overdue first, a
     window of `limit` at a time (`next` is the cursor of the rest)."""
-    found = board(session=session, now=utcnow(), filters=filters)
-    part = window(request, response, found.rows, key=lateness_key, paging=paging)
-    kids = [c.assignment for r in part.items for c in found.children.get(r.assignment.id, [])]
+    after = board_after(paging.cursor) if paging.cursor is not None else None
+    part = Slice(after=after, limit=paging.limit)
+    found = board(session=session, now=utcnow(), filters=filters, part=part, groups=False)
+    more = found.more and bool(found.rows)
+    page = Window(found.rows, board_cursor(found.rows[-1]) if more else None)
+    name_next(request, response, page.next, paging)
+    kids = [c.assignment for r in page.items for c in found.children.get(r.assignment.id, [])]
     tracks = tracks_of(session=session, assignments=kids, today=utcnow().date()) if kids else {}
     return BoardRead(
         total=found.total,
@@ -49,9 +54,9 @@ def read_board(
                 found.children.get(row.assignment.id),
                 tracks,
             )
-            for row in part.items
+            for row in page.items
         ],
-        next=part.next,
+        next=page.next,
     )
 
 

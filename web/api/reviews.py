@@ -5,10 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from actions import review as actions
-from duban.services.review import extension_queue, review_order, review_queue
+from duban.services.paging import Slice, sql_window
+from duban.services.review import (
+    extension_queue,
+    load_evidence,
+    review_after,
+    review_cursor,
+    review_queue,
+)
 from web.deps import SessionDep
 from web.openapi import error_responses
-from web.paging import PAGED_RESPONSES, CursorDep, window
+from web.paging import PAGED_RESPONSES, CursorDep, name_next
 from web.schemas import RowId
 from web.schemas.assignments import ActionResultRead
 from web.schemas.supervision import (
@@ -40,8 +47,11 @@ def list_reviews(
 ) -> list[ReviewRowRead]:
     """Return the submissions awaiting review, oldest first; `limit` at a time, the rest named
     by the Link header."""
-    rows = review_queue(session=session)
-    part = window(request, response, rows, key=review_order, paging=paging)
+    after = review_after(paging.cursor) if paging.cursor is not None else None
+    rows = review_queue(session=session, part=Slice(after=after, limit=paging.limit))
+    part = sql_window(rows, limit=paging.limit, cursor=review_cursor)
+    name_next(request, response, part.next, paging)
+    load_evidence(session=session, rows=part.items)
     return [ReviewRowRead.of(row) for row in part.items]
 
 

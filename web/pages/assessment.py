@@ -14,7 +14,9 @@ from duban.errors import Conflict, Forbidden, Invalid
 from duban.models import User
 from duban.scoring import RULE_LABELS, GroupBy
 from duban.services import evaluation as evaluations
-from duban.services.assessment import department_by_code, department_ledger, scores
+from duban.services import score_table
+from duban.services.assessment import department_by_code
+from duban.services.paging import CURSOR_MAX_CHARS
 from duban.services.timeline import timeline_label
 from web.api.assessment import period_or_now
 from web.deps import SessionDep, require_roles
@@ -25,6 +27,8 @@ router = APIRouter(include_in_schema=False)
 AssessorUser = Annotated[User, Depends(require_roles(UserRole.ASSESSOR))]
 DepartmentUser = Annotated[User, Depends(require_roles(UserRole.STAFF, UserRole.HEAD))]
 PeriodQuery = Annotated[str, Query(max_length=8)]
+# The ledger's next window: the cursor its "more" link carries.
+AfterQuery = Annotated[str, Query(max_length=CURSOR_MAX_CHARS, pattern=r"^[A-Za-z0-9_-]*$")]
 BY_NAMES = {"department": "按单位", "official": "按责任人"}
 
 
@@ -53,10 +57,10 @@ def scores_page(
     """Show the ranked scores of a period with their breakdown, exports and freezing."""
     label, group = period_or_now(period or None), _by(by)
     rubric = evaluations.current_rubric(session=session)
-    rows = scores(session=session, rubric=rubric, period=label, by=group, as_of=utcnow())
+    rows = score_table.ranking(session=session, rubric=rubric, period=label, by=group, now=utcnow())
     ctx = {
         "rows": rows,
-        "scored": any(row.lines for row in rows),
+        "scored": any(row.breakdown for row in rows),
         "period": label,
         "by": group,
         "by_names": BY_NAMES,
@@ -68,19 +72,26 @@ def scores_page(
 
 
 def _ledger_page(
-    request: Request, session: Session, code: str | None, user: User, period: str, mine: bool
+    request: Request,
+    session: Session,
+    code: str | None,
+    user: User,
+    period: str,
+    mine: bool,
+    after: str | None,
 ) -> Response:
     """Render the "why this score" page of one department."""
     dept = user.department if mine else department_by_code(session=session, code=code or "")
     if dept is None:
         raise Forbidden("账号未关联单位")
     rubric = evaluations.current_rubric(session=session)
-    ledger = department_ledger(
+    ledger = score_table.ledger(
         session=session,
         rubric=rubric,
         department=dept,
         period=period_or_now(period or None),
-        as_of=utcnow(),
+        now=utcnow(),
+        cursor=after or None,
     )
     ctx = {
         "ledger": ledger,
@@ -94,18 +105,27 @@ def _ledger_page(
 
 @router.get("/assessment/departments/{code}")
 def ledger_page(
-    request: Request, code: str, user: AssessorUser, session: SessionDep, period: PeriodQuery = ""
+    request: Request,
+    code: str,
+    user: AssessorUser,
+    session: SessionDep,
+    period: PeriodQuery = "",
+    after: AfterQuery = "",
 ) -> Response:
-    """Explain a department's score down to the recorded events."""
-    return _ledger_page(request, session, code, user, period, mine=False)
+    """Explain a department's score down to the recorded events, a window of lines at a time."""
+    return _ledger_page(request, session, code, user, period, mine=False, after=after)
 
 
 @router.get("/assessment/mine")
 def my_score_page(
-    request: Request, user: DepartmentUser, session: SessionDep, period: PeriodQuery = ""
+    request: Request,
+    user: DepartmentUser,
+    session: SessionDep,
+    period: PeriodQuery = "",
+    after: AfterQuery = "",
 ) -> Response:
     """Show the own department's score and its reasons."""
-    return _ledger_page(request, session, None, user, period, mine=True)
+    return _ledger_page(request, session, None, user, period, mine=True, after=after)
 
 
 def _rubric_context(session: Session, **extra: Any) -> dict[str, Any]:

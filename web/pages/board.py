@@ -11,7 +11,7 @@ from starlette.responses import Response
 from duban.db import utcnow
 from duban.services.board import LIGHTS, BoardFilter, board, options, task_key
 from duban.services.orgtree import tree_rows
-from duban.services.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, paginate
+from duban.services.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, Paged, Slice
 from duban.services.review import escalation_counts, queue_counts
 from web.deps import SessionDep
 from web.rendering import render
@@ -40,30 +40,29 @@ def board_page(
     """Show every assignment with its light, sorted by lateness, in the chosen view.
 
     The list view is paged (`page`, `size` up to 100); the grouped views and the heat map
-    show everything the filters leave.
+    count everything the filters leave and show the first rows of each group.
     """
-    found = board(session=session, now=utcnow(), filters=filters)
     shown = view or "list"
+    part = Slice(offset=(page - 1) * size, limit=size) if shown == "list" else Slice(limit=0)
+    found = board(session=session, now=utcnow(), filters=filters, part=part, groups=shown != "list")
 
     def page_url(n: int) -> str:
         return board_link(filters, view=shown, page=n, size=size if size != PAGE_SIZE else None)
 
-    # The ladder counts what the filters show, as the rows do.
-    in_view = {row.assignment.id for row in found.rows}
     ctx: dict[str, Any] = {
         "b": found,
         "f": filters,
         "opts": options(session=session),
         "tree": tree_rows(session=session),
         "view": shown,
-        "pg": paginate(found.rows, page=page, size=size),
+        "pg": Paged(found.rows, page, size, found.shown),
         "page_url": page_url,
         "views": VIEWS,
         "lights": LIGHTS,
         "link": board_link,
         "task_key": task_key,
         "queues": queue_counts(session=session),
-        "ladder": escalation_counts(session=session, assignment_ids=in_view),
+        "ladder": escalation_counts(session=session, assignment_ids=found.ids),
         "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
     }
     return render(request, "board/index.html", ctx, block="board")

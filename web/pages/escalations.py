@@ -9,19 +9,19 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from duban.db import utcnow
-from duban.services.paging import PAGE_SIZE, paginate
-from duban.services.review import LEVELS, EscalationRow, escalation_counts, escalation_inbox
+from duban.services.paging import PAGE_SIZE, Paged, Slice
+from duban.services.review import (
+    LEVELS,
+    escalation_counts,
+    escalation_inbox,
+    escalation_total,
+)
 from web.deps import SessionDep
 from web.paging import PageDep
 from web.rendering import render
 from web.schemas.supervision import SupervisorUser
 
 router = APIRouter(include_in_schema=False)
-
-
-def _matches(row: EscalationRow, q: str) -> bool:
-    a = row.assignment
-    return any(q in text for text in (row.ref, row.title, a.department.name))
 
 
 RUNG_NAMES = {1: "一级：单位负责人", 2: "二级：督查室", 3: "三级：分管领导"}
@@ -36,8 +36,14 @@ def escalations_page(
     level: Annotated[int | None, Query(ge=1, le=3)] = None,
 ) -> Response:
     """Show the open rungs of the ladder, one level at a time or all together (paged, searchable)."""
-    rows = [r for r in escalation_inbox(session=session, level=level) if _matches(r, paging.q)]
-    pg = paginate(rows, page=paging.page, size=paging.size)
+    part = Slice(offset=(paging.page - 1) * paging.size, limit=paging.size)
+    rows = escalation_inbox(session=session, level=level, q=paging.q, part=part)
+    counts = escalation_counts(session=session)
+    if paging.q:
+        total = escalation_total(session=session, level=level, q=paging.q)
+    else:  # the tabs' counts already say how many
+        total = counts[level] if level else sum(counts.values())
+    pg = Paged(rows[: paging.size], paging.page, paging.size, total)
 
     def page_url(n: int) -> str:
         size = paging.size if paging.size != PAGE_SIZE else None
@@ -49,7 +55,7 @@ def escalations_page(
         "pg": pg,
         "page_url": page_url,
         "q": paging.q,
-        "counts": escalation_counts(session=session),
+        "counts": counts,
         "level": level,
         "levels": LEVELS,
         "rung_names": RUNG_NAMES,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,13 +18,14 @@ from actions import review as actions
 from actions.assignment import Caller
 from duban.db import utcnow
 from duban.errors import DomainError, Invalid
-from duban.services.paging import PAGE_SIZE, paginate
+from duban.services.paging import MAX_PAGE, PAGE_SIZE, Paged, Slice
 from duban.services.report_template import submission_answers
 from duban.services.review import (
-    ReviewRow,
     extension_queue,
+    extension_total,
     load_evidence,
     review_queue,
+    review_total,
     waiting_days,
 )
 from web.deps import SessionDep
@@ -113,27 +114,38 @@ def safe_next(value: str, default: str = "/reviews") -> str:
     return default
 
 
-def _matches(row: ReviewRow, q: str) -> bool:
-    a = row.assignment
-    return any(q in text for text in (row.ref, row.title, a.department.name))
-
-
-def _queues(session: Session, paging: PageParams | None = None, **extra: Any) -> dict[str, Any]:
+def _queues(
+    session: Session, paging: PageParams | None = None, xpage: int = 1, **extra: Any
+) -> dict[str, Any]:
+    """The page's context: one page of each queue (windowed and counted in SQL) and its pager."""
     paging = paging or PageParams(1, PAGE_SIZE, "")
-    rows = [r for r in review_queue(session=session) if _matches(r, paging.q)]
-    pg = paginate(rows, page=paging.page, size=paging.size)
+    start = (paging.page - 1) * paging.size
+    part = Slice(offset=start, limit=paging.size)
+    rows = review_queue(session=session, q=paging.q, part=part)[: paging.size]
+    pg = Paged(rows, paging.page, paging.size, review_total(session=session, q=paging.q))
     load_evidence(session=session, rows=pg.items)
+    xpart = Slice(offset=(xpage - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    extensions = extension_queue(session=session, part=xpart)[:PAGE_SIZE]
+    xpg = Paged(extensions, xpage, PAGE_SIZE, extension_total(session=session))
 
-    def page_url(n: int) -> str:
-        query = {"q": paging.q, "page": n, "size": paging.size if paging.size != PAGE_SIZE else ""}
+    def url(n: int, xn: int) -> str:
+        size = paging.size if paging.size != PAGE_SIZE else ""
+        query = {
+            "q": paging.q,
+            "page": n if n > 1 else "",
+            "size": size,
+            "xpage": xn if xn > 1 else "",
+        }
         return "/reviews?" + urlencode({k: v for k, v in query.items() if v})
 
     return {
         "reviews": pg.items,
         "pg": pg,
-        "page_url": page_url,
+        "page_url": lambda n: url(n, xpage),
+        "xpg": xpg,
+        "xpage_url": lambda n: url(paging.page, n) + "#extensions",
         "q": paging.q,
-        "extensions": extension_queue(session=session),
+        "extensions": extensions,
         "now": utcnow(),
         "waited": waiting_days,
         "answers_by_submission": submission_answers(
@@ -145,11 +157,16 @@ def _queues(session: Session, paging: PageParams | None = None, **extra: Any) ->
 
 @router.get("/reviews")
 def reviews_page(
-    request: Request, user: SupervisorUser, session: SessionDep, paging: PageDep
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    paging: PageDep,
+    xpage: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
-    """Show the submissions awaiting review (paged, searchable) and the extension requests."""
+    """Show the submissions awaiting review (paged, searchable) and the extension requests
+    (paged by `xpage`)."""
     flash = request.session.pop(FLASH, None)
-    ctx = _queues(session, paging, flash=flash)
+    ctx = _queues(session, paging, xpage, flash=flash)
     return render(request, "reviews/index.html", ctx, block="queues")
 
 

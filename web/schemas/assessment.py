@@ -118,6 +118,8 @@ class LedgerRead(BaseModel):
     of: int
     breakdown: list[RuleTotalRead]
     lines: list[LedgerLineRead]
+    # The cursor of the next window of lines (None: these were the last).
+    next: str | None = None
 
     @classmethod
     def of_ledger(cls, ledger: Ledger) -> LedgerRead:
@@ -139,7 +141,7 @@ class LedgerRead(BaseModel):
                     for e in (ledger.events[i] for i in line.event_ids if i in ledger.events)
                 ],
             )
-            for line in (row.lines if row else ())
+            for line in ledger.lines
         ]
         return cls(
             department=DepartmentRead.of(ledger.department),
@@ -149,6 +151,7 @@ class LedgerRead(BaseModel):
             of=ledger.rank_of,
             breakdown=row.to_json()["breakdown"] if row else [],
             lines=lines,
+            next=ledger.next,
         )
 
 

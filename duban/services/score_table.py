@@ -1,0 +1,435 @@
+"""The score table: the ranking and the ledger from tallies kept up to the audit chain's head.
+
+`refresh` rebuilds the `period_score` rows of every assignment that an audit event recorded after
+the watermark touched (the outcome of `load_outcomes`, the one reading of the record), and the
+`score_tally` rows of their departments and quarters. The ranking scores each tally once with
+the rubric (`duban.scoring.compile_tallies`); the ledger scores one window of periods. Only the
+lateness of an open period depends on the moment, so a tally keeps its due date, not its days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from duban.domain import AssignmentRole
+from duban.errors import Invalid
+from duban.models import (
+    Assignment,
+    AuditEvent,
+    Department,
+    HeadTerm,
+    PeriodScore,
+    ScoreTally,
+    ScoreWatermark,
+    User,
+)
+from duban.scoring import (
+    GroupBy,
+    PeriodOutcome,
+    ScoreLine,
+    ScoreRow,
+    compile_tallies,
+    days_late,
+    score_period,
+)
+from duban.services.assessment import (
+    Ledger,
+    check_period,
+    current_quarter,
+    events_by_id,
+    load_outcomes,
+)
+from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.services.audit import chain_head
+from duban.services.head_term import head_terms
+from duban.services.paging import decode_cursor, encode_cursor
+from policies.rubric import Rubric
+
+CHUNK = 1000  # assignments rebuilt per round of queries
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # a closed period's lateness is kept in whole days
+_FACTS = (
+    "official",
+    "official_name",
+    "role",
+    "historic",
+    "approved",
+    "rating",
+    "late_days",
+    "open_due_at",
+    "levels",
+    "extensions",
+    "returns",
+    "targets_met",
+    "targets_reported",
+)
+LEDGER_PERIODS = 50  # scored periods per window of the ledger page (their lines: 1-7 each)
+
+
+def quarters_of(period: str) -> list[str]:
+    """Return the quarters an assessment period is made of: 2026 -> 2026Q1..Q4."""
+    check_period(period)
+    return [period] if "Q" in period else [f"{period}Q{q}" for q in range(1, 5)]
+
+
+def _terms_fingerprint(session: Session) -> str:
+    """Return a hash of every head term and its head's names (who an official is)."""
+    q = (
+        select(
+            HeadTerm.id,
+            HeadTerm.department_id,
+            HeadTerm.user_id,
+            HeadTerm.started_at,
+            HeadTerm.ended_at,
+            User.username,
+            User.display_name,
+        )
+        .join(User, User.id == HeadTerm.user_id)
+        .order_by(HeadTerm.id)
+    )
+    digest = hashlib.sha256()
+    for row in session.execute(q):
+        digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def _touched(session: Session, after: int, upto: int) -> set[int]:
+    """Return the assignments whose record changed in (after, upto] of the chain: those an event
+    names, and every assignment of a policy an event names without one (an import, a revision)."""
+    window = (AuditEvent.seq > after, AuditEvent.seq <= upto)
+    named = select(AuditEvent.assignment_id).where(*window, AuditEvent.assignment_id.is_not(None))
+    ids = {i for i in session.scalars(named.distinct()) if i is not None}
+    policies = select(AuditEvent.policy_id).where(
+        *window, AuditEvent.assignment_id.is_(None), AuditEvent.policy_id.is_not(None)
+    )
+    ids.update(session.scalars(select(Assignment.id).where(Assignment.policy_id.in_(policies))))
+    return ids
+
+
+def refresh(*, session: Session, now: datetime) -> int:
+    """Bring the score table up to the audit chain's head; return how many assignments it rebuilt.
+
+    Cheap when nothing was recorded since (two one-row reads); otherwise the watermark row is
+    locked first (so two refreshes never interleave) and only the touched assignments rebuilt.
+    """
+    mark = session.get(ScoreWatermark, 1)
+    terms = _terms_fingerprint(session)
+    if mark is not None and (mark.seq, mark.terms) == (chain_head(session=session).seq, terms):
+        return 0
+    if mark is None:  # the first refresh of this database; two at once write one row
+        _insert_watermark(session)
+        mark = session.get_one(ScoreWatermark, 1)
+    # The first write of the transaction: a row lock on PostgreSQL, the write lock on SQLite.
+    session.execute(
+        update(ScoreWatermark).where(ScoreWatermark.id == 1).values(seq=ScoreWatermark.seq)
+    )
+    session.refresh(mark)
+    head = chain_head(session=session).seq
+    if (mark.seq, mark.terms) == (head, terms):
+        return 0
+    if mark.terms != terms:  # a head changed: every period's official may have
+        ids = set(session.scalars(select(Assignment.id)))
+    else:
+        ids = _touched(session, mark.seq, head)
+    rebuild(session=session, assignment_ids=ids, now=now)
+    mark.seq, mark.terms = head, terms
+    session.flush()
+    return len(ids)
+
+
+def _insert_watermark(session: Session) -> None:
+    """Write the watermark row at 0 unless another transaction has (insert or ignore)."""
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    row = {"id": 1, "seq": 0, "terms": ""}
+    session.execute(make(ScoreWatermark).values(row).on_conflict_do_nothing())
+
+
+def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def _row(o: PeriodOutcome, department_id: int, now: datetime) -> dict[str, Any]:
+    """Return the period_score row of an outcome recorded by `now`."""
+    closed = o.closed_at is not None
+    return {
+        "assignment_id": o.assignment_id,
+        "period_index": o.period_index,
+        "department_id": department_id,
+        "quarter": current_quarter(o.original_due_at),
+        "official": o.official,
+        "official_name": o.official_name,
+        "task_number": o.task_number,
+        "role": str(o.role),
+        "label": o.period_label[:100],
+        "historic": o.historic,
+        "approved": o.approved,
+        "rating": o.rating,
+        "late_days": days_late(o, now) if closed else None,
+        "open_due_at": None if closed else o.due_at,
+        "original_due_at": o.original_due_at,
+        "levels": ",".join(str(level) for level in o.escalation_levels),
+        "extensions": o.extensions_granted,
+        "returns": o.returns,
+        "targets_met": o.targets_met,
+        "targets_reported": o.targets_reported,
+        "event_ids": list(o.event_ids),
+        "events_by_rule": {k: list(v) for k, v in (o.events_by_rule or {}).items()},
+    }
+
+
+def rebuild(*, session: Session, assignment_ids: Collection[int], now: datetime) -> None:
+    """Recompute the period scores of these assignments and the tallies they fall in."""
+    if not assignment_ids:
+        return
+    terms = head_terms(session=session)
+    dept_ids = {code: i for i, code in session.execute(select(Department.id, Department.code))}
+    departments: set[int] = set()
+    quarters: set[str] = set()
+    for chunk in _chunks(assignment_ids):
+        old = select(PeriodScore.department_id, PeriodScore.quarter).where(
+            PeriodScore.assignment_id.in_(chunk)
+        )
+        for dept, quarter in session.execute(old.distinct()):
+            departments.add(dept)
+            quarters.add(quarter)
+        session.execute(delete(PeriodScore).where(PeriodScore.assignment_id.in_(chunk)))
+        outcomes = load_outcomes(session=session, as_of=now, assignment_ids=chunk, terms=terms)
+        rows = [_row(o, dept_ids[o.department_code], now) for o in outcomes]
+        for r in rows:
+            departments.add(r["department_id"])
+            quarters.add(r["quarter"])
+        if rows:
+            _insert(session, rows)
+    _retally(session, departments, quarters)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert period_score rows: with COPY on PostgreSQL (a first build writes one per period of
+    the province), by executemany elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(PeriodScore), rows)
+        return
+    columns = list(rows[0])
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cur, cur.copy(f"COPY period_score ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()]
+            )
+
+
+def _retally(session: Session, departments: set[int], quarters: set[str]) -> None:
+    """Count the period scores of these departments and quarters again into their tallies."""
+    if not departments:
+        return
+    for chunk in _chunks(departments):
+        where = (ScoreTally.department_id.in_(chunk), ScoreTally.quarter.in_(quarters))
+        session.execute(delete(ScoreTally).where(*where))
+        keys = [PeriodScore.quarter, PeriodScore.department_id]
+        keys += [getattr(PeriodScore, name) for name in _FACTS]
+        counted = (
+            select(*keys, func.count())
+            .where(PeriodScore.department_id.in_(chunk), PeriodScore.quarter.in_(quarters))
+            .group_by(*keys)
+        )
+        columns = ["quarter", "department_id", *_FACTS, "periods"]
+        session.execute(insert(ScoreTally).from_select(columns, counted))
+
+
+def _outcome(
+    facts: Any, code: str, name: str, *, key: tuple[int, int] = (0, 0), **extra: Any
+) -> PeriodOutcome:
+    """Return an outcome with the scored facts of a tally or a period score."""
+    late = facts.late_days
+    due = _EPOCH if late is not None else facts.open_due_at
+    return PeriodOutcome(
+        assignment_id=key[0],
+        department_code=code,
+        department_name=name,
+        official=facts.official,
+        official_name=facts.official_name,
+        task_number=extra.get("task_number", 0),
+        role=AssignmentRole(facts.role),
+        period_index=key[1],
+        period_label=extra.get("period_label", ""),
+        due_at=due,
+        original_due_at=extra.get("original_due_at", due),
+        closed_at=None if late is None else _EPOCH + timedelta(days=late),
+        approved=facts.approved,
+        rating=facts.rating,
+        escalation_levels=tuple(int(x) for x in facts.levels.split(",") if x),
+        returns=facts.returns,
+        extensions_granted=facts.extensions,
+        historic=facts.historic,
+        event_ids=tuple(extra.get("event_ids", ())),
+        events_by_rule={k: tuple(v) for k, v in extra.get("events_by_rule", {}).items()},
+        targets_met=facts.targets_met,
+        targets_reported=facts.targets_reported,
+    )
+
+
+def ranking(
+    *, session: Session, rubric: Rubric, period: str, by: GroupBy, now: datetime
+) -> list[ScoreRow]:
+    """Return the ranked score rows of a period as of now (totals and breakdowns, no lines):
+    the rows `duban.services.assessment.scores` compiles from every event, read from tallies."""
+    quarters = quarters_of(period)
+    refresh(session=session, now=now)
+    q = (
+        select(ScoreTally, Department.code, Department.name)
+        .join(Department, Department.id == ScoreTally.department_id)
+        .where(ScoreTally.quarter.in_(quarters))
+    )
+    tallies = ((_outcome(t, code, name), t.periods) for t, code, name in session.execute(q))
+    return compile_tallies(tallies, rubric, as_of=now, by=by)
+
+
+@dataclass(frozen=True)
+class _Window:
+    lines: list[ScoreLine]
+    next: str | None
+
+
+def _after(cursor: str | None) -> tuple[int, int] | None:
+    """Return the (assignment, period) a ledger cursor points after, or raise Invalid."""
+    if cursor is None:
+        return None
+    key = decode_cursor(cursor)
+    if len(key) != 2 or not all(isinstance(k, int) and 0 <= k < 2**31 for k in key):
+        raise Invalid("翻页游标无效：它不属于这个列表。")
+    return int(key[0]), int(key[1])
+
+
+def _line_window(
+    session: Session,
+    rubric: Rubric,
+    department: Department,
+    period: str,
+    now: datetime,
+    cursor: str | None,
+    limit: int,
+) -> _Window:
+    """Score `limit` scored periods of the department, in (assignment, period) order, after the
+    cursor; name the next window when more remain."""
+    after = _after(cursor)
+    base = select(PeriodScore).where(
+        PeriodScore.department_id == department.id,
+        PeriodScore.quarter.in_(quarters_of(period)),
+        _has_lines(rubric, now),
+    )
+    order = (PeriodScore.assignment_id, PeriodScore.period_index)
+    found = session.scalars(_rest(base, after).order_by(*order).limit(limit + 1)).all()
+    lines: list[ScoreLine] = []
+    for r in found[:limit]:
+        lines += score_period(_ledger_outcome(r, department), rubric, as_of=now)
+    more = len(found) > limit
+    return _Window(lines, encode_cursor(_key(found[limit - 1])) if more else None)
+
+
+def _has_lines(rubric: Rubric, now: datetime) -> ColumnElement[bool]:
+    """The periods that `duban.scoring.score_period` gives at least one line as of now: not
+    history (unless the rubric scores it), and approved, late, escalated, extended or returned.
+    (The equivalence test holds it to the rubric's own conditions.)"""
+    p = PeriodScore
+    scored = or_(
+        p.approved,
+        p.late_days > 0,
+        p.levels != "",
+        p.extensions > 0,
+        p.returns > 0,
+        and_(p.open_due_at.is_not(None), p.open_due_at < now),
+    )
+    return scored if rubric.score_historic else and_(scored, p.historic.is_(False))
+
+
+def _key(r: PeriodScore) -> tuple[int, int]:
+    return r.assignment_id, r.period_index
+
+
+def _rest(base: Select[Any], after: tuple[int, int] | None) -> Select[Any]:
+    """The periods of `base` after (assignment, period) `after` (all of them for None)."""
+    if after is None:
+        return base
+    a, p = after
+    return base.where(
+        or_(
+            PeriodScore.assignment_id > a,
+            and_(PeriodScore.assignment_id == a, PeriodScore.period_index > p),
+        )
+    )
+
+
+def _ledger_outcome(r: PeriodScore, department: Department) -> PeriodOutcome:
+    """Return a stored period's outcome with everything its lines cite."""
+    return _outcome(
+        r,
+        department.code,
+        department.name,
+        key=(r.assignment_id, r.period_index),
+        task_number=r.task_number,
+        period_label=r.label,
+        original_due_at=r.original_due_at,
+        event_ids=r.event_ids,
+        events_by_rule=r.events_by_rule,
+    )
+
+
+def ledger(
+    *,
+    session: Session,
+    rubric: Rubric,
+    department: Department,
+    period: str,
+    now: datetime,
+    cursor: str | None = None,
+    limit: int = LEDGER_PERIODS,
+) -> Ledger:
+    """Return a department's row of a period as of now (score, rank, breakdown) and one window
+    of its lines with the events they cite; `next` is the cursor of the rest."""
+    rows = ranking(session=session, rubric=rubric, period=period, by="department", now=now)
+    row = next((r for r in rows if r.key == department.code), None)
+    window = _line_window(session, rubric, department, period, now, cursor, limit)
+    tasks, refs, titles = _tasks(session, {line.assignment_id for line in window.lines})
+    events = events_by_id(session, window.lines)
+    return Ledger(
+        department,
+        period,
+        row,
+        len(rows),
+        events,
+        tasks,
+        refs,
+        titles,
+        tuple(window.lines),
+        window.next,
+    )
+
+
+def _tasks(
+    session: Session, ids: Iterable[int]
+) -> tuple[dict[int, int], dict[int, str], dict[int, str]]:
+    """Return task number, reference and reference with title of these assignments."""
+    wanted = sorted(ids)
+    if not wanted:
+        return {}, {}, {}
+    pairs = session.execute(select_with_item().where(Assignment.id.in_(wanted))).unique().all()
+    return (
+        {a.id: a.item_number for a, _ in pairs},
+        {a.id: item_ref(a, item) for a, item in pairs},
+        {a.id: item_ref(a, item) + item_title(a, item) for a, item in pairs},
+    )
