@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from actions.clients import LazyTemporal
 from duban.db import make_engine, make_session_factory
+from duban.services.cockpit import Snapshots
 from duban.services.evidence_s3 import evidence_store_for
 from duban.services.policy import hide_pending_starts
 from duban.services.user import ensure_admin
@@ -141,6 +142,7 @@ def create_app(
     app.state.evidence_store = evidence_store_for(settings)
     app.state.token_signer = TokenSigner(settings.secret_key)
     app.state.dev_mode = dev_mode
+    app.state.cockpit_snapshots = Snapshots()  # the cockpit's counts, kept 30 s
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.add_middleware(
         SessionMiddleware,

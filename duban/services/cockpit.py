@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from duban.db import UTCDateTime
 from duban.domain import AssignmentState
 from duban.errors import NotFound
 from duban.models import (
@@ -77,6 +82,19 @@ class Cockpit:
     by_department: list[Rates]
     by_task: list[Rates]
     trend: list[Rates]
+    as_of: datetime  # when the periods were counted (a snapshot's time, else `now`)
+
+
+def _terms() -> tuple[ColumnElement[bool], ColumnElement[Any], ColumnElement[bool]]:
+    """Return (closed, due date, awaiting review) of a period joined to its assignment."""
+    closed = or_(AssignmentPeriod.closed_at.is_not(None), AssignmentPeriod.state == "approved")
+    current = Assignment.period_index == AssignmentPeriod.index
+    due_at = case(
+        (and_(current, Assignment.due_at.is_not(None)), Assignment.due_at),
+        else_=AssignmentPeriod.due_at,
+    )
+    waiting = and_(current, Assignment.state == AssignmentState.SUBMITTED.value)
+    return closed, due_at, waiting
 
 
 def _counts(now: datetime) -> tuple[ColumnElement[Any], ...]:
@@ -87,13 +105,7 @@ def _counts(now: datetime) -> tuple[ColumnElement[Any], ...]:
     when due and still open, unless the current period's report awaits review (the department
     has done its part).
     """
-    closed = or_(AssignmentPeriod.closed_at.is_not(None), AssignmentPeriod.state == "approved")
-    current = Assignment.period_index == AssignmentPeriod.index
-    due_at = case(
-        (and_(current, Assignment.due_at.is_not(None)), Assignment.due_at),
-        else_=AssignmentPeriod.due_at,
-    )
-    waiting = and_(current, Assignment.state == AssignmentState.SUBMITTED.value)
+    closed, due_at, waiting = _terms()
     past = due_at <= now
 
     def total(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -108,13 +120,10 @@ def _counts(now: datetime) -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def _aggregate(
-    session: Session, now: datetime, *keys: Any
-) -> list[tuple[tuple[Any, ...], tuple[int, ...]]]:
-    """Return (group key, counts) of every group of `keys` over the non-historic periods of the
-    current assignments (one pass of the database over the periods; no row reaches Python)."""
-    stmt = (
-        select(*keys, *_counts(now))
+def _counted_periods(*columns: Any) -> Any:
+    """Return SELECT `columns` over the non-historic periods of the current assignments."""
+    return (
+        select(*columns)
         .select_from(AssignmentPeriod)
         .join(Assignment, Assignment.id == AssignmentPeriod.assignment_id)
         .where(
@@ -122,8 +131,15 @@ def _aggregate(
             Assignment.removed_in_version.is_(None),
             Assignment.pending_start.is_(False),
         )
-        .group_by(*keys)
     )
+
+
+def _aggregate(
+    session: Session, now: datetime, *keys: Any
+) -> list[tuple[tuple[Any, ...], tuple[int, ...]]]:
+    """Return (group key, counts) of every group of `keys` over the non-historic periods of the
+    current assignments (one pass of the database over the periods; no row reaches Python)."""
+    stmt = _counted_periods(*keys, *_counts(now)).group_by(*keys)
     k = len(keys)
     return [(tuple(row[:k]), tuple(int(v) for v in row[k:])) for row in session.execute(stmt)]
 
@@ -150,13 +166,28 @@ def cockpit(*, session: Session, now: datetime, titles: dict[str, str] | None = 
     Two aggregates over the periods: per department and due date (which also gives the
     overall figures and the quarters: a handful of dates per department), and per task.
     """
+    by_due = _aggregate(session, now, Assignment.department_id, AssignmentPeriod.original_due_at)
+    by_task = _aggregate(session, now, Assignment.policy_id, Assignment.item_number)
+    return _assemble(session, now, titles, by_due, by_task, as_of=now)
+
+
+def _assemble(
+    session: Session,
+    now: datetime,
+    titles: dict[str, str] | None,
+    groups: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
+    task_groups: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
+    *,
+    as_of: datetime,
+) -> Cockpit:
+    """Fold the counts per (department, original due date) and per (policy, item) into a
+    Cockpit (departments and policies named from their small tables)."""
     names = titles or {}
     departments = {d.id: d for d in session.scalars(select(Department))}
     keys: dict[int, str] = dict(session.execute(select(Policy.id, Policy.key)).all())
     per_department: dict[int, tuple[int, ...]] = {}
     quarters: dict[str, tuple[int, ...]] = {}
     overall: tuple[int, ...] = ZERO
-    groups = _aggregate(session, now, Assignment.department_id, AssignmentPeriod.original_due_at)
     for (department_id, due), c in groups:
         per_department[department_id] = _add(per_department.get(department_id, ZERO), c)
         overall = _add(overall, c)
@@ -166,9 +197,7 @@ def cockpit(*, session: Session, now: datetime, titles: dict[str, str] | None = 
         _rates(departments[i].code, departments[i].name, c) for i, c in per_department.items()
     ]
     by_task = []
-    for (policy_id, number), c in _aggregate(
-        session, now, Assignment.policy_id, Assignment.item_number
-    ):
+    for (policy_id, number), c in task_groups:
         key = f"{keys[policy_id]}#{number}"
         by_task.append(_rates(key, names.get(key, f"第 {number} 项"), c))
     current = quarter_of(now)
@@ -178,12 +207,151 @@ def cockpit(*, session: Session, now: datetime, titles: dict[str, str] | None = 
         by_department=sorted(by_dept, key=lambda r: (-r.overdue_rate, -r.overdue, r.name)),
         by_task=sorted(by_task, key=_task_order),
         trend=sorted(trend, key=lambda r: r.key),
+        as_of=as_of,
     )
 
 
 def _task_order(r: Rates) -> tuple[str, int]:
     policy, _, number = r.key.rpartition("#")
     return (policy, int(number))
+
+
+# --- The snapshot: the counts that do not depend on the time, taken now and then ------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One group's periods as far as they do not depend on the time: its closed ones counted,
+    its open ones as sorted distinct due dates with running totals (to count those past `now`
+    with a bisection)."""
+
+    periods: int
+    closed: int
+    on_time: int
+    open_dues: tuple[datetime, ...]  # distinct due dates of the open periods, ascending
+    open_upto: tuple[int, ...]  # open periods due on or before open_dues[i]
+    chased_dues: tuple[datetime, ...]  # the same for the open ones not awaiting review
+    chased_upto: tuple[int, ...]
+
+    def counts(self, now: datetime) -> tuple[int, ...]:
+        """Return (periods, due, completed, on time, overdue) as _counts(now) gives them."""
+
+        def upto(dues: tuple[datetime, ...], totals: tuple[int, ...]) -> int:
+            i = bisect_right(dues, now)
+            return totals[i - 1] if i else 0
+
+        past_open = upto(self.open_dues, self.open_upto)
+        overdue = upto(self.chased_dues, self.chased_upto)
+        return (self.periods, self.closed + past_open, self.closed, self.on_time, overdue)
+
+
+def _cumulative(dues: dict[datetime, int]) -> tuple[tuple[datetime, ...], tuple[int, ...]]:
+    ordered = sorted(dues)
+    return tuple(ordered), tuple(accumulate(dues[d] for d in ordered))
+
+
+def _snapshot_groups(session: Session, *keys: Any) -> dict[tuple[Any, ...], _Group]:
+    """Count the periods per group of `keys`, closed or not, on time or not, awaiting review
+    or not, and by due date when open (closed ones collapse to one row per group)."""
+    closed, due_at, waiting = _terms()
+    closed_flag = case((closed, 1), else_=0)
+    on_time_flag = case((and_(closed, AssignmentPeriod.on_time.is_(True)), 1), else_=0)
+    waiting_flag = case((and_(not_(closed), waiting), 1), else_=0)
+    open_due = type_coerce(case((closed, None), else_=due_at), UTCDateTime())
+    columns = (*keys, closed_flag, on_time_flag, waiting_flag, open_due)
+    stmt = _counted_periods(*columns, func.count()).group_by(*columns)
+    k = len(keys)
+    tallies: dict[tuple[Any, ...], list[Any]] = {}
+    for row in session.execute(stmt):
+        key = tuple(row[:k])
+        is_closed, is_on_time, is_waiting, due, n = row[k:]
+        t = tallies.setdefault(key, [0, 0, 0, {}, {}])
+        t[0] += n
+        if is_closed:
+            t[1] += n
+            t[2] += n if is_on_time else 0
+        elif due is not None:  # an open period without a due date is never past it
+            t[3][due] = t[3].get(due, 0) + n
+            if not is_waiting:
+                t[4][due] = t[4].get(due, 0) + n
+    return {
+        key: _Group(periods, closed_n, on_time, *_cumulative(opened), *_cumulative(chased))
+        for key, (periods, closed_n, on_time, opened, chased) in tallies.items()
+    }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The cockpit's counts at `taken_at`, bounded by groups (department × due date, task ×
+    due date), from which cockpit figures at any later `now` are worked out exactly (but for
+    writes made after `taken_at`)."""
+
+    taken_at: datetime
+    by_department_due: dict[tuple[Any, ...], _Group]
+    by_task: dict[tuple[Any, ...], _Group]
+
+
+def take_snapshot(*, session: Session, now: datetime) -> Snapshot:
+    """Count the periods once into a Snapshot (two grouped queries)."""
+    return Snapshot(
+        taken_at=now,
+        by_department_due=_snapshot_groups(
+            session, Assignment.department_id, AssignmentPeriod.original_due_at
+        ),
+        by_task=_snapshot_groups(session, Assignment.policy_id, Assignment.item_number),
+    )
+
+
+def cockpit_of(
+    snapshot: Snapshot, *, session: Session, now: datetime, titles: dict[str, str] | None = None
+) -> Cockpit:
+    """Return cockpit(now) worked out from `snapshot` (overdue and due split against `now`)."""
+    return _assemble(
+        session,
+        now,
+        titles,
+        ((k, g.counts(now)) for k, g in snapshot.by_department_due.items()),
+        ((k, g.counts(now)) for k, g in snapshot.by_task.items()),
+        as_of=snapshot.taken_at,
+    )
+
+
+SNAPSHOT_TTL = timedelta(seconds=30)
+SNAPSHOT_SLOTS = 4  # databases one process serves (one in production)
+
+
+class Snapshots:
+    """A process-local cache of cockpit snapshots, one per database, each kept `ttl` from when
+    it was taken and at most `slots` of them (the least recently used goes). The cockpit has no
+    filter that reaches the periods (`under` folds the per-department figures), so one snapshot
+    serves every request on a database. The clock is the caller's `now`."""
+
+    def __init__(self, ttl: timedelta = SNAPSHOT_TTL, slots: int = SNAPSHOT_SLOTS) -> None:
+        self.ttl, self.slots = ttl, slots
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, Snapshot] = OrderedDict()
+
+    def get(self, *, session: Session, now: datetime) -> Snapshot:
+        """Return the database's snapshot, taken anew when older than the TTL (or from a
+        `now` before it was taken: a clock set back)."""
+        key = session.get_bind().engine.url.render_as_string(hide_password=True)
+        with self._lock:
+            held = self._entries.get(key)
+            if held is not None and held.taken_at <= now < held.taken_at + self.ttl:
+                self._entries.move_to_end(key)
+                return held
+        fresh = take_snapshot(session=session, now=now)
+        with self._lock:
+            self._entries[key] = fresh
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.slots:
+                self._entries.popitem(last=False)
+        return fresh
+
+    def clear(self) -> None:
+        """Drop every snapshot (the next request counts afresh)."""
+        with self._lock:
+            self._entries.clear()
 
 
 def task_titles(*, session: Session) -> dict[str, str]:

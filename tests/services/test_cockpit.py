@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from duban.models import AssignmentPeriod
-from duban.services.cockpit import cockpit, task_titles
+from duban.services.cockpit import (
+    Snapshots,
+    cockpit,
+    cockpit_of,
+    take_snapshot,
+    task_titles,
+)
 from tests.workspace import make_assignment, make_department, make_policy
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -69,3 +75,90 @@ def test_empty_read_model_has_zero_rates(session):
     figures = cockpit(session=session, now=NOW)
     assert figures.overall.periods == 0 and figures.overall.completion_rate == 0.0
     assert figures.by_department == [] and figures.trend == []
+
+
+def seed_spread(session):
+    """A small province: three departments, two tasks, periods closed on time and late, open,
+    awaiting review, extended (the assignment's due date moved past its period's) and historic."""
+    policy = make_policy(
+        session, items=[{"number": 5, "title": "保持稳定"}, {"number": 6, "title": "动态监测"}]
+    )
+    depts = [make_department(session, f"d{i}", f"单位{i}") for i in range(3)]
+    made = []
+    for i, dept in enumerate(depts):
+        for number in (5, 6):
+            due = Q3 + timedelta(days=17 * i + 5 * number, hours=i)
+            state = "submitted" if (i + number) % 3 == 0 else "assigned"
+            a = make_assignment(
+                session,
+                policy=policy,
+                department=dept,
+                item_number=number,
+                due_at=due,
+                periods=4,
+                state=state,
+            )
+            made.append(a)
+    close(session, made[0], 0, on_time=True)
+    close(session, made[1], 0, on_time=False)
+    close(session, made[2], 0, on_time=True)
+    close(session, made[2], 1, on_time=True)
+    made[3].due_at = Q3 + timedelta(days=70)  # extended: its current period was due Q3 + 47 d
+    session.get_one(AssignmentPeriod, made[4].periods[0].id).historic = True
+    session.flush()
+    return policy, made
+
+
+def as_numbers(c):
+    def rows(rs):
+        return [(r.key, r.name, r.periods, r.due, r.completed, r.on_time, r.overdue) for r in rs]
+
+    return (rows([c.overall]), rows(c.by_department), rows(c.by_task), rows(c.trend))
+
+
+def test_snapshot_figures_equal_the_full_count_at_any_later_time(session):
+    seed_spread(session)
+    titles = task_titles(session=session)
+    taken = Q3 - timedelta(days=1)
+    snapshot = take_snapshot(session=session, now=taken)
+    # Before every due date, on one, between them, after all: the split follows `now`.
+    instants = [taken, Q3 + timedelta(days=25), Q3 + timedelta(days=25, hours=1), NOW]
+    instants += [NOW + timedelta(days=91 * k) for k in range(1, 5)]
+    moments = set(instants)
+    for p in session.scalars(select(AssignmentPeriod)):
+        moments |= {p.due_at, p.due_at - timedelta(seconds=1)}
+    overdue_seen = set()
+    for now in sorted(moments):
+        full = cockpit(session=session, now=now, titles=titles)
+        kept = cockpit_of(snapshot, session=session, now=now, titles=titles)
+        assert as_numbers(kept) == as_numbers(full), now
+        assert kept.as_of == taken and full.as_of == now
+        overdue_seen.add(full.overall.overdue)
+    assert len(overdue_seen) > 3  # the instants did move figures
+
+
+def test_snapshots_keep_figures_for_the_ttl_then_count_afresh(session):
+    _, made = seed_spread(session)
+    snapshots = Snapshots(ttl=timedelta(seconds=30))
+    first = snapshots.get(session=session, now=NOW)
+    before = cockpit_of(first, session=session, now=NOW).overall
+    close(session, made[5], 1, on_time=True)  # a write after the snapshot
+    later = NOW + timedelta(seconds=29)
+    assert snapshots.get(session=session, now=later) is first  # within the TTL: kept
+    assert cockpit_of(first, session=session, now=later).overall.completed == before.completed
+    after_ttl = NOW + timedelta(seconds=30)
+    fresh = snapshots.get(session=session, now=after_ttl)
+    assert fresh is not first and fresh.taken_at == after_ttl
+    figures = cockpit_of(fresh, session=session, now=after_ttl)
+    assert figures.overall.completed == before.completed + 1
+    assert as_numbers(figures) == as_numbers(cockpit(session=session, now=after_ttl))
+    assert snapshots.get(session=session, now=NOW) is not fresh  # a clock set back: recount
+
+
+def test_snapshots_are_bounded(session):
+    snapshots = Snapshots(slots=1)
+    snapshots.get(session=session, now=NOW)
+    snapshots.get(session=session, now=NOW)
+    assert len(snapshots._entries) == 1
+    snapshots.clear()
+    assert not snapshots._entries

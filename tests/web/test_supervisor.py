@@ -199,6 +199,7 @@ async def test_cockpit_figures_and_drill_down_links(login_as, seeded):
     assert 'href="/board?department=fpb"' in page.text
     assert f'href="/board?policy={seeded["policy"]}&amp;item=5"' in page.text
     assert 'href="/board?light=red&amp;department=fpb"' in page.text
+    assert body["as_of"] and "数据更新于" in page.text  # the snapshot's time, Beijing time
 
 
 async def test_due_date_form_refuses_past_and_malformed_days(login_as, seeded, db):

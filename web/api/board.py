@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from duban.db import utcnow
 from duban.services.board import board, board_after, board_cursor
-from duban.services.cockpit import cockpit, task_titles, tree_rates
+from duban.services.cockpit import cockpit_of, task_titles, tree_rates
 from duban.services.paging import Slice, Window
 from duban.services.target import tracks_of
 from web.deps import SessionDep
@@ -62,15 +62,22 @@ def read_board(
 
 @router.get("/cockpit", response_model=CockpitRead, responses=error_responses(404))
 def read_cockpit(
+    request: Request,
     user: SupervisorUser,
     session: SessionDep,
     under: Annotated[str, Query(max_length=64)] = "",
 ) -> CockpitRead:
-    """Return completion, on-time and overdue rates overall, by department, task, quarter and unit."""
-    figures = cockpit(session=session, now=utcnow(), titles=task_titles(session=session))
-    tree = tree_rates(session=session, now=utcnow(), under=under.strip())
+    """Return completion, on-time and overdue rates overall, by department, task, quarter and
+    unit, counted at `as_of` (at most 30 s ago) and split into due and overdue against now."""
+    now = utcnow()
+    snapshot = request.app.state.cockpit_snapshots.get(session=session, now=now)
+    figures = cockpit_of(snapshot, session=session, now=now, titles=task_titles(session=session))
+    tree = tree_rates(
+        session=session, now=now, under=under.strip(), by_department=figures.by_department
+    )
     return CockpitRead.model_validate(
         {
+            "as_of": figures.as_of,
             "under": tree.under.code if tree.under else None,
             "by_unit": [r.to_json() for r in tree.units],
             "overall": figures.overall.to_json(),

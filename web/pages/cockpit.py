@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from duban.db import utcnow
-from duban.services.cockpit import cockpit, task_titles, tree_rates
+from duban.services.cockpit import cockpit_of, task_titles, tree_rates
 from web.deps import SessionDep
 from web.rendering import render
 from web.schemas.supervision import SupervisorUser
@@ -34,9 +34,13 @@ def cockpit_page(
     session: SessionDep,
     under: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """Show completion, on-time and overdue rates at a glance; every figure drills down."""
+    """Show completion, on-time and overdue rates at a glance; every figure drills down.
+
+    The periods are counted at most every 30 s (the app's snapshot); due and overdue are
+    split against now from those counts, and the page says when they were taken."""
     now = utcnow()
-    figures = cockpit(session=session, now=now, titles=task_titles(session=session))
+    snapshot = request.app.state.cockpit_snapshots.get(session=session, now=now)
+    figures = cockpit_of(snapshot, session=session, now=now, titles=task_titles(session=session))
     tree = tree_rates(
         session=session, now=now, under=under.strip(), by_department=figures.by_department
     )

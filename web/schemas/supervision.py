@@ -328,3 +328,5 @@ class CockpitRead(BaseModel):
     # Drilled down the organisation tree: each unit directly below `under` (its subtree counted).
     under: str | None = None
     by_unit: list[RatesRead] = []
+    # When the periods were counted (UTC): the figures are kept up to 30 s.
+    as_of: datetime | None = None
