@@ -69,20 +69,24 @@ class CursorParams:
     cursor: str | None
 
 
+# A list's cursor in the query string: one its previous answer handed out (bad ones are 422).
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=CURSOR_MAX_CHARS,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the `next` cursor of the previous answer (its Link header names it too)",
+    ),
+]
+
+
 def cursor_params(
     limit: Annotated[
         int,
         Query(ge=1, le=MAX_API_LIMIT, description=f"rows per answer (default {API_LIMIT})"),
     ] = API_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=CURSOR_MAX_CHARS,
-            pattern=r"^[A-Za-z0-9_-]+$",
-            description="the `next` cursor of the previous answer (its Link header names it too)",
-        ),
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> CursorParams:
     """Read limit and cursor from the query string (bad ones are 422)."""
     return CursorParams(limit, cursor)
@@ -101,15 +105,7 @@ def ledger_cursor_params(
             description=f"scored periods per answer, all lines of each (default {LEDGER_LIMIT})",
         ),
     ] = LEDGER_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=CURSOR_MAX_CHARS,
-            pattern=r"^[A-Za-z0-9_-]+$",
-            description="the `next` cursor of the previous answer (its Link header names it too)",
-        ),
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> CursorParams:
     """Read a ledger's limit and cursor from the query string (bad ones are 422)."""
     return CursorParams(limit, cursor)
