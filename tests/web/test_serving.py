@@ -13,21 +13,20 @@ from contextlib import asynccontextmanager
 
 import httpx
 import uvicorn
-from starlette.applications import Starlette
+from fastapi import FastAPI
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 from bench.web_burst import loopback_socket
 from tests.polling import eventually
 from tests.smtp import free_port
 from web.serving import server_config
 
+APP = FastAPI()
 
-async def _ok(_request: object) -> PlainTextResponse:
+
+@APP.get("/")
+async def _ok() -> PlainTextResponse:
     return PlainTextResponse("ok")
-
-
-APP = Starlette(routes=[Route("/", _ok)])
 
 
 @asynccontextmanager
@@ -52,7 +51,7 @@ async def nodelay_of_open_connections(server: uvicorn.Server, base_url: str) -> 
     async with httpx.AsyncClient(base_url=base_url) as client:
         assert (await client.get("/")).text == "ok"
         connections = list(server.server_state.connections)
-        socks = [c.transport.get_extra_info("socket") for c in connections]  # type: ignore[attr-defined]
+        socks = [c.transport.get_extra_info("socket") for c in connections]
         return [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in socks]
 
 
