@@ -46,10 +46,9 @@ from duban.services.assignment import (
     status_light,
 )
 from duban.services.conversation import last_urges
-from duban.services.light import done_flag, light_rank, missed_ids
+from duban.services.light import done_flag, light_rank, projected
 from duban.services.orgtree import descendants
 from duban.services.paging import NEVER, Slice, list_cursor, list_key, micros, of_micros
-from duban.services.target import projected_misses
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LIGHTS = (Light.RED, Light.AMBER, Light.GREEN)
@@ -273,25 +272,22 @@ class _Scope:
     stmt: ItemSelect
     lit: ItemSelect  # with the light filter too
     rank: ColumnElement[int]
-    missed: set[int]
+    missed: dict[int, Projection]  # the assignments a projected target miss turns amber
 
 
 def _scope(session: Session, now: datetime, filters: BoardFilter) -> _Scope:
-    missed = missed_ids(session=session, now=now)
+    missed = projected(session=session, now=now)
     rank = light_rank(now=now, missed=missed)
     stmt = _narrow(select_with_item(), filters, session)
     lit = stmt if filters.light is None else stmt.where(rank == LIGHT_RANK[filters.light])
     return _Scope(stmt, lit, rank, missed)
 
 
-def _rows(session: Session, stmt: ItemSelect, now: datetime, missed: set[int]) -> list[BoardRow]:
+def _rows(
+    session: Session, stmt: ItemSelect, now: datetime, missed: dict[int, Projection]
+) -> list[BoardRow]:
     """Load the rows a statement selects, with their lights (and the reason of a target miss)."""
-    found = list(session.execute(stmt).unique())
-    flagged = [a for a, _ in found if a.id in missed]
-    misses = (
-        projected_misses(session=session, assignments=flagged, today=now.date()) if flagged else {}
-    )
-    return [_row(a, item, now, misses.get(a.id)) for a, item in found]
+    return [_row(a, item, now, missed.get(a.id)) for a, item in session.execute(stmt).unique()]
 
 
 def board(

@@ -5,12 +5,12 @@ counts, filters, sorts and pages by it; the rows of the page get their light and
 the rule itself. A target projected to miss (a least-squares trend, `duban.rules.project_target`)
 can only turn a light amber that the dates leave green; the few assignments where that is
 possible (`light_rank` differs with and without a miss, and they have reported actuals) are
-projected in Python first, and their ids enter the SQL as the miss.
+projected in Python first (`duban.services.light.projected`), and their ids enter the SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     case,
-    false,
     func,
     literal,
     select,
@@ -33,7 +32,6 @@ from duban.rules import (
     DONE_STATES,
     LIGHT_RANK,
     Light,
-    Projection,
     StatusLight,
     status_light,
 )
@@ -91,27 +89,14 @@ def _scope(department_id: int | None) -> list[ColumnElement[bool]]:
     return where
 
 
-def _misses(
-    session: Session, where: list[ColumnElement[bool]], now: datetime
-) -> dict[int, Projection]:
-    """Return the assignments whose light a projected target miss turns amber, with the miss."""
-    return projected(session=session, now=now, where=where)
-
-
-def _miss(ids: Iterable[int]) -> ColumnElement[bool]:
-    """Return the SQL of "a target projected to miss" for these ids (few: see the module doc)."""
-    ordered = sorted(ids)
-    return Assignment.id.in_(ordered) if ordered else false()
-
-
-def sort_key(now: datetime, miss: ColumnElement[bool], me: int | None) -> list[Any]:
+def sort_key(now: datetime, missed: Collection[int], me: int | None) -> list[Any]:
     """Return the inbox order in SQL: the user's own first, open before finished, then
     rules.urgency_key (red, amber, green; earlier due first, none last), the id breaking ties."""
     mine = case((Assignment.assignee_id == me, 0), else_=1) if me is not None else literal(1)
     return [
         mine,
         done_flag(),
-        light_rank(now=now, miss=miss),
+        light_rank(now=now, missed=missed),
         case((Assignment.due_at.is_(None), 1), else_=0),
         func.coalesce(Assignment.due_at, NO_DUE),
         Assignment.id,
@@ -163,12 +148,12 @@ def _narrow(stmt: Select[Any], filters: InboxFilter, rank: ColumnElement[int]) -
 
 
 def light_counts(
-    session: Session, where: list[ColumnElement[bool]], now: datetime, miss: ColumnElement[bool]
+    session: Session, where: list[ColumnElement[bool]], now: datetime, missed: Collection[int]
 ) -> dict[tuple[bool, Light], int]:
     """Return how many assignments show each light, finished ones apart (one GROUP BY)."""
     # Grouped through a subquery: PostgreSQL does not match a CASE with bound parameters in
     # GROUP BY to the same CASE in the select list.
-    rows = select(done_flag().label("finished"), light_rank(now=now, miss=miss).label("rank"))
+    rows = select(done_flag().label("finished"), light_rank(now=now, missed=missed).label("rank"))
     each = rows.where(*where).subquery()
     stmt = select(each.c.finished, each.c.rank, func.count()).group_by(each.c.finished, each.c.rank)
     return {(bool(f), RANK_LIGHT[int(r)]): int(n) for f, r, n in session.execute(stmt)}
@@ -191,20 +176,19 @@ def inbox(
     no longer names is left out (its page stays).
     """
     where = _scope(department_id)
-    misses = _misses(session, where, now)
-    miss = _miss(misses)
+    misses = projected(session=session, now=now, where=where)
     counts = dict.fromkeys(Light, 0)
-    for (_, light), n in light_counts(session, where, now, miss).items():
+    for (_, light), n in light_counts(session, where, now, misses).items():
         counts[light] += n
     total = sum(counts.values())
-    rank = light_rank(now=now, miss=miss)
+    rank = light_rank(now=now, missed=misses)
     narrowed = _narrow(select(Assignment.id).where(*where), filters, rank)
     matched = total
     if filters.active:
         counted = select(func.count()).select_from(narrowed.subquery())
         matched = int(session.scalar(counted) or 0)
     # The keys sort narrow rows; only the page's rows are read whole, with their items.
-    key = sort_key(now, miss, me)
+    key = sort_key(now, misses, me)
     keyed = narrowed.add_columns(rank).order_by(*key).limit(limit + 1)
     if cursor is not None:
         keyed = keyed.where(tuple_(*key) > tuple_(*_cursor_key(cursor)))
@@ -232,7 +216,7 @@ def traffic(*, session: Session, department_id: int | None, now: datetime) -> di
     """Count the inbox's assignments per light, done ones apart (the home page's summary)."""
     where = _scope(department_id)
     counts = {"total": 0, "green": 0, "amber": 0, "red": 0, "done": 0}
-    found = light_counts(session, where, now, _miss(_misses(session, where, now)))
+    found = light_counts(session, where, now, projected(session=session, now=now, where=where))
     for (finished, light), n in found.items():
         counts["total"] += n
         counts["done" if finished else light.value] += n

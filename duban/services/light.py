@@ -19,13 +19,11 @@ from duban.services.target import projected_misses
 SETTLED_STATES = frozenset({*DONE_STATES, AssignmentState.SUBMITTED})
 
 
-def light_rank(
-    *, now: datetime, missed: Collection[int] = (), miss: ColumnElement[bool] | None = None
-) -> ColumnElement[int]:
+def light_rank(*, now: datetime, missed: Collection[int] = ()) -> ColumnElement[int]:
     """Return the LIGHT_RANK of an assignment's light (0 red, 1 amber, 2 green) as SQL.
 
-    `missed`: the ids whose targets are projected to miss (`missed_ids`), or `miss`: that fact
-    as a SQL condition; `status_light` takes the same fact as its `miss` argument.
+    `missed`: the ids whose targets are projected to miss (the keys of `projected`);
+    `status_light` takes the same fact as its `miss` argument.
     """
     whens: list[tuple[ColumnElement[bool], int]] = [
         (Assignment.state.in_(sorted(SETTLED_STATES)), LIGHT_RANK[Light.GREEN]),
@@ -34,19 +32,12 @@ def light_rank(
     ]
     if missed:
         whens.append((Assignment.id.in_(sorted(missed)), LIGHT_RANK[Light.AMBER]))
-    if miss is not None:
-        whens.append((miss, LIGHT_RANK[Light.AMBER]))
     return case(*whens, else_=literal(LIGHT_RANK[Light.GREEN], Integer()))
 
 
 def done_flag() -> ColumnElement[int]:
     """Return 1 for a finished assignment and 0 otherwise, as SQL (finished ones sort last)."""
     return case((Assignment.state.in_(sorted(DONE_STATES)), 1), else_=literal(0, Integer()))
-
-
-def missed_ids(*, session: Session, now: datetime) -> set[int]:
-    """Return the ids of the assignments whose light a projected target miss turns amber."""
-    return set(projected(session=session, now=now))
 
 
 def projected(
