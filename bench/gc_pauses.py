@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.pages import p95
 from bench.rig import bounded, idle, rig
-from cli.worker import freeze_after_start_up
+from duban.process import freeze_after_start_up
 
 
 @dataclass

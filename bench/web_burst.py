@@ -29,6 +29,7 @@ from duban.models import Assignment, Department, Policy
 from duban.services.user import create_user
 from duban.settings import Settings
 from web.app import create_app
+from web.serving import Server
 
 BURST = 60
 TARGET_SECONDS = 5.0
@@ -92,7 +93,7 @@ async def served(app: FastAPI, *, lifespan: Literal["on", "off"] = "on") -> Asyn
     """
     sock = loopback_socket()
     config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    server = Server(config)  # duban web's: it freezes what start-up made
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +24,7 @@ from duban.migrate import upgrade
 from duban.services.user import ensure_admin, seed_demo_users
 from duban.settings import Settings
 from web.app import create_app
-from web.serving import server_config
+from web.serving import Server, server_config
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,8 @@ class DevOptions:
     messages: list[str] = field(default_factory=list)
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """Uvicorn without its own signal handling: `duban dev` stops every part itself."""
+class _EmbeddedServer(Server):
+    """duban web's server without uvicorn's signal handling: `duban dev` stops every part itself."""
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:

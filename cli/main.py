@@ -81,16 +81,14 @@ def web(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Serve the web app and the JSON API (needs DUBAN_SECRET_KEY: replicas share it)."""
-    import uvicorn
-
     from web.app import create_app
-    from web.serving import server_config
+    from web.serving import Server, server_config
 
     settings = get_settings()
     problem = settings.secret_key_problem()
     if problem:
         fail(problem)
-    uvicorn.Server(server_config(create_app(settings), host=host, port=port)).run()
+    Server(server_config(create_app(settings), host=host, port=port)).run()
 
 
 @app.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import compileall
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -28,6 +27,7 @@ from duban.db import make_engine, make_session_factory
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
 from duban.migrate import upgrade
+from duban.process import freeze_after_start_up
 from duban.sdk_metrics import temporal_runtime
 from duban.settings import Settings
 from workflows.assignment import AssignmentWorkflow
@@ -124,14 +124,6 @@ async def running_worker(
                 if jobs.running:
                     jobs.shutdown(wait=False)
                 lease.release()
-
-
-def freeze_after_start_up() -> None:
-    """Move everything start-up made (modules, the sandbox's precompiled workflow code, the
-    settings) out of the collector's reach, so collections at 10k+ cached workflows stop
-    re-walking it (`make bench` section (h) measures the pauses with and without)."""
-    gc.collect()
-    gc.freeze()
 
 
 async def lead_when_free(lease: SchedulerLease, jobs: AsyncIOScheduler, every: float = 60) -> None:
