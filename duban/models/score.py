@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from duban.db import Base, UTCDateTime
@@ -81,11 +81,11 @@ class ScoreTally(Base):
 
 
 class ScoreWatermark(Base):
-    """The one row (id 1): the audit chain's `seq` the score table has caught up with, and a
-    fingerprint of the head terms it was built under."""
+    """The one row (id 1): the audit chain's `seq` the score table has caught up with, and the
+    fingerprint of each unit's head terms it was built under (JSON: unit id -> hash)."""
 
     __tablename__ = "score_watermark"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(default=0)
-    terms: Mapped[str] = mapped_column(String(64), default="")
+    terms: Mapped[str] = mapped_column(Text(), default="")

@@ -16,13 +16,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from duban.domain import AssignmentRole
-from duban.errors import Invalid
+from duban.errors import Invalid, Unavailable
 from duban.models import (
     Assignment,
     AuditEvent,
@@ -72,6 +84,9 @@ _FACTS = (
     "targets_met",
     "targets_reported",
 )
+REQUEST_MOST = 5_000  # assignments a page rebuilds before it answers; more waits for the job
+LOCK_WAIT = 2.0  # seconds a page waits for another refresh's lock before it answers 503
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 LEDGER_PERIODS = 50  # scored periods per window of the ledger page (their lines: 1-7 each)
 
 
@@ -81,12 +96,13 @@ def quarters_of(period: str) -> list[str]:
     return [period] if "Q" in period else [f"{period}Q{q}" for q in range(1, 5)]
 
 
-def _terms_fingerprint(session: Session) -> str:
-    """Return a hash of every head term and its head's names (who an official is)."""
+def _terms_fingerprints(session: Session) -> dict[str, str]:
+    """Return, per unit (its id, as text), a hash of its head terms and their heads' names:
+    who the official of each of its periods is."""
     q = (
         select(
-            HeadTerm.id,
             HeadTerm.department_id,
+            HeadTerm.id,
             HeadTerm.user_id,
             HeadTerm.started_at,
             HeadTerm.ended_at,
@@ -94,12 +110,29 @@ def _terms_fingerprint(session: Session) -> str:
             User.display_name,
         )
         .join(User, User.id == HeadTerm.user_id)
-        .order_by(HeadTerm.id)
+        .order_by(HeadTerm.department_id, HeadTerm.id)
     )
-    digest = hashlib.sha256()
+    digests: dict[str, Any] = {}
     for row in session.execute(q):
+        digest = digests.setdefault(str(row[0]), hashlib.sha256())
         digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
+    return {unit: digest.hexdigest()[:16] for unit, digest in digests.items()}
+
+
+def _encode_terms(terms: dict[str, str]) -> str:
+    return json.dumps(terms, sort_keys=True, separators=(",", ":"))
+
+
+def _changed_units(stored: str, terms: dict[str, str]) -> set[int] | None:
+    """Return the units whose head terms differ from the stored fingerprints, or None when the
+    stored form is unknown (never built, or the one hash of every term an earlier version kept)."""
+    try:
+        old = json.loads(stored)
+    except ValueError:
+        return None
+    if not isinstance(old, dict):
+        return None
+    return {int(unit) for unit in old.keys() | terms.keys() if old.get(unit) != terms.get(unit)}
 
 
 def _touched(session: Session, after: int, upto: int) -> set[int]:
@@ -115,35 +148,68 @@ def _touched(session: Session, after: int, upto: int) -> set[int]:
     return ids
 
 
-def refresh(*, session: Session, now: datetime) -> int:
+def refresh(*, session: Session, now: datetime, most: int | None = None) -> int:
     """Bring the score table up to the audit chain's head; return how many assignments it rebuilt.
 
     Cheap when nothing was recorded since (two one-row reads); otherwise the watermark row is
-    locked first (so two refreshes never interleave) and only the touched assignments rebuilt.
+    locked first (so two refreshes never interleave) and only the touched assignments rebuilt:
+    those the events since name, and every assignment of a unit whose head terms changed.
+    A page passes `most`: when more than that many assignments wait (a first build, a large
+    import) or another refresh holds the lock for over LOCK_WAIT, it raises Unavailable (503 +
+    Retry-After) rather than keep the reader waiting; the score-table job catches up.
     """
     mark = session.get(ScoreWatermark, 1)
-    terms = _terms_fingerprint(session)
-    if mark is not None and (mark.seq, mark.terms) == (chain_head(session=session).seq, terms):
+    terms = _terms_fingerprints(session)
+    encoded = _encode_terms(terms)
+    if mark is not None and (mark.seq, mark.terms) == (chain_head(session=session).seq, encoded):
         return 0
     if mark is None:  # the first refresh of this database; two at once write one row
         _insert_watermark(session)
         mark = session.get_one(ScoreWatermark, 1)
-    # The first write of the transaction: a row lock on PostgreSQL, the write lock on SQLite.
-    session.execute(
-        update(ScoreWatermark).where(ScoreWatermark.id == 1).values(seq=ScoreWatermark.seq)
-    )
+    _lock_watermark(session, wait=most is not None)
     session.refresh(mark)
     head = chain_head(session=session).seq
-    if (mark.seq, mark.terms) == (head, terms):
+    if (mark.seq, mark.terms) == (head, encoded):
         return 0
-    if mark.terms != terms:  # a head changed: every period's official may have
+    units = _changed_units(mark.terms, terms) if mark.seq else None
+    if units is None:  # never built, or built under an unknown fingerprint: every row
         ids = set(session.scalars(select(Assignment.id)))
     else:
         ids = _touched(session, mark.seq, head)
+        if units:
+            ids.update(
+                session.scalars(select(Assignment.id).where(Assignment.department_id.in_(units)))
+            )
+    if most is not None and len(ids) > most:
+        raise Unavailable(f"评分表正在更新（{len(ids)} 项任务待重算），请稍后再试")
     rebuild(session=session, assignment_ids=ids, now=now)
-    mark.seq, mark.terms = head, terms
+    mark.seq, mark.terms = head, encoded
     session.flush()
     return len(ids)
+
+
+def catch_up(*, session: Session, now: datetime) -> None:
+    """Refresh as a page or an API read does: at most REQUEST_MOST assignments, else 503."""
+    refresh(session=session, now=now, most=REQUEST_MOST)
+
+
+def _lock_watermark(session: Session, *, wait: bool) -> None:
+    """Lock the watermark row: the first write of the transaction (a row lock on PostgreSQL,
+    the write lock on SQLite). With `wait`, a lock held longer than LOCK_WAIT raises
+    Unavailable (PostgreSQL's lock_timeout; SQLite's busy timeout bounds it there)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if wait and postgres:
+        session.execute(text(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT * 1000)}ms'"))
+    try:
+        session.execute(
+            update(ScoreWatermark).where(ScoreWatermark.id == 1).values(seq=ScoreWatermark.seq)
+        )
+    except OperationalError as exc:
+        if wait and postgres and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise Unavailable("评分表正在更新，请稍后再试") from exc
+        raise
+    if wait and postgres:
+        session.execute(text("SET LOCAL lock_timeout = 0"))
 
 
 def _insert_watermark(session: Session) -> None:
@@ -289,7 +355,7 @@ def ranking(
     """Return the ranked score rows of a period as of now (totals and breakdowns, no lines):
     the rows `duban.services.assessment.scores` compiles from every event, read from tallies."""
     quarters = quarters_of(period)
-    refresh(session=session, now=now)
+    catch_up(session=session, now=now)
     q = (
         select(ScoreTally, Department.code, Department.name)
         .join(Department, Department.id == ScoreTally.department_id)

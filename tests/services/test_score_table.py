@@ -9,14 +9,15 @@ and compared again: the watermark catches up with only what changed.
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.read_model import ReadModelActivities
-from duban.errors import Invalid
+from duban.errors import Invalid, Unavailable
 from duban.models import Assignment, Department, PeriodScore, ScoreWatermark, User
 from duban.scoring import ScoreLine, ScoreRow, compile_scores
 from duban.services import score_table
@@ -151,7 +152,7 @@ def test_score_table_equals_the_full_computation(session: Session, recorder: Rec
     assert score_table.refresh(session=session, now=NOW) == len(touched)
     _assert_same(session, rubric)
 
-    # A new head of one department: the officials follow (every period is rebuilt).
+    # A new head of one department: the officials follow; only that unit's rows are rebuilt.
     dept = session.get(Department, assignments[0].department_id)
     assert dept is not None
     old = session.scalar(select(User).where(User.username == f"head-s{seed}d0"))
@@ -161,7 +162,47 @@ def test_score_table_equals_the_full_computation(session: Session, recorder: Rec
     make_user(session, "head", dept, username=f"new-head-{seed}", display_name="新厅长")
     session.flush()
     session.expire_all()
+    assert score_table.refresh(session=session, now=NOW) == 1
     _assert_same(session, rubric)
+
+    # A head's new name is who the official is too: again that unit alone.
+    renamed = session.scalar(select(User).where(User.username == f"head-s{seed}d1"))
+    assert renamed is not None
+    renamed.display_name = "改名厅长"
+    session.flush()
+    session.expire_all()
+    assert score_table.refresh(session=session, now=NOW) == 1
+    _assert_same(session, rubric)
+
+
+def test_a_page_does_not_wait_for_a_large_rebuild(session: Session, recorder: Recorder):
+    policy = make_policy(session)
+    made = [new_assignment(session, policy, f"big{d}") for d in range(3)]
+    for a in made:
+        recorder.periods(a, DUES)
+    session.expire_all()
+    # A page finds three assignments waiting where it may rebuild two: 503, nothing moved.
+    with pytest.raises(Unavailable, match="评分表正在更新"):
+        score_table.refresh(session=session, now=NOW, most=2)
+    mark = session.get(ScoreWatermark, 1)
+    assert mark is None or mark.seq == 0
+    assert session.scalars(select(PeriodScore)).all() == []
+    # The job has no bound; a page then finds nothing to do.
+    assert score_table.refresh(session=session, now=NOW) == 3
+    assert score_table.refresh(session=session, now=NOW, most=0) == 0
+
+
+def test_an_old_fingerprint_rebuilds_every_row_once(session: Session, recorder: Recorder):
+    policy = make_policy(session)
+    for d in range(2):
+        recorder.periods(new_assignment(session, policy, f"old{d}"), DUES)
+    session.expire_all()
+    assert score_table.refresh(session=session, now=NOW) == 2
+    mark = session.get_one(ScoreWatermark, 1)
+    mark.terms = "ab" * 32  # one hash of every term, as the table's first version kept
+    session.flush()
+    assert score_table.refresh(session=session, now=NOW) == 2
+    assert score_table.refresh(session=session, now=NOW) == 0
 
 
 def test_a_bad_ledger_cursor_is_invalid(session: Session, recorder: Recorder):
@@ -182,3 +223,19 @@ def test_a_bad_ledger_cursor_is_invalid(session: Session, recorder: Recorder):
     assert ledger.next is None
     stored = session.scalars(select(PeriodScore).where(PeriodScore.assignment_id == a.id)).all()
     assert [p.period_index for p in stored] == [0, 1]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_page_answers_503_while_another_refresh_holds_the_lock(engine: Engine):
+    # The job holds the watermark row (a rebuild in progress); a page waits LOCK_WAIT, not longer.
+    with Session(engine) as setup, setup.begin():
+        score_table.refresh(session=setup, now=NOW)
+        new_assignment(setup, make_policy(setup), "lock")  # a new unit with its head
+    with Session(engine) as job, job.begin():
+        job.execute(select(ScoreWatermark).where(ScoreWatermark.id == 1).with_for_update())
+        with Session(engine) as page, page.begin():
+            started = time.monotonic()
+            with pytest.raises(Unavailable):
+                score_table.catch_up(session=page, now=NOW)
+            waited = time.monotonic() - started
+    assert score_table.LOCK_WAIT - 0.5 <= waited < score_table.LOCK_WAIT + 5

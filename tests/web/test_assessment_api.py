@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from activities.read_model import ReadModelActivities
 from duban.domain import UserRole
+from cli.jobs import refresh_scores
 from duban.models import AuditEvent, RubricVersion
+from duban.services import score_table
 from policies.rubric import DEFAULT_PATH
 from tests.db import BACKENDS
 from tests.services.test_assessment import DUE, Recorder, new_assignment, play_b
@@ -96,6 +98,26 @@ async def test_ledger_drills_down_to_events(seeded: Seeded, login_as: LoginAs):
     assert ladder[0]["assignment_url"] == f"/assignments/{seeded.b_id}"
     missing = await c.get("/api/v1/assessment/departments/nope/ledger", params=Q)
     assert missing.status_code == 404
+
+
+async def test_scores_answer_503_while_too_much_waits_for_the_job(
+    seeded: Seeded,
+    login_as: LoginAs,
+    db: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # Two assignments wait (never built); a page may rebuild one: the page and the API answer
+    # 503 + Retry-After at once, and the job's refresh (no bound) then serves them.
+    monkeypatch.setattr(score_table, "REQUEST_MOST", 1)
+    c, _ = await assessor(login_as)
+    for path in ("/api/v1/assessment/scores", "/api/v1/assessment/departments/dB/ledger"):
+        r = await c.get(path, params=Q)
+        assert r.status_code == 503, r.text
+        assert int(r.headers["Retry-After"]) > 0 and "评分表正在更新" in r.json()["detail"]
+    page = await c.get("/assessment", params=Q)
+    assert page.status_code == 503 and "评分表正在更新" in page.text
+    assert refresh_scores(db) == 2
+    assert (await c.get("/api/v1/assessment/scores", params=Q)).status_code == 200
 
 
 async def test_department_sees_only_its_own_score(seeded: Seeded, login_as: LoginAs):
