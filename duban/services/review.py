@@ -196,12 +196,33 @@ def _extensions() -> Select[Any]:
 
 
 def extension_queue(*, session: Session, part: Slice | None = None) -> list[ExtensionRow]:
-    """Return pending extension requests, oldest first (`part`: from an offset, limit + 1)."""
+    """Return pending extension requests, oldest first (`part`: from an offset or after a key,
+    limit + 1)."""
+    part = part or Slice()
     order = (Extension.requested_at, Extension.id)
-    stmt = _extensions().order_by(*order)
-    stmt = _slice(session, stmt, part or Slice(), Extension.id, stmt)
+    stmt = _extensions()
+    if part.after is not None:
+        at, xid = part.after
+        stmt = stmt.where(tuple_(*order) > tuple_(literal(of_micros(at), UTCDateTime()), xid))
+    stmt = stmt.order_by(*order)
+    stmt = _slice(session, stmt, part, Extension.id, stmt)
     found = session.execute(stmt).unique()
     return [ExtensionRow(x, a, item_title(a, item), item_ref(a, item)) for a, item, x in found]
+
+
+def extension_order(row: ExtensionRow) -> tuple[int, int]:
+    """Sort key of the extension queue (oldest request first), as `extension_queue` orders it."""
+    return (micros(row.extension.requested_at), row.extension.id)
+
+
+def extension_cursor(row: ExtensionRow) -> str:
+    """Return the API cursor of the extension requests after `row`."""
+    return list_cursor("extensions", extension_order(row))
+
+
+def extension_after(cursor: str) -> tuple[int, ...]:
+    """Return the sort key an extension queue cursor names, or raise Invalid (a 422)."""
+    return list_key("extensions", cursor, 2, times=(0,))
 
 
 def extension_of(*, session: Session, assignment_id: int, extension_id: int) -> Extension:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from duban.db import utcnow
 from duban.domain import UserRole
-from duban.models import Escalation, Submission
+from duban.models import Escalation, Extension, Submission
 from duban.services.paging import encode_cursor
 from tests.db import BACKENDS
 from tests.web.browser import SignedIn
@@ -26,6 +26,7 @@ LISTS = [
     ("/api/v1/board", UserRole.SUPERVISOR),
     ("/api/v1/reviews", UserRole.SUPERVISOR),
     ("/api/v1/escalations", UserRole.SUPERVISOR),
+    ("/api/v1/extensions", UserRole.SUPERVISOR),
     ("/api/v1/users", UserRole.ADMIN),
     ("/api/v1/departments", UserRole.ADMIN),
 ]
@@ -55,6 +56,16 @@ def _seed(db: sessionmaker[Session], n: int = N, start: int = 0) -> None:
             at = now - timedelta(minutes=i % 3)  # ties broken by the id
             s.add(Escalation(assignment_id=a.id, period_index=0, level=1 + i % 3, reached_at=at))
             s.add(Submission(key=f"s{i}", assignment_id=a.id, period_index=0, report="已完成。"))
+            s.add(
+                Extension(
+                    key=f"x{i}",
+                    assignment_id=a.id,
+                    period_index=0,
+                    requested_due_at=now + timedelta(days=30),
+                    reason="汛期施工受阻",
+                    requested_at=at,
+                )
+            )
             make_user(s, "staff", dept, username=f"pager{i:03d}", display_name=f"翻页员{i:03d}")
 
 
@@ -177,6 +188,7 @@ async def test_cursors_of_another_list_or_the_old_scheme_are_422(db, login_as):
         ("/api/v1/escalations", board),
         ("/api/v1/board", old_board),
         ("/api/v1/reviews", encode_cursor((1.7e9, 4))),
+        ("/api/v1/extensions", reviews),
         ("/api/v1/board", huge_id),
     ]:
         answer = await sup.client.get(f"{path}?cursor={cursor}")

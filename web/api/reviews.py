@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request, Response
 from actions import review as actions
 from duban.services.paging import Slice, sql_window
 from duban.services.review import (
+    extension_after,
+    extension_cursor,
     extension_queue,
     load_evidence,
     review_after,
@@ -67,10 +69,21 @@ async def bulk_approve(body: BulkApproveCreate, caller: SupervisorCaller) -> lis
     return [BulkResultRead.of(r) for r in results]
 
 
-@router.get("/extensions", response_model=list[PendingExtensionRead])
-def list_extensions(user: SupervisorUser, session: SessionDep) -> list[PendingExtensionRead]:
-    """Return the pending extension requests with their reasons, oldest first."""
-    return [PendingExtensionRead.of(row) for row in extension_queue(session=session)]
+@router.get("/extensions", response_model=list[PendingExtensionRead], responses=PAGED_RESPONSES)
+def list_extensions(
+    request: Request,
+    response: Response,
+    user: SupervisorUser,
+    session: SessionDep,
+    paging: CursorDep,
+) -> list[PendingExtensionRead]:
+    """Return the pending extension requests with their reasons, oldest first; `limit` at a
+    time, the rest named by the Link header."""
+    after = extension_after(paging.cursor) if paging.cursor is not None else None
+    rows = extension_queue(session=session, part=Slice(after=after, limit=paging.limit))
+    part = sql_window(rows, limit=paging.limit, cursor=extension_cursor)
+    name_next(request, response, part.next, paging)
+    return [PendingExtensionRead.of(row) for row in part.items]
 
 
 @router.post(
