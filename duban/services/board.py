@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -15,6 +15,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
     or_,
@@ -144,10 +145,28 @@ class Options:
     periods: list[str]
 
 
+GroupView = Literal["department", "task", "heat"]
+
+
+@dataclass(frozen=True)
+class GroupWindow:
+    """What a grouped view shows: the cards of one window of departments or tasks (each with
+    its first GROUP_ROWS rows), or the heat map's rows (every department) by one window of task
+    columns. `offset`/`limit` count groups (task columns for the heat map)."""
+
+    view: GroupView
+    offset: int = 0
+    limit: int | None = None
+
+    def cut(self, groups: list[Group]) -> list[Group]:
+        """Return the window of the sorted groups."""
+        return groups[self.offset : None if self.limit is None else self.offset + self.limit]
+
+
 @dataclass(frozen=True)
 class Board:
     """One window of the filtered rows sorted by lateness, the counts per light before the light
-    filter, and (when asked) the groups and the heat map of every filtered row."""
+    filter, and (when asked) one window of a grouped view of every filtered row."""
 
     rows: list[BoardRow]
     counts: dict[Light, int]
@@ -163,6 +182,7 @@ class Board:
     more: bool = False  # whether rows follow the window
     # The ids of every row the filters leave (light included), as SQL, for counts beside the board.
     ids: Select[tuple[int]] | None = None
+    groups_total: int = 0  # how many groups the grouped view pages through (all windows)
 
 
 GROUP_ROWS = 8  # rows shown under each group of the grouped views
@@ -296,11 +316,11 @@ def board(
     now: datetime,
     filters: BoardFilter,
     part: Slice | None = None,
-    groups: bool = True,
+    groups: GroupWindow | None = None,
 ) -> Board:
     """Return a window (`part`; all rows by default) of the assignments matching the filters,
-    sorted by lateness, with the counts per light; with `groups`, the grouped views and the
-    heat map of every matching row too. Filters, counts, order and window are SQL."""
+    sorted by lateness, with the counts per light; with `groups`, one window of a grouped view
+    of every matching row too. Filters, counts, order and windows are SQL."""
     part = part or Slice()
     sc = _scope(session, now, filters)
     counts = dict.fromkeys(LIGHTS, 0)
@@ -327,7 +347,9 @@ def board(
     more = part.limit is not None and len(rows) > part.limit
     rows = rows[: part.limit] if part.limit is not None else rows
     shown = counts[filters.light] if filters.light else sum(counts.values())
-    by_dept, by_task, heat = _groups(session, sc, now) if groups else ([], [], {})
+    by_dept, by_task, heat, groups_total = (
+        _groups(session, sc, now, groups) if groups else ([], [], {}, 0)
+    )
     ids = [r.assignment.id for r in rows]
     return Board(
         rows=rows,
@@ -341,55 +363,113 @@ def board(
         shown=shown,
         more=more,
         ids=sc.lit.with_only_columns(Assignment.id),
+        groups_total=groups_total,
     )
 
 
 def _groups(
-    session: Session, sc: _Scope, now: datetime
-) -> tuple[list[Group], list[Group], dict[tuple[str, str], HeatCell]]:
-    """Count every filtered row per department, per task and per cell (GROUP BY), and load the
-    first GROUP_ROWS rows of each department and each task (a window function)."""
-    by_dept: dict[str, Group] = {}
-    by_task: dict[str, Group] = {}
+    session: Session, sc: _Scope, now: datetime, w: GroupWindow
+) -> tuple[list[Group], list[Group], dict[tuple[str, str], HeatCell], int]:
+    """Count every filtered row per department or per task (GROUP BY), sort the groups, cut the
+    window, and load the first GROUP_ROWS rows of each group in it (a window function) or, for
+    the heat map, count its cells (department x task) for the task columns in it. Return the
+    departments, the tasks, the cells and how many groups the view pages through."""
+    by_dept: list[Group] = []
+    by_task: list[Group] = []
+    heat: dict[tuple[str, str], HeatCell] = {}
+    if w.view in ("department", "heat"):
+        by_dept, dept_ids = _department_groups(session, sc)
+    if w.view in ("task", "heat"):
+        by_task, task_ids = _task_groups(session, sc)
+    if w.view == "department":
+        total, by_dept = len(by_dept), w.cut(by_dept)
+        in_window = Assignment.department_id.in_([dept_ids[g.key] for g in by_dept])
+        _first_rows(session, sc, now, by_dept, in_window, (Assignment.department_id,))
+        return by_dept, [], {}, total
+    total, by_task = len(by_task), w.cut(by_task)
+    pairs = [task_ids[g.key] for g in by_task]
+    window: ColumnElement[bool] = (
+        tuple_(Assignment.policy_id, Assignment.item_number).in_(pairs) if pairs else false()
+    )
+    if w.view == "task":
+        _first_rows(
+            session, sc, now, by_task, window, (Assignment.policy_id, Assignment.item_number)
+        )
+        return [], by_task, {}, total
     cells: dict[tuple[str, str], dict[Light, int]] = {}
+    tally = (
+        sc.lit.where(window)
+        .with_only_columns(
+            Department.code, Policy.key, Assignment.item_number, sc.rank, func.count()
+        )
+        .group_by(Department.code, Policy.key, Assignment.item_number, sc.rank)
+    )
+    for code, policy, number, rank, n in session.execute(tally):
+        cell = cells.setdefault((code, task_key(policy, number)), dict.fromkeys(LIGHTS, 0))
+        cell[BY_RANK[int(rank)]] += n
+    heat = {
+        k: HeatCell(next(li for li in LIGHTS if c[li]), sum(c.values()), c[Light.RED])
+        for k, c in cells.items()
+    }
+    return by_dept, by_task, heat, total
+
+
+def _department_groups(session: Session, sc: _Scope) -> tuple[list[Group], dict[str, int]]:
+    """Return every department's group (counts only), worst first, and their ids by code."""
+    groups: dict[str, Group] = {}
+    ids: dict[str, int] = {}
     tally = sc.lit.with_only_columns(
-        Department.code,
-        func.max(Department.name),
+        Department.id, Department.code, Department.name, sc.rank, func.count()
+    ).group_by(Department.id, Department.code, Department.name, sc.rank)
+    for dept_id, code, name, rank, n in session.execute(tally):
+        groups.setdefault(code, Group(code, name)).counts[BY_RANK[int(rank)]] += n
+        ids[code] = dept_id
+    return sorted(groups.values(), key=_group_order), ids
+
+
+def _task_groups(session: Session, sc: _Scope) -> tuple[list[Group], dict[str, tuple[int, int]]]:
+    """Return every task's group (counts only), in policy and number order, and their
+    (policy id, item number) by key."""
+    groups: dict[str, Group] = {}
+    ids: dict[str, tuple[int, int]] = {}
+    tally = sc.lit.with_only_columns(
+        Assignment.policy_id,
         Policy.key,
         Assignment.item_number,
         func.max(ref_sql() + title_sql()),
         sc.rank,
         func.count(),
-    ).group_by(Department.code, Policy.key, Assignment.item_number, sc.rank)
-    for code, name, policy, number, task_name, rank, n in session.execute(tally):
-        light, tkey = BY_RANK[int(rank)], task_key(policy, number)
-        by_dept.setdefault(code, Group(code, name)).counts[light] += n
-        by_task.setdefault(tkey, Group(tkey, task_name)).counts[light] += n
-        cells.setdefault((code, tkey), dict.fromkeys(LIGHTS, 0))[light] += n
+    ).group_by(Assignment.policy_id, Policy.key, Assignment.item_number, sc.rank)
+    for policy_id, policy, number, name, rank, n in session.execute(tally):
+        key = task_key(policy, number)
+        group = groups.setdefault(key, Group(key, name))
+        group.name = max(group.name, name)
+        group.counts[BY_RANK[int(rank)]] += n
+        ids[key] = (policy_id, number)
+    return sorted(groups.values(), key=_task_order), ids
+
+
+def _first_rows(
+    session: Session,
+    sc: _Scope,
+    now: datetime,
+    groups: list[Group],
+    window: ColumnElement[bool],
+    part_by: tuple[Any, ...],
+) -> None:
+    """Load the first GROUP_ROWS rows (board order) of each group in the window into it."""
+    if not groups:
+        return
     order = _order(sc.rank)
-    for part_by, into, key_of in (
-        ((Assignment.department_id,), by_dept, lambda r: r.assignment.department.code),
-        (
-            (Assignment.policy_id, Assignment.item_number),
-            by_task,
-            lambda r: task_key(r.assignment.policy.key, r.assignment.item_number),
-        ),
-    ):
-        place = func.row_number().over(partition_by=part_by, order_by=order).label("place")
-        ranked = sc.lit.with_only_columns(Assignment.id, place).subquery()
-        first = select(ranked.c.id).where(ranked.c.place <= GROUP_ROWS)
-        stmt = select_with_item().where(Assignment.id.in_(first)).order_by(*order)
-        for row in _rows(session, stmt, now, sc.missed):
-            into[key_of(row)].rows.append(row)
-    heat = {
-        k: HeatCell(next(li for li in LIGHTS if c[li]), sum(c.values()), c[Light.RED])
-        for k, c in cells.items()
-    }
-    return (
-        sorted(by_dept.values(), key=_group_order),
-        sorted(by_task.values(), key=_task_order),
-        heat,
-    )
+    place = func.row_number().over(partition_by=part_by, order_by=order).label("place")
+    ranked = sc.lit.where(window).with_only_columns(Assignment.id, place).subquery()
+    first = select(ranked.c.id).where(ranked.c.place <= GROUP_ROWS)
+    stmt = select_with_item().where(Assignment.id.in_(first)).order_by(*order)
+    into = {g.key: g for g in groups}
+    for row in _rows(session, stmt, now, sc.missed):
+        a = row.assignment
+        key = a.department.code if len(part_by) == 1 else task_key(a.policy.key, a.item_number)
+        into[key].rows.append(row)
 
 
 def _subtree(session: Session, code: str) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 from duban.errors import Conflict, NotFound
 from duban.models import AssignmentPeriod, Escalation, Extension, Submission
 from duban.services.assignment import Light
-from duban.services.board import BoardFilter, board, options, quarter_of
+from duban.services.board import BoardFilter, GroupWindow, board, options, quarter_of
 from duban.services.review import (
     escalation_counts,
     escalation_inbox,
@@ -107,14 +107,23 @@ def test_period_filter_uses_original_due_in_china_quarter(session, world):
 
 def test_groups_and_heat_map(session, world):
     _, a = world
-    found = board(session=session, now=NOW, filters=BoardFilter())
-    depts = {g.key: g for g in found.by_department}
+    depts = {
+        g.key: g
+        for g in board(
+            session=session, now=NOW, filters=BoardFilter(), groups=GroupWindow("department")
+        ).by_department
+    }
     assert depts["fpb"].counts[Light.RED] == 1 and depts["fpb"].worst == Light.RED
-    assert found.by_task[0].name.startswith("（5）")
+    by_task = board(
+        session=session, now=NOW, filters=BoardFilter(), groups=GroupWindow("task")
+    ).by_task
+    assert by_task[0].name.startswith("（5）")
+    found = board(session=session, now=NOW, filters=BoardFilter(), groups=GroupWindow("heat"))
     task5 = f"{a['late30'].policy.key}#5"
     cell = found.heat[("fpb", task5)]
     assert (cell.light, cell.count, cell.red) == (Light.RED, 1, 1)
     assert ("fpb", f"{a['late30'].policy.key}#9") in found.heat
+    assert {g.key for g in found.by_department} == {"czt", "fpb"}
     opts = options(session=session)
     assert sorted(code for code, _ in opts.departments) == ["czt", "fpb"]
     assert [n for n, _ in opts.items] == [5, 9]
@@ -212,3 +221,27 @@ def test_escalation_inbox_by_level(session, world):
         r.assignment.id for r in escalation_inbox(session=session, level=3, open_only=False)
     ] == [a["sent"].id]
     assert session.query(AssignmentPeriod).count() == 8  # factories made two periods each
+
+
+@pytest.mark.parametrize("view", ["department", "task", "heat"])
+def test_grouped_views_page_through_their_groups(session, world, view):
+    # Windows of one group at a time give each group once, in the whole view's order, with the
+    # same counts and first rows; the heat map pages its task columns and keeps every row.
+    whole = board(session=session, now=NOW, filters=BoardFilter(), groups=GroupWindow(view))
+    paged = whole.by_department if view == "department" else whole.by_task
+    assert whole.groups_total == len(paged) >= 2
+    seen = []
+    for offset in range(whole.groups_total + 1):
+        window = GroupWindow(view, offset, 1)
+        part = board(session=session, now=NOW, filters=BoardFilter(), groups=window)
+        groups = part.by_department if view == "department" else part.by_task
+        assert part.groups_total == whole.groups_total
+        assert len(groups) == (1 if offset < whole.groups_total else 0)
+        seen += groups
+        if view == "heat":
+            assert part.by_department == whole.by_department
+            keys = {g.key for g in groups}
+            assert part.heat == {k: c for k, c in whole.heat.items() if k[1] in keys}
+    assert [(g.key, g.counts, [r.assignment.id for r in g.rows]) for g in seen] == [
+        (g.key, g.counts, [r.assignment.id for r in g.rows]) for g in paged
+    ]

@@ -104,7 +104,7 @@ def _pages(read: Callable[[Slice], list[Any]], size: int) -> list[Any]:
     ids=["search", "search+red", "green", "level"],
 )
 def test_board_windows_cover_a_filtered_board_once_in_order(session, world, filters):
-    whole = board(session=session, now=NOW, filters=filters, groups=False).rows
+    whole = board(session=session, now=NOW, filters=filters).rows
     assert len(whole) >= 5
     assert [lateness_key(r) for r in whole] == sorted(lateness_key(r) for r in whole)
     if filters.q:
@@ -113,7 +113,7 @@ def test_board_windows_cover_a_filtered_board_once_in_order(session, world, filt
         assert {r.light.color for r in whole} == {filters.light}
 
     def read(part: Slice) -> list[Any]:
-        found = board(session=session, now=NOW, filters=filters, part=part, groups=False)
+        found = board(session=session, now=NOW, filters=filters, part=part)
         return found.rows + ([None] if found.more else [])
 
     def ident(rows: list[Any]) -> list[int]:
@@ -161,8 +161,8 @@ def test_the_escalation_inbox_windows_once_in_order(session, world, level):
     "q", ["分页单位0", "其他", "第1号", "（3）", "3", "pg03", "%", "_", "任务"]
 )
 def test_the_board_search_in_sql_agrees_with_matches(session, world, q):
-    everything = board(session=session, now=NOW, filters=BoardFilter(), groups=False).rows
-    found = board(session=session, now=NOW, filters=BoardFilter(q=q), groups=False).rows
+    everything = board(session=session, now=NOW, filters=BoardFilter()).rows
+    found = board(session=session, now=NOW, filters=BoardFilter(q=q)).rows
     assert [r.assignment.id for r in found] == [
         r.assignment.id for r in everything if matches(r, q)
     ]

@@ -112,6 +112,31 @@ async def test_board_page_views_full_and_fragment(login_as, seeded, view):
     assert mine in fragment.text and theirs not in fragment.text
 
 
+@pytest.mark.parametrize("view", ["department", "task", "heat"])
+async def test_grouped_views_are_paged(login_as, db, view):
+    # Seven units on seven tasks: five groups (or heat-map task columns) a page, then two.
+    with db.begin() as s:
+        items = [{"number": n, "title": f"第{n}项重点任务"} for n in range(1, 8)]
+        policy = make_policy(s, items=items)
+        for n in range(1, 8):
+            unit = make_department(s, f"u{n}", f"分页单位{n}")
+            make_assignment(s, policy=policy, department=unit, item_number=n)
+    sup = await login_as(UserRole.SUPERVISOR)
+    first = await sup.client.get("/board", params={"view": view, "size": 5})
+    second = await sup.client.get("/board", params={"view": view, "size": 5, "page": 2})
+    assert first.status_code == second.status_code == 200
+    assert "共 7 项（第 1 / 2 页）" in first.text and 'rel="next"' in first.text
+    assert "共 7 项（第 2 / 2 页）" in second.text and 'rel="prev"' in second.text
+    marker = {"department": "<h2>分页单位{}</h2>", "task": "<h2>（{}）", "heat": "item={}&"}[view]
+    on_first = {n for n in range(1, 8) if marker.format(n) in first.text}
+    on_second = {n for n in range(1, 8) if marker.format(n) in second.text}
+    if view == "heat":  # every unit is a row on every page; the task columns are paged
+        assert len(on_first) == 5 and len(on_second) == 2 and not on_first & on_second
+        assert all(f"分页单位{n}" in second.text for n in range(1, 8))
+    else:
+        assert len(on_first) == 5 and len(on_second) == 2 and not on_first & on_second
+
+
 async def test_review_and_extension_queues(login_as, seeded):
     sup = await login_as(UserRole.SUPERVISOR)
     reviews = (await sup.client.get("/api/v1/reviews")).json()

@@ -38,7 +38,7 @@ def read_board(
     window of `limit` at a time (`next` is the cursor of the rest)."""
     after = board_after(paging.cursor) if paging.cursor is not None else None
     part = Slice(after=after, limit=paging.limit)
-    found = board(session=session, now=utcnow(), filters=filters, part=part, groups=False)
+    found = board(session=session, now=utcnow(), filters=filters, part=part)
     more = found.more and bool(found.rows)
     page = Window(found.rows, board_cursor(found.rows[-1]) if more else None)
     name_next(request, response, page.next, paging)

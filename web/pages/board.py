@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from duban.db import utcnow
-from duban.services.board import LIGHTS, BoardFilter, board, options, task_key
+from duban.services.board import (
+    LIGHTS,
+    BoardFilter,
+    GroupView,
+    GroupWindow,
+    board,
+    options,
+    task_key,
+)
 from duban.services.orgtree import tree_rows
 from duban.services.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, Paged, Slice
 from duban.services.review import escalation_counts, queue_counts
@@ -39,12 +47,17 @@ def board_page(
 ) -> Response:
     """Show every assignment with its light, sorted by lateness, in the chosen view.
 
-    The list view is paged (`page`, `size` up to 100); the grouped views and the heat map
-    count everything the filters leave and show the first rows of each group.
+    Every view is paged (`page`, `size` up to 100): the list by rows; the department and task
+    views by groups, each card with its counts and first rows; the heat map by task columns,
+    every department a row. Counts cover everything the filters leave.
     """
     shown = view or "list"
-    part = Slice(offset=(page - 1) * size, limit=size) if shown == "list" else Slice(limit=0)
-    found = board(session=session, now=utcnow(), filters=filters, part=part, groups=shown != "list")
+    offset = (page - 1) * size
+    listed = shown == "list"
+    part = Slice(offset=offset, limit=size) if listed else Slice(limit=0)
+    window = None if listed else GroupWindow(cast(GroupView, shown), offset, size)
+    found = board(session=session, now=utcnow(), filters=filters, part=part, groups=window)
+    paged_groups = found.by_department if shown == "department" else found.by_task
 
     def page_url(n: int) -> str:
         return board_link(filters, view=shown, page=n, size=size if size != PAGE_SIZE else None)
@@ -55,7 +68,9 @@ def board_page(
         "opts": options(session=session),
         "tree": tree_rows(session=session),
         "view": shown,
-        "pg": Paged(found.rows, page, size, found.shown),
+        "pg": Paged(found.rows, page, size, found.shown)
+        if listed
+        else Paged(paged_groups, page, size, found.groups_total),
         "page_url": page_url,
         "views": VIEWS,
         "lights": LIGHTS,
