@@ -272,8 +272,15 @@ async def run(
     scoring: bool = True,
     sizes: Sizes | None = None,
     sections: frozenset[str] = frozenset({"workflows", "http", "gc", "pages"}),
+    out: Path | None = None,
 ) -> list[str]:
-    """Run every section with the given sizes and return the report's lines."""
+    """Run every section with the given sizes and return the report's lines; with `out`, write
+    what is measured so far there after each section (a late failure keeps the rest)."""
+
+    def save() -> None:
+        if out is not None:
+            out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
     sizes = sizes or Sizes(assignments=assignments, updates=updates)
     lines = [
         f"# duban benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -291,11 +298,14 @@ async def run(
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp:
             async with rig(Path(tmp)) as r:
                 await starts_section(r, assignments, Path(tmp), lines)
+                save()
                 await updates_section(r, updates, lines)
+                save()
                 if "http" in sections:
                     from bench import http_actions
 
                     await http_actions.run(r, sizes.http_actions, lines)
+                    save()
     if scoring:
         scoring_section(lines)
         from bench import parsing
@@ -304,14 +314,17 @@ async def run(
         from bench import web_burst
 
         await web_burst.run(lines)
+        save()
     if "pages" in sections:
         from bench import pages
 
         await pages.run(lines, sizes.scale, sizes.page_repeat)
+        save()
     if "gc" in sections:
         from bench import gc_pauses
 
         await gc_pauses.run(lines, sizes.gc_assignments, sizes.gc_acks)
+        save()
     return lines
 
 
@@ -369,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             scoring=not args.no_scoring,
             sizes=sizes,
             sections=sections,
+            out=args.out,
         )
     )
     text = "\n".join(lines) + "\n"
