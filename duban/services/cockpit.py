@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -26,6 +27,8 @@ from duban.models import (
     PolicyVersion,
 )
 from duban.services.board import quarter_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,7 @@ def cockpit_of(
 
 
 SNAPSHOT_TTL = timedelta(seconds=30)
+SNAPSHOT_STALE = timedelta(minutes=5)  # how old a snapshot may be served while a new one is taken
 SNAPSHOT_SLOTS = 4  # databases one process serves (one in production)
 
 
@@ -324,29 +328,84 @@ class Snapshots:
     """A process-local cache of cockpit snapshots, one per database, each kept `ttl` from when
     it was taken and at most `slots` of them (the least recently used goes). The cockpit has no
     filter that reaches the periods (`under` folds the per-department figures), so one snapshot
-    serves every request on a database. The clock is the caller's `now`."""
+    serves every request on a database. The clock is the caller's `now`.
 
-    def __init__(self, ttl: timedelta = SNAPSHOT_TTL, slots: int = SNAPSHOT_SLOTS) -> None:
-        self.ttl, self.slots = ttl, slots
+    Given a session factory, a request that finds its snapshot past the TTL but within `stale`
+    is served that snapshot at once while a thread takes the next one (one at a time per
+    database): no reader waits for the count after the first. Older, or without a factory, the
+    request counts itself."""
+
+    def __init__(
+        self,
+        ttl: timedelta = SNAPSHOT_TTL,
+        slots: int = SNAPSHOT_SLOTS,
+        stale: timedelta = SNAPSHOT_STALE,
+    ) -> None:
+        self.ttl, self.slots, self.stale = ttl, slots, stale
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, Snapshot] = OrderedDict()
+        self._taking: dict[str, threading.Thread] = {}
 
-    def get(self, *, session: Session, now: datetime) -> Snapshot:
+    def get(
+        self,
+        *,
+        session: Session,
+        now: datetime,
+        factory: Callable[[], Session] | None = None,
+    ) -> Snapshot:
         """Return the database's snapshot, taken anew when older than the TTL (or from a
-        `now` before it was taken: a clock set back)."""
+        `now` before it was taken: a clock set back); with `factory`, a stale one is served
+        while a thread takes the next."""
         key = session.get_bind().engine.url.render_as_string(hide_password=True)
         with self._lock:
             held = self._entries.get(key)
             if held is not None and held.taken_at <= now < held.taken_at + self.ttl:
                 self._entries.move_to_end(key)
                 return held
+            if (
+                held is not None
+                and factory is not None
+                and held.taken_at <= now < held.taken_at + self.stale
+            ):
+                self._entries.move_to_end(key)
+                if key not in self._taking:
+                    thread = threading.Thread(
+                        target=self._take,
+                        args=(key, factory, now),
+                        name="cockpit-snapshot",
+                        daemon=True,  # a cache: nothing is lost if the process exits mid-count
+                    )
+                    self._taking[key] = thread
+                    thread.start()
+                return held
         fresh = take_snapshot(session=session, now=now)
+        self._keep(key, fresh)
+        return fresh
+
+    def _take(self, key: str, factory: Callable[[], Session], now: datetime) -> None:
+        """Take the next snapshot in the background; on failure keep the held one."""
+        try:
+            with factory() as session:
+                self._keep(key, take_snapshot(session=session, now=now))
+        except Exception:  # a database down: the next request past the TTL tries again
+            log.warning("cockpit snapshot not taken", exc_info=True)
+        finally:
+            with self._lock:
+                self._taking.pop(key, None)
+
+    def _keep(self, key: str, snapshot: Snapshot) -> None:
         with self._lock:
-            self._entries[key] = fresh
+            self._entries[key] = snapshot
             self._entries.move_to_end(key)
             while len(self._entries) > self.slots:
                 self._entries.popitem(last=False)
-        return fresh
+
+    def wait(self) -> None:
+        """Wait for the snapshots being taken in the background (tests, shutdown)."""
+        with self._lock:
+            threads = list(self._taking.values())
+        for thread in threads:
+            thread.join()
 
     def clear(self) -> None:
         """Drop every snapshot (the next request counts afresh)."""

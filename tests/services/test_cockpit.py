@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from duban.models import AssignmentPeriod
 from duban.services.cockpit import (
@@ -153,6 +155,48 @@ def test_snapshots_keep_figures_for_the_ttl_then_count_afresh(session):
     assert figures.overall.completed == before.completed + 1
     assert as_numbers(figures) == as_numbers(cockpit(session=session, now=after_ttl))
     assert snapshots.get(session=session, now=NOW) is not fresh  # a clock set back: recount
+
+
+def test_a_stale_snapshot_answers_while_a_thread_takes_the_next(engine):
+    # Past the TTL (within `stale`), with a session factory: the held snapshot answers at once
+    # and one thread counts anew; once it is in, readers get it. Past `stale`: counted inline.
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory.begin() as s:
+        _, made = seed_spread(s)
+    snapshots = Snapshots(ttl=timedelta(seconds=30), stale=timedelta(minutes=5))
+    with factory() as s:
+        first = snapshots.get(session=s, now=NOW, factory=factory)
+    with factory.begin() as s:
+        close(s, made[5], 1, on_time=True)
+    later = NOW + timedelta(seconds=31)
+    with factory() as s:
+        assert snapshots.get(session=s, now=later, factory=factory) is first
+        assert snapshots.get(session=s, now=later, factory=factory) is first  # one thread only
+        snapshots.wait()
+        fresh = snapshots.get(session=s, now=later, factory=factory)
+        assert fresh is not first and fresh.taken_at == later
+        full = cockpit(session=s, now=later)
+        assert as_numbers(cockpit_of(fresh, session=s, now=later)) == as_numbers(full)
+        much_later = later + timedelta(minutes=6)
+        inline = snapshots.get(session=s, now=much_later, factory=factory)
+        assert inline.taken_at == much_later
+
+
+def test_a_snapshot_that_fails_in_the_background_leaves_the_held_one(engine, caplog):
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    snapshots = Snapshots()
+    with factory() as s:
+        first = snapshots.get(session=s, now=NOW)
+
+        def broken() -> Session:
+            raise OperationalError("SELECT 1", {}, Exception("the database is down"))
+
+        later = NOW + timedelta(seconds=40)
+        assert snapshots.get(session=s, now=later, factory=broken) is first
+        snapshots.wait()
+        assert snapshots.get(session=s, now=later, factory=broken) is first
+        snapshots.wait()
+    assert "cockpit snapshot not taken" in caplog.text
 
 
 def test_snapshots_are_bounded(session):

@@ -70,7 +70,9 @@ def read_cockpit(
     """Return completion, on-time and overdue rates overall, by department, task, quarter and
     unit, counted at `as_of` (at most 30 s ago) and split into due and overdue against now."""
     now = utcnow()
-    snapshot = request.app.state.cockpit_snapshots.get(session=session, now=now)
+    snapshot = request.app.state.cockpit_snapshots.get(
+        session=session, now=now, factory=request.app.state.session_factory
+    )
     figures = cockpit_of(snapshot, session=session, now=now, titles=task_titles(session=session))
     tree = tree_rates(
         session=session, now=now, under=under.strip(), by_department=figures.by_department

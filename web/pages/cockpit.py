@@ -36,10 +36,13 @@ def cockpit_page(
 ) -> Response:
     """Show completion, on-time and overdue rates at a glance; every figure drills down.
 
-    The periods are counted at most every 30 s (the app's snapshot); due and overdue are
-    split against now from those counts, and the page says when they were taken."""
+    The periods are counted at most every 30 s (the app's snapshot; past that, within 5
+    minutes, the held counts answer while a thread takes the next); due and overdue are split
+    against now from those counts, and the page says when they were taken."""
     now = utcnow()
-    snapshot = request.app.state.cockpit_snapshots.get(session=session, now=now)
+    snapshot = request.app.state.cockpit_snapshots.get(
+        session=session, now=now, factory=request.app.state.session_factory
+    )
     figures = cockpit_of(snapshot, session=session, now=now, titles=task_titles(session=session))
     tree = tree_rates(
         session=session, now=now, under=under.strip(), by_department=figures.by_department
