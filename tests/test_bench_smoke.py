@@ -43,7 +43,8 @@ async def test_bench_report_at_n_20():
     assert "## (g) Human actions over HTTP" in text
     for action in ("acknowledge", "submit", "approve"):
         assert re.search(
-            rf"^\| {action} \| 5 \| 0 \| [\d.]+ \| \d+ \| [\d.]+ \| \d+ \| \*\*[\d.]+\*\* \|",
+            rf"^\| {action} \| 5 \| 0 \| [\d.]+ \| \d+ \| [\d.]+ \| \d+ \| [\d.]+ \| \d+ "
+            r"\| \*\*[\d.]+\*\* \((met|BELOW TARGET)\) \| \*\*[\d.]+\*\* \((met|BELOW TARGET)\) \|$",
             text,
             re.M,
         ), action
