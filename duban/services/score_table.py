@@ -173,6 +173,8 @@ def refresh(*, session: Session, now: datetime, most: int | None = None) -> int:
         return 0
     units = _changed_units(mark.terms, terms) if mark.seq else None
     if units is None:  # never built, or built under an unknown fingerprint: every row
+        if most is not None:
+            _at_most(session.scalar(select(func.count(Assignment.id))) or 0, most)
         ids = set(session.scalars(select(Assignment.id)))
     else:
         ids = _touched(session, mark.seq, head)
@@ -180,12 +182,18 @@ def refresh(*, session: Session, now: datetime, most: int | None = None) -> int:
             ids.update(
                 session.scalars(select(Assignment.id).where(Assignment.department_id.in_(units)))
             )
-    if most is not None and len(ids) > most:
-        raise Unavailable(f"评分表正在更新（{len(ids)} 项任务待重算），请稍后再试")
+    if most is not None:
+        _at_most(len(ids), most)
     rebuild(session=session, assignment_ids=ids, now=now)
     mark.seq, mark.terms = head, encoded
     session.flush()
     return len(ids)
+
+
+def _at_most(waiting: int, most: int) -> None:
+    """Refuse (503) a page's refresh that would rebuild more than `most` assignments."""
+    if waiting > most:
+        raise Unavailable(f"评分表正在更新（{waiting} 项任务待重算），请稍后再试")
 
 
 def catch_up(*, session: Session, now: datetime) -> None:
