@@ -146,7 +146,7 @@ class AssignmentWorkflow(AssignmentEngine):
             escalation=EscalationRecord(resolve=True) if s.escalation_level else None,
         )
         await self._notify("submitted", "supervisors", inp.key, "submitted")
-        await self._tell_lead(s.period_index)
+        await self._after_answer(self._tell_lead(s.period_index))
         return result
 
     @staticmethod

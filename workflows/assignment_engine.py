@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NoReturn
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from duban.domain import AssignmentRole, AssignmentState
@@ -53,6 +55,11 @@ HEAD_SIGN_OFF = "2026-12-02-head-sign-off"
 # before anything is written. Runs before this wrote it as a local activity inside that task,
 # before the server had stored the Update (lost, with its write kept, if the server restarted).
 ACCEPT_BEFORE_WRITE = "2026-12-02-accept-before-write"
+# What an Update tells others (notices, a co-organizer's report to its lead) goes out after it
+# answers: the person who clicked waits for the durable write of their action, not for the
+# notices too. The run waits for them before it continues or completes. Runs before this sent
+# them before answering.
+NOTIFY_AFTER_ANSWER = "2026-12-02-notify-after-answer"
 S = AssignmentState
 
 
@@ -81,6 +88,8 @@ class AssignmentEngine:
         self._accept_first = False
         # The last Update whose acceptance is known stored (its first write was scheduled).
         self._stored_update: str | None = None
+        # Steps an Update left running after it answered (NOTIFY_AFTER_ANSWER).
+        self._after: set[asyncio.Task[None]] = set()
         # Open the period before any handler runs, so an early Update sees it.
         self._skip_history()
         self._opened = self.s.period_index < len(inp.periods) and not self.s.period_begun
@@ -91,6 +100,7 @@ class AssignmentEngine:
 
     async def _continue(self) -> NoReturn:
         """Carry the state into a fresh run once every handler has finished."""
+        await workflow.wait_condition(lambda: not self._after)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self.s.runs += 1
         if workflow.patched(BOUNDED_CARRY):
@@ -220,6 +230,7 @@ class AssignmentEngine:
         """End the assignment: every period done, or `withdrawn` by a newer policy version."""
         self.s.state = S.COMPLETED
         await self._record(kind, "done", snapshot=self._snapshot(workflow.now()))
+        await workflow.wait_condition(lambda: not self._after)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
 
@@ -306,12 +317,32 @@ class AssignmentEngine:
     async def _notify(
         self, kind: str, audience: str, step: str, code: str, body: str = "", **params: Any
     ) -> None:
+        """Write a notice (in an Update: after it answers, see NOTIFY_AFTER_ANSWER)."""
+        notice = self._notice(kind, audience, step, code, body, **params)
+        await self._after_answer(self._send_notice(notice))
+
+    async def _send_notice(self, notice: NotifyInput) -> None:
         await workflow.execute_activity(
-            NOTIFY_ACTIVITY,
-            self._notice(kind, audience, step, code, body, **params),
-            result_type=int,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            NOTIFY_ACTIVITY, notice, result_type=int, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
+
+    async def _after_answer(self, step: Coroutine[Any, Any, None]) -> None:
+        """Run `step` now, or, in an Update of a run that takes NOTIFY_AFTER_ANSWER, after the
+        Update answers (the run waits for it before it continues or completes)."""
+        if workflow.current_update_info() is None or not workflow.patched(NOTIFY_AFTER_ANSWER):
+            await step
+            return
+        task = asyncio.create_task(self._logged(step))
+        self._after.add(task)
+        task.add_done_callback(self._after.discard)
+
+    @staticmethod
+    async def _logged(step: Coroutine[Any, Any, None]) -> None:
+        """Run a step no one awaits; a failure is logged (the action it follows stands)."""
+        try:
+            await step
+        except ActivityError:
+            workflow.logger.warning("a step after an answered Update failed", exc_info=True)
 
     def _done(self, key: str, code: str) -> ActionResult:
         """Remember an action's result (a code of duban.messages.ACTION_TEXTS) under its key and

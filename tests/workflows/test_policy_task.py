@@ -92,14 +92,18 @@ async def test_lead_period_closes_on_approval_while_co_organizer_has_not_reporte
         await assert_eventually(lead_in_next_period)
         co_state = await workflow_calls.query_state(client, co_id)
         assert (co_state.period_index, co_state.state) == (0, "assigned")
-        with session_factory() as s:
-            rows = s.execute(
-                select(Assignment.department_id, Assignment.period_index, Assignment.state).where(
-                    Assignment.policy.has(key=seeded.policy_key)
-                )
-            ).all()
-        by_index = sorted((period, state) for _, period, state in rows)
-        assert by_index == [(0, "assigned"), (1, "in_progress")]
+
+        async def read_model_follows():  # the next run writes its opening steps itself
+            with session_factory() as s:
+                rows = s.execute(
+                    select(
+                        Assignment.department_id, Assignment.period_index, Assignment.state
+                    ).where(Assignment.policy.has(key=seeded.policy_key))
+                ).all()
+            by_index = sorted((period, state) for _, period, state in rows)
+            assert by_index == [(0, "assigned"), (1, "in_progress")]
+
+        await assert_eventually(read_model_follows)
         # The co-organizer reports later, on its own clock, and is reviewed on its own.
         await workflow_calls.acknowledge(client, co_id, ActionInput("c-a", 1, "配合"))
         await workflow_calls.submit(client, co_id, SubmitInput("c-s", 1, "配合", "配合单位报告"))
