@@ -20,7 +20,7 @@ from actions.temporal import connect
 from bench import workflows as bare_workflows
 from bench.workflows import BareParentWorkflow, BareWorkflow, bare_write
 from cli.devserver import DevServer, running_dev_server
-from cli.worker import MAX_CACHED_WORKFLOWS, precompile, running_worker
+from cli.worker import precompile, running_worker
 from duban.db import make_engine, make_session_factory
 from duban.migrate import upgrade
 from duban.services.user import ensure_admin
@@ -138,8 +138,9 @@ def rate(n: int, seconds: float) -> float:
 
 
 @asynccontextmanager
-async def rig(workdir: Path) -> AsyncIterator[Rig]:
-    """Start a headless dev server on a free port, a fresh SQLite database and both workers."""
+async def rig(workdir: Path, *, cache: int | None = None) -> AsyncIterator[Rig]:
+    """Start a headless dev server on a free port, a fresh SQLite database and both workers
+    (each caching `cache` runs; by default the setting's)."""
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
             running_dev_server(db_file=workdir / "temporal.sqlite3", port=None)
@@ -150,6 +151,8 @@ async def rig(workdir: Path) -> AsyncIterator[Rig]:
             task_queue="duban-bench",
             secret_key="bench",
         )
+        if cache is not None:
+            settings = settings.model_copy(update={"worker_cache": cache})
         engine = make_engine(settings.sqlalchemy_url)
         stack.callback(engine.dispose)
         await asyncio.to_thread(upgrade, engine)
@@ -165,7 +168,7 @@ async def rig(workdir: Path) -> AsyncIterator[Rig]:
                 task_queue=BARE_QUEUE,
                 workflows=[BareWorkflow, BareParentWorkflow],
                 activities=[bare_write],
-                max_cached_workflows=MAX_CACHED_WORKFLOWS,
+                max_cached_workflows=settings.worker_cache,
             )
         )
         yield Rig(client, settings, factory, user.id, server)

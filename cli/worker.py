@@ -36,9 +36,6 @@ from workflows.policy_task import PolicyTaskWorkflow
 log = logging.getLogger(__name__)
 
 ACTIVITY_THREADS = 16
-# Runs kept in memory between workflow tasks; an evicted run is replayed from its history.
-# The default (1,000) thrashed at 10,000 assignments; a cached run costs tens of kilobytes.
-MAX_CACHED_WORKFLOWS = 20_000
 WORKFLOWS: tuple[type, ...] = (PolicyTaskWorkflow, AssignmentWorkflow)
 
 
@@ -96,7 +93,7 @@ def build_worker(
         activities=activities,
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity"),
         max_concurrent_activities=ACTIVITY_THREADS,
-        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_cached_workflows=settings.worker_cache,
     )
 
 

@@ -121,6 +121,17 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DUBAN_S3_SECRET_KEY", "s3_secret_key")
     )
 
+    # Workflow runs a worker keeps in memory (Temporal's sticky cache); a run not cached is
+    # replayed from its history on its next task. A full garbage collection walks every cached
+    # run (~0.3 ms each here), and a workflow task caught in a pause over 2 s fails as a
+    # deadlock: `make bench` section (h) measures the pauses at each size.
+    worker_cache: int = Field(
+        default=5_000,
+        ge=10,
+        le=1_000_000,
+        validation_alias=AliasChoices("DUBAN_WORKER_CACHE", "worker_cache"),
+    )
+
     # Seconds between a standby worker's tries for the scheduler lease (the takeover delay
     # after the holder dies).
     scheduler_retry_seconds: float = Field(
