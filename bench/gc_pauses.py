@@ -9,6 +9,7 @@ Temporal SDK logs when a workflow activation fails.
 from __future__ import annotations
 
 import gc
+import io
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,29 +64,44 @@ RETRIED = re.compile(r"attempt\S*=\S*(\d+)")
 
 @contextmanager
 def core_log(counter: FailureCounter) -> Iterator[None]:
-    """Copy what the SDK's core writes to stderr (fd 2) into the counter, and on to stderr.
+    """Copy what the SDK's core writes to the process's stdout and stderr (fds 1 and 2) into
+    the counter, and on to where it was going.
 
     The core (Rust) logs a workflow task that ran over 5 s, and its `attempt` (above 1: an
-    earlier attempt of that task failed or timed out), to the process's stderr, not to Python
-    logging.
+    earlier attempt of that task failed or timed out), to the process's own streams, not to
+    Python logging (to stdout here, so capturing stderr alone counted none).
     """
-    saved = os.dup(2)
+    with ExitStack() as stack:
+        sinks = [(fd, stack.enter_context(_captured(fd))) for fd in (1, 2)]
+        yield
+    for fd, sink in sinks:
+        text = sink.getvalue()
+        (sys.stdout if fd == 1 else sys.stderr).write(text)
+        for line in text.splitlines():
+            if "Workflow task duration exceeded" in line:
+                counter.slow += 1
+            found = RETRIED.search(line)
+            if found and int(found[1]) > 1:
+                counter.failures += 1
+
+
+@contextmanager
+def _captured(fd: int) -> Iterator[io.StringIO]:
+    """Redirect a file descriptor into a temporary file for the block; the text lands in the
+    returned buffer once the block ends."""
+    out = io.StringIO()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = os.dup(fd)
     with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
+        os.dup2(sink.fileno(), fd)
         try:
-            yield
+            yield out
         finally:
-            os.dup2(saved, 2)
+            os.dup2(saved, fd)
             os.close(saved)
             sink.seek(0)
-            text = sink.read().decode("utf-8", "replace")
-            sys.stderr.write(text)
-            for line in text.splitlines():
-                if "Workflow task duration exceeded" in line:
-                    counter.slow += 1
-                found = RETRIED.search(line)
-                if found and int(found[1]) > 1:
-                    counter.failures += 1
+            out.write(sink.read().decode("utf-8", "replace"))
 
 
 @contextmanager

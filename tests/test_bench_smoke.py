@@ -76,7 +76,7 @@ async def test_gc_section_times_collections_with_and_without_freeze():
     assert re.search(r"^\| no freeze \| 20,000 \| \d+ \| \d+ .*\| \d+ \|$", text, re.M)
     frozen = r"^\| gc.freeze\(\) after start-up \| {} \| \d+ \| \d+ .*\| \d+ \|$"
     assert re.search(frozen.format("20,000"), text, re.M)
-    assert re.search(frozen.format("5,000"), text, re.M)
+    assert re.search(frozen.format("2,000"), text, re.M)
 
 
 def test_parsing_section_times_every_document_and_item_size():
