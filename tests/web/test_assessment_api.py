@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.read_model import ReadModelActivities
-from duban.domain import UserRole
 from cli.jobs import refresh_scores
+from duban.domain import UserRole
 from duban.models import AuditEvent, RubricVersion
 from duban.services import score_table
 from policies.rubric import DEFAULT_PATH
