@@ -149,9 +149,14 @@ async def test_return_then_resubmit_then_approve_and_department_is_told(
         verdicts = s.scalars(
             select(Submission.state).where(Submission.assignment_id == aid).order_by(Submission.id)
         ).all()
-        told = s.scalars(select(Notification.kind).where(Notification.assignment_id == aid)).all()
     assert verdicts == ["returned", "approved"]
-    assert {"review_return", "review_approve"} <= set(told)
+
+    async def told() -> bool:  # notices go out just after the answer (notify-after-answer)
+        with db() as s:
+            kinds = s.scalars(select(Notification.kind).where(Notification.assignment_id == aid))
+            return {"review_return", "review_approve"} <= set(kinds)
+
+    await eventually(told)
     assert (await sup.client.get("/api/v1/reviews")).json() == []
 
 
