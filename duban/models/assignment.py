@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -19,6 +19,14 @@ class Assignment(Base):
     __table_args__ = (
         UniqueConstraint("policy_id", "item_number", "department_id"),
         Index("ix_assignment_state", "state"),
+        # Submitted and started: the review queue's count (with ix_submission_pending).
+        Index(
+            "ix_assignment_submitted",
+            "id",
+            "period_index",
+            postgresql_where=text("state = 'submitted' AND pending_start IS false"),
+            sqlite_where=text("state = 'submitted' AND pending_start IS 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

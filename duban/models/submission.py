@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from duban.db import Base, UTCDateTime, utcnow
@@ -27,6 +27,14 @@ class Submission(Base):
         Index("ix_submission_assignment_id", "assignment_id", "period_index"),
         Index("ix_submission_state", "state"),
         Index("ix_submission_state_submitted_at", "state", "submitted_at", "id"),
+        # The review queue's count: with ix_assignment_submitted, a merge of two index-only scans.
+        Index(
+            "ix_submission_pending",
+            "assignment_id",
+            "period_index",
+            postgresql_where=text("state = 'submitted'"),
+            sqlite_where=text("state = 'submitted'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

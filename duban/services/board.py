@@ -501,8 +501,9 @@ def _task_order(g: Group) -> tuple[str, int]:
     return (policy, int(number))
 
 
-def options(*, session: Session) -> Options:
-    """Return the choices of every board filter.
+def options(*, session: Session, policy: str = "") -> Options:
+    """Return the choices of every board filter (the sections and tasks of `policy` alone when
+    the board is narrowed to one: task numbers belong to a policy).
 
     Each list holds the values some assignment on the board has, found from the small tables
     (policies, current items, departments) with an indexed EXISTS each, not by reading the
@@ -521,6 +522,7 @@ def options(*, session: Session) -> Options:
         .join(Policy, Policy.id == PolicyVersion.policy_id)
         .where(
             PolicyVersion.version == Policy.current_version,
+            *([Policy.key == policy] if policy else []),
             # A scalar subquery stays a probe of the unique index per item; as EXISTS, the
             # planner would rather aggregate every assignment for a semi-join.
             select(Assignment.id)

@@ -7,7 +7,7 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -171,23 +171,37 @@ def cockpit(*, session: Session, now: datetime, titles: dict[str, str] | None = 
     """
     by_due = _aggregate(session, now, Assignment.department_id, AssignmentPeriod.original_due_at)
     by_task = _aggregate(session, now, Assignment.policy_id, Assignment.item_number)
-    return _assemble(session, now, titles, by_due, by_task, as_of=now)
+    return _assemble(_names(session, titles), now, by_due, by_task, as_of=now)
+
+
+@dataclass(frozen=True)
+class _Names:
+    """What the figures are named by: tasks' titles, departments' codes and names, policies' keys."""
+
+    titles: dict[str, str]
+    departments: dict[int, tuple[str, str]]
+    policies: dict[int, str]
+
+
+def _names(session: Session, titles: dict[str, str] | None) -> _Names:
+    departments = {
+        i: (c, n)
+        for i, c, n in session.execute(select(Department.id, Department.code, Department.name))
+    }
+    policies: dict[int, str] = dict(session.execute(select(Policy.id, Policy.key)).all())
+    return _Names(titles or {}, departments, policies)
 
 
 def _assemble(
-    session: Session,
+    names: _Names,
     now: datetime,
-    titles: dict[str, str] | None,
     groups: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
     task_groups: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
     *,
     as_of: datetime,
 ) -> Cockpit:
     """Fold the counts per (department, original due date) and per (policy, item) into a
-    Cockpit (departments and policies named from their small tables)."""
-    names = titles or {}
-    departments = {d.id: d for d in session.scalars(select(Department))}
-    keys: dict[int, str] = dict(session.execute(select(Policy.id, Policy.key)).all())
+    Cockpit (departments, policies and tasks named from `names`)."""
     per_department: dict[int, tuple[int, ...]] = {}
     quarters: dict[str, tuple[int, ...]] = {}
     overall: tuple[int, ...] = ZERO
@@ -196,13 +210,11 @@ def _assemble(
         overall = _add(overall, c)
         q = quarter_of(due)
         quarters[q] = _add(quarters.get(q, ZERO), c)
-    by_dept = [
-        _rates(departments[i].code, departments[i].name, c) for i, c in per_department.items()
-    ]
+    by_dept = [_rates(*names.departments[i], c) for i, c in per_department.items()]
     by_task = []
     for (policy_id, number), c in task_groups:
-        key = f"{keys[policy_id]}#{number}"
-        by_task.append(_rates(key, names.get(key, f"第 {number} 项"), c))
+        key = f"{names.policies[policy_id]}#{number}"
+        by_task.append(_rates(key, names.titles.get(key, f"第 {number} 项"), c))
     current = quarter_of(now)
     trend = [_rates(q, q, c) for q, c in quarters.items() if q <= current]
     return Cockpit(
@@ -292,31 +304,51 @@ class Snapshot:
     taken_at: datetime
     by_department_due: dict[tuple[Any, ...], _Group]
     by_task: dict[tuple[Any, ...], _Group]
-
-
-def take_snapshot(*, session: Session, now: datetime) -> Snapshot:
-    """Count the periods once into a Snapshot (two grouped queries)."""
-    return Snapshot(
-        taken_at=now,
-        by_department_due=_snapshot_groups(
-            session, Assignment.department_id, AssignmentPeriod.original_due_at
-        ),
-        by_task=_snapshot_groups(session, Assignment.policy_id, Assignment.item_number),
+    names: _Names  # as they were when the counts were taken
+    # Every open period's due date, ascending: between two of them (and within one quarter)
+    # the figures do not change, so they are worked out once per such stretch (`_figures`).
+    boundaries: tuple[datetime, ...] = ()
+    _figures: dict[tuple[int, str], Cockpit] = field(
+        default_factory=dict, compare=False, repr=False
     )
 
 
-def cockpit_of(
-    snapshot: Snapshot, *, session: Session, now: datetime, titles: dict[str, str] | None = None
-) -> Cockpit:
-    """Return cockpit(now) worked out from `snapshot` (overdue and due split against `now`)."""
-    return _assemble(
-        session,
+def take_snapshot(*, session: Session, now: datetime) -> Snapshot:
+    """Count the periods once into a Snapshot (two grouped queries, and the names)."""
+    by_due = _snapshot_groups(session, Assignment.department_id, AssignmentPeriod.original_due_at)
+    by_task = _snapshot_groups(session, Assignment.policy_id, Assignment.item_number)
+    dues = {d for g in by_due.values() for d in (*g.open_dues, *g.chased_dues)}
+    return Snapshot(
+        taken_at=now,
+        by_department_due=by_due,
+        by_task=by_task,
+        names=_names(session, task_titles(session=session)),
+        boundaries=tuple(sorted(dues)),
+    )
+
+
+FIGURES_KEPT = 8  # stretches of time whose figures a snapshot keeps
+
+
+def cockpit_of(snapshot: Snapshot, *, now: datetime) -> Cockpit:
+    """Return cockpit(now) worked out from `snapshot` (overdue and due split against `now`),
+    named as things were when it was taken; the same object for every `now` between the same
+    two due dates of one quarter."""
+    stretch = (bisect_right(snapshot.boundaries, now), quarter_of(now))
+    kept = snapshot._figures.get(stretch)
+    if kept is not None:
+        return kept
+    figures = _assemble(
+        snapshot.names,
         now,
-        titles,
         ((k, g.counts(now)) for k, g in snapshot.by_department_due.items()),
         ((k, g.counts(now)) for k, g in snapshot.by_task.items()),
         as_of=snapshot.taken_at,
     )
+    if len(snapshot._figures) >= FIGURES_KEPT:
+        snapshot._figures.clear()
+    snapshot._figures[stretch] = figures
+    return figures
 
 
 SNAPSHOT_TTL = timedelta(seconds=30)

@@ -132,7 +132,8 @@ def review_queue(
 
 def review_total(*, session: Session, q: str = "") -> int:
     """Return how many submissions the review queue holds (those matching `q`)."""
-    stmt = _reviews(None, q, rows=False).with_only_columns(func.count(Submission.id))
+    # count(*), not count(id): the partial indexes answer it without reading the rows.
+    stmt = _reviews(None, q, rows=False).with_only_columns(func.count())
     return int(session.scalar(stmt) or 0)
 
 

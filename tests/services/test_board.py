@@ -128,6 +128,14 @@ def test_groups_and_heat_map(session, world):
     assert sorted(code for code, _ in opts.departments) == ["czt", "fpb"]
     assert [n for n, _ in opts.items] == [5, 9]
     assert [n for n, _ in opts.sections] == [2, 3]
+    # Narrowed to a policy, the task and section choices are that policy's alone.
+    other = make_policy(session, items=[{"number": 7, "title": "另一文件的任务", "section": 4}])
+    make_assignment(session, policy=other, department=a["late30"].department, item_number=7)
+    assert [n for n, _ in options(session=session).items] == [5, 7, 9]
+    mine = options(session=session, policy=a["late30"].policy.key)
+    assert [n for n, _ in mine.items] == [5, 9] and [n for n, _ in mine.sections] == [2, 3]
+    theirs = options(session=session, policy=other.key)
+    assert [n for n, _ in theirs.items] == [7] and [n for n, _ in theirs.sections] == [4]
 
 
 def test_removed_assignments_leave_the_board(session, world):

@@ -132,28 +132,45 @@ def test_snapshot_figures_equal_the_full_count_at_any_later_time(session):
     overdue_seen = set()
     for now in sorted(moments):
         full = cockpit(session=session, now=now, titles=titles)
-        kept = cockpit_of(snapshot, session=session, now=now, titles=titles)
+        kept = cockpit_of(snapshot, now=now)
         assert as_numbers(kept) == as_numbers(full), now
         assert kept.as_of == taken and full.as_of == now
         overdue_seen.add(full.overall.overdue)
     assert len(overdue_seen) > 3  # the instants did move figures
 
 
+def test_figures_are_worked_out_once_between_two_due_dates(session):
+    seed_spread(session)
+    snapshot = take_snapshot(session=session, now=Q3 - timedelta(days=1))
+    due = min(d for d in snapshot.boundaries if d > Q3)
+    before = cockpit_of(snapshot, now=due - timedelta(hours=2))
+    assert cockpit_of(snapshot, now=due - timedelta(seconds=1)) is before  # same stretch
+    at_due = cockpit_of(snapshot, now=due)
+    assert at_due is not before  # a due date passed: worked out again
+    assert as_numbers(at_due) == as_numbers(
+        cockpit(session=session, now=due, titles=task_titles(session=session))
+    )
+    # The names are the snapshot's: a task renamed since keeps its name until the next one.
+    assert snapshot.names.titles == task_titles(session=session)
+
+
 def test_snapshots_keep_figures_for_the_ttl_then_count_afresh(session):
     _, made = seed_spread(session)
     snapshots = Snapshots(ttl=timedelta(seconds=30))
     first = snapshots.get(session=session, now=NOW)
-    before = cockpit_of(first, session=session, now=NOW).overall
+    before = cockpit_of(first, now=NOW).overall
     close(session, made[5], 1, on_time=True)  # a write after the snapshot
     later = NOW + timedelta(seconds=29)
     assert snapshots.get(session=session, now=later) is first  # within the TTL: kept
-    assert cockpit_of(first, session=session, now=later).overall.completed == before.completed
+    assert cockpit_of(first, now=later).overall.completed == before.completed
     after_ttl = NOW + timedelta(seconds=30)
     fresh = snapshots.get(session=session, now=after_ttl)
     assert fresh is not first and fresh.taken_at == after_ttl
-    figures = cockpit_of(fresh, session=session, now=after_ttl)
+    figures = cockpit_of(fresh, now=after_ttl)
     assert figures.overall.completed == before.completed + 1
-    assert as_numbers(figures) == as_numbers(cockpit(session=session, now=after_ttl))
+    assert as_numbers(figures) == as_numbers(
+        cockpit(session=session, now=after_ttl, titles=task_titles(session=session))
+    )
     assert snapshots.get(session=session, now=NOW) is not fresh  # a clock set back: recount
 
 
@@ -175,8 +192,8 @@ def test_a_stale_snapshot_answers_while_a_thread_takes_the_next(engine):
         snapshots.wait()
         fresh = snapshots.get(session=s, now=later, factory=factory)
         assert fresh is not first and fresh.taken_at == later
-        full = cockpit(session=s, now=later)
-        assert as_numbers(cockpit_of(fresh, session=s, now=later)) == as_numbers(full)
+        full = cockpit(session=s, now=later, titles=task_titles(session=s))
+        assert as_numbers(cockpit_of(fresh, now=later)) == as_numbers(full)
         much_later = later + timedelta(minutes=6)
         inline = snapshots.get(session=s, now=much_later, factory=factory)
         assert inline.taken_at == much_later

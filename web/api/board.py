@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from duban.db import utcnow
 from duban.services.board import board, board_after, board_cursor
-from duban.services.cockpit import cockpit_of, task_titles, tree_rates
+from duban.services.cockpit import cockpit_of, tree_rates
 from duban.services.paging import Slice, Window
 from duban.services.target import tracks_of
 from web.deps import SessionDep
@@ -73,7 +73,7 @@ def read_cockpit(
     snapshot = request.app.state.cockpit_snapshots.get(
         session=session, now=now, factory=request.app.state.session_factory
     )
-    figures = cockpit_of(snapshot, session=session, now=now, titles=task_titles(session=session))
+    figures = cockpit_of(snapshot, now=now)
     tree = tree_rates(
         session=session, now=now, under=under.strip(), by_department=figures.by_department
     )

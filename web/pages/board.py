@@ -65,7 +65,7 @@ def board_page(
     ctx: dict[str, Any] = {
         "b": found,
         "f": filters,
-        "opts": options(session=session),
+        "opts": options(session=session, policy=filters.policy),
         "tree": tree_rows(session=session),
         "view": shown,
         "pg": Paged(found.rows, page, size, found.shown)

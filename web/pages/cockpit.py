@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from duban.db import utcnow
-from duban.services.cockpit import cockpit_of, task_titles, tree_rates
+from duban.services.cockpit import cockpit_of, tree_rates
 from web.deps import SessionDep
 from web.rendering import render
 from web.schemas.supervision import SupervisorUser
@@ -43,7 +43,7 @@ def cockpit_page(
     snapshot = request.app.state.cockpit_snapshots.get(
         session=session, now=now, factory=request.app.state.session_factory
     )
-    figures = cockpit_of(snapshot, session=session, now=now, titles=task_titles(session=session))
+    figures = cockpit_of(snapshot, now=now)
     tree = tree_rates(
         session=session, now=now, under=under.strip(), by_department=figures.by_department
     )
