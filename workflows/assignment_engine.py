@@ -100,12 +100,17 @@ class AssignmentEngine:
 
     async def _continue(self) -> NoReturn:
         """Carry the state into a fresh run once every handler has finished."""
-        await workflow.wait_condition(lambda: not self._after)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settled()
         self.s.runs += 1
         if workflow.patched(BOUNDED_CARRY):
             bound_carry(self.s)
         workflow.continue_as_new(replace(self.inp, carry=self.s))
+
+    async def _settled(self) -> None:
+        """Wait until every handler has finished and every step an Update left running after
+        its answer (NOTIFY_AFTER_ANSWER) is done: a run ends or continues only then."""
+        await workflow.wait_condition(lambda: not self._after)
+        await workflow.wait_condition(workflow.all_handlers_finished)
 
     def _decide_patches(self) -> None:
         """Take the versioning decisions of this run, once, before its first step."""
@@ -230,8 +235,7 @@ class AssignmentEngine:
         """End the assignment: every period done, or `withdrawn` by a newer policy version."""
         self.s.state = S.COMPLETED
         await self._record(kind, "done", snapshot=self._snapshot(workflow.now()))
-        await workflow.wait_condition(lambda: not self._after)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settled()
         return self._status()
 
     # -- writes ----------------------------------------------------------------------
