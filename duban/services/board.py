@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -384,7 +385,8 @@ def _groups(
     if w.view == "department":
         total, by_dept = len(by_dept), w.cut(by_dept)
         in_window = Assignment.department_id.in_([dept_ids[g.key] for g in by_dept])
-        _first_rows(session, sc, now, by_dept, in_window, (Assignment.department_id,))
+        by_code = (Assignment.department_id,)
+        _first_rows(session, sc, now, by_dept, in_window, by_code, _department_key)
         return by_dept, [], {}, total
     total, by_task = len(by_task), w.cut(by_task)
     pairs = [task_ids[g.key] for g in by_task]
@@ -392,9 +394,8 @@ def _groups(
         tuple_(Assignment.policy_id, Assignment.item_number).in_(pairs) if pairs else false()
     )
     if w.view == "task":
-        _first_rows(
-            session, sc, now, by_task, window, (Assignment.policy_id, Assignment.item_number)
-        )
+        by_item = (Assignment.policy_id, Assignment.item_number)
+        _first_rows(session, sc, now, by_task, window, by_item, _task_key)
         return [], by_task, {}, total
     cells: dict[tuple[str, str], dict[Light, int]] = {}
     tally = (
@@ -456,8 +457,10 @@ def _first_rows(
     groups: list[Group],
     window: ColumnElement[bool],
     part_by: tuple[Any, ...],
+    key_of: Callable[[BoardRow], str],
 ) -> None:
-    """Load the first GROUP_ROWS rows (board order) of each group in the window into it."""
+    """Load the first GROUP_ROWS rows (board order) of each group in the window into it (the
+    group `key_of` a row names)."""
     if not groups:
         return
     order = _order(sc.rank)
@@ -467,9 +470,15 @@ def _first_rows(
     stmt = select_with_item().where(Assignment.id.in_(first)).order_by(*order)
     into = {g.key: g for g in groups}
     for row in _rows(session, stmt, now, sc.missed):
-        a = row.assignment
-        key = a.department.code if len(part_by) == 1 else task_key(a.policy.key, a.item_number)
-        into[key].rows.append(row)
+        into[key_of(row)].rows.append(row)
+
+
+def _department_key(row: BoardRow) -> str:
+    return row.assignment.department.code
+
+
+def _task_key(row: BoardRow) -> str:
+    return task_key(row.assignment.policy.key, row.assignment.item_number)
 
 
 def _subtree(session: Session, code: str) -> list[int]:
