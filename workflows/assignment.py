@@ -118,7 +118,7 @@ class AssignmentWorkflow(AssignmentEngine):
         """Report progress for the current period; stops the ladder (or waits for the head)."""
         if (done := self.s.results.get(inp.key)) is not None:
             return done
-        if inp.needs_sign_off and workflow.patched(HEAD_SIGN_OFF):
+        if inp.needs_sign_off and self._takes(HEAD_SIGN_OFF):
             return await self._hold(inp)
         return await self._send_up(inp)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.api.enums.v1 import EventType
 
 from actions import temporal as workflow_calls
 from duban.errors import Conflict, Invalid, NotFound
@@ -20,6 +22,7 @@ from workflows.assignment import (
     SetDueInput,
     SubmitInput,
 )
+from workflows.assignment_engine import CURRENT_RUN
 
 SEC = timedelta(seconds=1)
 
@@ -130,3 +133,36 @@ async def test_ladder_in_seconds_climbs_and_stops_on_submission(dev_env, session
         assert all(r.resolved_at is not None for r in rows)
         assert kinds.count("reminder") == 1
         await client.get_workflow_handle(wf_id).terminate("test over")
+
+
+def _timer_and_patch_events(history) -> tuple[int, int, list[str]]:
+    """Return (timers started, timers cancelled, patch ids marked) of a history."""
+    started = cancelled = 0
+    patches: list[str] = []
+    for event in history.events:
+        name = EventType.Name(event.event_type)
+        started += name == "EVENT_TYPE_TIMER_STARTED"
+        cancelled += name == "EVENT_TYPE_TIMER_CANCELED"
+        marker = event.marker_recorded_event_attributes
+        if name == "EVENT_TYPE_MARKER_RECORDED" and marker.marker_name == "core_patch":
+            data = marker.details["patch-data"].payloads[0].data
+            patches.append(json.loads(data)["id"])
+    return started, cancelled, patches
+
+
+async def test_an_action_that_leaves_the_alarm_keeps_its_timer(dev_env, session_factory):
+    """A run on CURRENT_RUN marks one patch, and an acknowledge (the alarm stays where it was)
+    neither cancels nor sets a timer; moving the due date sets the alarm's timer again."""
+    seeded, inp, worker = await _started(dev_env, session_factory, timedelta(days=30))
+    client, wf_id = dev_env.client, seeded.workflow_id("fpb")
+    sup = seeded.users["supervisor"]
+    async with worker:
+        handle = await client.start_workflow(
+            AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
+        )
+        await workflow_calls.acknowledge(client, wf_id, ActionInput("a1", 1, "张三"))
+        assert _timer_and_patch_events(await handle.fetch_history()) == (1, 0, [CURRENT_RUN])
+        later = await dev_env.get_current_time() + timedelta(days=40)
+        await workflow_calls.set_due(client, wf_id, SetDueInput("d1", sup, "督查室", later))
+        assert _timer_and_patch_events(await handle.fetch_history()) == (2, 1, [CURRENT_RUN])
+        await handle.terminate("test over")
