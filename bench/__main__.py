@@ -21,7 +21,7 @@ import policies
 from actions.starter import start_policy
 from actions.temporal import acknowledge
 from bench.numerals import chinese
-from bench.pages import p95
+from bench.pages import fresh_pg, p95
 from bench.rig import (
     BARE_QUEUE,
     CONCURRENCY,
@@ -285,7 +285,8 @@ async def run(
     lines = [
         f"# duban benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"Embedded Temporal dev server (SQLite), SQLite read model, loopback only; concurrency {CONCURRENCY}.",
+        "Embedded Temporal dev server (SQLite); the read model of (a), (b) and (g) is a fresh",
+        f"PostgreSQL database, as in production; loopback only; concurrency {CONCURRENCY}.",
         "",
         "Every phase starts from a quiet rig (dev server and workers idle), so none pays for another's backlog.",
         "",
@@ -295,8 +296,8 @@ async def run(
         "",
     ]
     if sections & {"workflows", "http"}:
-        with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp:
-            async with rig(Path(tmp)) as r:
+        with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp, fresh_pg() as url:
+            async with rig(Path(tmp), database_url=url) as r:
                 await starts_section(r, assignments, Path(tmp), lines)
                 save()
                 await updates_section(r, updates, lines)

@@ -1,8 +1,9 @@
 """Bench (g): human actions over HTTP (`/api/v1`) beside bare Temporal Updates, in one rig.
 
-The web app is served by uvicorn on loopback, on the rig's read model and with the rig's
-Temporal client; 20 clients at once acknowledge, then submit, then approve the same set of
-running assignments. Beside each action, the same client drives as many bare Updates (no
+The web app runs as a deployment runs it, a `duban web` process of its own on loopback, on
+the rig's read model and dev server (the rig's process keeps the workers and the clients);
+20 clients at once acknowledge, then submit, then approve the same set of running
+assignments. Beside each action, the rig's Temporal client drives as many bare Updates (no
 database, no HTTP) at the same concurrency against bare workflows on the same dev server.
 """
 
@@ -10,9 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pyotp
@@ -21,19 +27,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.pages import p95
 from bench.rig import BARE_QUEUE, Rig, idle, rate
-from bench.web_burst import served
 from bench.workflows import BareInput, BareWorkflow
+from cli.devserver import free_port
 from duban.db import utcnow
 from duban.models import Assignment, AuditEvent, Department
 from duban.services import two_factor
 from duban.services.user import create_user
-from web.app import create_app
 
 CLIENTS = 20
 RATIO_TARGET = 0.7
 PASSWORD = "bench-Actions-42"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 ACTIONS = ("acknowledge", "submit", "approve")
+DUBAN = Path(sys.prefix) / "bin" / "duban"
+WEB_START_WITHIN = 60.0
 
 
 @dataclass
@@ -109,6 +116,57 @@ async def token(c: httpx.AsyncClient, username: str, otp: str | None = None) -> 
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+@asynccontextmanager
+async def web_process(r: Rig) -> AsyncIterator[str]:
+    """Run `duban web` on a free loopback port against the rig's database and dev server;
+    yield its base URL once `/healthz` answers. Its log goes to the rig's data folder."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": r.settings.temporal_address or "",
+        "DATABASE_URL": r.settings.sqlalchemy_url,
+        "DUBAN_DATA_DIR": str(r.settings.data_dir),
+        "DUBAN_TASK_QUEUE": r.settings.task_queue,
+        "DUBAN_SECRET_KEY": r.settings.secret_key,
+    }
+    url = f"http://127.0.0.1:{port}"
+    with (r.settings.data_dir / "bench-web.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(DUBAN),
+            "web",
+            "--port",
+            str(port),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + WEB_START_WITHIN
+        async with httpx.AsyncClient(base_url=url, timeout=2) as c:
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError(
+                        f"duban web exited ({process.returncode}); see bench-web.log"
+                    )
+                try:
+                    if (await c.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("duban web did not answer /healthz within 60 s")
+                await asyncio.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
 async def bare_round(r: Rig, n: int, round_: int, *, durable: bool = False) -> Timed:
     """`n` bare Updates from the rig's client, CLIENTS at a time; `durable`: of duban's shape
     (the acceptance stored before a scheduled activity), else answered in the first task."""
@@ -137,10 +195,12 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Ti
             id=f"bare-http:{i}",
             task_queue=BARE_QUEUE,
         )
-    app = create_app(r.settings, temporal_client=r.client)
     out: dict[str, tuple[Timed, Timed, Timed]] = {}
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with served(app) as url, httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c:
+    async with (
+        web_process(r) as url,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c,
+    ):
         heads = {code: await token(c, f"bench-http-{code}") for code in {k for _, k in rows}}
         sup = await token(c, "bench-http-sup", pyotp.TOTP(SECRET).now())
 
@@ -197,8 +257,9 @@ async def run(r: Rig, n: int, lines: list[str]) -> None:
     lines += [
         "## (g) Human actions over HTTP",
         "",
-        f"{CLIENTS} clients at once, each action over `/api/v1` (bearer token; uvicorn on loopback,",
-        "the rig's read model and Temporal client) on the same running assignments, in order:",
+        f"{CLIENTS} clients at once, each action over `/api/v1` (bearer token) to a `duban web`",
+        "process of its own on loopback, as deployed (the rig's PostgreSQL read model and dev",
+        "server; the workers stay in the rig's process), on the same running assignments, in order:",
         "acknowledge, submit, approve. Beside each, the same number of bare Updates driven",
         f"from the same Temporal client, {CLIENTS} at a time, from a quiet rig, of two shapes: answered",
         "in the workflow's first task (no write), and durable (the acceptance stored before a",

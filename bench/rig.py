@@ -29,6 +29,8 @@ from duban.settings import Settings
 log = logging.getLogger("bench")
 
 BARE_QUEUE = "bench-bare"
+# Long enough for `duban web` (bench (g) runs one), which refuses a weak key.
+BENCH_SECRET = "bench-secret-" + "k" * 40
 CONCURRENCY = 32
 CALL_TIMEOUT = 30.0
 # Quiet: over two 0.5 s windows in a row the dev server used under 5% of a core and this
@@ -138,9 +140,12 @@ def rate(n: int, seconds: float) -> float:
 
 
 @asynccontextmanager
-async def rig(workdir: Path, *, cache: int | None = None) -> AsyncIterator[Rig]:
-    """Start a headless dev server on a free port, a fresh SQLite database and both workers
-    (each caching `cache` runs; by default the setting's)."""
+async def rig(
+    workdir: Path, *, cache: int | None = None, database_url: str | None = None
+) -> AsyncIterator[Rig]:
+    """Start a headless dev server on a free port, a fresh read model (SQLite in `workdir`, or
+    the empty database at `database_url`) and both workers (each caching `cache` runs; by
+    default the setting's)."""
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
             running_dev_server(db_file=workdir / "temporal.sqlite3", port=None)
@@ -149,7 +154,8 @@ async def rig(workdir: Path, *, cache: int | None = None) -> AsyncIterator[Rig]:
             data_dir=workdir,
             temporal_address=server.address,
             task_queue="duban-bench",
-            secret_key="bench",
+            secret_key=BENCH_SECRET,
+            database_url=database_url,
         )
         if cache is not None:
             settings = settings.model_copy(update={"worker_cache": cache})
