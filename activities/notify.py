@@ -10,12 +10,10 @@ from temporalio import activity
 
 from duban.db import utcnow
 from duban.mailer import Mailer
-from duban.messages import NOTIFY_ACTIVITY, NotifyInput
+from duban.messages import NOTIFY_ACTIVITY, URGENT_KINDS, NotifyInput
 from duban.services import notification
 
 log = logging.getLogger(__name__)
-
-URGENT_KINDS = notification.URGENT_KINDS
 
 
 class NotifyActivities:

@@ -27,6 +27,10 @@ class ReadModelActivities:
 
     @activity.defn(name=RECORD_ACTIVITY)
     def record(self, inp: RecordInput) -> bool:
-        """Apply one workflow step; return False when its key was already recorded."""
+        """Apply one workflow step and add the notices it carries (never mailed); return False
+        when its key was already recorded."""
         with self.session_factory.begin() as session:
-            return apply_step(session, inp)
+            applied = apply_step(session, inp)
+            for note in inp.notices:
+                add_notifications(session, note)
+            return applied

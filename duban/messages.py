@@ -14,6 +14,9 @@ from typing import Any
 BEGIN_ACTIVITY = "begin"
 RECORD_ACTIVITY = "record"
 NOTIFY_ACTIVITY = "notify"
+# A notice of these kinds is mailed at once to each recipient with an address (the notify
+# activity mails them); every other kind waits for the digest.
+URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
 
 
 # What a notification says, by code: (title, body) templates in Simplified Chinese. Workflows
@@ -212,6 +215,8 @@ class RecordInput:
     decision: ExtensionDecisionRecord | None = None
     escalation: EscalationRecord | None = None
     plan: PlanRecord | None = None
+    # Notices the step causes, written in its transaction (never mailed: not URGENT_KINDS).
+    notices: list[NotifyInput] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

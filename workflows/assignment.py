@@ -130,7 +130,8 @@ class AssignmentWorkflow(AssignmentEngine):
         s.state, s.submission_key, s.submitted_at = S.SUBMITTED, inp.key, now
         s.held = None
         result = self._done(inp.key, "submitted")
-        await self._record(
+        await self._record_telling(
+            self._notice("submitted", "supervisors", inp.key, "submitted"),
             "submitted",
             inp.key,
             **self._who(inp),
@@ -145,7 +146,6 @@ class AssignmentWorkflow(AssignmentEngine):
             ),
             escalation=EscalationRecord(resolve=True) if s.escalation_level else None,
         )
-        await self._notify("submitted", "supervisors", inp.key, "submitted")
         await self._after_answer(self._tell_lead(s.period_index))
         return result
 
@@ -170,8 +170,12 @@ class AssignmentWorkflow(AssignmentEngine):
         }
         if inp.answers:
             data["answers"] = dict(inp.answers)
-        await self._record("submitted_for_sign_off", inp.key, **self._who(inp), data=data)
-        await self._notify("sign_off_requested", "head", inp.key, "sign_off_requested", inp.report)
+        notice = self._notice(
+            "sign_off_requested", "head", inp.key, "sign_off_requested", inp.report
+        )
+        await self._record_telling(
+            notice, "submitted_for_sign_off", inp.key, **self._who(inp), data=data
+        )
         return result
 
     @workflow.update
@@ -189,9 +193,11 @@ class AssignmentWorkflow(AssignmentEngine):
         else:
             s.state, s.held = S.IN_PROGRESS, None
             result = self._done(inp.key, "sign_off_returned")
-            await self._record("sign_off_returned", inp.key, **self._who(inp), data=data)
-            await self._notify(
+            notice = self._notice(
                 "sign_off_returned", "department", inp.key, "sign_off_returned", inp.comment
+            )
+            await self._record_telling(
+                notice, "sign_off_returned", inp.key, **self._who(inp), data=data
             )
         s.results[inp.key] = result
         return result
@@ -234,11 +240,11 @@ class AssignmentWorkflow(AssignmentEngine):
         result = self._done(inp.key, "approved" if s.state == S.APPROVED else "returned")
         review = ReviewRecord(submission_key, inp.decision, inp.rating, inp.comment)
         data = {"decision": inp.decision, "rating": inp.rating, "comment": inp.comment}
-        await self._record(
-            "reviewed", inp.key, **self._who(inp), data=data, review=review, period=patch
-        )
         kind = f"review_{inp.decision}"
-        await self._notify(kind, "department", inp.key, kind, inp.comment, rating=inp.rating)
+        notice = self._notice(kind, "department", inp.key, kind, inp.comment, rating=inp.rating)
+        await self._record_telling(
+            notice, "reviewed", inp.key, **self._who(inp), data=data, review=review, period=patch
+        )
         return result
 
     @review.validator
@@ -253,14 +259,16 @@ class AssignmentWorkflow(AssignmentEngine):
         self.s.pending_extensions[inp.key] = inp.requested_due_at
         result = self._done(inp.key, "extension_requested")
         ext = ExtensionRecord(inp.key, inp.requested_due_at, inp.reason)
-        await self._record("extension_requested", inp.key, **self._who(inp), extension=ext)
-        await self._notify(
+        notice = self._notice(
             "extension_requested",
             "supervisors",
             inp.key,
             "extension_requested",
             inp.reason,
             requested_at=iso(inp.requested_due_at),
+        )
+        await self._record_telling(
+            notice, "extension_requested", inp.key, **self._who(inp), extension=ext
         )
         return result
 
@@ -279,17 +287,18 @@ class AssignmentWorkflow(AssignmentEngine):
         result = self._done(inp.key, "extension_granted" if inp.grant else "extension_refused")
         decision = ExtensionDecisionRecord(inp.request_key, inp.grant, due, inp.comment)
         data = {"grant": inp.grant, "due_at": due.isoformat() if due else None}
-        await self._record(
+        code = "extension_granted" if due else "extension_refused"
+        notice = self._notice(
+            "extension_decided", "department", inp.key, code, inp.comment, due_at=iso(due)
+        )
+        await self._record_telling(
+            notice,
             "extension_decided",
             inp.key,
             **self._who(inp),
             data=data,
             decision=decision,
             period=patch,
-        )
-        code = "extension_granted" if due else "extension_refused"
-        await self._notify(
-            "extension_decided", "department", inp.key, code, inp.comment, due_at=iso(due)
         )
         return result
 
@@ -305,9 +314,11 @@ class AssignmentWorkflow(AssignmentEngine):
         patch = self._move_due(inp.due_at)
         result = self._done(inp.key, "due_set")
         data = {"due_at": inp.due_at.isoformat(), "reason": inp.reason}
-        await self._record("due_moved", inp.key, **self._who(inp), data=data, period=patch)
-        await self._notify(
+        notice = self._notice(
             "due_moved", "department", inp.key, "due_moved", inp.reason, due_at=iso(inp.due_at)
+        )
+        await self._record_telling(
+            notice, "due_moved", inp.key, **self._who(inp), data=data, period=patch
         )
         return result
 

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         BEGIN_ACTIVITY,
         NOTIFY_ACTIVITY,
         RECORD_ACTIVITY,
+        URGENT_KINDS,
         BeginInput,
         EscalationRecord,
         NotifyInput,
@@ -267,13 +268,16 @@ class AssignmentEngine:
         if kind == "reminder":
             s.reminders_sent.append(n)
             step = scoped_key(n, s.due_at.isoformat() if s.due_at else "")
-            await self._record("reminder", step, data={"due_at": local_time(s.due_at)})
-            await self._notify("reminder", "department", step, "reminder", due_at=iso(s.due_at))
+            await self._record_telling(
+                self._notice("reminder", "department", step, "reminder", due_at=iso(s.due_at)),
+                "reminder",
+                step,
+                data={"due_at": local_time(s.due_at)},
+            )
             return
         s.escalation_level = n
-        await self._record(f"escalation_l{n}", "ladder", escalation=EscalationRecord(level=n))
         audience, note_kind = ladder_audience(n)
-        await self._notify(
+        notice = self._notice(
             note_kind,
             audience,
             "ladder",
@@ -281,6 +285,9 @@ class AssignmentEngine:
             level=n,
             original_due_at=iso(s.original_due_at),
             due_at=iso(s.due_at),
+        )
+        await self._record_telling(
+            notice, f"escalation_l{n}", "ladder", escalation=EscalationRecord(level=n)
         )
 
     async def _close_period(self) -> None:
@@ -391,6 +398,18 @@ class AssignmentEngine:
     ) -> None:
         """Write a notice (in an Update: after it answers, see NOTIFY_AFTER_ANSWER)."""
         notice = self._notice(kind, audience, step, code, body, **params)
+        await self._after_answer(self._send_notice(notice))
+
+    async def _record_telling(
+        self, notice: NotifyInput, kind: str, step: str, **parts: Any
+    ) -> None:
+        """Write a step and the notice it causes. In a run on CURRENT_RUN a notice that is not
+        mailed (not URGENT_KINDS) goes in the step's own write, one transaction, one activity;
+        a mailed one, or any in older runs, follows as `_notify` sends it."""
+        if self._on_current_run() and notice.kind not in URGENT_KINDS:
+            await self._record(kind, step, notices=[notice], **parts)
+            return
+        await self._record(kind, step, **parts)
         await self._after_answer(self._send_notice(notice))
 
     async def _send_notice(self, notice: NotifyInput) -> None:

@@ -25,8 +25,6 @@ AUDIENCES = {
     "head": (UserRole.HEAD,),
     "supervisors": (UserRole.SUPERVISOR,),
 }
-# A notice of these kinds is mailed at once to each recipient with an address.
-URGENT_KINDS = frozenset({"escalation_l1", "escalation_l2", "escalation_l3", "urge"})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import EventType
 
 from actions import temporal as workflow_calls
 from duban.errors import Conflict, Invalid, NotFound
-from duban.models import AuditEvent, Escalation, Submission
+from duban.models import AuditEvent, Escalation, Notification, Submission
 from tests.workflows.conftest import assert_eventually, duban_worker
 from tests.workflows.seed import assignment_input, seed
 from workflows.assignment import (
@@ -166,3 +166,29 @@ async def test_an_action_that_leaves_the_alarm_keeps_its_timer(dev_env, session_
         await workflow_calls.set_due(client, wf_id, SetDueInput("d1", sup, "督查室", later))
         assert _timer_and_patch_events(await handle.fetch_history()) == (2, 1, [CURRENT_RUN])
         await handle.terminate("test over")
+
+
+async def test_a_report_and_its_notice_are_one_write(dev_env, session_factory):
+    """On CURRENT_RUN a notice that is not mailed is written with its step: the supervisors'
+    notice is there when the report's answer comes, and no notify activity ran for it."""
+    seeded, inp, worker = await _started(dev_env, session_factory, timedelta(days=30))
+    client, wf_id = dev_env.client, seeded.workflow_id("fpb")
+    async with worker:
+        handle = await client.start_workflow(
+            AssignmentWorkflow.run, inp, id=wf_id, task_queue=worker.task_queue
+        )
+        await workflow_calls.acknowledge(client, wf_id, ActionInput("a1", 1, "张三"))
+        await workflow_calls.submit(client, wf_id, SubmitInput("s1", 1, "张三", "进展"))
+        with session_factory() as s:
+            kinds = s.scalars(
+                select(Notification.kind).where(Notification.assignment_id == inp.assignment_id)
+            ).all()
+        history = await handle.fetch_history()
+        await handle.terminate("test over")
+    assert "submitted" in kinds
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled == ["record", "record"]  # the two Updates' first writes; no notify
