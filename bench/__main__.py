@@ -21,7 +21,7 @@ import policies
 from actions.starter import start_policy
 from actions.temporal import acknowledge
 from bench.numerals import chinese
-from bench.pages import fresh_pg, p95
+from bench.pages import p95
 from bench.rig import (
     BARE_QUEUE,
     CONCURRENCY,
@@ -285,8 +285,7 @@ async def run(
     lines = [
         f"# duban benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        "Embedded Temporal dev server (SQLite); the read model of (a), (b) and (g) is a fresh",
-        f"PostgreSQL database, as in production; loopback only; concurrency {CONCURRENCY}.",
+        f"Embedded Temporal dev server (SQLite), SQLite read model for (a), (b) and (g), loopback only; concurrency {CONCURRENCY}.",
         "",
         "Every phase starts from a quiet rig (dev server and workers idle), so none pays for another's backlog.",
         "",
@@ -296,8 +295,10 @@ async def run(
         "",
     ]
     if sections & {"workflows", "http"}:
-        with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp, fresh_pg() as url:
-            async with rig(Path(tmp), database_url=url) as r:
+        # SQLite: on a fresh PostgreSQL database the 10,000 starts of (a) backed up (first
+        # workflow tasks of 7-8 s and more, some past their timeout); see docs/DESIGN.md.
+        with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp:
+            async with rig(Path(tmp)) as r:
                 await starts_section(r, assignments, Path(tmp), lines)
                 save()
                 await updates_section(r, updates, lines)
