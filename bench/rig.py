@@ -140,12 +140,9 @@ def rate(n: int, seconds: float) -> float:
 
 
 @asynccontextmanager
-async def rig(
-    workdir: Path, *, cache: int | None = None, database_url: str | None = None
-) -> AsyncIterator[Rig]:
-    """Start a headless dev server on a free port, a fresh read model (SQLite in `workdir`, or
-    the empty database at `database_url`) and both workers (each caching `cache` runs; by
-    default the setting's)."""
+async def rig(workdir: Path, *, cache: int | None = None) -> AsyncIterator[Rig]:
+    """Start a headless dev server on a free port, a fresh SQLite database and both workers
+    (each caching `cache` runs; by default the setting's)."""
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
             running_dev_server(db_file=workdir / "temporal.sqlite3", port=None)
@@ -155,7 +152,6 @@ async def rig(
             temporal_address=server.address,
             task_queue="duban-bench",
             secret_key=BENCH_SECRET,
-            database_url=database_url,
         )
         if cache is not None:
             settings = settings.model_copy(update={"worker_cache": cache})
