@@ -3,9 +3,11 @@
 Every event holds the SHA-256 of its content and of the event before it (`prev_hash`), in the
 order of `seq`. The chain is global rather than per policy: sign-ins, user changes and
 evaluations belong to no policy, and one head is what an evaluation or an export can cite. Its
-head lives in the one row of `audit_chain`; each insert updates that row first, which takes the
-row lock on PostgreSQL and the write lock on SQLite, so two transactions can never both extend
-the same head. The price is that audit-writing transactions commit one after another.
+head lives in the one row of `audit_chain`; a flush with new events updates that row once for
+all of them, which takes the row lock on PostgreSQL and the write lock on SQLite, so two
+transactions can never both extend the same head. The price is that audit-writing transactions
+commit one after another, each holding the head from that flush to its commit: a busy writer
+adds its events last, after everything else is flushed (`activities.read_model`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, ForeignKey, String, event, insert, select, update
-from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy import JSON, Connection, ForeignKey, String, event, insert, inspect, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from duban.db import Base, UTCDateTime, utcnow
 
@@ -87,40 +89,42 @@ def event_hash(
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
-def _advance(connection: Connection) -> tuple[int, str]:
-    """Lock the chain's head, move it one step and return (new seq, previous head hash)."""
-    bumped = connection.execute(
-        update(AuditChain).where(AuditChain.id == CHAIN_ROW).values(seq=AuditChain.seq + 1)
-    )
-    if bumped.rowcount == 0:
-        connection.execute(insert(AuditChain).values(id=CHAIN_ROW, seq=1, head_hash=GENESIS))
-    seq, head = connection.execute(
-        select(AuditChain.seq, AuditChain.head_hash).where(AuditChain.id == CHAIN_ROW)
-    ).one()
-    return int(seq), str(head)
+@event.listens_for(Session, "before_flush")
+def _chain(session: Session, _context: object, _instances: object) -> None:
+    """Give the new events of a flush their places in the chain, however they were written."""
+    new = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if new:
+        new.sort(key=lambda obj: inspect(obj).insert_order or 0)  # the order they were added
+        _place(session.connection(), new)
 
 
-@event.listens_for(AuditEvent, "before_insert")
-def _chain(_mapper: Mapper[AuditEvent], connection: Connection, target: AuditEvent) -> None:
-    """Give every new event its place in the chain, however it was written."""
-    # Python-side defaults are applied after this hook: set them now so the hash covers them.
-    unset: dict[str, Any] = {"at": utcnow(), "actor_label": "", "data": {}}
-    for name, value in unset.items():
-        if getattr(target, name) is None:
-            setattr(target, name, value)
-    target.seq, target.prev_hash = _advance(connection)
-    target.hash = event_hash(
-        target.prev_hash,
-        seq=target.seq,
-        key=target.key,
-        at=target.at,
-        kind=target.kind,
-        actor_id=target.actor_id,
-        actor_label=target.actor_label,
-        policy_id=target.policy_id,
-        assignment_id=target.assignment_id,
-        data=target.data,
-    )
-    connection.execute(
-        update(AuditChain).where(AuditChain.id == CHAIN_ROW).values(head_hash=target.hash)
-    )
+def _place(connection: Connection, events: list[AuditEvent]) -> None:
+    """Move the chain's head past the events (taking its lock) and set their seq and hashes."""
+    moved = update(AuditChain).where(AuditChain.id == CHAIN_ROW)
+    step = moved.values(seq=AuditChain.seq + len(events))
+    row = connection.execute(step.returning(AuditChain.seq, AuditChain.head_hash)).one_or_none()
+    if row is None:  # a chain restored without its head row starts at the genesis
+        connection.execute(insert(AuditChain).values(id=CHAIN_ROW, seq=0, head_hash=GENESIS))
+        row = connection.execute(step.returning(AuditChain.seq, AuditChain.head_hash)).one()
+    seq, head = int(row.seq) - len(events), str(row.head_hash)
+    for target in events:
+        # Python-side defaults are applied after this hook: set them now so the hash covers them.
+        unset: dict[str, Any] = {"at": utcnow(), "actor_label": "", "data": {}}
+        for name, value in unset.items():
+            if getattr(target, name) is None:
+                setattr(target, name, value)
+        seq += 1
+        target.seq, target.prev_hash = seq, head
+        target.hash = head = event_hash(
+            target.prev_hash,
+            seq=seq,
+            key=target.key,
+            at=target.at,
+            kind=target.kind,
+            actor_id=target.actor_id,
+            actor_label=target.actor_label,
+            policy_id=target.policy_id,
+            assignment_id=target.assignment_id,
+            data=target.data,
+        )
+    connection.execute(moved.values(head_hash=head))

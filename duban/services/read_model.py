@@ -202,10 +202,14 @@ def escalate(session: Session, inp: RecordInput) -> None:
         )
 
 
-def apply_step(session: Session, inp: RecordInput) -> bool:
-    """Apply one workflow step and its audit event; return False when its key is stored."""
+def apply_step(session: Session, inp: RecordInput) -> AuditEvent | None:
+    """Apply one workflow step; return its audit event, or None when its key is stored.
+
+    The caller adds the event after everything else it writes, just before it commits: the
+    flush that chains events holds the chain's head until the commit (duban.models.audit).
+    """
     if session.scalar(select(AuditEvent.id).where(AuditEvent.key == inp.key)) is not None:
-        return False
+        return None
     assignment = session.get_one(Assignment, inp.assignment_id)
     apply_snapshot(assignment, inp.snapshot, inp.at)
     if inp.period is not None:
@@ -222,16 +226,13 @@ def apply_step(session: Session, inp: RecordInput) -> bool:
         escalate(session, inp)
     if inp.plan is not None:
         replan_periods(session, inp.assignment_id, inp.plan)
-    session.add(
-        AuditEvent(
-            key=inp.key,
-            at=inp.at,
-            kind=inp.kind,
-            actor_id=inp.actor_id,
-            actor_label=inp.actor,
-            policy_id=assignment.policy_id,
-            assignment_id=inp.assignment_id,
-            data=inp.data,
-        )
+    return AuditEvent(
+        key=inp.key,
+        at=inp.at,
+        kind=inp.kind,
+        actor_id=inp.actor_id,
+        actor_label=inp.actor,
+        policy_id=assignment.policy_id,
+        assignment_id=inp.assignment_id,
+        data=inp.data,
     )
-    return True

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from activities.read_model import ReadModelActivities
 from duban.db import make_engine, make_session_factory
+from duban.messages import NotifyInput, PeriodPatch, RecordInput, Snapshot, SubmissionRecord
 from duban.migrate import upgrade
-from duban.models import AuditEvent
+from duban.models import AuditEvent, Notification
 from duban.services.audit import chain_head, verify_chain
 from tests.cli.test_policy_commands import run
 from tests.db import fresh_database
+from tests.workspace import make_assignment, make_department, make_policy, make_user
 
 
 def _add(factory, n: int, prefix: str) -> None:
@@ -55,6 +61,68 @@ def test_several_events_in_one_transaction_chain_too(engine):
         s.add_all(AuditEvent(key=f"b:{i}", kind="test") for i in range(4))
     with factory() as s:
         assert verify_chain(session=s).checked == 4
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    """Collect the SQL statements the engine sends, first line of each, lower case."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_one_flush_moves_the_head_once_for_all_its_events(engine):
+    factory = make_session_factory(engine)
+    _add(factory, 2, "before")
+    with _statements(engine) as seen, factory.begin() as s:
+        s.add_all(AuditEvent(key=f"f:{i}", kind="test", data={"i": i}) for i in range(5))
+    with factory() as s:
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        assert verify_chain(session=s).intact
+    # The head row is written twice per flush (its seq, then its hash), not per event.
+    assert sum("update audit_chain" in sql for sql in seen) == 2
+    assert [e.key for e in events[2:]] == [f"f:{i}" for i in range(5)]  # in the order added
+    assert [e.seq for e in events] == list(range(1, 8))
+
+
+def test_a_recorded_step_takes_the_chain_head_only_for_its_last_statements(engine):
+    """Everything a step writes goes first; the chain's head, which every audit-writing
+    transaction waits for, is taken by the statements just before the commit."""
+    factory = make_session_factory(engine)
+    with factory.begin() as s:
+        dept = make_department(s)
+        make_user(s, "staff", dept)
+        policy = make_policy(s)
+        aid = make_assignment(s, policy=policy, department=dept).id
+    at = datetime(2026, 12, 3, 8, tzinfo=UTC)
+    step = RecordInput(
+        f"wf{aid}:p0:submitted:s1",
+        aid,
+        "submitted",
+        at,
+        Snapshot("submitted", 0, at, at, 0),
+        data={"report": "已完成"},
+        period=PeriodPatch(0, state="submitted"),
+        submission=SubmissionRecord("s1", "已完成", [], False),
+        notices=[NotifyInput(f"wf{aid}:p0:n", aid, "submitted", "department", code="submitted")],
+    )
+    with _statements(engine) as seen:
+        assert ReadModelActivities(factory).record(step)
+    writes = [sql for sql in seen if sql.startswith(("insert", "update", "delete"))]
+    first_chain = next(i for i, sql in enumerate(writes) if "audit_chain" in sql)
+    assert all("audit_chain" in sql or "audit_event" in sql for sql in writes[first_chain:])
+    assert any("notification" in sql for sql in writes[:first_chain])
+    assert any("submission" in sql for sql in writes[:first_chain])
+    with factory() as s:
+        assert s.scalar(select(AuditEvent.kind).where(AuditEvent.key == step.key)) == "submitted"
+        assert s.scalars(select(Notification.kind)).all() == ["submitted"]
 
 
 @pytest.mark.parametrize("verb", ["UPDATE audit_event SET kind = 'x'", "DELETE FROM audit_event"])
