@@ -36,6 +36,11 @@ from workflows.policy_task import PolicyTaskWorkflow
 log = logging.getLogger(__name__)
 
 ACTIVITY_THREADS = 16
+# Workflow tasks the worker takes at once (the SDK's default is 100). A task's 10 s timeout runs
+# from when the worker takes it, and one process works through them a core's worth at a time:
+# with 100 taken during 10,000 starts on PostgreSQL, 17 waited past their timeout and were
+# retried (bench rig probe, 2026-12-03). Fewer taken wait at the server, where no clock runs.
+WORKFLOW_TASK_SLOTS = 32
 WORKFLOWS: tuple[type, ...] = (PolicyTaskWorkflow, AssignmentWorkflow)
 
 
@@ -93,6 +98,7 @@ def build_worker(
         activities=activities,
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS, "duban-activity"),
         max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_workflow_tasks=WORKFLOW_TASK_SLOTS,
         max_cached_workflows=settings.worker_cache,
     )
 
