@@ -115,16 +115,22 @@ def _place(connection: Connection, events: list[AuditEvent]) -> None:
                 setattr(target, name, value)
         seq += 1
         target.seq, target.prev_hash = seq, head
-        target.hash = head = event_hash(
-            target.prev_hash,
-            seq=seq,
-            key=target.key,
-            at=target.at,
-            kind=target.kind,
-            actor_id=target.actor_id,
-            actor_label=target.actor_label,
-            policy_id=target.policy_id,
-            assignment_id=target.assignment_id,
-            data=target.data,
-        )
+        target.hash = head = hash_of(target)
     connection.execute(moved.values(head_hash=head))
+
+
+def hash_of(e: AuditEvent) -> str:
+    """Return the hash an event's content and link give: what it was written with, and what
+    `duban audit verify` recomputes."""
+    return event_hash(
+        e.prev_hash,
+        seq=e.seq,
+        key=e.key,
+        at=e.at,
+        kind=e.kind,
+        actor_id=e.actor_id,
+        actor_label=e.actor_label,
+        policy_id=e.policy_id,
+        assignment_id=e.assignment_id,
+        data=e.data,
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.models import AuditChain, AuditEvent, User
-from duban.models.audit import CHAIN_ROW, GENESIS, event_hash
+from duban.models.audit import CHAIN_ROW, GENESIS, hash_of
 
 _BATCH = 2000
 
@@ -60,21 +60,6 @@ def _events(session: Session) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def _recomputed(e: AuditEvent) -> str:
-    return event_hash(
-        e.prev_hash,
-        seq=e.seq,
-        key=e.key,
-        at=e.at,
-        kind=e.kind,
-        actor_id=e.actor_id,
-        actor_label=e.actor_label,
-        policy_id=e.policy_id,
-        assignment_id=e.assignment_id,
-        data=e.data,
-    )
-
-
 def verify_chain(*, session: Session) -> ChainReport:
     """Walk the chain in order and return the first event whose content or link was changed."""
     head = chain_head(session=session)
@@ -85,7 +70,7 @@ def verify_chain(*, session: Session) -> ChainReport:
             why = f"序号不连续：应为 {expected_seq}，实为 {e.seq}（有事件被删除或插入）"
         elif e.prev_hash != expected_prev:
             why = "与前一事件的链接不符（前一事件被删除、替换或本事件被移动）"
-        elif _recomputed(e) != e.hash:
+        elif hash_of(e) != e.hash:
             why = "内容与其哈希不符（事件被修改）"
         if why:
             return ChainReport(checked, head, e.seq, e.id, why)
