@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from duban.errors import NotFound
 from duban.models import (
@@ -106,7 +106,13 @@ class PolicyDocument:
 
 
 def _active_assignments(session: Session, policy_ids: list[int] | None = None) -> list[Assignment]:
-    stmt = select(Assignment).where(Assignment.removed_in_version.is_(None))
+    """Return the active assignments (of the given policies), each policy loaded once: the
+    callers hold the policies already, and a joined policy repeated its row on every one."""
+    stmt = (
+        select(Assignment)
+        .where(Assignment.removed_in_version.is_(None))
+        .options(lazyload(Assignment.policy))
+    )
     if policy_ids is not None:
         stmt = stmt.where(Assignment.policy_id.in_(policy_ids))
     return list(session.scalars(stmt.order_by(Assignment.item_number, Assignment.id)))
