@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.pages import p95
 from bench.rig import bounded, idle, rig
+from bench.timing import p95
 from duban.process import freeze_after_start_up
 from duban.settings import Settings
 

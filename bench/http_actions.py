@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,8 +24,8 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.pages import p95
-from bench.rig import BARE_QUEUE, Rig, idle, rate
+from bench.rig import BARE_QUEUE, Rig, Timed, cached, idle
+from bench.timing import p95
 from bench.workflows import BareInput, BareWorkflow
 from cli.devserver import free_port
 from duban.db import utcnow
@@ -41,19 +40,6 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 ACTIONS = ("acknowledge", "submit", "approve")
 DUBAN = Path(sys.prefix) / "bin" / "duban"
 WEB_START_WITHIN = 60.0
-
-
-@dataclass
-class Timed:
-    """Each call's seconds, the failures and the wall time of the whole round."""
-
-    seconds: list[float]
-    failed: int
-    wall: float
-
-    @property
-    def rate(self) -> float:
-        return rate(len(self.seconds) - self.failed, self.wall)
 
 
 async def concurrently(calls: Sequence[Callable[[], Awaitable[bool]]], clients: int) -> Timed:
@@ -73,21 +59,22 @@ async def concurrently(calls: Sequence[Callable[[], Awaitable[bool]]], clients: 
 
     started = time.perf_counter()
     done = await asyncio.gather(*(one(c) for c in calls))
-    return Timed(seconds, done.count(False), time.perf_counter() - started)
+    return Timed(len(calls), done.count(False), time.perf_counter() - started, seconds)
 
 
-def fresh_assignments(factory: sessionmaker[Session], n: int) -> list[tuple[int, str]]:
-    """Return up to `n` (assignment id, department code) not yet acknowledged, period open."""
+def fresh_assignments(factory: sessionmaker[Session], n: int) -> list[tuple[int, str, str]]:
+    """Return up to `n` (assignment id, department code, workflow id) not yet acknowledged,
+    period open."""
     opened = select(AuditEvent.assignment_id).where(AuditEvent.kind == "period_opened")
     with factory() as session:
         q = (
-            select(Assignment.id, Department.code)
+            select(Assignment.id, Department.code, Assignment.workflow_id)
             .join(Department, Department.id == Assignment.department_id)
             .where(Assignment.id.in_(opened), Assignment.state == "assigned")
             .order_by(Assignment.id.desc())
             .limit(n)
         )
-        return [(int(a), str(c)) for a, c in session.execute(q).all()]
+        return [(int(a), str(c), str(w)) for a, c, w in session.execute(q).all()]
 
 
 def add_people(factory: sessionmaker[Session], codes: set[str], key: str) -> None:
@@ -186,7 +173,7 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Ti
     rows = fresh_assignments(r.factory, n)
     n = len(rows)
     await asyncio.to_thread(
-        add_people, r.factory, {code for _, code in rows}, r.settings.secret_key
+        add_people, r.factory, {code for _, code, _ in rows}, r.settings.secret_key
     )
     for i in range(n):  # bare workflows that take two Updates per action, then complete
         await r.client.start_workflow(
@@ -195,13 +182,15 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Ti
             id=f"bare-http:{i}",
             task_queue=BARE_QUEUE,
         )
+    # In the worker's cache, as the bare workflows just started are.
+    await cached(r, [w for _, _, w in rows])
     out: dict[str, tuple[Timed, Timed, Timed]] = {}
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with (
         web_process(r) as url,
         httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c,
     ):
-        heads = {code: await token(c, f"bench-http-{code}") for code in {k for _, k in rows}}
+        heads = {code: await token(c, f"bench-http-{code}") for code in {k for _, k, _ in rows}}
         sup = await token(c, "bench-http-sup", pyotp.TOTP(SECRET).now())
 
         async def post(path: str, body: dict[str, object], headers: dict[str, str]) -> bool:
@@ -231,7 +220,7 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Ti
             await idle(r)
             durable = await bare_round(r, n, round_, durable=True)
             await idle(r)
-            calls = [functools.partial(post, *bodies[action](a, code)) for a, code in rows]
+            calls = [functools.partial(post, *bodies[action](a, code)) for a, code, _ in rows]
             out[action] = (await concurrently(calls, CLIENTS), bare, durable)
     return n, out
 

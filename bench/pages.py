@@ -30,6 +30,7 @@ import httpx
 import pyotp
 from sqlalchemy import Engine, create_engine, event, select, text
 
+from bench.timing import p95
 from bench.web_burst import served
 from cli.jobs import refresh_scores
 from duban.db import make_engine, make_session_factory
@@ -411,12 +412,6 @@ async def sign_in(client: httpx.AsyncClient, username: str) -> None:
         response = await client.post("/login/2fa", data=step)
     if response.status_code != 303:
         raise RuntimeError(f"bench sign-in of {username} failed: {response.status_code}")
-
-
-def p95(seconds: Sequence[float]) -> float:
-    """Return the 95th percentile (nearest rank) of the seconds, in milliseconds."""
-    ordered = sorted(seconds)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import resource
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from actions.temporal import connect
+from actions.temporal import connect, query_state
 from bench import workflows as bare_workflows
+from bench.timing import p95
 from bench.workflows import BareParentWorkflow, BareWorkflow, bare_write
 from cli.devserver import DevServer, running_dev_server
 from cli.worker import precompile, running_worker
@@ -132,6 +134,35 @@ async def bounded(
     started = time.perf_counter()
     done = await asyncio.gather(*(one(c) for c in calls))
     return time.perf_counter() - started, done.count(False)
+
+
+@dataclass
+class Timed:
+    """A round of calls: how many, how many failed, its wall seconds and the calls' seconds."""
+
+    calls: int
+    failed: int
+    wall: float
+    seconds: list[float]
+
+    @property
+    def rate(self) -> float:
+        """Calls that succeeded per second of the round."""
+        return rate(self.calls - self.failed, self.wall)
+
+    @property
+    def row(self) -> str:
+        """The round's cells of a report's table: calls, failed, seconds, per second, p95 (ms)."""
+        tail = f"{p95(self.seconds):.0f}" if self.seconds else "—"
+        return f"{self.calls} | {self.failed} | {self.wall:.2f} | {self.rate:.1f} | {tail}"
+
+
+async def cached(r: Rig, workflow_ids: Sequence[str]) -> None:
+    """Have duban's worker run each of these workflows once (a query), then wait for a quiet
+    rig: the timed Updates that follow find them in the worker's cache, as they find the bare
+    workflows they are compared with (which the calls before them left there)."""
+    await bounded([functools.partial(query_state, r.client, w) for w in workflow_ids])
+    await idle(r)
 
 
 def rate(n: int, seconds: float) -> float:

@@ -1,9 +1,10 @@
-"""Wall-time measuring shared by the benchmark's CPU-only sections (scoring, parsing)."""
+"""Wall-time measuring shared by the benchmark's sections."""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -20,3 +21,9 @@ def best_time(work: Callable[[], T], repeat: int = 3) -> tuple[float, T]:
         kept.append(work())
         best = min(best, time.perf_counter() - started)
     return best, kept[0]
+
+
+def p95(seconds: Sequence[float]) -> float:
+    """Return the 95th percentile (nearest rank) of the seconds, in milliseconds."""
+    ordered = sorted(seconds)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000
