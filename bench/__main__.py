@@ -112,13 +112,16 @@ async def start_bare(r: Rig, n: int) -> tuple[float, int]:
     return await timed_bare_starts(r, calls, n)
 
 
-async def start_bare_children(r: Rig, n: int, per: int = PER_ITEM) -> tuple[float, int]:
-    """Start `n` bare workflows as children of bare parents, `per` each (duban's shape, no duban)."""
+async def start_bare_children(
+    r: Rig, n: int, per: int = PER_ITEM, round_: int = 0
+) -> tuple[float, int]:
+    """Start `n` bare workflows as children of bare parents, `per` each (duban's shape, no duban);
+    `round_` keeps the ids of each round apart."""
     calls = [
         lambda i=i: r.client.start_workflow(
             BareParentWorkflow.run,
-            BareParentInput(f"bare-child:{i}", min(per, n - i * per)),
-            id=f"bare-parent:{i}",
+            BareParentInput(f"bare-child:{round_}:{i}", min(per, n - i * per)),
+            id=f"bare-parent:{round_}:{i}",
             task_queue=BARE_QUEUE,
         )
         for i in range(-(-n // per))
@@ -144,13 +147,20 @@ async def starts_section(r: Rig, n: int, workdir: Path, lines: list[str]) -> Non
     jilin_import, jilin_start, jilin_seen, jilin_n, _ = await start_document(r, JILIN)
     synthetic = workdir / "synthetic-bench-policy.txt"
     synthetic.write_text(synthetic_text(n), encoding="utf-8")
+    # The baseline runs before and after duban's starts: the dev server's rate drifts between
+    # runs (bare children have measured 39 to 170 per second here), so one round beside duban's
+    # shows how far it moved within this one.
+    first_s, first_seen = await start_bare_children(r, n, round_=0)
     syn_import, syn_start, syn_seen, _, tasks = await start_document(r, synthetic)
     bare_s, bare_seen = await start_bare(r, n)
-    child_s, child_seen = await start_bare_children(r, n)
-    child_rate = rate(child_seen, child_s)
+    second_s, second_seen = await start_bare_children(r, n, round_=1)
+    first_rate, second_rate = rate(first_seen, first_s), rate(second_seen, second_s)
+    child_seen = first_seen + second_seen
+    child_rate = rate(child_seen, first_s + second_s)
     duban_rate, bare_rate = rate(syn_seen, syn_start), rate(bare_seen, bare_s)
     all_rate = rate(syn_seen + tasks, syn_start)
     ratio = duban_rate / bare_rate if bare_rate else 0.0
+    children = f"bare workflow as a child, {PER_ITEM} per bare parent (duban's shape)"
     lines += [
         "## (a) Import and workflow starts",
         "",
@@ -160,11 +170,15 @@ async def starts_section(r: Rig, n: int, workdir: Path, lines: list[str]) -> Non
         f"| synthetic policy: AssignmentWorkflows | {syn_seen}/{n} | {syn_import:.2f} | {syn_start:.2f} | {duban_rate:.1f} |",
         f"| synthetic policy: all its workflows (+ {tasks} PolicyTaskWorkflows) | {syn_seen + tasks} | — | {syn_start:.2f} | {all_rate:.1f} |",
         f"| bare Temporal workflow | {bare_seen}/{n} | — | {bare_s:.2f} | {bare_rate:.1f} |",
-        f"| bare workflow as a child, {PER_ITEM} per bare parent (duban's shape) | {child_seen}/{n} | — | {child_s:.2f} | {child_rate:.1f} |",
+        f"| {children}, before duban's | {first_seen}/{n} | — | {first_s:.2f} | {first_rate:.1f} |",
+        f"| {children}, after | {second_seen}/{n} | — | {second_s:.2f} | {second_rate:.1f} |",
         "",
-        "AssignmentWorkflow starts / bare children of the same parent/child shape:",
+        "AssignmentWorkflow starts / bare children of the same parent/child shape (both rounds:",
+        "all their workflows over all their seconds):",
         f"{verdict(duban_rate / child_rate if child_rate else 0.0, START_RATIO_TARGET)}",
-        f"({duban_rate:.1f} against {child_rate:.1f} workflows per second).",
+        f"({duban_rate:.1f} against {child_rate:.1f} workflows per second; the baseline's rounds",
+        f"{first_rate:.1f} and {second_rate:.1f}, so against either {duban_rate / max(first_rate, second_rate, 1e-9):.2f}",
+        f"to {duban_rate / max(min(first_rate, second_rate), 1e-9):.2f}).",
         "",
         f"For reference: AssignmentWorkflow / bare direct starts {ratio:.2f}; all of duban's",
         f"workflows / bare {all_rate / bare_rate if bare_rate else 0.0:.2f}; bare children / bare",

@@ -37,10 +37,13 @@ log = logging.getLogger(__name__)
 
 ACTIVITY_THREADS = 16
 # Workflow tasks the worker takes at once (the SDK's default is 100). A task's 10 s timeout runs
-# from when the worker takes it, and one process works through them a core's worth at a time:
-# with 100 taken during 10,000 starts on PostgreSQL, 17 waited past their timeout and were
-# retried (bench rig probe, 2026-12-03). Fewer taken wait at the server, where no clock runs.
-WORKFLOW_TASK_SLOTS = 32
+# from when the worker takes it, and each one taken runs in a thread of its own, all sharing one
+# interpreter lock: the more taken, the longer each takes to finish, though no more finish per
+# second. 10,000 starts on the bench rig (SQLite, 2026-12-03): 32 taken, 121 tasks over 5 s and
+# 367 s of worker CPU until every period opened at 445 s; 8 taken, none over 5 s, 312 s of CPU,
+# all opened at 405 s. (100 taken on PostgreSQL: 17 past their timeout.) Tasks not taken wait
+# at the server, where no clock runs.
+WORKFLOW_TASK_SLOTS = 8
 WORKFLOWS: tuple[type, ...] = (PolicyTaskWorkflow, AssignmentWorkflow)
 
 
