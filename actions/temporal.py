@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pydantic import PydanticUserError, ValidationError
+from temporalio.api.common.v1 import Payload
 from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
 from temporalio.client import (
     Client,
@@ -69,6 +73,38 @@ class SharedPydanticPayloadConverter(CompositePayloadConverter):
                 for c in DefaultPayloadConverter.default_encoding_payload_converters
             )
         )
+
+
+def warm_converter(*owners: type | Callable[..., Any]) -> set[object]:
+    """Build the TypeAdapter of every type that the workflow classes' methods and the activity
+    callables take or return, once, before the worker polls; return those types.
+
+    Otherwise the first workflow task to see a type builds its schema inside the SDK's 2 s
+    deadlock timer, and the first tasks of a fresh worker all build it at once (the cache has
+    no lock): at 10,000 starts on the bench rig, two of the first AssignmentWorkflow tasks
+    failed there, building AssignmentInput's.
+    """
+    functions: list[Callable[..., Any]] = []
+    for owner in owners:
+        if isinstance(owner, type):
+            functions += [f for _, f in inspect.getmembers(owner, inspect.isfunction)]
+        else:
+            functions.append(owner)
+    hints: set[object] = set()
+    for fn in functions:
+        try:
+            hints.update(typing.get_type_hints(fn).values())
+        except (NameError, TypeError):  # a hint that does not resolve carries no payload
+            continue
+    empty = Payload(metadata={"encoding": b"json/plain"}, data=b"null")
+    for hint in hints:
+        try:
+            _SHARED_JSON.from_payload(empty, typing.cast(type, hint))
+        except ValidationError:  # built and cached; `null` is not a value of this type
+            pass
+        except PydanticUserError:  # not a payload type (a helper's coroutine or callable)
+            pass
+    return hints
 
 
 # Workflow inputs carry timedelta offsets, which the default JSON converter cannot encode;

@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import workflows
-from actions.temporal import connect
+from actions.temporal import connect, warm_converter
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from cli.jobs import build_scheduler
@@ -94,6 +94,7 @@ def build_worker(
         NotifyActivities(session_factory, make_mailer(settings)),
     )
     precompile(workflows)
+    warm_converter(*WORKFLOWS, *activities)
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from actions.temporal import connect
+from actions.temporal import DATA_CONVERTER, connect, warm_converter
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 from cli.devserver import running_dev_server
@@ -15,10 +15,12 @@ from cli.worker import WORKFLOWS, activity_methods, build_worker, lead_when_free
 from duban.db import make_engine, make_session_factory
 from duban.leader import SchedulerLease
 from duban.mailer import Mailer
+from duban.messages import RecordInput
 from duban.settings import Settings
 from tests.polling import eventually
 from workflows.assignment import AssignmentWorkflow
-from workflows.policy_task import PolicyTaskWorkflow
+from workflows.assignment_messages import ActionInput, ActionResult, AssignmentInput
+from workflows.policy_task import PolicyTaskInput, PolicyTaskWorkflow
 
 
 def test_activity_methods_are_bound_and_complete(tmp_path: Path):
@@ -29,6 +31,20 @@ def test_activity_methods_are_bound_and_complete(tmp_path: Path):
     assert {"begin", "record", "notify"} <= names
     assert all(getattr(fn, "__self__", None) in (read_model, notify) for fn in found)
     assert activity_methods(object()) == []
+
+
+def test_warm_converter_covers_the_message_types_of_the_worker(tmp_path: Path):
+    factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    activities = activity_methods(ReadModelActivities(factory), NotifyActivities(factory))
+    warmed = warm_converter(*WORKFLOWS, *activities)
+    # Run inputs, Update inputs and results, activity inputs: each schema is built here, once.
+    assert {AssignmentInput, ActionInput, ActionResult, PolicyTaskInput, RecordInput} <= warmed
+    # Helpers' hints that are no payload type (a coroutine, NoReturn) are passed over.
+    assert warm_converter(*WORKFLOWS, *activities) == warmed
+    # The converter the worker uses decodes with what was built.
+    action = ActionInput("k-1", 7, "张三")
+    payloads = DATA_CONVERTER.payload_converter.to_payloads([action])
+    assert DATA_CONVERTER.payload_converter.from_payloads(payloads, [ActionInput]) == [action]
 
 
 def test_mailer_only_with_smtp_url():
