@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    from bench.bare_messages import BareInput, BareParentInput
+
+__all__ = ["BareInput", "BareParentInput", "BareParentWorkflow", "BareWorkflow", "bare_write"]
 
 BARE_WRITE = "bare_write"
 
@@ -15,13 +19,6 @@ BARE_WRITE = "bare_write"
 async def bare_write(key: str) -> str:
     """Write nothing: the scheduled activity a durable bare Update waits for."""
     return key
-
-
-@dataclass(frozen=True)
-class BareInput:
-    """How many signals or updates the bare workflow waits for before it completes."""
-
-    expect: int = 1
 
 
 @workflow.defn
@@ -58,14 +55,6 @@ class BareWorkflow:
         )
         self.seen += 1
         return self.seen
-
-
-@dataclass(frozen=True)
-class BareParentInput:
-    """Children to start: ids `{prefix}:{i}` for i in [0, n)."""
-
-    prefix: str
-    n: int
 
 
 @workflow.defn
