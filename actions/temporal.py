@@ -81,8 +81,8 @@ def warm_converter(*owners: type | Callable[..., Any]) -> set[object]:
 
     Otherwise the first workflow task to see a type builds its schema inside the SDK's 2 s
     deadlock timer, and the first tasks of a fresh worker all build it at once (the cache has
-    no lock): at 10,000 starts on the bench rig, two of the first AssignmentWorkflow tasks
-    failed there, building AssignmentInput's.
+    no lock): in a full bench run a workflow task failed on that timer while building a run
+    input's schema (63 ms for all of duban's types when nothing else runs).
     """
     functions: list[Callable[..., Any]] = []
     for owner in owners:
@@ -100,9 +100,9 @@ def warm_converter(*owners: type | Callable[..., Any]) -> set[object]:
     for hint in hints:
         try:
             _SHARED_JSON.from_payload(empty, typing.cast(type, hint))
-        except ValidationError:  # built and cached; `null` is not a value of this type
-            pass
-        except PydanticUserError:  # not a payload type (a helper's coroutine or callable)
+        except (ValidationError, PydanticUserError):
+            # Built and cached (`null` is not a value of this type), or no payload type at all
+            # (a helper's coroutine or callable).
             pass
     return hints
 
