@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing
 from collections.abc import Awaitable, Callable
@@ -98,12 +99,10 @@ def warm_converter(*owners: type | Callable[..., Any]) -> set[object]:
             continue
     empty = Payload(metadata={"encoding": b"json/plain"}, data=b"null")
     for hint in hints:
-        try:
+        # Built and cached (`null` is not a value of this type), or no payload type at all (a
+        # helper's coroutine or callable).
+        with contextlib.suppress(ValidationError, PydanticUserError):
             _SHARED_JSON.from_payload(empty, typing.cast(type, hint))
-        except (ValidationError, PydanticUserError):
-            # Built and cached (`null` is not a value of this type), or no payload type at all
-            # (a helper's coroutine or callable).
-            pass
     return hints
 
 
