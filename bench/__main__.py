@@ -27,6 +27,7 @@ from bench.rig import (
     CONCURRENCY,
     Rig,
     Timed,
+    bare_update,
     bounded,
     cached,
     count,
@@ -198,19 +199,12 @@ async def updates_section(r: Rig, n: int, bare_started: int, lines: list[str]) -
     cold_ids = ids[n : n + max(0, min(n, bare_started - n))]
     await idle(r)
 
-    async def bare_update(i: int, durable: bool, tag: str) -> int:
-        handle = r.client.get_workflow_handle(f"bare:{i}")
-        if durable:
-            return await handle.execute_update(
-                BareWorkflow.bump_durable, f"bench-{i}", id=f"{tag}-{i}"
-            )
-        return await handle.execute_update(BareWorkflow.bump, f"bench-{i}", id=f"{tag}-{i}")
-
     def bare_updates(
         first: int, count: int, durable: bool, tag: str
     ) -> list[Callable[[], Awaitable[object]]]:
         return [
-            functools.partial(bare_update, i, durable, tag) for i in range(first, first + count)
+            functools.partial(bare_update, r, f"bare:{i}", f"{tag}-{i}", durable=durable)
+            for i in range(first, first + count)
         ]
 
     def acks(rows: Sequence[Row[int, str]]) -> list[Callable[[], Awaitable[object]]]:

@@ -24,7 +24,7 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.rig import BARE_QUEUE, Rig, Timed, cached, idle
+from bench.rig import BARE_QUEUE, Rig, Timed, bare_update, cached, idle
 from bench.timing import p95
 from bench.workflows import BareInput, BareWorkflow
 from cli.devserver import free_port
@@ -157,12 +157,10 @@ async def web_process(r: Rig) -> AsyncIterator[str]:
 async def bare_round(r: Rig, n: int, round_: int, *, durable: bool = False) -> Timed:
     """`n` bare Updates from the rig's client, CLIENTS at a time; `durable`: of duban's shape
     (the acceptance stored before a scheduled activity), else answered in the first task."""
-    update = BareWorkflow.bump_durable if durable else BareWorkflow.bump
     tag = f"{'d' if durable else 'b'}{round_}"
 
     async def bump(i: int) -> bool:
-        handle = r.client.get_workflow_handle(f"bare-http:{i}")
-        await handle.execute_update(update, f"{tag}-{i}", id=f"{tag}-{i}")
+        await bare_update(r, f"bare-http:{i}", f"{tag}-{i}", durable=durable)
         return True
 
     return await concurrently([functools.partial(bump, i) for i in range(n)], CLIENTS)

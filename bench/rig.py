@@ -157,6 +157,13 @@ class Timed:
         return f"{self.calls} | {self.failed} | {self.wall:.2f} | {self.rate:.1f} | {tail}"
 
 
+async def bare_update(r: Rig, workflow_id: str, key: str, *, durable: bool) -> int:
+    """One bare Update with `key` as its id and argument: answered in the workflow's first task,
+    or `durable`, of duban's shape (its acceptance stored before a scheduled no-op activity)."""
+    update = BareWorkflow.bump_durable if durable else BareWorkflow.bump
+    return await r.client.get_workflow_handle(workflow_id).execute_update(update, key, id=key)
+
+
 async def cached(r: Rig, workflow_ids: Sequence[str]) -> None:
     """Have duban's worker run each of these workflows once (a query), then wait for a quiet
     rig: the timed Updates that follow find them in the worker's cache, as they find the bare
