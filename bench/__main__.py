@@ -357,7 +357,7 @@ async def run(
     if "pages" in sections:
         from bench import pages
 
-        await pages.run(lines, sizes.scale, sizes.page_repeat)
+        await pages.run_apart(lines, sizes.scale, sizes.page_repeat)
         save()
     if "gc" in sections:
         from bench import gc_pauses
