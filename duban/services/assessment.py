@@ -32,7 +32,7 @@ from duban.scoring import (
     compile_scores,
     period_bounds,
 )
-from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.services.assignment import item_ref, item_title, select_with_title
 from duban.services.head_term import Term, head_at, head_terms
 from duban.services.target import period_attainment
 from policies.rubric import Rubric
@@ -328,7 +328,7 @@ def task_titles(*, session: Session, rows: Iterable[ScoreRow]) -> dict[int, str]
     ids = sorted({line.assignment_id for row in rows for line in row.lines})
     titles: dict[int, str] = {}
     for start in range(0, len(ids), 500):  # keep IN lists short on every backend
-        q = select_with_item().where(Assignment.id.in_(ids[start : start + 500]))
+        q = select_with_title().where(Assignment.id.in_(ids[start : start + 500]))
         titles.update(
             (a.id, item_ref(a, item) + item_title(a, item))
             for a, item in session.execute(q).unique()
@@ -354,7 +354,7 @@ def department_ledger(
     rows = scores(session=session, rubric=rubric, period=period, by="department", as_of=as_of)
     row = next((r for r in rows if r.key == department.code), None)
     lines = row.lines if row else ()
-    q = select_with_item().where(Assignment.department_id == department.id)
+    q = select_with_title().where(Assignment.department_id == department.id)
     pairs = session.execute(q).unique().all()
     tasks = {a.id: a.item_number for a, _ in pairs}
     refs = {a.id: item_ref(a, item) for a, item in pairs}

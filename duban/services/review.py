@@ -14,7 +14,7 @@ from duban.db import UTCDateTime
 from duban.domain import AssignmentState, ExtensionState
 from duban.errors import Conflict, NotFound
 from duban.models import Assignment, Escalation, Extension, Submission
-from duban.services.assignment import item_ref, item_title, select_with_item
+from duban.services.assignment import item_ref, item_title, select_with_title
 from duban.services.board import search_sql
 from duban.services.paging import Slice, list_cursor, list_key, micros, of_micros
 
@@ -80,7 +80,7 @@ def _reviews(department_id: int | None, q: str, *, rows: bool = True) -> Select[
     two tables alone when no search needs the items' titles."""
     if rows or q:
         stmt = (
-            select_with_item()
+            select_with_title()
             .join(Submission, Submission.assignment_id == Assignment.id)
             .add_columns(Submission)
         )
@@ -189,7 +189,7 @@ def pending_submission(*, session: Session, submission_id: int) -> Submission:
 
 def _extensions() -> Select[Any]:
     return (
-        select_with_item()
+        select_with_title()
         .join(Extension, Extension.assignment_id == Assignment.id)
         .add_columns(Extension)
         .where(Extension.state == ExtensionState.PENDING)
@@ -249,7 +249,7 @@ def _top_rungs(*, open_only: bool) -> ColumnElement[bool]:
 
 def _escalations(level: int | None, open_only: bool, q: str) -> Select[Any]:
     stmt = (
-        select_with_item()
+        select_with_title()
         .join(Escalation, Escalation.assignment_id == Assignment.id)
         .add_columns(Escalation)
         .where(_top_rungs(open_only=open_only))
