@@ -24,7 +24,7 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.rig import BARE_QUEUE, Rig, Timed, bare_update, cached, idle
+from bench.rig import BARE_QUEUE, Rig, Spent, Timed, bare_update, cached, metered
 from bench.timing import p95
 from bench.workflows import BareInput, BareWorkflow
 from cli.devserver import free_port
@@ -104,9 +104,10 @@ async def token(c: httpx.AsyncClient, username: str, otp: str | None = None) -> 
 
 
 @asynccontextmanager
-async def web_process(r: Rig) -> AsyncIterator[str]:
+async def web_process(r: Rig) -> AsyncIterator[tuple[str, int]]:
     """Run `duban web` on a free loopback port against the rig's database and dev server;
-    yield its base URL once `/healthz` answers. Its log goes to the rig's data folder."""
+    yield its base URL and process id once `/healthz` answers. Its log goes to the rig's data
+    folder."""
     port = free_port()
     env = {
         **os.environ,
@@ -144,7 +145,7 @@ async def web_process(r: Rig) -> AsyncIterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("duban web did not answer /healthz within 60 s")
                 await asyncio.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -166,7 +167,10 @@ async def bare_round(r: Rig, n: int, round_: int, *, durable: bool = False) -> T
     return await concurrently([functools.partial(bump, i) for i in range(n)], CLIENTS)
 
 
-async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Timed]]]:
+Round = tuple[Timed, Spent]
+
+
+async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Round, Round, Round]]]:
     """Run the three actions on up to `n` assignments, each beside a round of bare Updates."""
     rows = fresh_assignments(r.factory, n)
     n = len(rows)
@@ -182,10 +186,10 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Ti
         )
     # In the worker's cache, as the bare workflows just started are.
     await cached(r, [w for _, _, w in rows])
-    out: dict[str, tuple[Timed, Timed, Timed]] = {}
+    out: dict[str, tuple[Round, Round, Round]] = {}
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with (
-        web_process(r) as url,
+        web_process(r) as (url, pid),
         httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c,
     ):
         heads = {code: await token(c, f"bench-http-{code}") for code in {k for _, k, _ in rows}}
@@ -213,13 +217,13 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Timed, Timed, Ti
             ),
         }
         for round_, action in enumerate(ACTIONS):
-            await idle(r)
-            bare = await bare_round(r, n, round_)
-            await idle(r)
-            durable = await bare_round(r, n, round_, durable=True)
-            await idle(r)
+            bare = await metered(r, functools.partial(bare_round, r, n, round_), web_pid=pid)
+            durable = await metered(
+                r, functools.partial(bare_round, r, n, round_, durable=True), web_pid=pid
+            )
             calls = [functools.partial(post, *bodies[action](a, code)) for a, code, _ in rows]
-            out[action] = (await concurrently(calls, CLIENTS), bare, durable)
+            http = await metered(r, functools.partial(concurrently, calls, CLIENTS), web_pid=pid)
+            out[action] = (http, bare, durable)
     return n, out
 
 
@@ -230,8 +234,15 @@ def _verdict(ratio: float, http: Timed) -> str:
 async def run(r: Rig, n: int, lines: list[str]) -> None:
     """Append section (g) to the report."""
     n, out = await measure(r, n)
-    rows = []
-    for action, (http, bare, durable) in out.items():
+    rows, costs = [], []
+    for action, ((http, http_cpu), (bare, bare_cpu), (durable, durable_cpu)) in out.items():
+        for what, spent in (
+            (f"{action} over HTTP", http_cpu),
+            ("bare Update", bare_cpu),
+            ("durable bare Update", durable_cpu),
+        ):
+            web, rig, server, total = spent.per_call_ms(n)
+            costs.append(f"| {what} | {web:.1f} | {rig:.1f} | {server:.1f} | {total:.1f} |")
         ratio = http.rate / bare.rate if bare.rate else 0.0
         fair = http.rate / durable.rate if durable.rate else 0.0
 
@@ -259,5 +270,16 @@ async def run(r: Rig, n: int, lines: list[str]) -> None:
         "| HTTP / durable bare |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
         *rows,
+        "",
+        "What each call cost in CPU, from the round's first call until the rig was quiet again",
+        "(so the work a call leaves behind counts, such as the next period an approval opens):",
+        "the `duban web` process, the bench's own process (duban's and the bare workers, the",
+        "activities and every client) and the Temporal server. Both cores are busy through",
+        "every round, so the rates above stand in about the inverse ratio of these totals.",
+        "",
+        "| round | web (ms per call) | bench process (ms per call) | Temporal server (ms per call) "
+        "| total (ms per call) |",
+        "|---|---:|---:|---:|---:|",
+        *costs,
         "",
     ]

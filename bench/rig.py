@@ -157,6 +157,41 @@ class Timed:
         return f"{self.calls} | {self.failed} | {self.wall:.2f} | {self.rate:.1f} | {tail}"
 
 
+@dataclass(frozen=True)
+class Spent:
+    """The CPU seconds a round cost each process, from its first call until the rig was quiet
+    again (so the work its calls left behind counts too): the web process (when one served
+    the round), this process (workers, activities, clients) and the Temporal server."""
+
+    web: float
+    rig: float
+    server: float
+
+    def per_call_ms(self, calls: int) -> tuple[float, float, float, float]:
+        """Return (web, rig, server, total) in CPU milliseconds per call."""
+        each = 1000 / max(1, calls)
+        total = self.web + self.rig + self.server
+        return (self.web * each, self.rig * each, self.server * each, total * each)
+
+
+def _spent_now(r: Rig, web_pid: int | None) -> tuple[float, float, float]:
+    web = _cpu_seconds(web_pid) if web_pid is not None else 0.0
+    return (web or 0.0, _own_cpu_seconds(), _cpu_seconds(r.server.process.pid) or 0.0)
+
+
+async def metered(
+    r: Rig, run: Callable[[], Awaitable[Timed]], *, web_pid: int | None = None
+) -> tuple[Timed, Spent]:
+    """Run a round from a quiet rig, wait until it is quiet again; return the round and the
+    CPU it cost each process (the quiet waits add at most ~0.2 CPU seconds)."""
+    await idle(r)
+    before = _spent_now(r, web_pid)
+    timed = await run()
+    await idle(r)
+    after = _spent_now(r, web_pid)
+    return timed, Spent(*(b - a for a, b in zip(before, after, strict=True)))
+
+
 async def bare_update(r: Rig, workflow_id: str, key: str, *, durable: bool) -> int:
     """One bare Update with `key` as its id and argument: answered in the workflow's first task,
     or `durable`, of duban's shape (its acceptance stored before a scheduled no-op activity)."""

@@ -56,6 +56,9 @@ async def test_bench_report_at_n_20():
             text,
             re.M,
         ), action
+        for what in (f"{action} over HTTP", "bare Update", "durable bare Update"):
+            cost = rf"^\| {what} \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$"
+            assert re.search(cost, text, re.M), what
 
 
 async def test_pages_section_times_every_page_at_two_sizes_in_a_process_of_its_own():
