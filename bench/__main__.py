@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import importlib.util
 import logging
 import tempfile
 import time
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import policies
 from actions.starter import start_policy
 from actions.temporal import acknowledge
+from bench.apart import section_apart
 from bench.numerals import chinese
 from bench.rig import (
     BARE_QUEUE,
@@ -279,14 +279,9 @@ async def updates_section(r: Rig, n: int, bare_started: int, lines: list[str]) -
     ]
 
 
-def scoring_section(lines: list[str]) -> None:
-    """Append section (c) from bench/scoring.py when it exists."""
-    if importlib.util.find_spec("bench.scoring") is None:
-        lines += ["## (c) Scoring", "", "bench/scoring.py is not there yet.", ""]
-        return
-    from bench import scoring
-
-    scoring.run(lines)
+async def scoring_section(lines: list[str]) -> None:
+    """Append section (c), scoring timed in a Python process of its own (bench.apart)."""
+    await section_apart(lines, "bench.scoring")
 
 
 @dataclass(frozen=True)
@@ -346,7 +341,7 @@ async def run(
                     await http_actions.run(r, sizes.http_actions, lines)
                     save()
     if scoring:
-        scoring_section(lines)
+        await scoring_section(lines)
         from bench import parsing
 
         parsing.run(lines)

@@ -32,6 +32,7 @@ import httpx
 import pyotp
 from sqlalchemy import Engine, create_engine, event, select, text
 
+from bench.apart import section_apart
 from bench.timing import p95
 from bench.web_burst import served
 from cli.jobs import refresh_scores
@@ -623,18 +624,8 @@ async def run(lines: list[str], sizes: Sequence[int] = SIZES, repeat: int = REPE
 
 
 async def run_apart(lines: list[str], sizes: Sequence[int] = SIZES, repeat: int = REPEAT) -> None:
-    """Append section (f), measured in a Python process of its own: after the workflow
-    sections this process holds a large heap (its collections then cost every page more;
-    in one full run the pages came out 20-40% slower than alone), and a deployed web
-    process serves pages with none of that. Its output goes to the report as it came."""
-    argv = [sys.executable, "-m", "bench.pages", ",".join(str(n) for n in sizes), str(repeat)]
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
-    )
-    out, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"bench.pages exited with {process.returncode}")
-    lines += out.decode("utf-8").rstrip("\n").split("\n")
+    """Append section (f), measured in a Python process of its own (bench.apart)."""
+    await section_apart(lines, "bench.pages", ",".join(str(n) for n in sizes), str(repeat))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

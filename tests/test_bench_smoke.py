@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bench import gc_pauses, pages, parsing, web_burst
-from bench.__main__ import Sizes, run, synthetic_text
+from bench.__main__ import Sizes, run, scoring_section, synthetic_text
 from bench.numerals import chinese
 from policies.parse import parse_text
 
@@ -111,3 +111,12 @@ async def test_web_burst_section_answers_every_request():
     assert "## (e) Web bursts: sign-ins and uploads" in text
     assert "| 3 concurrent sign-ins (`POST /api/v1/auth/token`, Argon2) | 3 |" in text
     assert "| 3× 200 |" in text and "| 3× 201 |" in text
+
+
+async def test_scoring_section_runs_in_a_process_of_its_own():
+    lines: list[str] = ["before"]
+    await scoring_section(lines)
+    assert lines[:2] == ["before", "## Scoring: compile assignment-periods (best of 3)"]
+    for n in ("10,000", "50,000", "100,000", "200,000"):
+        row = rf"^\| {n} \| [\d,]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$"
+        assert re.search(row, "\n".join(lines), re.M), n
