@@ -24,7 +24,7 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.rig import BARE_QUEUE, Rig, Spent, Timed, bare_update, cached, metered
+from bench.rig import BARE_QUEUE, Rig, Spent, Timed, bare_update, cached, idle, metered
 from bench.timing import p95
 from bench.workflows import BareInput, BareWorkflow
 from cli.devserver import free_port
@@ -216,6 +216,7 @@ async def measure(r: Rig, n: int) -> tuple[int, dict[str, tuple[Round, Round, Ro
                 sup,
             ),
         }
+        await idle(r)  # the sign-ins above; every metered round then ends quiet
         for round_, action in enumerate(ACTIONS):
             bare = await metered(r, functools.partial(bare_round, r, n, round_), web_pid=pid)
             durable = await metered(

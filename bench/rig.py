@@ -175,16 +175,16 @@ class Spent:
 
 
 def _spent_now(r: Rig, web_pid: int | None) -> tuple[float, float, float]:
-    web = _cpu_seconds(web_pid) if web_pid is not None else 0.0
-    return (web or 0.0, _own_cpu_seconds(), _cpu_seconds(r.server.process.pid) or 0.0)
+    web = (_cpu_seconds(web_pid) or 0.0) if web_pid is not None else 0.0
+    return (web, _own_cpu_seconds(), _cpu_seconds(r.server.process.pid) or 0.0)
 
 
 async def metered(
     r: Rig, run: Callable[[], Awaitable[Timed]], *, web_pid: int | None = None
 ) -> tuple[Timed, Spent]:
-    """Run a round from a quiet rig, wait until it is quiet again; return the round and the
-    CPU it cost each process (the quiet waits add at most ~0.2 CPU seconds)."""
-    await idle(r)
+    """Run a round on a quiet rig (the caller's first round waits for one; each round leaves
+    it quiet), wait until it is quiet again; return the round and the CPU it cost each process
+    (the quiet wait adds at most ~0.2 CPU seconds)."""
     before = _spent_now(r, web_pid)
     timed = await run()
     await idle(r)
